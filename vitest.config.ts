@@ -1,0 +1,33 @@
+import { defineConfig } from 'vitest/config';
+
+// Four projects: `unit` needs nothing; `integration` shares one real control plane (started by
+// test/setup/controlplane.ts) and runs its files one at a time; `dataplane` adds network
+// namespaces, kube-proxy and kube-router (root only); `e2e` needs a Docker engine (K3s).
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/setup/controlplane.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
+          name: 'dataplane',
+          include: ['test/dataplane/**/*.test.ts'],
+          globalSetup: ['test/setup/controlplane.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
+      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000 } },
+    ],
+  },
+});
