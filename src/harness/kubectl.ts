@@ -1,0 +1,33 @@
+// Runs the kubectl built with the control plane (the machine's may be too old).
+import { spawn } from 'node:child_process';
+import { binaries } from './binaries.ts';
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function kubectl(kubeconfigPath: string, args: string[], input?: string): Promise<KubectlResult> {
+  const { kubectl: bin } = await binaries('kubectl');
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, {
+      env: { ...process.env, KUBECONFIG: kubeconfigPath },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** Like kubectl, but throws with stderr when it fails. */
+export async function kubectlOk(kubeconfigPath: string, args: string[], input?: string): Promise<string> {
+  const r = await kubectl(kubeconfigPath, args, input);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}

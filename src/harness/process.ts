@@ -1,0 +1,99 @@
+// Child processes of the harness: logs to files, exits noticed, orderly stop (SIGTERM, then
+// SIGKILL), and a last-resort SIGKILL of every child when this process exits.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface Entry {
+  child: ChildProcess;
+  exited: Promise<void>;
+  stopping: boolean;
+  log: string;
+}
+
+export class Supervisor {
+  readonly dir: string;
+  private readonly children = new Map<string, Entry>();
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Starts `file args`, logging stdout and stderr to <dir>/<name>.log. */
+  spawn(name: string, file: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
+    const log = path.join(this.dir, `${name}.log`);
+    const out = createWriteStream(log, { flags: 'a' });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+    child.stdout.pipe(out);
+    child.stderr.pipe(out);
+    live.add(child);
+    const exited = new Promise<void>((resolve) => {
+      child.on('exit', () => {
+        live.delete(child);
+        resolve();
+      });
+      child.on('error', () => {
+        live.delete(child);
+        resolve();
+      });
+    });
+    this.children.set(name, { child, exited, stopping: false, log });
+    return child;
+  }
+
+  /** Throws with the end of its log if a child exited that nobody stopped. */
+  assertRunning(): void {
+    for (const [name, e] of this.children) {
+      if (!e.stopping && e.child.exitCode !== null) {
+        let tail = '';
+        try {
+          tail = readFileSync(e.log, 'utf8').split('\n').slice(-15).join('\n');
+        } catch {
+          // no log yet
+        }
+        throw new Error(`${name} exited with code ${e.child.exitCode}:\n${tail}`);
+      }
+    }
+  }
+
+  async stop(name: string, graceMs = 10_000): Promise<void> {
+    const e = this.children.get(name);
+    if (!e) return;
+    e.stopping = true;
+    if (e.child.exitCode === null && e.child.signalCode === null) {
+      e.child.kill('SIGTERM');
+      const timer = setTimeout(() => e.child.kill('SIGKILL'), graceMs);
+      await e.exited;
+      clearTimeout(timer);
+    }
+    this.children.delete(name);
+  }
+
+  /** Stops the named children in order, then any others. */
+  async stopAll(order: string[]): Promise<void> {
+    for (const name of order) await this.stop(name);
+    for (const name of [...this.children.keys()]) await this.stop(name);
+  }
+
+  pids(): number[] {
+    return [...this.children.values()].flatMap((e) => (e.child.pid ? [e.child.pid] : []));
+  }
+}
