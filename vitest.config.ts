@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 // namespaces, kube-proxy and kube-router (root only); `e2e` needs a Docker engine (K3s).
 export default defineConfig({
   test: {
+    // The JSON report feeds the closing line of .ci/run ("N passed, N failed").
+    reporters: ['default', ['json', { outputFile: '.cache/test-results.json' }]],
     projects: [
       { test: { name: 'unit', include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts'] } },
       {

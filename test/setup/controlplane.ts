@@ -1,7 +1,7 @@
 // vitest globalSetup for the integration and data-plane projects: one real control plane
 // (etcd + kube-apiserver + kube-controller-manager) for the whole run, with the CRDs installed.
 // Test files get its kubeconfig with `inject('kubeconfig')` and run one at a time.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { repoRoot } from '../../src/harness/binaries.ts';
@@ -19,8 +19,8 @@ let cp: ControlPlane | undefined;
 export async function setup(project: TestProject): Promise<void> {
   cp = await startControlPlane({ log: (l) => console.log(`[controlplane] ${l}`) });
   const crds = path.join(repoRoot, 'crds');
-  if (existsSync(crds) && readdirSync(crds).some((f) => f.endsWith('.yaml'))) {
-    const r = await cp.kubectl(['apply', '--server-side', '-f', crds]);
+  if (existsSync(path.join(crds, 'space.yaml'))) {
+    const r = await cp.kubectl(['apply', '--server-side', '-k', crds]);
     if (r.code !== 0) throw new Error(`installing CRDs failed: ${r.stderr}`);
     await cp.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
   }

@@ -1,0 +1,20 @@
+# syntax=docker/dockerfile:1
+# Build: compile TypeScript and keep only production dependencies.
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json ./
+COPY src ./src
+COPY bin ./bin
+RUN npx tsc -p tsconfig.json --outDir dist && npm prune --omit=dev --ignore-scripts
+
+# Run: distroless Node 24, non-root, nothing but the compiled operator and its dependencies.
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist/src ./dist/src
+USER 65532:65532
+EXPOSE 9443 8080
+ENTRYPOINT ["/nodejs/bin/node", "dist/src/main.js"]

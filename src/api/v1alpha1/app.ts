@@ -1,0 +1,177 @@
+// App: one application of a Space, in the Space's namespace. The operator gives it a Service
+// (ClusterIP only when internally routed, otherwise a LoadBalancer limited to the trusted IP
+// ranges), a NetworkPolicy admitting exactly who may reach it, and DNS names.
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  ApiVersionField,
+  Conditions,
+  DNS_NAME_PATTERN,
+  KindField,
+  ObjectMetaSchema,
+  ObservedGeneration,
+  StringEnum,
+  cel,
+  immutable,
+} from './common.ts';
+
+export const DEFAULT_APP_PORT = 5000;
+export const MAX_APP_DOMAINS = 100;
+export const REACH_KINDS = ['namespace', 'cidr', 'pods', 'any'] as const;
+
+export const INTERNAL_ROUTING_IMMUTABLE =
+  'spec.internalRouting is immutable: Internal Routing is chosen when the app is created and can never be ' +
+  'turned on or off; create a new App (and move its domains) to change it';
+
+export const AppSelectorSchema = Type.Object(
+  {
+    matchLabels: Type.Record(
+      Type.String(),
+      Type.String({ maxLength: 63, description: 'Label value (at most 63 characters).' }),
+      {
+        description: 'Labels the pods of the web process carry; all must match.',
+        minProperties: 1,
+        maxProperties: 16,
+      },
+    ),
+  },
+  {
+    description:
+      'Pods of the web process. Default: matchLabels {privatespaces.dev/app: <app name>}. Must not be empty: ' +
+      'an empty selector would select every pod of the Space.',
+  },
+);
+
+export const AppSpecSchema = Type.Object(
+  {
+    internalRouting: Type.Boolean({
+      description:
+        'Internal Routing: when true the web process is reachable only from other apps of the same Space and ' +
+        'from peered or VPN-connected networks, never from the internet; the app gets a private ClusterIP ' +
+        'Service and its domains resolve to it. Chosen at creation and can never be turned on or off. ' +
+        'Not available in fir spaces, nor together with spec.acm. Default false.',
+      default: false,
+      ...cel(immutable(INTERNAL_ROUTING_IMMUTABLE)),
+    }),
+    selector: Type.Optional(AppSelectorSchema),
+    port: Type.Integer({
+      description:
+        'Port the web process listens on ($PORT); the Service exposes the same port. Default 5000.',
+      default: DEFAULT_APP_PORT,
+      minimum: 1,
+      maximum: 65535,
+    }),
+    domains: Type.Optional(
+      Type.Array(
+        Type.String({
+          description: 'A custom domain (DNS name, lower case).',
+          minLength: 1,
+          maxLength: 253,
+          pattern: DNS_NAME_PATTERN,
+        }),
+        {
+          description:
+            'Custom domains of the app. For an internal app they resolve to its private ClusterIP inside the ' +
+            `Space. At most ${MAX_APP_DOMAINS}.`,
+          maxItems: MAX_APP_DOMAINS,
+          'x-kubernetes-list-type': 'set',
+        },
+      ),
+    ),
+    acm: Type.Boolean({
+      description:
+        'Automated Certificate Management for the custom domains. Incompatible with Internal Routing (a ' +
+        'certificate authority cannot validate a private name). Default false.',
+      default: false,
+    }),
+    dnsDiscovery: Type.Boolean({
+      description:
+        'DNS service discovery: other apps of the Space reach this one directly (any port, TCP and UDP, no ' +
+        'router) at web.<app>.app.localspace. Default true. Not available in fir spaces.',
+      default: true,
+    }),
+  },
+  {
+    description: 'Desired state of the App.',
+    default: {},
+    ...cel({
+      rule: '!(has(self.acm) && self.acm && has(self.internalRouting) && self.internalRouting)',
+      fieldPath: '.acm',
+      message:
+        'spec.acm cannot be true when spec.internalRouting is true: a certificate authority cannot validate a ' +
+        'private name; set spec.acm to false and use a custom certificate',
+    }),
+  },
+);
+
+export const ReachSchema = Type.Object({
+  source: Type.String({
+    description: 'Who: a namespace name, a CIDR, a pod selector (ns/selector) or * for anyone.',
+  }),
+  kind: StringEnum(REACH_KINDS, { description: 'What source is: namespace, cidr, pods or any.' }),
+  ports: Type.Optional(
+    Type.Array(Type.String(), {
+      description:
+        'Ports reachable, as PROTOCOL/port, PROTOCOL/name or PROTOCOL/from-to; absent means all ports.',
+      maxItems: 64,
+    }),
+  ),
+  policy: Type.String({ description: 'The NetworkPolicy (namespace/name) that admits this source.' }),
+});
+
+export const AppStatusSchema = Type.Object(
+  {
+    serviceName: Type.Optional(Type.String({ description: 'The Service fronting the web process.' })),
+    clusterIP: Type.Optional(Type.String({ description: "The Service's private ClusterIP." })),
+    names: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'DNS names that resolve to the app (published while a web pod is ready).',
+        maxItems: MAX_APP_DOMAINS + 2,
+      }),
+    ),
+    readyEndpoints: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Ready endpoints of the web process.' }),
+    ),
+    reachableFrom: Type.Optional(
+      Type.Array(ReachSchema, {
+        description:
+          'Who can open a connection to the web pods, from the union of every NetworkPolicy selecting them.',
+        maxItems: 256,
+      }),
+    ),
+    exposed: Type.Optional(
+      Type.Boolean({
+        description: 'True when anyone outside the Space and its peerings can reach the web pods.',
+      }),
+    ),
+    observedGeneration: Type.Optional(ObservedGeneration()),
+    conditions: Type.Optional(Conditions('App')),
+  },
+  { description: 'Observed state of the App, written by the operator.' },
+);
+
+export const AppSchema = Type.Object(
+  {
+    apiVersion: ApiVersionField,
+    kind: KindField('App'),
+    metadata: ObjectMetaSchema,
+    spec: AppSpecSchema,
+    status: Type.Optional(AppStatusSchema),
+  },
+  {
+    description: "An application of a Private Space; lives in its Space's namespace.",
+    ...cel({
+      rule: "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+      fieldPath: '.metadata.name',
+      message:
+        'metadata.name must be a DNS-1035 label (at most 63 lower-case letters, digits and -, starting with a ' +
+        "letter) because the App's Service takes its name",
+    }),
+  },
+);
+
+export type AppSelector = Static<typeof AppSelectorSchema>;
+export type AppSpec = Static<typeof AppSpecSchema>;
+export type AppStatus = Static<typeof AppStatusSchema>;
+export type Reach = Static<typeof ReachSchema>;
+export type ReachKind = (typeof REACH_KINDS)[number];
+export type App = Static<typeof AppSchema>;

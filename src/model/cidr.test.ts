@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import {
+  canonicalCidr,
+  cidrContains,
+  cidrsOverlap,
+  dynoSubnets,
+  isCanonicalCidr,
+  isIpv4Address,
+  isIpv4Cidr,
+  isRfc1918,
+  prefixLength,
+  sortCidrs,
+  unavailableCIDRs,
+} from './cidr.ts';
+
+describe('isIpv4Cidr', () => {
+  it.each([
+    ['10.0.0.0/16', true],
+    ['0.0.0.0/0', true],
+    ['255.255.255.255/32', true],
+    ['10.0.5.7/16', true],
+    ['10.0.0.0/33', false],
+    ['10.0.0.0', false],
+    ['10.0/16', false],
+    ['256.0.0.0/8', false],
+    ['010.0.0.0/8', false],
+    ['::/0', false],
+    ['10.0.0.0/16 ', false],
+    ['', false],
+    ['foo', false],
+  ])('%j → %s', (text, want) => expect(isIpv4Cidr(text)).toBe(want));
+});
+
+describe('isIpv4Address', () => {
+  it.each([
+    ['198.51.100.7', true],
+    ['1.2.3', false],
+    ['1.2.3.256', false],
+    ['::1', false],
+  ])('%j → %s', (text, want) => expect(isIpv4Address(text)).toBe(want));
+});
+
+describe('canonical form', () => {
+  it.each([
+    ['10.0.0.0/16', true, '10.0.0.0/16'],
+    ['10.0.5.7/16', false, '10.0.0.0/16'],
+    ['203.0.113.9/24', false, '203.0.113.0/24'],
+    ['192.168.1.1/32', true, '192.168.1.1/32'],
+    ['1.2.3.4/0', false, '0.0.0.0/0'],
+  ])('%s canonical=%s → %s', (text, canonical, masked) => {
+    expect(isCanonicalCidr(text)).toBe(canonical);
+    expect(canonicalCidr(text)).toBe(masked);
+  });
+  it('refuses what is not a CIDR', () => {
+    expect(isCanonicalCidr('nope')).toBe(false);
+    expect(() => canonicalCidr('nope')).toThrow(/not an IPv4 CIDR/);
+    expect(() => prefixLength('10.0.0.0')).toThrow(RangeError);
+  });
+});
+
+describe('containment and overlap', () => {
+  it.each([
+    ['10.0.0.0/8', '10.20.0.0/16', true, true],
+    ['10.20.0.0/16', '10.0.0.0/8', false, true],
+    ['10.20.0.0/16', '10.20.0.0/16', true, true],
+    ['10.20.0.0/16', '10.21.0.0/16', false, false],
+    ['192.168.0.0/16', '192.168.50.0/24', true, true],
+    ['172.16.0.0/12', '172.32.0.0/16', false, false],
+    ['0.0.0.0/0', '8.8.8.8/32', true, true],
+    ['10.0.0.0/8', 'garbage', false, false],
+  ])('%s ⊇ %s: %s, overlap %s', (outer, inner, contains, overlap) => {
+    expect(cidrContains(outer, inner)).toBe(contains);
+    expect(cidrsOverlap(outer, inner)).toBe(overlap);
+    expect(cidrsOverlap(inner, outer)).toBe(overlap);
+  });
+});
+
+describe('isRfc1918', () => {
+  it.each([
+    ['10.0.0.0/16', true],
+    ['10.0.0.0/8', true],
+    ['10.0.0.0/7', false],
+    ['172.16.0.0/16', true],
+    ['172.31.0.0/16', true],
+    ['172.32.0.0/16', false],
+    ['172.0.0.0/11', false],
+    ['192.168.50.0/24', true],
+    ['192.169.0.0/16', false],
+    ['8.8.0.0/16', false],
+    ['100.64.0.0/16', false],
+    ['not-a-cidr', false],
+  ])('%s → %s', (cidr, want) => expect(isRfc1918(cidr)).toBe(want));
+});
+
+describe('dynoSubnets', () => {
+  it.each([
+    ['10.0.0.0/16', ['10.0.0.0/20', '10.0.16.0/20', '10.0.128.0/20', '10.0.144.0/20']],
+    ['10.20.0.0/16', ['10.20.0.0/20', '10.20.16.0/20', '10.20.128.0/20', '10.20.144.0/20']],
+    ['192.168.0.0/16', ['192.168.0.0/20', '192.168.16.0/20', '192.168.128.0/20', '192.168.144.0/20']],
+    ['172.31.0.0/16', ['172.31.0.0/20', '172.31.16.0/20', '172.31.128.0/20', '172.31.144.0/20']],
+  ])('%s → four /20s', (cidr, want) => expect(dynoSubnets(cidr)).toEqual(want));
+  it.each(['10.0.0.0/8', '10.0.0.0/24', 'nope'])('%s throws', (cidr) => {
+    expect(() => dynoSubnets(cidr)).toThrow(RangeError);
+  });
+});
+
+describe('unavailableCIDRs', () => {
+  it.each([
+    ['10.0.0.0/16', ['10.1.0.0/16', '172.17.0.0/16']],
+    ['10.1.0.0/16', ['172.17.0.0/16']],
+    ['172.17.0.0/16', ['10.1.0.0/16']],
+    ['192.168.0.0/16', ['10.1.0.0/16', '172.17.0.0/16']],
+  ])('space %s → %j', (space, want) => expect(unavailableCIDRs(space)).toEqual(want));
+  it('takes other reserved ranges', () => {
+    expect(unavailableCIDRs('10.0.0.0/16', ['10.96.0.0/12', '10.0.128.0/20'])).toEqual(['10.96.0.0/12']);
+  });
+});
+
+describe('sortCidrs', () => {
+  it.each([
+    [[], []],
+    [
+      ['10.2.0.0/16', '10.1.0.0/16', '10.2.0.0/16'],
+      ['10.1.0.0/16', '10.2.0.0/16'],
+    ],
+    [
+      ['192.168.0.0/16', '9.0.0.0/8', '10.0.0.0/8', '10.0.0.0/16'],
+      ['9.0.0.0/8', '10.0.0.0/8', '10.0.0.0/16', '192.168.0.0/16'],
+    ],
+    [['203.0.113.7/24', 'bad'], ['203.0.113.0/24']],
+  ])('%j → %j', (input, want) => expect(sortCidrs(input)).toEqual(want));
+});

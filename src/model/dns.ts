@@ -1,0 +1,39 @@
+// The names an App answers to: <app>.<space dnsDomain>, its custom domains, and (DNS service
+// discovery, cedar only) web.<app>.app.localspace. Pure.
+import type { App } from '../api/v1alpha1/app.ts';
+import type { Space } from '../api/v1alpha1/space.ts';
+import { WEB_PROCESS } from './labels.ts';
+import { spaceDnsDomain } from './space.ts';
+
+/** Zone of DNS service discovery: <process>.<app>.app.localspace and <n>.<process>.<app>.app.localspace. */
+export const DISCOVERY_ZONE = 'app.localspace';
+
+/** <app>.<dnsDomain>: the default domain (Heroku's <app>.herokuapp.com). */
+export function appDefaultDomain(
+  app: Pick<App, 'metadata'>,
+  space: Pick<Space, 'metadata' | 'spec'>,
+): string {
+  return `${app.metadata.name}.${spaceDnsDomain(space)}`;
+}
+
+/** <process>.<app>.app.localspace: every dyno of one process type. */
+export function processDiscoveryName(app: Pick<App, 'metadata'>, process: string = WEB_PROCESS): string {
+  return `${process}.${app.metadata.name}.${DISCOVERY_ZONE}`;
+}
+
+/** Whether DNS service discovery applies: the App asks for it and the Space is not fir (Heroku: not on Fir). */
+export function hasDnsDiscovery(app: Pick<App, 'spec'>, space: Pick<Space, 'spec'>): boolean {
+  return app.spec.dnsDiscovery && space.spec.generation !== 'fir';
+}
+
+/**
+ * Default domain first, then the custom domains (lower-cased, sorted, without duplicates or the
+ * default domain), then web.<app>.app.localspace when DNS discovery applies.
+ */
+export function appDnsNames(app: App, space: Space): string[] {
+  const primary = appDefaultDomain(app, space);
+  const custom = [...new Set((app.spec.domains ?? []).map((d) => d.toLowerCase()))]
+    .filter((d) => d !== primary)
+    .sort();
+  return [primary, ...custom, ...(hasDnsDiscovery(app, space) ? [processDiscoveryName(app)] : [])];
+}

@@ -1,0 +1,110 @@
+// Validation of a Peering against its Space and the Space's other Peerings (which CEL cannot
+// see). Heroku's rules: peer ranges are RFC 1918 and overlap neither the Space, its unavailable
+// CIDRs, nor another peering of the Space.
+import type { Peering } from '../api/v1alpha1/peering.ts';
+import { MAX_PEERING_CIDRS, PEERING_TYPES } from '../api/v1alpha1/peering.ts';
+import type { Space } from '../api/v1alpha1/space.ts';
+import { cidrsOverlap, isIpv4Address, unavailableCIDRs } from './cidr.ts';
+import { checkCidr } from './checks.ts';
+import type { FieldError } from './types.ts';
+
+function spaceErrors(peering: Peering, space: Space | undefined): FieldError[] {
+  if (!space) {
+    return [
+      {
+        field: 'metadata.namespace',
+        message: `namespace "${peering.metadata.namespace ?? ''}" belongs to no Space; create the Peering in its Space's namespace (kubectl get spaces)`,
+      },
+    ];
+  }
+  if (space.spec.generation === 'fir') {
+    return [
+      {
+        field: 'metadata.namespace',
+        message: `Space "${space.metadata.name}" is a fir space, and peering and VPN are not available on fir; use a cedar Space`,
+      },
+    ];
+  }
+  return [];
+}
+
+function specErrors(peering: Peering, old: Peering | undefined): FieldError[] {
+  const errors: FieldError[] = [];
+  const { type, cidrs, peer } = peering.spec;
+  if (!PEERING_TYPES.includes(type)) {
+    errors.push({ field: 'spec.type', message: `"${String(type)}" is not a peering type; use vpc or vpn` });
+  }
+  if (old && old.spec.type !== type) {
+    errors.push({
+      field: 'spec.type',
+      message: `spec.type is immutable (it was ${old.spec.type}); create a new Peering instead`,
+    });
+  }
+  if (cidrs.length < 1 || cidrs.length > MAX_PEERING_CIDRS) {
+    errors.push({
+      field: 'spec.cidrs',
+      message: `${cidrs.length} ranges given; list from 1 to ${MAX_PEERING_CIDRS}`,
+    });
+  }
+  const gw = peer?.gatewayAddress;
+  if (type === 'vpn' && gw === undefined) {
+    errors.push({
+      field: 'spec.peer.gatewayAddress',
+      message: 'a vpn Peering needs the public IPv4 address of your VPN gateway',
+    });
+  } else if (gw !== undefined && !isIpv4Address(gw)) {
+    errors.push({
+      field: 'spec.peer.gatewayAddress',
+      message: `"${gw}" is not an IPv4 address such as 198.51.100.7`,
+    });
+  }
+  return errors;
+}
+
+/** Why `cidr` (entry i) collides with the Space, its unavailable CIDRs, an earlier entry, or a sibling. */
+function collision(
+  peering: Peering,
+  i: number,
+  space: Space | undefined,
+  siblings: readonly Peering[],
+): string | undefined {
+  const cidr = peering.spec.cidrs[i] as string;
+  if (space && cidrsOverlap(cidr, space.spec.cidr)) {
+    return `${cidr} overlaps the Space CIDR ${space.spec.cidr}; the peer network must use another range`;
+  }
+  const reserved = space ? unavailableCIDRs(space.spec.cidr).find((u) => cidrsOverlap(cidr, u)) : undefined;
+  if (reserved)
+    return `${cidr} overlaps ${reserved}, which is unavailable to peers; the peer network must use another range`;
+  const earlier = peering.spec.cidrs.slice(0, i).find((c) => cidrsOverlap(cidr, c));
+  if (earlier) return `${cidr} overlaps ${earlier}, listed earlier; list each range once`;
+  for (const other of siblings) {
+    const hit = other.spec.cidrs.find((c) => cidrsOverlap(cidr, c));
+    if (hit)
+      return `${cidr} overlaps ${hit} of Peering "${other.metadata.name}"; a range can be peered only once per Space`;
+  }
+  return undefined;
+}
+
+/**
+ * `others`: Peerings to check overlaps against (those of other namespaces and the Peering itself,
+ * by name, are ignored). The webhook passes all of the namespace's Peerings; peeringPhase only
+ * the older ones.
+ */
+export function validatePeering(
+  peering: Peering,
+  space: Space | undefined,
+  others: readonly Peering[],
+  old?: Peering,
+): FieldError[] {
+  const errors = [...spaceErrors(peering, space), ...specErrors(peering, old)];
+  const siblings = others.filter(
+    (o) => o.metadata.namespace === peering.metadata.namespace && o.metadata.name !== peering.metadata.name,
+  );
+  peering.spec.cidrs.forEach((cidr, i) => {
+    const field = `spec.cidrs[${i}]`;
+    const problem =
+      checkCidr(cidr, '192.168.50.0/24', { rfc1918: true }) ?? collision(peering, i, space, siblings);
+    if (problem) errors.push({ field, message: problem });
+  });
+  return errors;
+}

@@ -1,0 +1,181 @@
+// Who can open connections to a pod, per the NetworkPolicy specification
+// (https://kubernetes.io/docs/concepts/services-networking/network-policies/):
+// - A pod that no policy with Ingress among its policyTypes selects is not isolated: open to every source.
+// - policyTypes absent or empty defaults to Ingress, plus Egress when the policy has egress rules.
+// - Otherwise the pod admits the union of the ingress rules of every such policy (policies add up).
+// - A rule admits its sources on its ports; `from` absent or empty = every source, `ports` absent or
+//   empty = every port.
+// - A peer: `podSelector` alone = those pods of the policy's namespace; `namespaceSelector` alone = every
+//   pod of the matching namespaces; both in one peer = the matching pods of the matching namespaces (AND);
+//   `ipBlock` = addresses in `cidr` and in no `except` (meant for cluster-external addresses; taken literally).
+//
+// Objects from the typed client carry an ingress rule's peers as `_from`; raw JSON (watch events,
+// AdmissionReview) as `from`. Both are read.
+import type {
+  V1LabelSelector,
+  V1NetworkPolicy,
+  V1NetworkPolicyIngressRule,
+  V1NetworkPolicyPeer,
+} from '@kubernetes/client-node';
+import { blockAdmits } from './cidr.ts';
+import { portsAdmit, resolvePorts } from './ports.ts';
+import { matchesSelector, namespaceLabels, pinnedNamespaces, surelySelects } from './selector.ts';
+import {
+  NOT_ISOLATED,
+  type ContainerPortInfo,
+  type Labels,
+  type NamespaceInfo,
+  type Reachability,
+  type ReachRule,
+  type Source,
+} from './types.ts';
+
+export type PodInfo = { namespace: string; labels: Labels; ports?: ContainerPortInfo[] };
+export type IngressInput = {
+  pod: PodInfo;
+  /** Every NetworkPolicy of the pod's namespace; policies of other namespaces are ignored. */
+  policies: readonly V1NetworkPolicy[];
+  /** The cluster's namespaces, to expand namespaceSelectors. */
+  namespaces: readonly NamespaceInfo[];
+};
+
+/** Where a policy's peers are resolved: its namespace, the known namespaces, the target pod's ports. */
+export type RuleContext = {
+  namespace: string;
+  namespaces: readonly NamespaceInfo[];
+  podPorts?: readonly ContainerPortInfo[] | undefined;
+};
+
+export function policyName(policy: V1NetworkPolicy, fallbackNamespace: string): string {
+  const name = policy.metadata?.name ?? `${policy.metadata?.generateName ?? ''}<generated>`;
+  return `${policy.metadata?.namespace ?? fallbackNamespace}/${name}`;
+}
+
+/** policyTypes as the apiserver defaults them: Ingress always, Egress only with egress rules. */
+export function policyTypes(policy: V1NetworkPolicy): string[] {
+  const given = policy.spec?.policyTypes ?? [];
+  if (given.length > 0) return given;
+  return (policy.spec?.egress ?? []).length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
+}
+
+export function affectsIngress(policy: V1NetworkPolicy): boolean {
+  return policyTypes(policy).includes('Ingress');
+}
+
+export function evaluateIngress(input: IngressInput): Reachability {
+  const { pod } = input;
+  const selecting = input.policies.filter(
+    (p) =>
+      (p.metadata?.namespace ?? pod.namespace) === pod.namespace &&
+      affectsIngress(p) &&
+      matchesSelector(p.spec?.podSelector, pod.labels),
+  );
+  if (selecting.length === 0) {
+    return {
+      isolated: false,
+      rules: [{ source: { kind: 'any' }, ports: 'all', policy: NOT_ISOLATED, field: '' }],
+    };
+  }
+  const ctx: RuleContext = { namespace: pod.namespace, namespaces: input.namespaces, podPorts: pod.ports };
+  return { isolated: true, rules: selecting.flatMap((p) => policyIngressRules(p, ctx)) };
+}
+
+/**
+ * The ingress rules one policy contributes to any pod it selects (none when its policyTypes leave out
+ * Ingress), whether or not it selects a given pod.
+ */
+export function policyIngressRules(policy: V1NetworkPolicy, ctx: RuleContext): ReachRule[] {
+  if (!affectsIngress(policy)) return [];
+  const namespace = policy.metadata?.namespace ?? ctx.namespace;
+  const name = policyName(policy, ctx.namespace);
+  return (policy.spec?.ingress ?? []).flatMap((rule, i) => {
+    const field = `spec.ingress[${i}]`;
+    const ports = resolvePorts(rule.ports, ctx.podPorts);
+    const peers = peersOf(rule);
+    if (peers.length === 0) return [{ source: { kind: 'any' }, ports, policy: name, field: `${field}.from` }];
+    return peers.flatMap((peer, j) =>
+      peerSources(peer, { ...ctx, namespace }).map((source) => ({
+        source,
+        ports,
+        policy: name,
+        field: `${field}.from[${j}]`,
+      })),
+    );
+  });
+}
+
+function peersOf(rule: V1NetworkPolicyIngressRule): V1NetworkPolicyPeer[] {
+  return rule._from ?? (rule as { from?: V1NetworkPolicyPeer[] }).from ?? [];
+}
+
+/** The sources one peer admits. */
+export function peerSources(peer: V1NetworkPolicyPeer, ctx: RuleContext): Source[] {
+  if (peer.ipBlock) return [{ kind: 'cidr', cidr: peer.ipBlock.cidr, except: peer.ipBlock.except ?? [] }];
+  if (peer.namespaceSelector) return namespacePeerSources(peer, ctx);
+  if (peer.podSelector) return [{ kind: 'pods', namespace: ctx.namespace, selector: peer.podSelector }];
+  // A peer with no field set is refused by the apiserver; should one appear, read it as widely as possible.
+  return [{ kind: 'any' }];
+}
+
+function namespacePeerSources(peer: V1NetworkPolicyPeer, ctx: RuleContext): Source[] {
+  const nsSelector = peer.namespaceSelector ?? {};
+  const matched = ctx.namespaces
+    .filter((ns) => matchesSelector(nsSelector, namespaceLabels(ns)))
+    .map((n) => n.name);
+  const podSelector = peer.podSelector;
+  const expanded: Source[] = matched.map((name) =>
+    podSelector ? { kind: 'pods', namespace: name, selector: podSelector } : { kind: 'namespace', name },
+  );
+  // Keep the raw selector unless the expansion is final: a selector pinned by kubernetes.io/metadata.name
+  // (which only the apiserver sets) to names that all matched can never match another namespace.
+  const pinned = pinnedNamespaces(nsSelector);
+  if (pinned !== undefined && pinned.every((n) => matched.includes(n))) return expanded;
+  const raw: Source = podSelector
+    ? { kind: 'namespaceSelector', selector: nsSelector, podSelector }
+    : { kind: 'namespaceSelector', selector: nsSelector };
+  return [...expanded, raw];
+}
+
+/** A concrete connection: from a pod (namespace and labels) and/or an address, to a port. */
+export type ConnectionQuery = {
+  namespace?: string;
+  /** Labels of the source's namespace; lets raw namespaceSelector sources answer too. */
+  namespaceLabels?: Labels;
+  /** Labels of the source pod (default none when `namespace` is given). */
+  podLabels?: Labels;
+  ip?: string;
+  port?: number | string;
+  protocol?: string;
+};
+
+/** Whether the reach admits the connection. Without `port`: whether it admits some port of the protocol. */
+export function admits(reach: Reachability, query: ConnectionQuery): boolean {
+  return reach.rules.some(
+    (r) => sourceAdmits(r.source, query) && portsAdmit(r.ports, query.port, query.protocol),
+  );
+}
+
+function sourceAdmits(source: Source, q: ConnectionQuery): boolean {
+  switch (source.kind) {
+    case 'any':
+      return true;
+    case 'namespace':
+      return q.namespace === source.name;
+    case 'pods':
+      return q.namespace === source.namespace && matchesSelector(source.selector, q.podLabels ?? {});
+    case 'namespaceSelector':
+      return (
+        q.namespace !== undefined &&
+        namespaceMatches(source.selector, q.namespace, q.namespaceLabels) &&
+        matchesSelector(source.podSelector, q.podLabels ?? {})
+      );
+    case 'cidr':
+      return q.ip !== undefined && blockAdmits(source, q.ip);
+  }
+}
+
+/** With the namespace's labels unknown, only a selector that holds whatever they are can say yes. */
+function namespaceMatches(selector: V1LabelSelector, name: string, labels: Labels | undefined): boolean {
+  if (labels === undefined) return surelySelects(selector, namespaceLabels({ name }));
+  return matchesSelector(selector, namespaceLabels({ name, labels }));
+}

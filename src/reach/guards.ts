@@ -1,0 +1,218 @@
+// Pure admission decisions that keep every app's reach within its Space: what the webhook asks before it
+// lets a NetworkPolicy, a workload or a namespace change through. Each returns `{ allowed: true }` or a
+// denial whose message names the object, the rule and why.
+import type { V1Namespace, V1NetworkPolicy, V1PodSpec } from '@kubernetes/client-node';
+import { affectsIngress, policyIngressRules, policyName } from './evaluator.ts';
+import { describeSource, widening, type Allowed } from './exposure.ts';
+import { podSpecField } from './podspec.ts';
+import { couldSelect, matchesSelector, surelySelects } from './selector.ts';
+import type { Labels, NamespaceInfo } from './types.ts';
+
+/** Mirrors src/model/labels.ts (the label the operator puts on a Space's namespace). */
+export const SPACE_LABEL = 'privatespaces.dev/space';
+
+export type GuardDecision = { allowed: true } | { allowed: false; message: string };
+export type SpaceRef = { name: string; namespace: string };
+/** An internal app and the labels its pods are selected by (its selector's matchLabels). */
+export type InternalAppRef = { name: string; podLabels: Labels };
+/** An external app, its pods' selector (matchLabels) and the Space's trusted IP ranges. */
+export type ExternalAppRef = { name: string; selector: Labels; trustedIPRanges: readonly string[] };
+
+export type GuardContext = {
+  /** The Space whose namespace the object is in; undefined outside every Space. */
+  space: SpaceRef | undefined;
+  internalApps: readonly InternalAppRef[];
+  externalApps: readonly ExternalAppRef[];
+  /** CIDRs of the Space's ACTIVE peerings and VPN connections. */
+  peeringCIDRs: readonly string[];
+  /**
+   * True when the request comes from the operator itself (its ServiceAccount, per the AdmissionReview's
+   * userInfo), whose policies carry `app.kubernetes.io/managed-by=spaces-operator`. Never derive it from
+   * that label alone: any tenant who may write a NetworkPolicy may write the label too.
+   */
+  operatorManaged: boolean;
+  namespaces: readonly NamespaceInfo[];
+};
+
+const ALLOW: GuardDecision = { allowed: true };
+const INTERNAL_WHY = 'an internal app accepts connections only from its Space and its peered networks';
+const EXTERNAL_WHY = "an app accepts connections only from its Space and the Space's trusted IP ranges";
+
+type Target = { what: string; labels: Labels; allowed: Allowed; why: string };
+
+function targets(ctx: GuardContext, space: SpaceRef): Target[] {
+  const spaceNamespace = space.namespace;
+  return [
+    ...ctx.internalApps.map((a) => ({
+      what: `internal app "${a.name}"`,
+      labels: a.podLabels,
+      allowed: { spaceNamespace, cidrs: ctx.peeringCIDRs },
+      why: INTERNAL_WHY,
+    })),
+    ...ctx.externalApps.map((a) => ({
+      what: `app "${a.name}"`,
+      labels: a.selector,
+      allowed: { spaceNamespace, cidrs: a.trustedIPRanges },
+      why: EXTERNAL_WHY,
+    })),
+  ];
+}
+
+/**
+ * Refuse a NetworkPolicy (create or update) that would let a source beyond the Space (and its peerings,
+ * or trusted ranges for an external app) reach some pod of an app. "Some pod": the policy's podSelector
+ * is checked for whether it could select a pod carrying the app's labels plus any others (a policy on
+ * `app=billing,process=web` concerns billing). Only the policy's own rules are judged: since policies add
+ * up, a policy that does not widen on its own cannot widen together with others.
+ */
+export function guardNetworkPolicy(np: V1NetworkPolicy, ctx: GuardContext): GuardDecision {
+  const space = ctx.space;
+  if (!space || ctx.operatorManaged) return ALLOW;
+  const rules = policyIngressRules(np, { namespace: space.namespace, namespaces: ctx.namespaces });
+  if (rules.length === 0) return ALLOW;
+  for (const t of targets(ctx, space)) {
+    if (!couldSelect(np.spec?.podSelector, t.labels)) continue;
+    const found = widening({ reach: { isolated: true, rules }, allowed: t.allowed });
+    const first = found[0];
+    if (first === undefined) continue;
+    const more = found.length > 1 ? ` (and ${found.length - 1} more rule(s) that widen it)` : '';
+    return deny(
+      `NetworkPolicy ${policyName(np, space.namespace)} would admit ${describeSource(first.source)} to ` +
+        `${t.what} (${first.reason})${more}: ${t.why}`,
+    );
+  }
+  return ALLOW;
+}
+
+export type RemovalContext = GuardContext & {
+  /** The NetworkPolicies of the namespace now (the removed or changed one may be among them). */
+  policies: readonly V1NetworkPolicy[];
+  /** The namespace is being deleted: its contents go with it, so nothing is left to protect. */
+  namespaceTerminating?: boolean;
+};
+
+/**
+ * Refuse deleting `old` (or replacing it by `next`) when it may isolate some pod of an app and what remains
+ * no longer isolates every pod of that app: a pod no policy selects is open to every source, so removing
+ * the last isolating policy widens its reach to everything. Widening by `next`'s own rules is
+ * {@link guardNetworkPolicy}'s job.
+ */
+export function guardNetworkPolicyRemoval(
+  old: V1NetworkPolicy,
+  next: V1NetworkPolicy | undefined,
+  ctx: RemovalContext,
+): GuardDecision {
+  const space = ctx.space;
+  if (!space || ctx.operatorManaged || ctx.namespaceTerminating === true || !affectsIngress(old))
+    return ALLOW;
+  const key = policyName(old, space.namespace);
+  const remaining = ctx.policies.filter((p) => policyName(p, space.namespace) !== key && affectsIngress(p));
+  if (next && affectsIngress(next)) remaining.push(next);
+  for (const t of targets(ctx, space)) {
+    if (!couldSelect(old.spec?.podSelector, t.labels)) continue;
+    if (remaining.some((p) => surelySelects(p.spec?.podSelector, t.labels))) continue;
+    return deny(
+      `${next ? 'Changing' : 'Deleting'} NetworkPolicy ${key} would leave pods of ${t.what} selected by no ` +
+        `NetworkPolicy with policyType Ingress, open to every source: ${t.why}`,
+    );
+  }
+  return ALLOW;
+}
+
+/**
+ * Refuse a workload whose pods belong to an internal app (their labels match its selector) and use
+ * `hostNetwork: true` or a `hostPort`: both make the pod answer on its node's address, where NetworkPolicy
+ * does not (or, for hostPort, not on every network plugin) apply. `kind` and `name` name the object;
+ * `labels` and `podSpec` are its pod template's (see `podSpecOf`).
+ */
+export function guardPodSpec(
+  kind: string,
+  name: string,
+  labels: Labels,
+  podSpec: V1PodSpec,
+  ctx: Pick<GuardContext, 'space' | 'internalApps'>,
+): GuardDecision {
+  const space = ctx.space;
+  if (!space) return ALLOW;
+  const app = ctx.internalApps.find((a) => matchesSelector({ matchLabels: { ...a.podLabels } }, labels));
+  if (!app) return ALLOW;
+  const path = podSpecField(kind) ?? 'spec';
+  const offence = podSpec.hostNetwork === true ? `${path}.hostNetwork: true` : hostPortField(podSpec, path);
+  if (offence === undefined) return ALLOW;
+  return deny(
+    `${kind} ${space.namespace}/${name} would run pods of internal app "${app.name}" with ${offence}: ` +
+      `such a pod answers on its node's address, outside NetworkPolicy, and ${INTERNAL_WHY}`,
+  );
+}
+
+/** The first container or init container port with a hostPort, as `<path>.containers[0].ports[1].hostPort: 80`. */
+function hostPortField(podSpec: V1PodSpec, path: string): string | undefined {
+  const groups = [
+    ['containers', podSpec.containers ?? []],
+    ['initContainers', podSpec.initContainers ?? []],
+  ] as const;
+  for (const [group, containers] of groups) {
+    for (const [i, c] of containers.entries()) {
+      const j = (c.ports ?? []).findIndex(
+        (p) => p.hostPort !== undefined && p.hostPort !== null && p.hostPort !== 0,
+      );
+      if (j >= 0) return `${path}.${group}[${i}].ports[${j}].hostPort: ${c.ports?.[j]?.hostPort}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Guard the `privatespaces.dev/space` label of namespaces (create and update).
+ *
+ * Why relabelling cannot change reachability: the operator's policies, this module's widening check and
+ * the CLI select a Space's namespace only by `kubernetes.io/metadata.name`, which the apiserver sets to
+ * the namespace's own name on every write and does not let anyone change. A tenant who labels another
+ * namespace `privatespaces.dev/space=acme` does not make it match `kubernetes.io/metadata.name=acme`, and
+ * removing the label from `acme` does not make `acme` stop matching. The guard exists for everything else
+ * that selects by the Space label (dashboards, `kubectl get ns -l`, tenants' own policies): those must not
+ * be fooled by an impostor, nor lose the real one.
+ *
+ * - A namespace that is not a Space's may not newly claim the label with the name of an existing Space.
+ * - A Space's own namespace may have the label changed or removed only by the operator.
+ * Unchanged labels always pass, so an object that predates a Space is never stuck.
+ */
+export function guardNamespaceLabels(
+  ns: V1Namespace,
+  oldNs: V1Namespace | undefined,
+  spaces: readonly SpaceRef[],
+  ctx: { userIsOperator: boolean },
+): GuardDecision {
+  const name = ns.metadata?.name ?? '';
+  const claimed = ns.metadata?.labels?.[SPACE_LABEL];
+  const before = oldNs?.metadata?.labels?.[SPACE_LABEL];
+  if (oldNs !== undefined && claimed === before) return ALLOW;
+  const own = spaces.find((s) => s.namespace === name);
+  if (own) {
+    const fine =
+      ctx.userIsOperator || (oldNs === undefined && (claimed === undefined || claimed === own.name));
+    return fine ? ALLOW : deny(ownLabelMessage(name, own, claimed, before));
+  }
+  const impersonated = spaces.find((s) => s.name === claimed);
+  if (!impersonated) return ALLOW;
+  return deny(
+    `Namespace ${name} may not carry label ${SPACE_LABEL}=${claimed}: Space "${impersonated.name}" lives in ` +
+      `namespace "${impersonated.namespace}", and tools that find a Space's namespace by this label would ` +
+      `take ${name} for it`,
+  );
+}
+
+function ownLabelMessage(name: string, space: SpaceRef, claimed?: string, before?: string): string {
+  const change =
+    claimed === undefined
+      ? `removing label ${SPACE_LABEL}=${before}`
+      : `setting label ${SPACE_LABEL}=${claimed}` + (before === undefined ? '' : ` (was ${before})`);
+  return (
+    `Namespace ${name} is the namespace of Space "${space.name}": ${change} is reserved to spaces-operator, ` +
+    `which keeps it at ${SPACE_LABEL}=${space.name}`
+  );
+}
+
+function deny(message: string): GuardDecision {
+  return { allowed: false, message };
+}

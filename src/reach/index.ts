@@ -1,0 +1,54 @@
+// The reachability module: who can open connections to a pod, per the NetworkPolicy specification, and
+// the admission guards built on it. Pure: no I/O. See README.md.
+export * from './types.ts';
+export { InvalidReachInputError } from './errors.ts';
+export {
+  matchesSelector,
+  couldSelect,
+  surelySelects,
+  selectsAll,
+  pinnedValues,
+  pinnedNamespaces,
+  namespaceLabels,
+  formatSelector,
+  requirementsOf,
+  type Requirement,
+} from './selector.ts';
+export { parseCidr, parseIp, uncovered, blockAdmits, type Interval } from './cidr.ts';
+export { resolvePorts, portsAdmit, formatPorts, DEFAULT_PROTOCOL } from './ports.ts';
+export {
+  evaluateIngress,
+  policyIngressRules,
+  peerSources,
+  policyTypes,
+  affectsIngress,
+  policyName,
+  admits,
+  type PodInfo,
+  type IngressInput,
+  type RuleContext,
+  type ConnectionQuery,
+} from './evaluator.ts';
+export {
+  widening,
+  summarize,
+  describeSource,
+  sourceText,
+  type Allowed,
+  type Widening,
+  type ReachableFrom,
+} from './exposure.ts';
+export { podSpecOf, podSpecField, type PodTemplate, type WorkloadObject } from './podspec.ts';
+export {
+  guardNetworkPolicy,
+  guardNetworkPolicyRemoval,
+  guardPodSpec,
+  guardNamespaceLabels,
+  SPACE_LABEL,
+  type GuardDecision,
+  type GuardContext,
+  type RemovalContext,
+  type SpaceRef,
+  type InternalAppRef,
+  type ExternalAppRef,
+} from './guards.ts';
