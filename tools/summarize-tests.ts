@@ -8,4 +8,6 @@ const r = JSON.parse(readFileSync(file, 'utf8')) as {
   numPendingTests: number;
   numTodoTests: number;
 };
-console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+console.log(
+  `tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`,
+);

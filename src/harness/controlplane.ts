@@ -163,10 +163,14 @@ current-context: local
 
 function get(url: string, token: string): Promise<number> {
   return new Promise((resolve) => {
-    const req = https.get(url, { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = https.get(
+      url,
+      { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', () => resolve(0));
     req.setTimeout(2000, () => req.destroy());
   });

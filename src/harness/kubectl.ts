@@ -8,7 +8,11 @@ export interface KubectlResult {
   stderr: string;
 }
 
-export async function kubectl(kubeconfigPath: string, args: string[], input?: string): Promise<KubectlResult> {
+export async function kubectl(
+  kubeconfigPath: string,
+  args: string[],
+  input?: string,
+): Promise<KubectlResult> {
   const { kubectl: bin } = await binaries('kubectl');
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, {

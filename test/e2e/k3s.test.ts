@@ -21,7 +21,9 @@ async function dockerUnavailable(): Promise<string | undefined> {
 
 const reason = await dockerUnavailable();
 if (reason) {
-  console.log(`e2e (K3s) skipped: no container runtime (${reason}). Run \`npm run test:e2e\` where Docker runs.`);
+  console.log(
+    `e2e (K3s) skipped: no container runtime (${reason}). Run \`npm run test:e2e\` where Docker runs.`,
+  );
 }
 
 describe.skipIf(reason !== undefined)('K3s end to end', () => {
@@ -32,8 +34,21 @@ describe.skipIf(reason !== undefined)('K3s end to end', () => {
   const probe = async (ns: string, url: string): Promise<boolean> => {
     const name = `probe-${Math.random().toString(36).slice(2, 8)}`;
     const r = await kubectl(kubeconfig, [
-      'run', name, '-n', ns, '--rm', '-i', '--restart=Never', '--image=busybox:1.36',
-      '--', 'wget', '-q', '-O-', '-T', '5', url,
+      'run',
+      name,
+      '-n',
+      ns,
+      '--rm',
+      '-i',
+      '--restart=Never',
+      '--image=busybox:1.36',
+      '--',
+      'wget',
+      '-q',
+      '-O-',
+      '-T',
+      '5',
+      url,
     ]);
     return r.code === 0;
   };
@@ -48,23 +63,58 @@ describe.skipIf(reason !== undefined)('K3s end to end', () => {
     await kubectlOk(kubeconfig, ['apply', '--server-side', '-k', path.join(repoRoot, 'crds')]);
     await kubectlOk(kubeconfig, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
     // The operator runs on the host against K3s (the webhook is covered by the integration suite).
-    operator = spawn(process.execPath, [path.join(repoRoot, 'src/main.ts'), '--kubeconfig', kubeconfig, '--no-webhook'], {
-      stdio: 'inherit',
-    });
+    operator = spawn(
+      process.execPath,
+      [path.join(repoRoot, 'src/main.ts'), '--kubeconfig', kubeconfig, '--no-webhook'],
+      {
+        stdio: 'inherit',
+      },
+    );
     await kubectlOk(kubeconfig, ['apply', '-f', path.join(repoRoot, 'examples')]);
-    await kubectlOk(kubeconfig, ['wait', '--for=condition=Ready', 'apps.privatespaces.dev', '--all', '-n', 'acme', '--timeout=120s']);
-    const svc = JSON.parse(await kubectlOk(kubeconfig, ['get', 'service', 'billing', '-n', 'acme', '-o', 'json'])) as {
+    await kubectlOk(kubeconfig, [
+      'wait',
+      '--for=condition=Ready',
+      'apps.privatespaces.dev',
+      '--all',
+      '-n',
+      'acme',
+      '--timeout=120s',
+    ]);
+    const svc = JSON.parse(
+      await kubectlOk(kubeconfig, ['get', 'service', 'billing', '-n', 'acme', '-o', 'json']),
+    ) as {
       spec: { ports: { port: number; targetPort: number }[] };
     };
     const port = svc.spec.ports[0]!.targetPort;
     await kubectlOk(kubeconfig, [
-      'create', 'deployment', 'billing', '-n', 'acme', '--image=hashicorp/http-echo:1.0', '--port', String(port),
-      '--', '/http-echo', `-listen=:${port}`, '-text=billing',
+      'create',
+      'deployment',
+      'billing',
+      '-n',
+      'acme',
+      '--image=hashicorp/http-echo:1.0',
+      '--port',
+      String(port),
+      '--',
+      '/http-echo',
+      `-listen=:${port}`,
+      '-text=billing',
     ]);
-    await kubectlOk(kubeconfig, ['label', 'deployment/billing', '-n', 'acme', 'privatespaces.dev/app=billing']);
     await kubectlOk(kubeconfig, [
-      'patch', 'deployment/billing', '-n', 'acme', '--type=merge',
-      '-p', '{"spec":{"template":{"metadata":{"labels":{"privatespaces.dev/app":"billing"}}}}}',
+      'label',
+      'deployment/billing',
+      '-n',
+      'acme',
+      'privatespaces.dev/app=billing',
+    ]);
+    await kubectlOk(kubeconfig, [
+      'patch',
+      'deployment/billing',
+      '-n',
+      'acme',
+      '--type=merge',
+      '-p',
+      '{"spec":{"template":{"metadata":{"labels":{"privatespaces.dev/app":"billing"}}}}}',
     ]);
     await kubectlOk(kubeconfig, ['rollout', 'status', 'deployment/billing', '-n', 'acme', '--timeout=180s']);
     await kubectlOk(kubeconfig, ['create', 'namespace', 'outsider']);
@@ -76,21 +126,31 @@ describe.skipIf(reason !== undefined)('K3s end to end', () => {
   });
 
   it('a pod in the Space reaches the internal app', async () => {
-    const svc = JSON.parse(await kubectlOk(kubeconfig, ['get', 'service', 'billing', '-n', 'acme', '-o', 'json'])) as {
+    const svc = JSON.parse(
+      await kubectlOk(kubeconfig, ['get', 'service', 'billing', '-n', 'acme', '-o', 'json']),
+    ) as {
       spec: { ports: { port: number }[] };
     };
-    expect(await probe('acme', `http://billing.acme.svc.cluster.local:${svc.spec.ports[0]!.port}`)).toBe(true);
+    expect(await probe('acme', `http://billing.acme.svc.cluster.local:${svc.spec.ports[0]!.port}`)).toBe(
+      true,
+    );
   });
 
   it('a pod in another namespace cannot reach it', async () => {
-    const svc = JSON.parse(await kubectlOk(kubeconfig, ['get', 'service', 'billing', '-n', 'acme', '-o', 'json'])) as {
+    const svc = JSON.parse(
+      await kubectlOk(kubeconfig, ['get', 'service', 'billing', '-n', 'acme', '-o', 'json']),
+    ) as {
       spec: { ports: { port: number }[] };
     };
-    expect(await probe('outsider', `http://billing.acme.svc.cluster.local:${svc.spec.ports[0]!.port}`)).toBe(false);
+    expect(await probe('outsider', `http://billing.acme.svc.cluster.local:${svc.spec.ports[0]!.port}`)).toBe(
+      false,
+    );
   });
 
   it('the internal app has no external exposure', async () => {
-    const svc = JSON.parse(await kubectlOk(kubeconfig, ['get', 'service', 'billing', '-n', 'acme', '-o', 'json'])) as {
+    const svc = JSON.parse(
+      await kubectlOk(kubeconfig, ['get', 'service', 'billing', '-n', 'acme', '-o', 'json']),
+    ) as {
       spec: { type: string; externalIPs?: string[] };
     };
     expect(svc.spec.type).toBe('ClusterIP');

@@ -117,7 +117,7 @@ describe('installing', () => {
 });
 
 describe('Internal Routing is chosen at creation', () => {
-  const apps = readFileSync(path.join(repo, 'examples', 'apps.yaml'), 'utf8');
+  const apps = readFileSync(path.join(repo, 'examples', '02-apps.yaml'), 'utf8');
 
   it.each([
     [

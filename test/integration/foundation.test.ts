@@ -60,7 +60,9 @@ spec: { ports: [{ port: 80, targetPort: 8080 }], selector: { app: web } }
       body: {
         metadata: {
           name: 'owned',
-          ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata!.uid! }],
+          ownerReferences: [
+            { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata!.uid! },
+          ],
         },
       },
     });

@@ -16,7 +16,7 @@ import {
 
 export const DEFAULT_APP_PORT = 5000;
 export const MAX_APP_DOMAINS = 100;
-export const REACH_KINDS = ['namespace', 'cidr', 'pods', 'any'] as const;
+export const REACH_KINDS = ['namespace', 'namespaceSelector', 'cidr', 'pods', 'any'] as const;
 
 export const INTERNAL_ROUTING_IMMUTABLE =
   'spec.internalRouting is immutable: Internal Routing is chosen when the app is created and can never be ' +
@@ -105,14 +105,18 @@ export const AppSpecSchema = Type.Object(
 
 export const ReachSchema = Type.Object({
   source: Type.String({
-    description: 'Who: a namespace name, a CIDR, a pod selector (ns/selector) or * for anyone.',
+    description:
+      'Who: any, namespace/<name>, namespaceSelector/<selector>, pods/<namespace>/<selector> or cidr/<cidr> [except ...].',
+    maxLength: 1024,
   }),
-  kind: StringEnum(REACH_KINDS, { description: 'What source is: namespace, cidr, pods or any.' }),
+  kind: StringEnum(REACH_KINDS, {
+    description: 'What the source is: namespace, namespaceSelector, cidr, pods or any.',
+  }),
   ports: Type.Optional(
-    Type.Array(Type.String(), {
+    Type.String({
       description:
-        'Ports reachable, as PROTOCOL/port, PROTOCOL/name or PROTOCOL/from-to; absent means all ports.',
-      maxItems: 64,
+        'Ports reachable, comma-separated, as PROTOCOL/port, PROTOCOL/name or PROTOCOL/from-to; absent means all ports.',
+      maxLength: 1024,
     }),
   ),
   policy: Type.String({ description: 'The NetworkPolicy (namespace/name) that admits this source.' }),

@@ -1,0 +1,203 @@
+// Who may answer for which name, decided the same way whatever order the input comes in:
+// Spaces claim their dnsDomain oldest first, then Apps (of every Space) claim their names
+// oldest first. A refused claim is a conflict, reported, never served; nothing is served twice,
+// so the rendered server blocks can never declare the same zone twice (which CoreDNS refuses).
+import { isIP } from 'node:net';
+import {
+  LOCALSPACE_ZONE,
+  compareStrings,
+  inZone,
+  isValidName,
+  normalizeName,
+  overlaps,
+  reservedBecause,
+  reservedZones,
+} from './names.ts';
+import type { DnsApp, DnsConflict, DnsSpace } from './types.ts';
+
+export type ClaimKind = 'default' | 'discovery' | 'custom';
+
+export interface Claim {
+  name: string;
+  kind: ClaimKind;
+}
+
+/** An App with the names it holds, in age order. */
+export interface AdmittedApp {
+  /** `namespace/name`. */
+  key: string;
+  space: string;
+  app: DnsApp;
+  /** Sorted by name. */
+  claims: Claim[];
+  /** True when it has a ClusterIP and a ready endpoint: its names are answered. */
+  serving: boolean;
+}
+
+export interface Claims {
+  /** Accepted Space domains, sorted. */
+  domains: string[];
+  /** Apps oldest first (then by space, namespace, name). */
+  apps: AdmittedApp[];
+  conflicts: DnsConflict[];
+}
+
+export interface ClaimOptions {
+  clusterDomain: string;
+  foreignZones: string[];
+}
+
+// Unknown creation times sort last (youngest).
+const age = (created: string | undefined): string => created ?? '9999';
+
+interface Context {
+  reserved: string[];
+  foreign: string[];
+  /** Accepted dnsDomain → space. */
+  domains: Map<string, string>;
+  /** Claimed name → `namespace/name` of the holder. */
+  taken: Map<string, string>;
+  conflicts: DnsConflict[];
+}
+
+export function resolveClaims(spaces: DnsSpace[], opts: ClaimOptions): Claims {
+  const ctx: Context = {
+    reserved: reservedZones(opts.clusterDomain),
+    foreign: opts.foreignZones.map(normalizeName),
+    domains: new Map(),
+    taken: new Map(),
+    conflicts: [],
+  };
+  const bySpaceAge = [...spaces].sort(
+    (a, b) => compareStrings(age(a.created), age(b.created)) || compareStrings(a.space, b.space),
+  );
+  for (const s of bySpaceAge) claimDomain(ctx, s);
+
+  const apps = spaces.flatMap((s) => s.apps.map((app) => ({ space: s, app })));
+  apps.sort(
+    (a, b) =>
+      compareStrings(age(a.app.created), age(b.app.created)) ||
+      compareStrings(a.space.space, b.space.space) ||
+      compareStrings(a.app.namespace, b.app.namespace) ||
+      compareStrings(a.app.name, b.app.name),
+  );
+  const admitted = apps.map(({ space, app }) => admitApp(ctx, space, app));
+  return { domains: [...ctx.domains.keys()].sort(compareStrings), apps: admitted, conflicts: ctx.conflicts };
+}
+
+function claimDomain(ctx: Context, s: DnsSpace): void {
+  const domain = normalizeName(s.dnsDomain);
+  const refuse = (reason: DnsConflict['reason'], message: string, heldBy?: string): void => {
+    ctx.conflicts.push({
+      reason,
+      name: domain,
+      space: s.space,
+      heldBy,
+      message: `Space ${s.space}: ${message}`,
+    });
+  };
+  if (!isValidName(domain))
+    return refuse('invalid-name', `dnsDomain "${domain}" is not a DNS name of two labels or more`);
+  const why = reservedBecause(domain, ctx.reserved, ctx.foreign);
+  if (why) return refuse('reserved', `dnsDomain ${domain} is not served: ${why}`);
+  if (overlaps(domain, LOCALSPACE_ZONE)) {
+    return refuse('domain-taken', `dnsDomain ${domain} overlaps ${LOCALSPACE_ZONE}`, LOCALSPACE_ZONE);
+  }
+  for (const [other, space] of ctx.domains) {
+    if (overlaps(domain, other)) {
+      return refuse(
+        'domain-taken',
+        `dnsDomain ${domain} overlaps ${other} of the older Space ${space}`,
+        space,
+      );
+    }
+  }
+  ctx.domains.set(domain, s.space);
+}
+
+function admitApp(ctx: Context, s: DnsSpace, app: DnsApp): AdmittedApp {
+  const key = `${app.namespace}/${app.name}`;
+  const claims: Claim[] = [];
+  for (const name of [...new Set(app.names.map(normalizeName))].sort(compareStrings)) {
+    const verdict = judgeName(ctx, s, app, name);
+    if ('kind' in verdict) {
+      ctx.taken.set(name, key);
+      claims.push({ name, kind: verdict.kind });
+    } else {
+      ctx.conflicts.push({
+        ...verdict,
+        name,
+        space: s.space,
+        app: key,
+        message: `App ${key}: ${name} is not served: ${verdict.message}`,
+      });
+    }
+  }
+  const ip = app.clusterIP.trim();
+  const serving = app.ready && isIP(ip) !== 0;
+  return { key, space: s.space, app: { ...app, clusterIP: ip }, claims, serving };
+}
+
+type Verdict = { kind: ClaimKind } | Pick<DnsConflict, 'reason' | 'heldBy' | 'message'>;
+
+function judgeName(ctx: Context, s: DnsSpace, app: DnsApp, name: string): Verdict {
+  if (!isValidName(name))
+    return { reason: 'invalid-name', message: 'not a lower-case DNS name of two labels or more' };
+  const why = reservedBecause(name, ctx.reserved, ctx.foreign);
+  if (why) return { reason: 'reserved', message: why };
+  const kind = classify(ctx, s, app, name);
+  if (typeof kind !== 'string') return kind;
+  const holder = ctx.taken.get(name);
+  if (holder) return { reason: 'name-taken', heldBy: holder, message: `the older App ${holder} has it` };
+  return { kind };
+}
+
+function classify(
+  ctx: Context,
+  s: DnsSpace,
+  app: DnsApp,
+  name: string,
+): ClaimKind | Exclude<Verdict, { kind: ClaimKind }> {
+  if (inZone(name, LOCALSPACE_ZONE)) {
+    const own = `${app.name}.${LOCALSPACE_ZONE}`;
+    if (inZone(name, own)) return 'discovery';
+    return {
+      reason: 'foreign-domain',
+      message: `an app may only use ${own} and names below it in ${LOCALSPACE_ZONE}`,
+    };
+  }
+  for (const [domain, space] of ctx.domains) {
+    if (inZone(name, domain)) {
+      if (space !== s.space) {
+        return {
+          reason: 'foreign-domain',
+          heldBy: space,
+          message: `it is in ${domain}, the domain of Space ${space}`,
+        };
+      }
+      const own = `${app.name}.${domain}`;
+      if (inZone(name, own)) return 'default';
+      return {
+        reason: 'foreign-domain',
+        message: `in ${domain} an app may only use ${own} and names below it`,
+      };
+    }
+    if (inZone(domain, name)) {
+      return {
+        reason: 'foreign-domain',
+        heldBy: space,
+        message: `it is above ${domain}, the domain of Space ${space}`,
+      };
+    }
+  }
+  const ownDomain = normalizeName(s.dnsDomain);
+  if (inZone(name, ownDomain)) {
+    return {
+      reason: 'domain-taken',
+      message: `the dnsDomain ${ownDomain} of Space ${s.space} is not served`,
+    };
+  }
+  if (inZone(LOCALSPACE_ZONE, name))
+    return { reason: 'foreign-domain', message: `it is above ${LOCALSPACE_ZONE}` };
+  return 'custom';
+}

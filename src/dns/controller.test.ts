@@ -1,0 +1,147 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { Informer, type WatchFn } from '../engine/informer.ts';
+import type { KubeApi, KubeRequest } from '../engine/kubeclient.ts';
+import { DnsController, DNS_FIELD_MANAGER, type DnsInformers } from './controller.ts';
+import { KEYS } from './render.ts';
+
+type Obj = KubernetesObject & { metadata: { name: string; namespace?: string; resourceVersion?: string } };
+
+// A fake API server for the ConfigMap: PATCH stores it (server-side apply of `data` keys) and
+// tells the ConfigMap informer's watch; other kinds come from fixed lists.
+function fakeCluster(objects: Record<string, Obj[]>) {
+  let rv = 100;
+  let cm: Obj & { data?: Record<string, string> } = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'coredns-custom', namespace: 'kube-system', resourceVersion: String(rv) },
+    data: { 'admin.server': 'corp.example {\n}\n' },
+  };
+  const patches: KubeRequest[] = [];
+  const watchers: ((type: string, obj: unknown) => void)[] = [];
+  const api: KubeApi = {
+    resourcePath: (ref) => Promise.resolve(`/api/v1/namespaces/${ref.namespace}/configmaps/${ref.name}`),
+    request: <T>(req: KubeRequest) => {
+      patches.push(req);
+      const body = req.body as { data: Record<string, string> };
+      cm = {
+        ...cm,
+        metadata: { ...cm.metadata, resourceVersion: String(++rv) },
+        data: { ...cm.data, ...body.data },
+      };
+      for (const w of watchers) w('MODIFIED', cm);
+      return Promise.resolve(cm as T);
+    },
+  };
+  const hang: WatchFn = () => Promise.resolve({ abort: () => undefined });
+  const informer = (kind: string, list: () => Promise<Obj[]>, watchFn: WatchFn = hang) =>
+    new Informer<Obj>({
+      path:
+        kind === 'ConfigMap'
+          ? '/api/v1/namespaces/kube-system/configmaps'
+          : `/apis/fake.dev/v1/${kind.toLowerCase()}s`,
+      listFn: async () => ({ items: await list(), resourceVersion: '1', kind }),
+      watchFn,
+    });
+  const make = (gate: Promise<void> = Promise.resolve()): DnsInformers =>
+    ({
+      spaces: informer('Space', async () => (await gate, objects['spaces'] ?? [])),
+      apps: informer('App', () => Promise.resolve(objects['apps'] ?? [])),
+      services: informer('Service', () => Promise.resolve(objects['services'] ?? [])),
+      endpointSlices: informer('EndpointSlice', () => Promise.resolve(objects['slices'] ?? [])),
+      configMap: informer(
+        'ConfigMap',
+        () => Promise.resolve([cm]),
+        (_p, _q, onEvent) => {
+          watchers.push(onEvent);
+          return Promise.resolve({ abort: () => undefined });
+        },
+      ),
+    }) as unknown as DnsInformers;
+  return { api, patches, make };
+}
+
+const cluster = () =>
+  fakeCluster({
+    spaces: [
+      {
+        apiVersion: 'privatespaces.dev/v1alpha1',
+        kind: 'Space',
+        metadata: { name: 'alpha' },
+        spec: {},
+      } as Obj,
+    ],
+    apps: [
+      {
+        apiVersion: 'privatespaces.dev/v1alpha1',
+        kind: 'App',
+        metadata: { name: 'shop', namespace: 'alpha' },
+        spec: { internalRouting: true, dnsDiscovery: true, domains: ['corp.example', 'shop.example'] },
+      } as Obj,
+    ],
+    services: [
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'shop', namespace: 'alpha' },
+        spec: { clusterIP: '10.96.0.10' },
+      } as Obj,
+    ],
+    slices: [
+      {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: 'shop-1', namespace: 'alpha', labels: { 'kubernetes.io/service-name': 'shop' } },
+        endpoints: [{ addresses: ['10.0.0.5'] }],
+      } as Obj,
+    ],
+  });
+
+const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+
+function started(c: ReturnType<typeof cluster>, gate?: Promise<void>) {
+  const informers = c.make(gate);
+  for (const i of Object.values(informers)) (i as Informer<Obj>).start();
+  const controller = new DnsController({ api: c.api, informers, batchMs: 1 });
+  return { controller, informers, start: controller.start() };
+}
+
+describe('DnsController', () => {
+  it('writes nothing before every cache has synced, then applies its keys with its field manager', async () => {
+    const c = cluster();
+    let open!: () => void;
+    const { controller, start } = started(c, new Promise<void>((r) => (open = r)));
+    await settle();
+    expect(c.patches).toEqual([]);
+    open();
+    await start;
+    await settle();
+    expect(c.patches).toHaveLength(1);
+    expect(c.patches[0]).toEqual(
+      expect.objectContaining({ method: 'PATCH', query: { fieldManager: DNS_FIELD_MANAGER, force: true } }),
+    );
+    const body = c.patches[0]!.body as { data: Record<string, string> };
+    expect(Object.keys(body.data).sort()).toEqual([KEYS.db, KEYS.hosts, KEYS.server]);
+    expect(body.data[KEYS.hosts]).toContain(
+      '10.96.0.10 shop.alpha.spaces.local shop.example web.shop.app.localspace\n',
+    );
+    // corp.example is a zone of the admin's own key: never declared twice.
+    expect(controller.lastResult?.conflicts).toEqual([
+      expect.objectContaining({ reason: 'reserved', name: 'corp.example' }),
+    ]);
+    await controller.stop();
+  });
+
+  it('does not write again when a re-render changes nothing', async () => {
+    const c = cluster();
+    const { controller, informers, start } = started(c);
+    await start;
+    await settle();
+    expect(c.patches).toHaveLength(1);
+    await controller.reconcile();
+    await controller.reconcile();
+    expect(c.patches).toHaveLength(1);
+    expect(informers.configMap.get('kube-system/coredns-custom')?.data?.['admin.server']).toBeDefined();
+    await controller.stop();
+  });
+});

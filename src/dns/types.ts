@@ -1,0 +1,73 @@
+// Input and output of the pure CoreDNS rendering (see README.md for the design).
+
+/** One App as DNS sees it. */
+export interface DnsApp {
+  name: string;
+  namespace: string;
+  /** The Service's ClusterIP; empty (or `None`) while the Service has none: nothing is published. */
+  clusterIP: string;
+  /** The names the model gives the app (`appDnsNames`): default domain, custom domains, `web.<app>.app.localspace`. */
+  names: string[];
+  /** True while the web process has at least one ready endpoint. */
+  ready: boolean;
+  /** `metadata.creationTimestamp` (RFC 3339): the older App wins a contested name. */
+  created?: string;
+}
+
+/** One Space and its Apps. */
+export interface DnsSpace {
+  space: string;
+  /** The Space's DNS domain (`<app>.<dnsDomain>` is each app's default domain). */
+  dnsDomain: string;
+  /** `metadata.creationTimestamp`: the older Space wins a contested domain. */
+  created?: string;
+  apps: DnsApp[];
+}
+
+export interface RenderOptions {
+  /** Where CoreDNS sees the ConfigMap's keys as files. Default `/etc/coredns/custom` (k3s, AKS). */
+  dir?: string;
+  /** Where names below a custom domain that are not ours are forwarded. Default `/etc/resolv.conf`. */
+  upstream?: string[];
+  /** The cluster's DNS domain; no name may be in it or above it. Default `cluster.local`. */
+  clusterDomain?: string;
+  /** Zones already served by other server blocks (another `*.server` key): never served twice. */
+  foreignZones?: string[];
+  /** TTL of answers and of negative answers, seconds. Default 5. */
+  ttl?: number;
+  /** How often the hosts plugin checks its file. Default `2s`. */
+  hostsReload?: string;
+  /** Budget in bytes for our keys (names + values). Default 1 MiB, the ConfigMap limit. */
+  maxBytes?: number;
+}
+
+export type ConflictReason =
+  | 'invalid-name' // not a lower-case DNS name of two labels or more
+  | 'reserved' // in or above the cluster domain, *.arpa, localhost, or a foreign zone
+  | 'domain-taken' // a Space's dnsDomain equal to, inside or above an older Space's (or app.localspace)
+  | 'foreign-domain' // inside another Space's dnsDomain, or another app's part of one / of app.localspace
+  | 'name-taken' // an older App already has this name
+  | 'capacity'; // the ConfigMap budget is spent (older apps were admitted first)
+
+/** A name (or a whole Space domain) that is not served, and why. */
+export interface DnsConflict {
+  reason: ConflictReason;
+  /** The refused name (or dnsDomain). */
+  name: string;
+  space: string;
+  /** `namespace/name` of the App; absent for a Space's domain. */
+  app?: string;
+  /** `namespace/name` of the App (or the Space) that holds the name, when another does. */
+  heldBy?: string;
+  message: string;
+}
+
+export interface RenderResult {
+  /** The ConfigMap `data` to own (keys in KEYS). */
+  data: Record<string, string>;
+  /** Bytes of `data` as the API server counts them (keys + values). */
+  bytes: number;
+  /** `namespace/name` → names answered right now (only ready apps with a ClusterIP). */
+  published: Record<string, string[]>;
+  conflicts: DnsConflict[];
+}

@@ -1,0 +1,138 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { Applier, type LiveCache } from './apply.ts';
+import { objectKey } from './cache.ts';
+import { ApiError } from './errors.ts';
+import type { KubeApi, KubeRequest, ResourceRef } from './kubeclient.ts';
+import { metricValue } from './metrics.ts';
+
+function fakeApi(
+  respond: (req: KubeRequest) => unknown = (r) => ({
+    ...(r.body as object),
+    metadata: { resourceVersion: '2' },
+  }),
+) {
+  const requests: KubeRequest[] = [];
+  const api: KubeApi = {
+    request: <T>(req: KubeRequest) => {
+      requests.push(req);
+      try {
+        return Promise.resolve(respond(req) as T);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+    resourcePath: (ref: ResourceRef) =>
+      Promise.resolve(`/api/v1/namespaces/${ref.namespace}/configmaps/${ref.name}`),
+  };
+  return { api, requests };
+}
+
+function cacheOf(...objs: KubernetesObject[]): LiveCache {
+  const m = new Map(objs.map((o) => [objectKey(o), o]));
+  return { apiVersion: 'v1', kind: 'ConfigMap', get: (k) => m.get(k) };
+}
+
+const desired = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'c', namespace: 'ns', labels: { a: '1' } },
+  data: { k: 'v' },
+} as KubernetesObject;
+
+const liveCopy = {
+  ...desired,
+  metadata: { ...desired.metadata, resourceVersion: '1', uid: 'u', labels: { a: '1', b: '2' } },
+} as KubernetesObject;
+
+describe('Applier', () => {
+  it('server-side applies with force and the field manager when nothing is cached', async () => {
+    const { api, requests } = fakeApi();
+    const result = await new Applier({ api }).apply(desired);
+    expect(requests).toEqual([
+      {
+        method: 'PATCH',
+        path: '/api/v1/namespaces/ns/configmaps/c',
+        query: { fieldManager: 'spaces-operator', force: true },
+        body: desired,
+        contentType: 'application/apply-patch+yaml',
+      },
+    ]);
+    expect(result).toMatchObject({ changed: true, skipped: false });
+  });
+
+  it('skips the write when the cached object already holds every desired field', async () => {
+    const { api, requests } = fakeApi();
+    const before = await metricValue('spaces_apply_total', { result: 'skipped' });
+    const result = await new Applier({ api, caches: [cacheOf(liveCopy)] }).apply(desired);
+    expect(requests).toEqual([]);
+    expect(result).toEqual({ changed: false, skipped: true, object: liveCopy });
+    expect(await metricValue('spaces_apply_total', { result: 'skipped' })).toBe(before + 1);
+  });
+
+  it('writes when a desired field differs from the cache', async () => {
+    const { api, requests } = fakeApi();
+    const applier = new Applier({ api, caches: [cacheOf(liveCopy)] });
+    await applier.apply({ ...desired, data: { k: 'other' } } as KubernetesObject);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('writes when our manager owns a field the desired object dropped', async () => {
+    const { api, requests } = fakeApi();
+    const owned = {
+      ...liveCopy,
+      metadata: {
+        ...liveCopy.metadata,
+        managedFields: [
+          {
+            manager: 'spaces-operator',
+            operation: 'Apply',
+            fieldsV1: { 'f:data': { 'f:k': {}, 'f:gone': {} } },
+          },
+        ],
+      },
+    } as KubernetesObject;
+    await new Applier({ api, caches: [cacheOf(owned)] }).apply(desired);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('only consults caches of the same apiVersion and kind', () => {
+    const { api } = fakeApi();
+    const applier = new Applier({ api, caches: [cacheOf(liveCopy)] });
+    expect(applier.live({ ...desired, kind: 'Secret' })).toBeUndefined();
+    expect(applier.live(desired)).toBe(liveCopy);
+  });
+
+  it('reports unchanged when the server returns the same resourceVersion', async () => {
+    const { api } = fakeApi((r) => ({ ...(r.body as object), metadata: { resourceVersion: '1' } }));
+    const result = await new Applier({ api, caches: [cacheOf(liveCopy)] }).apply({
+      ...desired,
+      data: { k: 'x' },
+    } as KubernetesObject);
+    expect(result).toMatchObject({ changed: false, skipped: false });
+  });
+
+  it('deletes with background propagation and treats 404 as already gone', async () => {
+    const { api, requests } = fakeApi(() => undefined);
+    expect(await new Applier({ api }).delete(desired)).toBe(true);
+    expect(requests[0]).toMatchObject({ method: 'DELETE', query: { propagationPolicy: 'Background' } });
+    const missing = fakeApi(() => {
+      throw new ApiError(404, 'not found', 'NotFound');
+    });
+    expect(await new Applier({ api: missing.api }).delete(desired)).toBe(false);
+  });
+
+  it('propagates other API errors', async () => {
+    const { api } = fakeApi(() => {
+      throw new ApiError(422, 'invalid', 'Invalid');
+    });
+    await expect(new Applier({ api }).apply(desired)).rejects.toThrow(/invalid/);
+  });
+
+  it('refuses an object without a name', async () => {
+    const { api } = fakeApi();
+    await expect(
+      new Applier({ api }).apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} }),
+    ).rejects.toThrow(/metadata.name/);
+  });
+});

@@ -1,0 +1,199 @@
+// Status conditions the Kubernetes way (metav1.Condition) and the kstatus trio Ready /
+// Reconciling / Stalled, so `kubectl wait --for=condition=Ready`, kstatus and Flux read our
+// objects; and a StatusWriter that patches `/status` only when the status really changed.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { isNotFound } from './errors.ts';
+import { KubeClient, type KubeApi } from './kubeclient.ts';
+import { silentLogger, type Logger } from './log.ts';
+import { statusPatchTotal } from './metrics.ts';
+import { deepEqual, isPlainObject } from './subset.ts';
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  /** RFC 3339, seconds precision; changes only when `status` changes. */
+  lastTransitionTime: string;
+}
+
+export interface ConditionInput {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message?: string;
+}
+
+/** RFC 3339 with seconds precision, as metav1.Time serializes. */
+export function timestamp(now: Date | number): string {
+  return new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Returns `conditions` with `cond` set (added, or replaced in place by type). The
+ * lastTransitionTime is kept when the status did not change, and set to `now` otherwise.
+ */
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  cond: ConditionInput,
+  observedGeneration?: number,
+  now: Date | number = Date.now(),
+): Condition[] {
+  const list = [...(conditions ?? [])];
+  const i = list.findIndex((c) => c.type === cond.type);
+  const old = i >= 0 ? list[i] : undefined;
+  const next: Condition = {
+    type: cond.type,
+    status: cond.status,
+    reason: cond.reason,
+    message: cond.message ?? '',
+    ...(observedGeneration === undefined ? {} : { observedGeneration }),
+    lastTransitionTime: old && old.status === cond.status ? old.lastTransitionTime : timestamp(now),
+  };
+  if (i >= 0) list[i] = next;
+  else list.push(next);
+  return list;
+}
+
+export function getCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+export function isConditionTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
+  return getCondition(conditions, type)?.status === 'True';
+}
+
+/** Where a reconcile stands, in kstatus terms. */
+export type Progress =
+  | { state: 'Ready'; reason?: string; message?: string }
+  | { state: 'Reconciling'; reason: string; message: string }
+  | { state: 'Stalled'; reason: string; message: string };
+
+/**
+ * Sets Ready, Reconciling and Stalled together:
+ * - Ready: Ready=True, Reconciling=False, Stalled=False;
+ * - Reconciling (work under way): Reconciling=True, Ready=Unknown, Stalled=False;
+ * - Stalled (invalid input, retrying will not help): Stalled=True, Ready=False, Reconciling=False.
+ * The reason and message of the active state are copied onto Ready when it is not True.
+ */
+export function readyConditions(
+  conditions: readonly Condition[] | undefined,
+  progress: Progress,
+  observedGeneration?: number,
+  now: Date | number = Date.now(),
+): Condition[] {
+  const reason = progress.reason ?? (progress.state === 'Ready' ? 'Ready' : progress.state);
+  const message = progress.message ?? '';
+  const set = (list: Condition[], type: string, status: ConditionStatus, r: string, m: string): Condition[] =>
+    setCondition(list, { type, status, reason: r, message: m }, observedGeneration, now);
+  let list = [...(conditions ?? [])];
+  if (progress.state === 'Ready') {
+    list = set(list, 'Ready', 'True', reason, message);
+    list = set(list, 'Reconciling', 'False', 'Succeeded', '');
+    return set(list, 'Stalled', 'False', 'Succeeded', '');
+  }
+  if (progress.state === 'Reconciling') {
+    list = set(list, 'Ready', 'Unknown', reason, message);
+    list = set(list, 'Reconciling', 'True', reason, message);
+    return set(list, 'Stalled', 'False', reason, '');
+  }
+  list = set(list, 'Ready', 'False', reason, message);
+  list = set(list, 'Reconciling', 'False', reason, '');
+  return set(list, 'Stalled', 'True', reason, message);
+}
+
+/** Drops lastTransitionTime from every `conditions` list, for comparing statuses. */
+function withoutTransitionTimes(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutTransitionTimes);
+  if (!isPlainObject(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    out[k] = k === 'conditions' && Array.isArray(x) ? x.map(stripTime) : withoutTransitionTimes(x);
+  }
+  return out;
+}
+
+function stripTime(c: unknown): unknown {
+  if (!isPlainObject(c)) return c;
+  const { lastTransitionTime: _t, ...rest } = c;
+  return rest;
+}
+
+/** Equal statuses, ignoring conditions' lastTransitionTime. */
+export function statusEquivalent(a: unknown, b: unknown): boolean {
+  return deepEqual(withoutTransitionTimes(a ?? {}), withoutTransitionTimes(b ?? {}));
+}
+
+/** The RFC 7386 merge patch that turns `from` into `to` (removed keys become null). */
+export function mergePatch(from: unknown, to: unknown): unknown {
+  if (!isPlainObject(from) || !isPlainObject(to)) return to;
+  const patch: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(to)) {
+    if (v === undefined || deepEqual(from[k], v)) continue;
+    patch[k] = isPlainObject(v) && isPlainObject(from[k]) ? mergePatch(from[k], v) : v;
+  }
+  for (const k of Object.keys(from)) if (from[k] !== undefined && to[k] === undefined) patch[k] = null;
+  return patch;
+}
+
+export interface StatusWriterOptions {
+  kc?: KubeConfig;
+  api?: KubeApi;
+  logger?: Logger;
+}
+
+export class StatusWriter {
+  readonly #api: KubeApi;
+  readonly #log: Logger;
+
+  constructor(opts: StatusWriterOptions) {
+    const api = opts.api ?? (opts.kc ? new KubeClient(opts.kc) : undefined);
+    if (!api) throw new Error('StatusWriter needs kc or api');
+    this.#api = api;
+    this.#log = opts.logger ?? silentLogger;
+  }
+
+  /**
+   * Makes `obj`'s status `status` with a merge patch on the /status subresource, unless the
+   * status of `obj` (the cached copy) is already equivalent. A 404 (object deleted meanwhile)
+   * is not an error: nothing is written and `changed` is false.
+   */
+  async patchStatus(
+    obj: KubernetesObject & { status?: unknown },
+    status: object,
+  ): Promise<{ changed: boolean }> {
+    if (statusEquivalent(obj.status, status)) {
+      statusPatchTotal.inc({ result: 'skipped' });
+      return { changed: false };
+    }
+    const { apiVersion, kind, metadata } = obj;
+    if (!apiVersion || !kind || !metadata?.name)
+      throw new Error('patchStatus needs apiVersion, kind and metadata.name');
+    const path = await this.#api.resourcePath({
+      apiVersion,
+      kind,
+      namespace: metadata.namespace,
+      name: metadata.name,
+    });
+    try {
+      await this.#api.request({
+        method: 'PATCH',
+        path: `${path}/status`,
+        body: { status: mergePatch(obj.status ?? {}, status) },
+        contentType: 'application/merge-patch+json',
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      this.#log.debug({ kind, name: metadata.name }, 'status not written: object is gone');
+      return { changed: false };
+    }
+    statusPatchTotal.inc({ result: 'written' });
+    return { changed: true };
+  }
+}

@@ -1,0 +1,110 @@
+// Pure comparisons behind "skip the write": is every desired field already live, and does our
+// field manager own a live field that is no longer desired (which server-side apply would
+// remove, so the write must happen)?
+
+type Json = unknown;
+type JsonObject = Record<string, Json>;
+
+export function isPlainObject(v: Json): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Structural equality of JSON values (key order ignored; undefined members ignored). */
+export function deepEqual(a: Json, b: Json): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a))
+    return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => b[k] !== undefined);
+  return ka.length === kb.length && ka.every((k) => deepEqual(a[k], b[k]));
+}
+
+// Lists whose live copy may hold entries others added: each desired entry must be present.
+const SET_LIKE = new Set(['metadata.ownerReferences', 'metadata.finalizers']);
+
+/**
+ * Is every field of `desired` present in `live` with an equal value? Objects: `live` may have
+ * more keys (labels, annotations and server defaults included). Arrays: same length, compared
+ * element by element in order (so a removed element is noticed), except
+ * `metadata.ownerReferences` and `metadata.finalizers`, where each desired entry must be
+ * somewhere in the live list. Scalars: strictly equal (`'1'` ≠ `1`, `500m` ≠ `0.5`).
+ */
+export function isSubset(desired: Json, live: Json, path = ''): boolean {
+  if (desired === undefined) return true;
+  if (desired === null) return live === null || live === undefined;
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(live)) return false;
+    if (SET_LIKE.has(path)) return desired.every((d) => live.some((l) => isSubset(d, l, `${path}[]`)));
+    return desired.length === live.length && desired.every((d, i) => isSubset(d, live[i], `${path}[]`));
+  }
+  if (isPlainObject(desired)) {
+    if (!isPlainObject(live)) return false;
+    return Object.entries(desired).every(([k, v]) => isSubset(v, live[k], path ? `${path}.${k}` : k));
+  }
+  return desired === live;
+}
+
+/** A `managedFields` entry, as the API server returns it. */
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  subresource?: string;
+  fieldsV1?: Json;
+}
+
+/**
+ * Does the `Apply` entry of `manager` (main resource, not a subresource) own a field that
+ * `desired` no longer sets? Reads the fieldsV1 trie (`f:` field, `k:` list-map key, `v:` set
+ * value, `i:` index). Anything it cannot follow counts as "yes" (write to be safe).
+ */
+export function ownsFieldsNotDesired(
+  managedFields: readonly ManagedFieldsEntry[],
+  manager: string,
+  desired: Json,
+): boolean {
+  const entry = managedFields.find((m) => m.manager === manager && m.operation === 'Apply' && !m.subresource);
+  if (!entry) return false;
+  return !isPlainObject(entry.fieldsV1) || hasUndesired(entry.fieldsV1, desired);
+}
+
+function hasUndesired(node: JsonObject, desired: Json): boolean {
+  return Object.entries(node).some(([key, child]) => key !== '.' && undesiredMember(key, child, desired));
+}
+
+function undesiredMember(key: string, child: Json, desired: Json): boolean {
+  const tag = key.slice(0, 2);
+  const rest = key.slice(2);
+  const sub = isPlainObject(child) ? child : {};
+  if (tag === 'f:') {
+    if (!isPlainObject(desired) || desired[rest] === undefined) return true;
+    return hasUndesired(sub, desired[rest]);
+  }
+  if (!Array.isArray(desired)) return true;
+  const list: readonly Json[] = desired;
+  if (tag === 'k:') {
+    const match = list.find((e) => matchesKey(e, parse(rest)));
+    return match === undefined || hasUndesired(sub, match);
+  }
+  if (tag === 'v:') return !list.some((e) => deepEqual(e, parse(rest)));
+  if (tag === 'i:') {
+    const i = Number(rest);
+    return !(i < list.length) || hasUndesired(sub, list[i]);
+  }
+  return true;
+}
+
+// A desired list element matches a list-map key when every key field it sets is equal. Fields
+// it leaves out were defaulted by the server (a Service port's protocol), so they match.
+function matchesKey(element: Json, key: Json): boolean {
+  if (!isPlainObject(element) || !isPlainObject(key)) return false;
+  return Object.entries(key).every(([k, v]) => element[k] === undefined || deepEqual(element[k], v));
+}
+
+function parse(text: string): Json {
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    return Symbol('unparseable'); // equal to nothing
+  }
+}

@@ -1,0 +1,149 @@
+// The small program the data plane runs inside network namespaces (`ip netns exec <ns> node
+// netns-agent.ts <command> ...`), so every probe is a real socket in the namespace it names:
+//   serve <port> <reply>             TCP and UDP server on 0.0.0.0:<port>; answers "<reply>\n" then echoes
+//   connect <tcp|udp> <host> <port> <timeoutMs>
+//                                    one new connection; prints a JSON ProbeOutcome
+//   resolve <name>                   getaddrinfo through the namespace's /etc/resolv.conf; prints JSON
+//   relay <listenPort> <unixSocket>  TCP 127.0.0.1:<listenPort> here → a Unix socket (the API relay)
+//   status <url>                     HTTP status of a GET (0 when unreachable), for health checks
+// A long-running command exits when the process that started it goes away, so a crashed test
+// leaves no server behind.
+import dgram from 'node:dgram';
+import dns from 'node:dns/promises';
+import net from 'node:net';
+
+export type ProbeResult = 'ok' | 'refused' | 'unreachable' | 'timeout';
+export interface ProbeOutcome {
+  result: ProbeResult;
+  /** First line the server sent (the pod's name for the data plane's servers). */
+  reply?: string;
+  /** The socket error code behind a failed probe, e.g. ECONNREFUSED. */
+  code?: string;
+}
+
+function classify(code: string | undefined): ProbeResult {
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET') return 'refused';
+  if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return 'unreachable';
+  if (code === 'ETIMEDOUT') return 'timeout';
+  throw new Error(`unexpected socket error ${code}`);
+}
+
+function connectTcp(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port, family: 4 });
+    const done = (o: ProbeOutcome): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(o);
+    };
+    const timer = setTimeout(() => done({ result: 'timeout' }), timeoutMs);
+    let buf = '';
+    sock.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) done({ result: 'ok', reply: buf.slice(0, nl) });
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => done({ result: classify(err.code), code: err.code }));
+    // A server that accepts but never answers still counts as reachable.
+    sock.on('end', () => done({ result: 'ok', reply: buf || undefined }));
+  });
+}
+
+function connectUdp(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket('udp4');
+    const done = (o: ProbeOutcome): void => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(o);
+    };
+    const timer = setTimeout(() => done({ result: 'timeout' }), timeoutMs);
+    sock.on('message', (m) => done({ result: 'ok', reply: m.toString().split('\n')[0] }));
+    sock.on('error', (err: NodeJS.ErrnoException) => done({ result: classify(err.code), code: err.code }));
+    // connect() first, so an ICMP error comes back as ECONNREFUSED / EHOSTUNREACH.
+    sock.connect(port, host, () => sock.send('probe\n'));
+  });
+}
+
+function serve(port: number, reply: string): void {
+  const tcp = net.createServer((sock) => {
+    sock.on('error', () => {});
+    sock.write(`${reply}\n`);
+    sock.pipe(sock);
+  });
+  tcp.listen(port, '0.0.0.0');
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (_m, from) => udp.send(`${reply}\n`, from.port, from.address));
+  udp.bind(port, '0.0.0.0');
+  tcp.on('listening', () => console.log('listening'));
+}
+
+function relay(listenPort: number, socketPath: string): void {
+  const srv = net.createServer((client) => {
+    const upstream = net.connect(socketPath);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  srv.listen(listenPort, '127.0.0.1', () => console.log('listening'));
+}
+
+async function resolveName(name: string): Promise<string[] | 'NXDOMAIN'> {
+  try {
+    const addrs = await dns.lookup(name, { all: true, family: 4 });
+    return addrs.map((a) => a.address).sort();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTFOUND' || code === 'ENODATA') return 'NXDOMAIN';
+    throw err;
+  }
+}
+
+async function status(url: string): Promise<number> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+function exitWithParent(): void {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.exit(0);
+  }, 500).unref();
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case 'serve':
+      exitWithParent();
+      return serve(Number(args[0]), args[1] ?? '');
+    case 'relay':
+      exitWithParent();
+      return relay(Number(args[0]), args[1] ?? '');
+    case 'connect': {
+      const [proto, host = '', port, timeout] = args;
+      const probe = proto === 'udp' ? connectUdp : connectTcp;
+      console.log(JSON.stringify(await probe(host, Number(port), Number(timeout))));
+      return;
+    }
+    case 'status':
+      console.log(await status(args[0] ?? ''));
+      return;
+    case 'resolve':
+      console.log(JSON.stringify(await resolveName(args[0] ?? '')));
+      return;
+    default:
+      throw new Error(`unknown command ${cmd}`);
+  }
+}
+
+if (process.argv[1] === import.meta.filename) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err);
+    process.exit(2);
+  });
+}

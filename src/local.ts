@@ -1,0 +1,66 @@
+// `npm run local`: a local control plane (built on first use), the CRDs, and the operator
+// running against it with its webhook registered by URL on loopback. Prints
+// `ready: KUBECONFIG=.local/kubeconfig` once `kubectl apply` works; Ctrl-C stops everything.
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from './harness/binaries.ts';
+import { startControlPlane } from './harness/controlplane.ts';
+import { freePort } from './harness/process.ts';
+import { startOperator } from './operator.ts';
+
+const { values } = parseArgs({
+  options: {
+    dataplane: { type: 'boolean', default: false },
+    'no-operator': { type: 'boolean', default: false },
+  },
+});
+
+const localDir = path.join(repoRoot, '.local');
+const dir = path.join(localDir, 'controlplane');
+await rm(dir, { recursive: true, force: true });
+await mkdir(dir, { recursive: true });
+const say = (line: string): void => console.error(`[local] ${line}`);
+
+const cp = await startControlPlane({ dir, log: say });
+const stops: (() => Promise<void>)[] = [() => cp.stop()];
+const stopAll = async (): Promise<void> => {
+  for (const stop of stops.reverse()) await stop().catch(() => {});
+};
+process.on('SIGINT', () => void stopAll().then(() => process.exit(0)));
+process.on('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+
+try {
+  const kubeconfig = path.join(localDir, 'kubeconfig');
+  await copyFile(cp.kubeconfigPath, kubeconfig);
+  say('installing the CRDs');
+  const r = await cp.kubectl(['apply', '--server-side', '-k', path.join(repoRoot, 'crds')]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  await cp.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+  await cp.kubectl(['create', 'namespace', 'spaces-system']);
+
+  if (values.dataplane) {
+    const { startDataPlane } = await import('./harness/dataplane.ts');
+    const dp = await startDataPlane({ controlPlane: cp, kubeconfigPath: cp.kubeconfigPath });
+    stops.push(() => dp.stop());
+    say('data plane running (node and pod network namespaces, kube-proxy, kube-router)');
+  }
+  if (!values['no-operator']) {
+    const port = await freePort();
+    say('starting the operator');
+    const op = await startOperator({
+      kubeconfigPath: cp.kubeconfigPath,
+      namespace: 'spaces-system',
+      webhook: { port, host: '127.0.0.1', url: `https://127.0.0.1:${port}/validate` },
+      healthPort: 0,
+      leaderElection: false,
+    });
+    stops.push(() => op.stop());
+    await op.ready;
+  }
+  console.log(`ready: KUBECONFIG=${path.relative(process.cwd(), kubeconfig) || kubeconfig}`);
+} catch (err) {
+  console.error(err);
+  await stopAll();
+  process.exit(1);
+}

@@ -1,0 +1,269 @@
+// Wires the operator: shared informers → Space, App, Peering and DNS controllers (leader only),
+// the admission webhook (every replica, once the caches it reads have synced), leader election,
+// and /healthz, /readyz, /metrics. `stop()` finishes in-flight reconciles and releases the Lease.
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { appReconciler } from './controllers/app.ts';
+import { makeInformers, keyOf, type Ctx, type Informers } from './controllers/context.ts';
+import { peeringReconciler } from './controllers/peering.ts';
+import { spaceReconciler } from './controllers/space.ts';
+import { DnsController, type DnsInformers } from './dns/controller.ts';
+import {
+  Applier,
+  Controller,
+  EventRecorder,
+  LeaderElector,
+  StatusWriter,
+  createLogger,
+  startHealthServer,
+  type Informer,
+  type Logger,
+} from './engine/index.ts';
+import { isLeader } from './engine/metrics.ts';
+import { APP_LABEL, MANAGED_BY, MANAGED_BY_LABEL, SPACE_LABEL } from './model/index.ts';
+import { startWebhook, type Lookup, type Webhook } from './webhook/index.ts';
+
+export interface OperatorOptions {
+  /** Default: $KUBECONFIG, ~/.kube/config or the in-cluster config. */
+  kubeconfigPath?: string | undefined;
+  kc?: KubeConfig;
+  /** The operator's own namespace: Lease and webhook certificate Secret. */
+  namespace: string;
+  identity?: string | undefined;
+  leaderElection?: boolean;
+  /** false: no webhook. */
+  webhook?:
+    | false
+    | {
+        port: number;
+        host?: string | undefined;
+        url?: string | undefined;
+        certManager?: boolean;
+        serviceName?: string;
+      };
+  /** 0: a free port; undefined: no health server. */
+  healthPort?: number;
+  concurrency?: number;
+  resyncMs?: number;
+  /** Maintain the CoreDNS entries (default true). */
+  dns?: boolean;
+  logger?: Logger;
+  /** Called when a leader loses its Lease (main.ts exits so the pod restarts clean). */
+  onLostLeadership?: () => void;
+}
+
+export interface Operator {
+  /** Caches synced, webhook serving (if enabled). */
+  ready: Promise<void>;
+  informers: Informers;
+  healthPort(): number | undefined;
+  webhookPort(): number | undefined;
+  isLeader(): boolean;
+  /** Queues every Space, App and Peering again (a forced full resync); returns how many keys. */
+  resync(): number;
+  stop(): Promise<void>;
+}
+
+const managed = (o: KubernetesObject): boolean => o.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
+
+/** Wires informer events to the keys each controller reconciles. */
+function wire(inf: Informers, ctl: { space: Controller; app: Controller; peering: Controller }): void {
+  const appsIn = (ns: string | undefined): string[] => (ns ? inf.apps.list(ns).map(keyOf) : []);
+  ctl.space.watch(inf.spaces, (s) => [s.metadata.name]);
+  ctl.space.watch(inf.namespaces, (n) =>
+    n.metadata.labels?.[SPACE_LABEL] ? [n.metadata.labels[SPACE_LABEL]] : [],
+  );
+  ctl.space.watch(inf.networkPolicies, (np) =>
+    managed(np) && !np.metadata.labels?.[APP_LABEL] ? [np.metadata.namespace ?? ''] : [],
+  );
+
+  ctl.app.watch(inf.apps, (a) => [keyOf(a)]);
+  // A Space's spec (trusted ranges, DNS domain) shapes every app in it; its status does not.
+  inf.spaces.onAdd((s) => appsIn(s.metadata.name).forEach((k) => ctl.app.enqueue(k)));
+  inf.spaces.onUpdate((o, n) => {
+    if (o.metadata.generation !== n.metadata.generation)
+      appsIn(n.metadata.name).forEach((k) => ctl.app.enqueue(k));
+  });
+  ctl.app.watch(inf.peerings, (p) => appsIn(p.metadata.namespace));
+  ctl.app.watch(inf.services, (s) =>
+    s.metadata.labels?.[APP_LABEL] ? [`${s.metadata.namespace}/${s.metadata.labels[APP_LABEL]}`] : [],
+  );
+  ctl.app.watch(inf.endpointSlices, (e) =>
+    e.metadata.labels?.[APP_LABEL] ? [`${e.metadata.namespace}/${e.metadata.labels[APP_LABEL]}`] : [],
+  );
+  // Our own app policy concerns its app only; any other policy may widen any app of its namespace.
+  ctl.app.watch(inf.networkPolicies, (np) =>
+    managed(np) && np.metadata.labels?.[APP_LABEL]
+      ? [`${np.metadata.namespace}/${np.metadata.labels[APP_LABEL]}`]
+      : managed(np)
+        ? []
+        : appsIn(np.metadata.namespace),
+  );
+  // Relabelling a namespace can change what a tenant's namespaceSelector admits.
+  inf.namespaces.onUpdate((o, n) => {
+    if (JSON.stringify(o.metadata.labels) === JSON.stringify(n.metadata.labels)) return;
+    for (const a of inf.apps.list()) ctl.app.enqueue(keyOf(a));
+  });
+
+  ctl.peering.watch(inf.peerings, (p) => inf.peerings.list(p.metadata.namespace).map(keyOf));
+  ctl.peering.watch(inf.spaces, (s) => inf.peerings.list(s.metadata.name).map(keyOf));
+}
+
+function cacheLookup(inf: Informers): Lookup {
+  return {
+    space: (name) => inf.spaces.get(name),
+    appsIn: (ns) => inf.apps.list(ns),
+    peeringsIn: (ns) => inf.peerings.list(ns),
+    namespaces: () => inf.namespaces.list(),
+    networkPoliciesIn: (ns) => inf.networkPolicies.list(ns),
+    service: (ns, name) => inf.services.get(`${ns}/${name}`),
+  };
+}
+
+function loadKubeConfig(opts: OperatorOptions): KubeConfig {
+  if (opts.kc) return opts.kc;
+  const kc = new KubeConfig();
+  if (opts.kubeconfigPath) kc.loadFromFile(opts.kubeconfigPath);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export async function startOperator(opts: OperatorOptions): Promise<Operator> {
+  const kc = loadKubeConfig(opts);
+  const log = opts.logger ?? createLogger({ base: { component: 'spaces-operator' } });
+  const informers = makeInformers(kc, log, opts.resyncMs ?? 0);
+  const all = Object.values(informers) as Informer<KubernetesObject>[];
+  const ctx: Ctx = {
+    informers,
+    applier: new Applier({
+      kc,
+      logger: log,
+      caches: [informers.namespaces, informers.services, informers.networkPolicies],
+    }),
+    status: new StatusWriter({ kc, logger: log }),
+    events: new EventRecorder({ kc, logger: log, ...(opts.identity ? { instance: opts.identity } : {}) }),
+    log,
+  };
+  const concurrency = opts.concurrency ?? 4;
+  const controllers = {
+    space: new Controller(spaceReconciler(ctx), { concurrency, logger: log }),
+    app: new Controller(appReconciler(ctx), { concurrency, logger: log }),
+    peering: new Controller(peeringReconciler(ctx), { concurrency, logger: log }),
+  };
+  wire(informers, controllers);
+  const dns =
+    opts.dns === false
+      ? undefined
+      : new DnsController({
+          kc,
+          logger: log,
+          informers: {
+            spaces: informers.spaces,
+            apps: informers.apps,
+            services: informers.services,
+            endpointSlices: informers.endpointSlices as unknown as DnsInformers['endpointSlices'],
+          },
+        });
+
+  let webhook: Webhook | undefined;
+  let leading = false;
+  const startControllers = async (): Promise<void> => {
+    leading = true;
+    isLeader.set(1);
+    log.info('reconciling');
+    for (const c of Object.values(controllers)) c.start();
+    await dns?.start();
+  };
+  const stopControllers = async (): Promise<void> => {
+    if (!leading) return;
+    leading = false;
+    isLeader.set(0);
+    await Promise.all([...Object.values(controllers).map((c) => c.stop({ drain: true })), dns?.stop()]);
+  };
+
+  for (const i of all) i.start();
+  const synced = Promise.all(all.map((i) => i.synced));
+  let stopping = false;
+  const elector = opts.leaderElection
+    ? new LeaderElector({
+        kc,
+        namespace: opts.namespace,
+        name: 'spaces-operator',
+        ...(opts.identity ? { identity: opts.identity } : {}),
+        logger: log,
+        onStartedLeading: async () => {
+          await synced;
+          await startControllers();
+        },
+        onStoppedLeading: async () => {
+          await stopControllers();
+          if (!stopping) opts.onLostLeadership?.();
+        },
+      })
+    : undefined;
+
+  const health =
+    opts.healthPort === undefined
+      ? undefined
+      : await startHealthServer({
+          port: opts.healthPort,
+          logger: log,
+          ready: () => all.every((i) => i.hasSynced()) && (webhook === undefined || webhookReady),
+        });
+  let webhookReady = false;
+
+  const ready = (async (): Promise<void> => {
+    await synced;
+    log.info('caches synced');
+    if (opts.webhook) {
+      const w = opts.webhook;
+      webhook = startWebhook({
+        kc,
+        port: w.port,
+        ...(w.host ? { host: w.host } : {}),
+        ...(w.url ? { url: w.url } : {}),
+        namespace: opts.namespace,
+        serviceName: w.serviceName ?? 'spaces-operator-webhook',
+        certManager: w.certManager ?? false,
+        lookup: cacheLookup(informers),
+        logger: log,
+      });
+      await webhook.ready;
+      webhookReady = true;
+      log.info({ port: webhook.port() }, 'webhook serving');
+    }
+    if (elector) elector.start();
+    else await startControllers();
+  })();
+
+  return {
+    ready,
+    informers,
+    healthPort: () => health?.port,
+    webhookPort: () => webhook?.port(),
+    isLeader: () => leading,
+    resync: () => {
+      let n = 0;
+      for (const [ctl, inf] of [
+        [controllers.space, informers.spaces],
+        [controllers.app, informers.apps],
+        [controllers.peering, informers.peerings],
+      ] as const) {
+        for (const key of inf.keys()) {
+          ctl.enqueue(key);
+          n++;
+        }
+      }
+      return n;
+    },
+    stop: async () => {
+      stopping = true;
+      await ready.catch(() => undefined);
+      if (elector) await elector.stop();
+      await stopControllers();
+      for (const i of all) i.stop();
+      await webhook?.stop();
+      await health?.close();
+      log.info('stopped');
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// A Lookup that reads the API server directly, one request per question: for local runs, the
+// CLI and the integration test. The operator uses informer caches instead (no request per
+// admission). Objects stay raw JSON, the same shape the AdmissionReview carries.
+import type { KubeConfig, V1Namespace, V1NetworkPolicy, V1Service } from '@kubernetes/client-node';
+import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
+import { API_VERSION } from '../api/v1alpha1/index.ts';
+import { buildPath, KubeClient, type KubeApi } from '../engine/kubeclient.ts';
+import { isNotFound } from './errors.ts';
+import type { Lookup } from './types.ts';
+
+interface List<T> {
+  items?: T[];
+}
+
+export function apiLookup(kc: KubeConfig, api: KubeApi = new KubeClient(kc)): Lookup {
+  const get = async <T>(path: string): Promise<T | undefined> => {
+    try {
+      return await api.request<T>({ method: 'GET', path });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+  const list = async <T>(path: string): Promise<T[]> => (await get<List<T>>(path))?.items ?? [];
+  return {
+    space: (name) => get<Space>(buildPath(API_VERSION, 'spaces', undefined, name)),
+    appsIn: (ns) => list<App>(buildPath(API_VERSION, 'apps', ns)),
+    peeringsIn: (ns) => list<Peering>(buildPath(API_VERSION, 'peerings', ns)),
+    namespaces: () => list<V1Namespace>(buildPath('v1', 'namespaces')),
+    networkPoliciesIn: (ns) =>
+      list<V1NetworkPolicy>(buildPath('networking.k8s.io/v1', 'networkpolicies', ns)),
+    service: (ns, name) => get<V1Service>(buildPath('v1', 'services', ns, name)),
+  };
+}

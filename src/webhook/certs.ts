@@ -1,0 +1,243 @@
+// Certificates the operator manages for its webhook, the pure part: a CA (10 years) and a
+// serving certificate it signs (1 year), both ECDSA P-256, generated with Node's webcrypto; the
+// SAN list of the webhook Service; and the decision whether (and how) to renew. No I/O here:
+// src/webhook/certstore.ts keeps the result in a Secret.
+import 'reflect-metadata'; // @peculiar/x509 needs the Reflect metadata API
+import { webcrypto, X509Certificate as NodeX509, createPrivateKey } from 'node:crypto';
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+import { isIP } from 'node:net';
+import * as x509 from '@peculiar/x509';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const crypto = webcrypto;
+/** @peculiar/x509 types its crypto parameter with the DOM's Crypto; Node's webcrypto is that. */
+const x509Crypto = webcrypto as never;
+const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
+
+export const CA_VALIDITY_DAYS = 3650;
+export const CERT_VALIDITY_DAYS = 365;
+export const ROTATE_BEFORE_DAYS = 30;
+/** Clock skew allowance: certificates are valid from a little before "now". */
+const BACKDATE_MS = 5 * 60 * 1000;
+
+/** What the Secret holds. `caBundle` may hold more than the current CA while a CA is rotated. */
+export interface CertBundle {
+  /** PEM of the current CA certificate. */
+  caCert: string;
+  /** PEM (PKCS#8) of the CA private key. */
+  caKey: string;
+  /** PEM of the serving certificate. */
+  cert: string;
+  /** PEM (PKCS#8) of the serving private key. */
+  key: string;
+  /** PEM of every CA the apiserver should trust: the current CA first, then a previous one. */
+  caBundle: string;
+}
+
+export interface ServingNameOptions {
+  serviceName: string;
+  namespace: string;
+  /** Extra DNS names or IP addresses (for a local run: `127.0.0.1`, `localhost`). */
+  hosts?: string[];
+  clusterDomain?: string;
+}
+
+export interface RenewOptions {
+  names: string[];
+  now?: Date;
+  caValidityDays?: number;
+  certValidityDays?: number;
+  /** Renew a certificate with less than this left. Default 30 days. */
+  rotateBeforeDays?: number;
+}
+
+export type RenewReason =
+  | 'missing'
+  | 'invalid'
+  | 'ca-expiring'
+  | 'cert-expiring'
+  | 'names-changed'
+  | 'not-signed-by-ca'
+  | 'key-mismatch';
+
+/** The names the serving certificate must carry: the Service's in-cluster DNS names plus extras. */
+export function servingNames(o: ServingNameOptions): string[] {
+  const domain = o.clusterDomain ?? 'cluster.local';
+  const base = [`${o.serviceName}.${o.namespace}.svc`, `${o.serviceName}.${o.namespace}.svc.${domain}`];
+  return [...new Set([...base, ...(o.hosts ?? [])])];
+}
+
+/** SubjectAltName entries: IPs as `ip`, everything else as `dns`. */
+export function subjectAltNames(names: string[]): x509.JsonGeneralName[] {
+  return names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
+}
+
+export interface KeyedCert {
+  cert: string;
+  key: string;
+}
+
+async function newKeys(): Promise<CryptoKeyPair> {
+  return crypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
+}
+
+async function keyPem(key: CryptoKey): Promise<string> {
+  const der = await crypto.subtle.exportKey('pkcs8', key);
+  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+}
+
+async function importSigningKey(pem: string): Promise<CryptoKey> {
+  const der = x509.PemConverter.decodeFirst(pem);
+  return crypto.subtle.importKey('pkcs8', der, ECDSA, false, ['sign']);
+}
+
+function serial(): string {
+  const bytes = webcrypto.getRandomValues(new Uint8Array(16));
+  bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive
+  return Buffer.from(bytes).toString('hex');
+}
+
+/** A self-signed CA, valid `days` from `now`. */
+export async function generateCA(now = new Date(), days = CA_VALIDITY_DAYS): Promise<KeyedCert> {
+  const keys = await newKeys();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: serial(),
+      name: `CN=spaces-operator-webhook-ca-${now.getTime().toString(36)}`,
+      notBefore: new Date(now.getTime() - BACKDATE_MS),
+      notAfter: new Date(now.getTime() + days * DAY_MS),
+      keys,
+      signingAlgorithm: SIGN,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, x509Crypto),
+      ],
+    },
+    x509Crypto,
+  );
+  return { cert: cert.toString('pem'), key: await keyPem(keys.privateKey) };
+}
+
+/** A serving certificate for `names`, signed by `ca`, valid `days` from `now`. */
+export async function issueServingCert(
+  ca: KeyedCert,
+  names: string[],
+  now = new Date(),
+  days = CERT_VALIDITY_DAYS,
+): Promise<KeyedCert> {
+  if (names.length === 0) throw new Error('a serving certificate needs at least one name');
+  const caCert = new x509.X509Certificate(ca.cert);
+  const keys = await newKeys();
+  const notAfter = Math.min(now.getTime() + days * DAY_MS, caCert.notAfter.getTime());
+  const cert = await x509.X509CertificateGenerator.create(
+    {
+      serialNumber: serial(),
+      subject: `CN=${names[0]}`,
+      issuer: caCert.subject,
+      notBefore: new Date(now.getTime() - BACKDATE_MS),
+      notAfter: new Date(notAfter),
+      publicKey: keys.publicKey,
+      signingKey: await importSigningKey(ca.key),
+      signingAlgorithm: SIGN,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+        new x509.SubjectAlternativeNameExtension(subjectAltNames(names), false),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, x509Crypto),
+        await x509.AuthorityKeyIdentifierExtension.create(caCert, false, x509Crypto),
+      ],
+    },
+    x509Crypto,
+  );
+  return { cert: cert.toString('pem'), key: await keyPem(keys.privateKey) };
+}
+
+/** The PEM blocks of a bundle, in order. */
+export function splitPem(bundle: string): string[] {
+  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+/** True when `certPem` expires within `beforeDays` of `now` (or is not valid yet, or unparsable). */
+export function needsRotation(certPem: string, now = new Date(), beforeDays = ROTATE_BEFORE_DAYS): boolean {
+  try {
+    const c = new NodeX509(certPem);
+    const from = Date.parse(c.validFrom);
+    const to = Date.parse(c.validTo);
+    return now.getTime() < from - BACKDATE_MS || to - now.getTime() < beforeDays * DAY_MS;
+  } catch {
+    return true;
+  }
+}
+
+/** The names (DNS and IP) a certificate carries in its subjectAltName. */
+export function certNames(certPem: string): string[] {
+  const san = new NodeX509(certPem).subjectAltName ?? '';
+  return san
+    .split(', ')
+    .map((e) => e.replace(/^(DNS|IP Address):/, ''))
+    .filter((e) => e !== '');
+}
+
+function sameKey(certPem: string, keyPem: string): boolean {
+  return new NodeX509(certPem).checkPrivateKey(createPrivateKey(keyPem));
+}
+
+/** Why `b` must be renewed now (undefined: it is fine). Pure: no clock of its own. */
+export function renewReason(b: CertBundle | undefined, o: RenewOptions): RenewReason | undefined {
+  if (!b) return 'missing';
+  const now = o.now ?? new Date();
+  const before = o.rotateBeforeDays ?? ROTATE_BEFORE_DAYS;
+  try {
+    const ca = new NodeX509(b.caCert);
+    const leaf = new NodeX509(b.cert);
+    if (!ca.ca || !sameKey(b.caCert, b.caKey)) return 'invalid';
+    if (needsRotation(b.caCert, now, before)) return 'ca-expiring';
+    if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) return 'not-signed-by-ca';
+    if (!sameKey(b.cert, b.key)) return 'key-mismatch';
+    if (needsRotation(b.cert, now, before)) return 'cert-expiring';
+    const have = new Set(certNames(b.cert));
+    if (!o.names.every((n) => have.has(n))) return 'names-changed';
+    if (!splitPem(b.caBundle).some((p) => new NodeX509(p).fingerprint256 === ca.fingerprint256))
+      return 'invalid';
+    return undefined;
+  } catch {
+    return 'invalid';
+  }
+}
+
+const KEEP_CA: ReadonlySet<RenewReason> = new Set([
+  'cert-expiring',
+  'names-changed',
+  'key-mismatch',
+  'not-signed-by-ca',
+]);
+
+/**
+ * The bundle to store for `reason`: a new serving certificate from the same CA when only the
+ * certificate is due (the caBundle stays the same, nothing to inject), or a new CA and
+ * certificate when the CA is due or unusable. A rotated CA keeps the old one in `caBundle`
+ * while it is still valid, so replicas still serving the old certificate stay trusted.
+ */
+export async function renew(
+  b: CertBundle | undefined,
+  reason: RenewReason,
+  o: RenewOptions,
+): Promise<CertBundle> {
+  const now = o.now ?? new Date();
+  const keepCA = b !== undefined && KEEP_CA.has(reason);
+  const ca = keepCA ? { cert: b.caCert, key: b.caKey } : await generateCA(now, o.caValidityDays);
+  const leaf = await issueServingCert(ca, o.names, now, o.certValidityDays);
+  const previous =
+    !keepCA && b && reason === 'ca-expiring' && !needsRotation(b.caCert, now, 0) ? [b.caCert] : [];
+  const caBundle = keepCA ? b.caBundle : joinPem([ca.cert, ...previous]);
+  return { caCert: ca.cert, caKey: ca.key, cert: leaf.cert, key: leaf.key, caBundle };
+}
+
+export function joinPem(blocks: string[]): string {
+  return blocks.map((p) => p.trim() + '\n').join('');
+}

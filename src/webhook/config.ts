@@ -1,0 +1,162 @@
+// The ValidatingWebhookConfiguration `spaces-operator`, as data. Used by the operator (register
+// mode, local runs), by `deploy/` generation and by the tests. Fail closed: failurePolicy Fail.
+//
+// Four webhooks, each as narrow as its purpose allows, so an outage of the operator blocks as
+// little as possible while everything that matters stays refused:
+// - resources.privatespaces.dev: Space, App, Peering (CREATE, UPDATE), everywhere.
+// - exposure.privatespaces.dev: Services (NodePort/LoadBalancer/ExternalName/externalIPs) and
+//   Gateway API routes in every namespace, since an ExternalName or a route may point across
+//   namespaces into a Space.
+// - workloads.privatespaces.dev: Pods, workloads, NetworkPolicies and Ingresses only in Space
+//   namespaces (label privatespaces.dev/space), the only place they can reach an internal app's
+//   pods (a NetworkPolicy or an Ingress acts within its own namespace).
+// - namespaces.privatespaces.dev: Namespaces (labels decide which policies admit a namespace).
+// Every one skips kube-system, kube-public, kube-node-lease and the operator's namespace, and
+// (matchConditions, CEL) the operator's own service account, which must be able to do its work
+// while its webhook is down and only ever writes what the model renders.
+//
+// Deliberately NOT skipped: kube-system controllers (replicaset, job, daemonset, statefulset
+// controllers) creating Pods. A template admitted before an internal App existed may match that
+// App now; its Pods are refused and the controller retries with backoff (FailedCreate events).
+// The garbage collector and the namespace controller only patch metadata (UPDATE, which a guard
+// allows when it does not introduce a violation), delete (not intercepted, except NetworkPolicies,
+// whose deletion by the namespace controller a matchCondition skips) or use the
+// namespaces/finalize subresource (not intercepted), so they are never blocked by a verdict.
+import type {
+  V1MatchCondition,
+  V1RuleWithOperations,
+  V1ValidatingWebhook,
+  V1ValidatingWebhookConfiguration,
+} from '@kubernetes/client-node';
+import { SPACE_LABEL } from '../model/labels.ts';
+import { VALIDATE_PATH } from './server.ts';
+
+export const WEBHOOK_CONFIGURATION_NAME = 'spaces-operator';
+export const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
+
+export interface WebhookConfigOptions {
+  /** The operator's namespace (skipped by every webhook). */
+  namespace: string;
+  /** Default `spaces-operator`. */
+  name?: string;
+  /** In-cluster: the webhook Service (name, port). Ignored when `url` is set. */
+  serviceName?: string;
+  servicePort?: number;
+  /** Local runs: `https://127.0.0.1:<port>/validate`. */
+  url?: string;
+  /** PEM CA bundle; omitted when cert-manager's cainjector fills it. */
+  caBundle?: string;
+  /** The operator's service account (name in `namespace`). Default `spaces-operator`. */
+  serviceAccount?: string;
+  /** cert-manager mode: `<namespace>/<Certificate>` for the `cert-manager.io/inject-ca-from` annotation. */
+  certManagerCertificate?: string;
+  /** More namespaces to skip. */
+  excludeNamespaces?: string[];
+  timeoutSeconds?: number;
+}
+
+const CREATE_UPDATE = ['CREATE', 'UPDATE'];
+
+function rule(group: string, resources: string[], operations = CREATE_UPDATE): V1RuleWithOperations {
+  return { apiGroups: [group], apiVersions: ['*'], resources, operations, scope: '*' };
+}
+
+export const RULES = {
+  resources: [rule('privatespaces.dev', ['spaces', 'apps', 'peerings'])],
+  exposure: [
+    rule('', ['services']),
+    rule('gateway.networking.k8s.io', ['httproutes', 'grpcroutes', 'tcproutes', 'tlsroutes']),
+  ],
+  workloads: [
+    rule('', ['pods']),
+    rule('apps', ['deployments', 'statefulsets', 'daemonsets', 'replicasets']),
+    rule('batch', ['jobs', 'cronjobs']),
+    rule('networking.k8s.io', ['ingresses']),
+    // DELETE too: removing the last policy that isolates an app's pods opens them to everyone.
+    rule('networking.k8s.io', ['networkpolicies'], ['CREATE', 'UPDATE', 'DELETE']),
+  ],
+  namespaces: [rule('', ['namespaces'])],
+} satisfies Record<string, V1RuleWithOperations[]>;
+
+/** CEL: every webhook skips the operator's own service account. */
+export function operatorMatchConditions(namespace: string, serviceAccount: string): V1MatchCondition[] {
+  const user = `system:serviceaccount:${namespace}:${serviceAccount}`;
+  return [{ name: 'not-the-operator', expression: `request.userInfo.username != '${user}'` }];
+}
+
+/**
+ * CEL: a ClusterIP Service without externalIPs can expose nothing, so the exposure webhook does
+ * not even see it; a webhook outage then blocks only Services that would need a verdict.
+ */
+export const EXPOSING_SERVICES_ONLY: V1MatchCondition = {
+  name: 'exposing-services-only',
+  expression:
+    "request.resource.resource != 'services' || " +
+    "(has(object.spec.type) && object.spec.type != 'ClusterIP') || " +
+    '(has(object.spec.externalIPs) && size(object.spec.externalIPs) > 0)',
+};
+
+/**
+ * CEL: the namespace controller empties a terminating namespace; its deletions (the only DELETEs
+ * intercepted are NetworkPolicies) can never widen anything, so a webhook outage must not leave a
+ * Space's namespace stuck in Terminating.
+ */
+export const NOT_NAMESPACE_CLEANUP: V1MatchCondition = {
+  name: 'not-namespace-cleanup',
+  expression:
+    "request.operation != 'DELETE' || " +
+    "request.userInfo.username != 'system:serviceaccount:kube-system:namespace-controller'",
+};
+
+export function webhookClientConfig(o: WebhookConfigOptions): V1ValidatingWebhook['clientConfig'] {
+  const caBundle = o.caBundle ? { caBundle: Buffer.from(o.caBundle, 'utf8').toString('base64') } : {};
+  if (o.url) return { url: o.url, ...caBundle };
+  return {
+    service: {
+      name: o.serviceName ?? WEBHOOK_CONFIGURATION_NAME,
+      namespace: o.namespace,
+      path: VALIDATE_PATH,
+      port: o.servicePort ?? 443,
+    },
+    ...caBundle,
+  };
+}
+
+export function buildWebhookConfiguration(o: WebhookConfigOptions): V1ValidatingWebhookConfiguration {
+  const skipped = [...new Set([...SYSTEM_NAMESPACES, o.namespace, ...(o.excludeNamespaces ?? [])])];
+  const notSystem = { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: skipped };
+  const common = {
+    admissionReviewVersions: ['v1'],
+    sideEffects: 'None',
+    failurePolicy: 'Fail',
+    matchPolicy: 'Equivalent',
+    timeoutSeconds: o.timeoutSeconds ?? 5,
+    clientConfig: webhookClientConfig(o),
+    objectSelector: {},
+    matchConditions: operatorMatchConditions(o.namespace, o.serviceAccount ?? WEBHOOK_CONFIGURATION_NAME),
+  } satisfies Partial<V1ValidatingWebhook>;
+  const inSpaces = { key: SPACE_LABEL, operator: 'Exists' };
+  const hook = (name: string, rules: V1RuleWithOperations[], spacesOnly = false): V1ValidatingWebhook => ({
+    name: `${name}.privatespaces.dev`,
+    rules,
+    namespaceSelector: { matchExpressions: spacesOnly ? [notSystem, inSpaces] : [notSystem] },
+    ...common,
+  });
+  const exposure = hook('exposure', RULES.exposure);
+  exposure.matchConditions = [...common.matchConditions, EXPOSING_SERVICES_ONLY];
+  const workloads = hook('workloads', RULES.workloads, true);
+  workloads.matchConditions = [...common.matchConditions, NOT_NAMESPACE_CLEANUP];
+  const annotations = o.certManagerCertificate
+    ? { 'cert-manager.io/inject-ca-from': o.certManagerCertificate }
+    : undefined;
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: {
+      name: o.name ?? WEBHOOK_CONFIGURATION_NAME,
+      labels: { 'app.kubernetes.io/managed-by': 'spaces-operator' },
+      ...(annotations ? { annotations } : {}),
+    },
+    webhooks: [hook('resources', RULES.resources), exposure, workloads, hook('namespaces', RULES.namespaces)],
+  };
+}

@@ -1,0 +1,37 @@
+// Every handler of the webhook, keyed by group/Kind, built over one Lookup.
+import { kindKey, type HandlerMap, type KindHandler, type Lookup } from '../types.ts';
+import { appHandler } from './app.ts';
+import type { OperatorIdentity } from './context.ts';
+import { ingressHandler } from './ingress.ts';
+import { namespaceHandler } from './namespace.ts';
+import { networkPolicyHandler } from './networkpolicy.ts';
+import { peeringHandler } from './peering.ts';
+import { ROUTE_KINDS, routeHandler } from './routes.ts';
+import { serviceHandler } from './service.ts';
+import { spaceHandler } from './space.ts';
+import { WORKLOAD_KINDS, workloadHandler } from './workloads.ts';
+
+export { type OperatorIdentity } from './context.ts';
+
+export interface HandlerOptions {
+  /** The operator's identity; its requests pass the NetworkPolicy and Namespace guards. */
+  operator?: OperatorIdentity;
+}
+
+export function buildHandlers(lookup: Lookup, o: HandlerOptions = {}): HandlerMap {
+  const map: Record<string, KindHandler<never>> = {
+    [kindKey('privatespaces.dev', 'Space')]: spaceHandler(),
+    [kindKey('privatespaces.dev', 'App')]: appHandler(lookup),
+    [kindKey('privatespaces.dev', 'Peering')]: peeringHandler(lookup),
+    [kindKey('', 'Service')]: serviceHandler(lookup),
+    [kindKey('', 'Namespace')]: namespaceHandler(lookup, o.operator),
+    [kindKey('networking.k8s.io', 'Ingress')]: ingressHandler(lookup),
+    [kindKey('networking.k8s.io', 'NetworkPolicy')]: networkPolicyHandler(lookup, o.operator),
+  };
+  for (const kind of ROUTE_KINDS)
+    map[kindKey('gateway.networking.k8s.io', kind)] = routeHandler(lookup, kind);
+  for (const [group, kinds] of Object.entries(WORKLOAD_KINDS)) {
+    for (const kind of kinds) map[kindKey(group, kind)] = workloadHandler(lookup, kind);
+  }
+  return map;
+}

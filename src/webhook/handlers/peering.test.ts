@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { decide } from '../admission.ts';
+import { memLookup, peering, request, space, type World } from '../fixtures.ts';
+import type { Decision } from '../types.ts';
+import { buildHandlers } from './index.ts';
+
+const world: World = {
+  spaces: [space('acme'), space('firry', { generation: 'fir' })],
+  peerings: [peering('acme', 'office', ['192.168.0.0/24'], 'active')],
+};
+const run = (...args: Parameters<typeof request>): Promise<Decision> =>
+  decide(request(...args), buildHandlers(memLookup(world)));
+
+function denied(d: Decision): string {
+  expect(d.allowed).toBe(false);
+  return d.allowed ? '' : d.message;
+}
+
+describe('Peering', () => {
+  it('allows a peering that overlaps nothing', async () => {
+    expect(await run('CREATE', peering('acme', 'dc', ['192.168.10.0/24']))).toEqual({ allowed: true });
+  });
+
+  it('denies a CIDR overlapping another peering of the space, naming spec.cidrs[i]', async () => {
+    const msg = denied(await run('CREATE', peering('acme', 'dc', ['172.20.0.0/16', '192.168.0.128/25'])));
+    expect(msg).toContain(
+      'Peering "acme/dc" is invalid: spec.cidrs[1]: 192.168.0.128/25 overlaps 192.168.0.0/24',
+    );
+    expect(msg).toContain('Peering "office"');
+  });
+
+  it('denies a CIDR overlapping the space CIDR', async () => {
+    const msg = denied(await run('CREATE', peering('acme', 'dc', ['10.0.5.0/24'])));
+    expect(msg).toContain('spec.cidrs[0]: 10.0.5.0/24 overlaps the Space CIDR 10.0.0.0/16');
+  });
+
+  it('denies peering a fir space and a namespace without a space', async () => {
+    expect(denied(await run('CREATE', peering('firry', 'dc', ['192.168.10.0/24'])))).toContain('fir');
+    expect(denied(await run('CREATE', peering('nowhere', 'dc', ['192.168.10.0/24'])))).toContain(
+      'metadata.namespace',
+    );
+  });
+
+  it('does not compare a peering with itself on update', async () => {
+    const old = peering('acme', 'office', ['192.168.0.0/24']);
+    const next = peering('acme', 'office', ['192.168.0.0/23']);
+    expect(await run('UPDATE', next, old)).toEqual({ allowed: true });
+  });
+});

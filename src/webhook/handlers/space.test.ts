@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { decide } from '../admission.ts';
+import { memLookup, request, space } from '../fixtures.ts';
+import type { Decision } from '../types.ts';
+import { buildHandlers } from './index.ts';
+
+const run = (...args: Parameters<typeof request>): Promise<Decision> =>
+  decide(request(...args), buildHandlers(memLookup({})));
+
+function denied(d: Decision): string {
+  expect(d.allowed).toBe(false);
+  return d.allowed ? '' : d.message;
+}
+
+describe('Space', () => {
+  it('allows a valid space', async () => {
+    expect(await run('CREATE', space('acme'))).toEqual({ allowed: true });
+  });
+
+  it.each([
+    ['10.0.0.0/8', /spec\.cidr: 10\.0\.0\.0\/8 is a \/8; a Space needs a \/16/],
+    ['8.8.0.0/16', /spec\.cidr: .*RFC 1918|spec\.cidr: .*private/i],
+  ])('denies CIDR %s naming spec.cidr', async (cidr, re) => {
+    expect(denied(await run('CREATE', space('acme', { cidr })))).toMatch(re);
+  });
+
+  it.each([
+    ['cidr', { cidr: '10.2.0.0/16' }],
+    ['generation', { generation: 'fir' as const }],
+    ['region', { region: 'eu' }],
+  ])('denies changing spec.%s', async (field, change) => {
+    const msg = denied(await run('UPDATE', space('acme', change), space('acme')));
+    expect(msg).toContain(`Space "acme" is invalid: spec.${field}: spec.${field} is immutable`);
+  });
+
+  it('allows changing the trusted IP ranges', async () => {
+    const next = space('acme', { trustedIPRanges: ['203.0.113.0/24'] });
+    expect(await run('UPDATE', next, space('acme'))).toEqual({ allowed: true });
+  });
+});

@@ -1,0 +1,208 @@
+// The validating admission webhook, assembled: certificates (self-managed in a Secret, or
+// cert-manager's), the CA bundle in the ValidatingWebhookConfiguration, and the HTTPS server over
+// the handlers. See README.md in this folder for what it promises.
+import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { silentLogger } from '../engine/log.ts';
+import { registry as engineRegistry } from '../engine/metrics.ts';
+import { servingNames } from './certs.ts';
+import {
+  DirCertSource,
+  SecretCertSource,
+  SecretCertStore,
+  type CertSource,
+  type ServingMaterial,
+} from './certstore.ts';
+import { buildWebhookConfiguration, WEBHOOK_CONFIGURATION_NAME } from './config.ts';
+import { buildHandlers } from './handlers/index.ts';
+import { applyWebhookConfiguration, injectCABundle } from './inject.ts';
+import { startWebhookServer, tlsHolder, type WebhookServer } from './server.ts';
+import type { Lookup } from './types.ts';
+
+export { buildWebhookConfiguration, WEBHOOK_CONFIGURATION_NAME } from './config.ts';
+export { buildHandlers } from './handlers/index.ts';
+export { startWebhookServer, tlsHolder } from './server.ts';
+export type { Lookup, HandlerMap, KindHandler, Decision } from './types.ts';
+
+export interface CertManagerOptions {
+  /** The Secret cert-manager writes (read through the API). Default `<serviceName>-tls`. */
+  secretName?: string;
+  /** Or: the folder where that Secret is mounted (tls.crt, tls.key). Takes precedence. */
+  dir?: string;
+  /** The Certificate's name, for the `cert-manager.io/inject-ca-from` annotation in register mode. */
+  certificate?: string;
+}
+
+export interface StartWebhookOptions {
+  kc: KubeConfig;
+  /** Port to listen on (9443 in the pod). */
+  port: number;
+  /** Listen address. Default 0.0.0.0, or the url's host when `url` is set. */
+  host?: string;
+  /** The operator's namespace (the certificate Secret lives here; the webhook skips it). */
+  namespace: string;
+  /** The webhook Service, whose DNS names the certificate carries. */
+  serviceName: string;
+  /** Local runs: the apiserver calls this URL (e.g. https://127.0.0.1:9443/validate). */
+  url?: string;
+  lookup: Lookup;
+  /** cert-manager provides the certificate and its cainjector the caBundle. Default: self-managed. */
+  certManager?: boolean | CertManagerOptions;
+  logger?: Logger;
+  /** The operator's service account name. Default `spaces-operator`. */
+  serviceAccount?: string;
+  /** Default `spaces-operator`. */
+  configurationName?: string;
+  /**
+   * Create/update the whole ValidatingWebhookConfiguration (server-side apply) instead of only
+   * injecting the caBundle into the one deployed with the manifests. Default: true when `url` is set.
+   */
+  register?: boolean;
+  /** Extra certificate names (DNS names or IPs). The url's host is added automatically. */
+  hosts?: string[];
+  /** Self-managed certificate Secret. Default `<serviceName>-tls`. */
+  secretName?: string;
+  /** Renew when less than this is left. Default 30. */
+  rotateBeforeDays?: number;
+  /** How often to re-read the certificate (rotation, another replica's renewal). Default 1 h, cert-manager 1 min. */
+  checkIntervalMs?: number;
+  registry?: Registry;
+}
+
+export interface Webhook {
+  /** Resolves once the server listens with a valid certificate and the configuration carries its CA. */
+  ready: Promise<void>;
+  /** The bound port once ready. */
+  port(): number | undefined;
+  /** Re-reads the certificate now (what the periodic check does). */
+  refresh(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function certManagerOptions(o: StartWebhookOptions): CertManagerOptions | undefined {
+  if (!o.certManager) return undefined;
+  return o.certManager === true ? {} : o.certManager;
+}
+
+function certSource(o: StartWebhookOptions, core: CoreV1Api, logger: Logger): CertSource {
+  const cm = certManagerOptions(o);
+  const secretName = o.secretName ?? `${o.serviceName}-tls`;
+  if (cm?.dir) return new DirCertSource(cm.dir);
+  if (cm) return new SecretCertSource(core, o.namespace, cm.secretName ?? secretName);
+  const urlHost = o.url ? new URL(o.url).hostname.replace(/^\[|\]$/g, '') : undefined;
+  const hosts = [...(o.hosts ?? []), ...(urlHost ? [urlHost] : [])];
+  const names = servingNames({ serviceName: o.serviceName, namespace: o.namespace, hosts });
+  return new SecretCertStore({
+    core,
+    namespace: o.namespace,
+    secretName,
+    names,
+    logger,
+    ...(o.rotateBeforeDays === undefined ? {} : { rotateBeforeDays: o.rotateBeforeDays }),
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Starts the webhook: certificate, server, configuration; then re-checks the certificate periodically. */
+export function startWebhook(o: StartWebhookOptions): Webhook {
+  const logger = (o.logger ?? silentLogger).child({ component: 'webhook' });
+  const core = o.kc.makeApiClient(CoreV1Api);
+  const admission = o.kc.makeApiClient(AdmissionregistrationV1Api);
+  const source = certSource(o, core, logger);
+  const cm = certManagerOptions(o);
+  const name = o.configurationName ?? WEBHOOK_CONFIGURATION_NAME;
+  const register = o.register ?? o.url !== undefined;
+  const serviceAccount = o.serviceAccount ?? 'spaces-operator';
+  let server: WebhookServer | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  // Every check re-reads the configuration: a GitOps sync that reset the caBundle is repaired at
+  // the next check. Both paths write only when something differs.
+  const publishCA = async (m: ServingMaterial): Promise<void> => {
+    const caBundle = cm ? undefined : m.caBundle;
+    if (register) {
+      const certificate = cm ? `${o.namespace}/${cm.certificate ?? o.serviceName}` : undefined;
+      const vwc = buildWebhookConfiguration({
+        name,
+        namespace: o.namespace,
+        serviceName: o.serviceName,
+        serviceAccount,
+        ...(o.url ? { url: o.url } : {}),
+        ...(caBundle ? { caBundle } : {}),
+        ...(certificate ? { certManagerCertificate: certificate } : {}),
+      });
+      await applyWebhookConfiguration(admission, vwc);
+    } else if (caBundle) {
+      await injectCABundle({ api: admission, name, caBundle, logger });
+    }
+  };
+
+  // cert-manager may not have issued yet: wait for its Secret rather than fail the operator.
+  const firstMaterial = async (): Promise<ServingMaterial> => {
+    for (let delay = 500; ; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        return await source.current();
+      } catch (err) {
+        if (!cm || stopped) throw err;
+        logger.warn({ err }, 'waiting for the cert-manager certificate');
+        await sleep(delay);
+      }
+    }
+  };
+
+  const holder = { current: undefined as ReturnType<typeof tlsHolder> | undefined };
+
+  const refresh = async (): Promise<void> => {
+    if (stopped || !holder.current) return;
+    const m = await source.current();
+    holder.current.set({ cert: m.cert, key: m.key });
+    await publishCA(m);
+  };
+
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = setTimeout(
+      () => {
+        refresh()
+          .catch((err: unknown) => logger.error({ err }, 'webhook certificate check failed'))
+          .finally(schedule);
+      },
+      o.checkIntervalMs ?? (cm ? 60_000 : 3_600_000),
+    );
+    timer.unref();
+  };
+
+  const ready = (async (): Promise<void> => {
+    const m = await firstMaterial();
+    if (stopped) return;
+    holder.current = tlsHolder({ cert: m.cert, key: m.key });
+    server = await startWebhookServer({
+      port: o.port,
+      host: o.host ?? (o.url ? new URL(o.url).hostname.replace(/^\[|\]$/g, '') : '0.0.0.0'),
+      tls: holder.current,
+      handlers: buildHandlers(o.lookup, {
+        operator: { username: `system:serviceaccount:${o.namespace}:${serviceAccount}` },
+      }),
+      logger,
+      registry: o.registry ?? engineRegistry,
+    });
+    if (stopped) return void (await server.close());
+    await publishCA(m);
+    schedule();
+  })();
+
+  return {
+    ready,
+    port: () => server?.port,
+    refresh,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await ready.catch(() => undefined);
+      await server?.close();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// The webhook's metrics: one counter of decisions and one latency histogram, registered once per
+// prom-client Registry (so several servers, e.g. in tests, share them instead of colliding).
+import { Counter, Histogram, register as globalRegistry, type Registry } from 'prom-client';
+
+export type Outcome = 'allowed' | 'denied' | 'error' | 'malformed';
+
+export interface WebhookMetrics {
+  decisions: Counter<'kind' | 'operation' | 'outcome'>;
+  duration: Histogram<'kind'>;
+}
+
+const byRegistry = new WeakMap<Registry, WebhookMetrics>();
+
+export function webhookMetrics(registry: Registry = globalRegistry): WebhookMetrics {
+  const have = byRegistry.get(registry);
+  if (have) return have;
+  const m: WebhookMetrics = {
+    decisions: new Counter({
+      name: 'spaces_webhook_admission_decisions_total',
+      help: 'Admission decisions of the validating webhook by kind (group/Kind), operation and outcome.',
+      labelNames: ['kind', 'operation', 'outcome'] as const,
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'spaces_webhook_admission_duration_seconds',
+      help: 'Time to decide one AdmissionReview, by kind.',
+      labelNames: ['kind'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+  };
+  byRegistry.set(registry, m);
+  return m;
+}

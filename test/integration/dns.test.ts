@@ -1,0 +1,305 @@
+// DNS end to end on the real path: Space + App applied with kubectl → the operator (Space and
+// App controllers) makes the namespace and the Service → a Pod made ready through its status →
+// kube-controller-manager's EndpointSlice → the DNS controller (on the operator's informers)
+// writes ConfigMap kube-system/coredns-custom → the kubelet's copy into a folder
+// (syncConfigMap) → a real CoreDNS, asked with Node's resolver. A second CoreDNS plays the
+// public internet behind custom domains.
+import * as k8s from '@kubernetes/client-node';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { App } from '../../src/api/v1alpha1/app.ts';
+import type { Space } from '../../src/api/v1alpha1/space.ts';
+import { DnsController, DNS_FIELD_MANAGER } from '../../src/dns/controller.ts';
+import { KEYS } from '../../src/dns/render.ts';
+import { startCoreDNS, syncConfigMap, type ConfigMapSync, type CoreDNS } from '../../src/harness/coredns.ts';
+import { kubectlOk } from '../../src/harness/kubectl.ts';
+import { startOperator, type Operator } from '../../src/operator.ts';
+
+const kubeconfig = inject('kubeconfig');
+const run = Date.now().toString(36);
+const spaceName = `dns-${run}`;
+const nodeName = `dns-node-${run}`;
+const domain = `${spaceName}.spaces.local`;
+const custom = `shop-${run}.example.com`;
+const names = { default: `shop.${domain}`, custom, discovery: 'web.shop.app.localspace' };
+
+let kc: k8s.KubeConfig;
+let core: k8s.CoreV1Api;
+let dns: CoreDNS;
+let internet: CoreDNS;
+let sync: ConfigMapSync;
+let controller: DnsController;
+let op: Operator;
+let clusterIP = '';
+
+const space: Space = {
+  apiVersion: 'privatespaces.dev/v1alpha1',
+  kind: 'Space',
+  metadata: { name: spaceName },
+  spec: { cidr: '10.0.0.0/16', region: 'us', generation: 'cedar', trustedIPRanges: ['0.0.0.0/0'] },
+};
+const app: App = {
+  apiVersion: 'privatespaces.dev/v1alpha1',
+  kind: 'App',
+  metadata: { name: 'shop', namespace: spaceName },
+  spec: { internalRouting: true, port: 5000, acm: false, dnsDiscovery: true, domains: [custom] },
+};
+
+const apply = (obj: unknown): Promise<string> =>
+  kubectlOk(
+    kubeconfig,
+    ['apply', '--server-side', '--field-manager=dns-test', '-f', '-'],
+    JSON.stringify(obj),
+  );
+
+async function until<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits until `name` answers `want` (an address list, or an error code such as ENOTFOUND). */
+const resolves = (name: string, want: string[] | string, timeoutMs?: number): Promise<number> => {
+  const t0 = Date.now();
+  return until(
+    `${name} → ${JSON.stringify(want)}`,
+    async () => {
+      const got = await dns.queryA(name);
+      return JSON.stringify(got) === JSON.stringify(want) ? Date.now() - t0 : undefined;
+    },
+    timeoutMs,
+  );
+};
+
+async function setPodReady(ready: boolean): Promise<void> {
+  const status = ready ? 'True' : 'False';
+  const now = new Date().toISOString();
+  await kubectlOk(kubeconfig, [
+    'patch',
+    'pod',
+    'shop-web-1',
+    '-n',
+    spaceName,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({
+      status: {
+        phase: 'Running',
+        podIP: '10.0.0.5',
+        podIPs: [{ ip: '10.0.0.5' }],
+        conditions: [
+          { type: 'Ready', status, lastTransitionTime: now },
+          { type: 'ContainersReady', status, lastTransitionTime: now },
+        ],
+      },
+    }),
+  ]);
+}
+
+const sliceReady = async (): Promise<boolean | undefined> => {
+  const out = await kubectlOk(kubeconfig, [
+    'get',
+    'endpointslices',
+    '-n',
+    spaceName,
+    '-l',
+    'kubernetes.io/service-name=shop',
+    '-o',
+    'json',
+  ]);
+  const items = (JSON.parse(out) as { items: { endpoints?: { conditions?: { ready?: boolean } }[] }[] })
+    .items;
+  const eps = items.flatMap((s) => s.endpoints ?? []);
+  return eps.length === 0 ? undefined : eps.some((e) => e.conditions?.ready !== false);
+};
+
+beforeAll(async () => {
+  kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  core = kc.makeApiClient(k8s.CoreV1Api);
+
+  // The public internet: knows mail.<custom>, not <custom> itself.
+  const internetDir = await mkdtemp(path.join(os.tmpdir(), 'dns-internet-'));
+  await writeFile(
+    path.join(internetDir, 'internet.server'),
+    `example.com {\n  template IN A mail.${custom} {\n    answer "{{ .Name }} 60 IN A 203.0.113.7"\n  }\n` +
+      '  template ANY ANY {\n    rcode NXDOMAIN\n  }\n}\n',
+  );
+  internet = await startCoreDNS({ dir: internetDir });
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dns-custom-'));
+  dns = await startCoreDNS({ dir, upstream: internet.server });
+  sync = syncConfigMap(kc, 'kube-system', 'coredns-custom', dir);
+  await sync.synced;
+
+  // A fake Node, Ready, for the Pod to "run" on (no kubelet: the test writes the Pod's status).
+  await core.createNode({ body: { metadata: { name: nodeName } } });
+  await kubectlOk(kubeconfig, [
+    'patch',
+    'node',
+    nodeName,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({
+      status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'fake' }] },
+    }),
+  ]);
+
+  // The operator without its own DNS controller (ours is pointed at the harness folder below).
+  op = await startOperator({ kubeconfigPath: kubeconfig, namespace: 'default', webhook: false, dns: false });
+  await op.ready;
+  await apply(space);
+  await until('the Space namespace', () => core.readNamespace({ name: spaceName }).catch(() => undefined));
+  await apply(app);
+  clusterIP = await until('the App Service', async () => {
+    const svc = await core
+      .readNamespacedService({ name: 'shop', namespace: spaceName })
+      .catch(() => undefined);
+    return svc?.spec?.clusterIP;
+  });
+
+  await core.createNamespacedPod({
+    namespace: spaceName,
+    body: {
+      metadata: {
+        name: 'shop-web-1',
+        labels: { 'privatespaces.dev/app': 'shop', 'privatespaces.dev/process': 'web' },
+      },
+      spec: {
+        nodeName,
+        containers: [{ name: 'web', image: 'registry.invalid/web:1', ports: [{ containerPort: 5000 }] }],
+      },
+    },
+  });
+
+  const { spaces, apps, services, endpointSlices } = op.informers;
+  controller = new DnsController({
+    kc,
+    informers: { spaces, apps, services, endpointSlices },
+    render: { dir, upstream: [internet.server] },
+  });
+  await controller.start();
+});
+
+afterAll(async () => {
+  await controller?.stop();
+  await op?.stop();
+  sync?.stop();
+  await dns?.stop();
+  await internet?.stop();
+  await kubectlOk(kubeconfig, ['delete', 'space', spaceName, '--ignore-not-found', '--wait=false']).catch(
+    () => '',
+  );
+  await kubectlOk(kubeconfig, ['delete', 'namespace', spaceName, '--ignore-not-found', '--wait=false']).catch(
+    () => '',
+  );
+  await kubectlOk(kubeconfig, ['delete', 'node', nodeName, '--ignore-not-found']).catch(() => '');
+});
+
+describe('DNS of an internal app', () => {
+  it('resolves nothing while the web process has no ready endpoint', async () => {
+    await until('first render', () => controller.lastResult);
+    await resolves(names.default, 'ENOTFOUND');
+    await resolves(names.discovery, 'ENOTFOUND');
+    await resolves(names.custom, 'ENOTFOUND'); // forwarded: the internet has no such name
+  });
+
+  it('resolves the default, custom and discovery names to the ClusterIP once a pod is ready', async () => {
+    const t0 = Date.now();
+    await setPodReady(true);
+    await until('a ready EndpointSlice', async () => ((await sliceReady()) ? true : undefined));
+    const tSlice = Date.now() - t0;
+    await resolves(names.default, [clusterIP]);
+    const total = Date.now() - t0;
+    await resolves(names.custom, [clusterIP], 1000);
+    await resolves(names.discovery, [clusterIP], 1000);
+    console.log(`[dns] pod Ready → EndpointSlice ready ${tSlice} ms; → name served ${total} ms`);
+    expect(clusterIP).toMatch(/^10\.96\./);
+  });
+
+  it('answers NXDOMAIN for unknown names in the Space zone, and forwards the rest of a custom domain', async () => {
+    await resolves(`nope.${domain}`, 'ENOTFOUND', 1000);
+    await resolves('web.nope.app.localspace', 'ENOTFOUND', 1000);
+    await resolves(`mail.${custom}`, ['203.0.113.7'], 1000);
+  });
+
+  it('owns only its keys of the ConfigMap, with its own field manager', async () => {
+    await apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'coredns-custom', namespace: 'kube-system' },
+      data: { 'admin.override': 'log\n' },
+    });
+    // A change makes the controller write again; the admin's key must survive it.
+    await apply({ ...app, spec: { ...app.spec, domains: [custom, `api-${run}.example.com`] } });
+    await resolves(`api-${run}.example.com`, [clusterIP], 10_000);
+    const cm = await core.readNamespacedConfigMap({ name: 'coredns-custom', namespace: 'kube-system' });
+    expect(Object.keys(cm.data ?? {}).sort()).toEqual(
+      ['admin.override', KEYS.db, KEYS.hosts, KEYS.server].sort(),
+    );
+    const ours = cm.metadata?.managedFields?.find((m) => m.manager === DNS_FIELD_MANAGER);
+    expect(JSON.stringify(ours?.fieldsV1)).toContain(KEYS.hosts);
+    expect(JSON.stringify(ours?.fieldsV1)).not.toContain('admin.override');
+  });
+
+  it('measures ConfigMap write → name served (the kubelet copy is immediate here)', async () => {
+    await setPodReady(false);
+    await resolves(names.default, 'ENOTFOUND');
+    const rvBefore = controller.informers.configMap.get('kube-system/coredns-custom')?.metadata
+      ?.resourceVersion;
+    await setPodReady(true);
+    const t0 = Date.now();
+    const rv = await until('the ConfigMap written', () => {
+      const v = controller.informers.configMap.get('kube-system/coredns-custom')?.metadata?.resourceVersion;
+      return v !== rvBefore ? v : undefined;
+    });
+    const tWrite = Date.now();
+    const tFile = (await sync.written(rv)) - tWrite;
+    const tServed = await resolves(names.default, [clusterIP]);
+    console.log(
+      `[dns] pod Ready → ConfigMap written ${tWrite - t0} ms; ConfigMap → files ${Math.max(0, tFile)} ms; ` +
+        `ConfigMap → name served ${tServed} ms (hosts plugin reload 2s)`,
+    );
+    expect(tServed).toBeLessThan(5000);
+  });
+
+  it('stops resolving when the pod is no longer ready', async () => {
+    await setPodReady(false);
+    await until('EndpointSlice not ready', async () => ((await sliceReady()) === false ? true : undefined));
+    await resolves(names.default, 'ENOTFOUND');
+    await resolves(names.discovery, 'ENOTFOUND', 1000);
+    await resolves(names.custom, 'ENOTFOUND', 1000);
+    await setPodReady(true);
+    await resolves(names.default, [clusterIP]);
+  });
+
+  it('stops resolving when the App is deleted', async () => {
+    await kubectlOk(kubeconfig, ['delete', 'app', 'shop', '-n', spaceName]);
+    await resolves(names.default, 'ENOTFOUND');
+    await resolves(names.discovery, 'ENOTFOUND', 1000);
+    await resolves(names.custom, 'ENOTFOUND', 1000);
+    expect(controller.lastResult?.published).toEqual({});
+  });
+
+  it("drops the Space's zone when the Space is deleted", async () => {
+    await kubectlOk(kubeconfig, ['delete', 'space', spaceName, '--wait=false']);
+    await until('zone gone', () =>
+      controller.lastResult?.data[KEYS.server]?.includes(domain) === false ? true : undefined,
+    );
+    const cm = await core.readNamespacedConfigMap({ name: 'coredns-custom', namespace: 'kube-system' });
+    expect(cm.data?.[KEYS.server]).not.toContain(domain);
+    expect(cm.data?.['admin.override']).toBe('log\n');
+  });
+});

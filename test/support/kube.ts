@@ -1,0 +1,69 @@
+// Small helpers for tests against the real control plane.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { repoRoot } from '../../src/harness/binaries.ts';
+import { kubectl, kubectlOk } from '../../src/harness/kubectl.ts';
+
+/** Polls `fn` until it returns something other than undefined/false. */
+export async function until<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${what} not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+export async function getJson<T = any>(kubeconfig: string, args: string[]): Promise<T | undefined> {
+  const r = await kubectl(kubeconfig, ['get', ...args, '-o', 'json']);
+  if (r.code !== 0) return undefined;
+  return JSON.parse(r.stdout) as T;
+}
+
+/** Deletes a namespace (if present) and waits until it is gone. */
+export async function namespaceGone(kubeconfig: string, ns: string): Promise<void> {
+  await kubectl(kubeconfig, ['delete', 'namespace', ns, '--ignore-not-found', '--wait=false']);
+  await until(
+    async () => (await kubectl(kubeconfig, ['get', 'namespace', ns])).code !== 0,
+    90_000,
+    `namespace ${ns} gone`,
+  );
+}
+
+/** The operator as a separate process (`node src/main.ts`), as in a pod. */
+export function spawnOperator(
+  kubeconfig: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'src/main.ts'), '--kubeconfig', kubeconfig, ...args],
+    {
+      env: { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return child;
+}
+
+export function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => child.once('exit', () => r()));
+}
+
+export { kubectl, kubectlOk };
