@@ -5,7 +5,9 @@ import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from './harness/binaries.ts';
+import { KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane } from './harness/controlplane.ts';
+import { startCoreDNS, syncConfigMap } from './harness/coredns.ts';
 import { freePort } from './harness/process.ts';
 import { startOperator } from './operator.ts';
 
@@ -45,6 +47,16 @@ try {
     stops.push(() => dp.stop());
     say('data plane running (node and pod network namespaces, kube-proxy, kube-router)');
   }
+  // CoreDNS serving the operator's entries, the way a cluster's CoreDNS reads
+  // kube-system/coredns-custom (here the harness copies the ConfigMap into the folder).
+  const dnsDir = path.join(localDir, 'coredns');
+  const dns = await startCoreDNS({ dir: dnsDir, workDir: path.join(localDir, 'coredns-run') });
+  stops.push(() => dns.stop());
+  const kc = new KubeConfig();
+  kc.loadFromFile(cp.kubeconfigPath);
+  const sync = syncConfigMap(kc, 'kube-system', 'coredns-custom', dnsDir);
+  stops.push(async () => sync.stop());
+
   if (!values['no-operator']) {
     const port = await freePort();
     say('starting the operator');
@@ -54,10 +66,12 @@ try {
       webhook: { port, host: '127.0.0.1', url: `https://127.0.0.1:${port}/validate` },
       healthPort: 0,
       leaderElection: false,
+      dns: { render: { dir: dnsDir } },
     });
     stops.push(() => op.stop());
     await op.ready;
   }
+  say(`DNS: ${dns.server} (try: dig @127.0.0.1 -p ${dns.port} billing.acme.internal)`);
   console.log(`ready: KUBECONFIG=${path.relative(process.cwd(), kubeconfig) || kubeconfig}`);
 } catch (err) {
   console.error(err);

@@ -6,7 +6,7 @@ import { appReconciler } from './controllers/app.ts';
 import { makeInformers, keyOf, type Ctx, type Informers } from './controllers/context.ts';
 import { peeringReconciler } from './controllers/peering.ts';
 import { spaceReconciler } from './controllers/space.ts';
-import { DnsController, type DnsInformers } from './dns/controller.ts';
+import { DnsController, type DnsControllerOptions } from './dns/controller.ts';
 import {
   Applier,
   Controller,
@@ -44,8 +44,8 @@ export interface OperatorOptions {
   healthPort?: number;
   concurrency?: number;
   resyncMs?: number;
-  /** Maintain the CoreDNS entries (default true). */
-  dns?: boolean;
+  /** Maintain the CoreDNS entries (default true); an object sets where CoreDNS reads them. */
+  dns?: boolean | Pick<DnsControllerOptions, 'namespace' | 'configMap' | 'render'>;
   logger?: Logger;
   /** Called when a leader loses its Lease (main.ts exits so the pod restarts clean). */
   onLostLeadership?: () => void;
@@ -154,13 +154,14 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     opts.dns === false
       ? undefined
       : new DnsController({
+          ...(typeof opts.dns === 'object' ? opts.dns : {}),
           kc,
           logger: log,
           informers: {
             spaces: informers.spaces,
             apps: informers.apps,
             services: informers.services,
-            endpointSlices: informers.endpointSlices as unknown as DnsInformers['endpointSlices'],
+            endpointSlices: informers.endpointSlices,
           },
         });
 
