@@ -50,6 +50,7 @@ try {
   // CoreDNS serving the operator's entries, the way a cluster's CoreDNS reads
   // kube-system/coredns-custom (here the harness copies the ConfigMap into the folder).
   const dnsDir = path.join(localDir, 'coredns');
+  await mkdir(path.join(localDir, 'coredns-run'), { recursive: true });
   const dns = await startCoreDNS({ dir: dnsDir, workDir: path.join(localDir, 'coredns-run') });
   stops.push(() => dns.stop());
   const kc = new KubeConfig();

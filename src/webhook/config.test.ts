@@ -71,7 +71,7 @@ describe('buildWebhookConfiguration', () => {
   });
 
   it("skips the operator's service account (CEL) on every webhook", () => {
-    const cond = operatorMatchConditions('spaces-system', 'spaces-operator')[0]!;
+    const cond = operatorMatchConditions('system:serviceaccount:spaces-system:spaces-operator')[0]!;
     expect(cond.expression).toBe(
       "request.userInfo.username != 'system:serviceaccount:spaces-system:spaces-operator'",
     );

@@ -48,6 +48,8 @@ export interface WebhookConfigOptions {
   caBundle?: string;
   /** The operator's service account (name in `namespace`). Default `spaces-operator`. */
   serviceAccount?: string;
+  /** The operator's user name, when it is not that service account (local runs with an admin kubeconfig). */
+  operatorUsername?: string;
   /** cert-manager mode: `<namespace>/<Certificate>` for the `cert-manager.io/inject-ca-from` annotation. */
   certManagerCertificate?: string;
   /** More namespaces to skip. */
@@ -79,8 +81,7 @@ export const RULES = {
 } satisfies Record<string, V1RuleWithOperations[]>;
 
 /** CEL: every webhook skips the operator's own service account. */
-export function operatorMatchConditions(namespace: string, serviceAccount: string): V1MatchCondition[] {
-  const user = `system:serviceaccount:${namespace}:${serviceAccount}`;
+export function operatorMatchConditions(user: string): V1MatchCondition[] {
   return [{ name: 'not-the-operator', expression: `request.userInfo.username != '${user}'` }];
 }
 
@@ -133,7 +134,9 @@ export function buildWebhookConfiguration(o: WebhookConfigOptions): V1Validating
     timeoutSeconds: o.timeoutSeconds ?? 5,
     clientConfig: webhookClientConfig(o),
     objectSelector: {},
-    matchConditions: operatorMatchConditions(o.namespace, o.serviceAccount ?? WEBHOOK_CONFIGURATION_NAME),
+    matchConditions: operatorMatchConditions(
+      o.operatorUsername ?? `system:serviceaccount:${o.namespace}:${o.serviceAccount ?? WEBHOOK_CONFIGURATION_NAME}`,
+    ),
   } satisfies Partial<V1ValidatingWebhook>;
   const inSpaces = { key: SPACE_LABEL, operator: 'Exists' };
   const hook = (name: string, rules: V1RuleWithOperations[], spacesOnly = false): V1ValidatingWebhook => ({
