@@ -42,7 +42,7 @@ for c in $want; do
         kubectl=./cmd/kubectl kube-proxy=./cmd/kube-proxy ;;
     etcd) build etcd v3.6.4 "$root/tools/etcd" "-s -w" etcd=. ;;
     coredns) build coredns v1.12.4 "$root/tools/coredns" "-s -w" coredns=. ;;
-    kuberouter) [[ -d "$root/tools/kube-router" ]] && build kube-router v2.1.0 "$root/tools/kube-router" "-s -w" kube-router=. ;;
+    kuberouter) [[ -d "$root/tools/kube-router" ]] && build kuberouter v2.1.0 "$root/tools/kube-router" "-s -w" kube-router=. ;;
     *) echo "unknown component $c" >&2; exit 2 ;;
   esac
 done

@@ -5,6 +5,7 @@
 // Addresses already in a Service's status (from an earlier data plane on the same control
 // plane) are adopted, not replaced.
 import * as k8s from '@kubernetes/client-node';
+import { keepWatching } from './informer.ts';
 import { ip } from './netns.ts';
 
 export interface LoadBalancerOptions {
@@ -17,21 +18,6 @@ export interface LoadBalancerOptions {
 }
 
 const key = (s: k8s.V1Service): string => `${s.metadata?.namespace}/${s.metadata?.name}`;
-
-/** Restarts a list+watch after an error (client-node's informer stops on errors). */
-export function keepWatching<T extends k8s.KubernetesObject>(
-  lw: k8s.Informer<T>,
-  stopped: () => boolean,
-  log: (line: string) => void,
-): void {
-  lw.on(k8s.ERROR, (err) => {
-    if (stopped()) return;
-    log(`watch error, restarting: ${String(err)}`);
-    setTimeout(() => {
-      if (!stopped()) lw.start().catch(() => undefined);
-    }, 1000);
-  });
-}
 
 export class LoadBalancer {
   private readonly opts: LoadBalancerOptions;
@@ -82,7 +68,8 @@ export class LoadBalancer {
     if (this.stopped) return;
     const k = key(svc);
     const current = this.assigned.get(k);
-    if (deleted || svc.spec?.type !== 'LoadBalancer') {
+    // A Service with a loadBalancerClass belongs to another load balancer.
+    if (deleted || svc.spec?.type !== 'LoadBalancer' || svc.spec.loadBalancerClass) {
       if (current) await this.release(k, current);
       return;
     }

@@ -1,16 +1,19 @@
 // The small program the data plane runs inside network namespaces (`ip netns exec <ns> node
-// netns-agent.ts <command> ...`), so every probe is a real socket in the namespace it names:
+// netns-agent.ts <command> ...`), so every probe is a real socket in the namespace it names.
+// Long-running commands:
 //   serve <port> <reply>             TCP and UDP server on 0.0.0.0:<port>; answers "<reply>\n" then echoes
-//   connect <tcp|udp> <host> <port> <timeoutMs>
-//                                    one new connection; prints a JSON ProbeOutcome
-//   resolve <name>                   getaddrinfo through the namespace's /etc/resolv.conf; prints JSON
 //   relay <listenPort> <unixSocket>  TCP 127.0.0.1:<listenPort> here → a Unix socket (the API relay)
+//   daemon                           answers queries given as JSON lines on stdin (see daemon())
+// Queries (run once, print JSON):
+//   connect <tcp|udp> <host> <port> <timeoutMs>   one new connection → ProbeOutcome
+//   resolve <name>                   getaddrinfo through the namespace's /etc/resolv.conf
 //   status <url>                     HTTP status of a GET (0 when unreachable), for health checks
 // A long-running command exits when the process that started it goes away, so a crashed test
 // leaves no server behind.
 import dgram from 'node:dgram';
 import dns from 'node:dns/promises';
 import net from 'node:net';
+import readline from 'node:readline';
 
 export type ProbeResult = 'ok' | 'refused' | 'unreachable' | 'timeout';
 export interface ProbeOutcome {
@@ -115,6 +118,41 @@ function exitWithParent(): void {
   }, 500).unref();
 }
 
+/** The one-shot commands; their answer is printed (or sent back by the daemon) as JSON. */
+async function query(argv: string[]): Promise<unknown> {
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case 'connect': {
+      const [proto, host = '', port, timeout] = args;
+      const probe = proto === 'udp' ? connectUdp : connectTcp;
+      return probe(host, Number(port), Number(timeout));
+    }
+    case 'status':
+      return status(args[0] ?? '');
+    case 'resolve':
+      return resolveName(args[0] ?? '');
+    default:
+      throw new Error(`unknown command ${cmd}`);
+  }
+}
+
+/**
+ * Answers queries from stdin, one JSON line `{ id, argv }` each, with `{ id, value }` or
+ * `{ id, error }` lines on stdout, so a namespace's probes cost no process start.
+ */
+function daemon(): void {
+  const lines = readline.createInterface({ input: process.stdin });
+  const send = (msg: object): boolean => process.stdout.write(`${JSON.stringify(msg)}\n`);
+  lines.on('line', (line) => {
+    const { id, argv } = JSON.parse(line) as { id: number; argv: string[] };
+    query(argv).then(
+      (value) => send({ id, value }),
+      (err: unknown) => send({ id, error: String(err) }),
+    );
+  });
+  lines.on('close', () => process.exit(0));
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...args] = argv;
   switch (cmd) {
@@ -124,20 +162,11 @@ async function main(argv: string[]): Promise<void> {
     case 'relay':
       exitWithParent();
       return relay(Number(args[0]), args[1] ?? '');
-    case 'connect': {
-      const [proto, host = '', port, timeout] = args;
-      const probe = proto === 'udp' ? connectUdp : connectTcp;
-      console.log(JSON.stringify(await probe(host, Number(port), Number(timeout))));
-      return;
-    }
-    case 'status':
-      console.log(await status(args[0] ?? ''));
-      return;
-    case 'resolve':
-      console.log(JSON.stringify(await resolveName(args[0] ?? '')));
-      return;
+    case 'daemon':
+      exitWithParent();
+      return daemon();
     default:
-      throw new Error(`unknown command ${cmd}`);
+      console.log(JSON.stringify(await query(argv)));
   }
 }
 

@@ -7,7 +7,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { addNetns, addRoutedVeth, deleteNetns, netnsCommand, sbinPath } from './netns.ts';
 import type { ProbeOutcome } from './netns-agent.ts';
-import { keepWatching } from './loadbalancer.ts';
+import { keepWatching } from './informer.ts';
 import type { Supervisor } from './process.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -52,6 +52,8 @@ export interface PodsDeps {
   etc: (netns: string, pod: PodHandle) => Promise<void>;
   /** Registers (true) or forgets (false) a namespace for the exit-time cleanup. */
   track: (netns: string, add: boolean) => void;
+  /** Drops what the data plane keeps for a namespace about to go (its probe agent). */
+  forget: (netns: string) => void;
   log: (line: string) => void;
 }
 
@@ -129,7 +131,8 @@ export class Pods {
     if (n > 254) throw new Error(`no pod address left in ${this.d.podCIDR}`);
     const ip = this.d.podCIDR.replace(/\.0\/24$/, `.${n}`);
     const port = spec.port ?? 8080;
-    const netns = `${this.d.nodeName}-pod-${spec.namespace}.${spec.name}`;
+    const readable = `${this.d.nodeName}-pod-${spec.namespace}.${spec.name}`;
+    const netns = readable.length <= 120 ? readable : `${this.d.nodeName}-pod-${n}`; // a file name
     const uid = await this.createObject(spec, port);
     const pod: PodHandle = { namespace: spec.namespace, name: spec.name, uid, ip, port, netns };
     this.pods.set(uid, pod);
@@ -259,6 +262,7 @@ export class Pods {
     this.pods.delete(uid);
     this.started.delete(uid);
     await this.d.sup.stop(`pod-${pod.namespace}-${pod.name}`, 2000);
+    this.d.forget(pod.netns);
     await deleteNetns(pod.netns);
     this.d.track(pod.netns, false);
   }
