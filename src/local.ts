@@ -1,7 +1,7 @@
 // `npm run local`: a local control plane (built on first use), the CRDs, and the operator
 // running against it with its webhook registered by URL on loopback. Prints
 // `ready: KUBECONFIG=.local/kubeconfig` once `kubectl apply` works; Ctrl-C stops everything.
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from './harness/binaries.ts';
@@ -39,7 +39,27 @@ try {
   const r = await cp.kubectl(['apply', '--server-side', '-k', path.join(repoRoot, 'crds')]);
   if (r.code !== 0) throw new Error(r.stderr);
   await cp.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
-  await cp.kubectl(['create', 'namespace', 'spaces-system']);
+  // The operator runs as its ServiceAccount, as in a pod: the webhook lets the operator's own
+  // requests through and guards everyone else's (you use the admin kubeconfig). Registering
+  // the webhook by URL needs more than deploy/rbac.yaml grants, so locally it is cluster-admin.
+  await cp.kubectl(['apply', '-f', path.join(repoRoot, 'deploy/namespace.yaml')]);
+  await cp.kubectl(['create', 'serviceaccount', 'spaces-operator', '-n', 'spaces-system']);
+  await cp.kubectl([
+    'create',
+    'clusterrolebinding',
+    'spaces-operator-local',
+    '--clusterrole=cluster-admin',
+    '--serviceaccount=spaces-system:spaces-operator',
+  ]);
+  const token = (
+    await cp.kubectl(['create', 'token', 'spaces-operator', '-n', 'spaces-system', '--duration=24h'])
+  ).stdout.trim();
+  const operatorKubeconfig = path.join(localDir, 'operator.kubeconfig');
+  await writeFile(
+    operatorKubeconfig,
+    (await readFile(cp.kubeconfigPath, 'utf8')).replace(/token: .*/, `token: ${token}`),
+    { mode: 0o600 },
+  );
 
   if (values.dataplane) {
     const { startDataPlane } = await import('./harness/dataplane.ts');
@@ -62,7 +82,7 @@ try {
     const port = await freePort();
     say('starting the operator');
     const op = await startOperator({
-      kubeconfigPath: cp.kubeconfigPath,
+      kubeconfigPath: operatorKubeconfig,
       namespace: 'spaces-system',
       webhook: { port, host: '127.0.0.1', url: `https://127.0.0.1:${port}/validate` },
       healthPort: 0,

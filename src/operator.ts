@@ -47,7 +47,10 @@ export interface OperatorOptions {
   /** Maintain the CoreDNS entries (default true); an object sets where CoreDNS reads them. */
   dns?: boolean | Pick<DnsControllerOptions, 'namespace' | 'configMap' | 'render'>;
   logger?: Logger;
-  /** Called when a leader loses its Lease (main.ts exits so the pod restarts clean). */
+  /**
+   * Called when a leader loses its Lease. A lost term cannot be resumed (its controllers are
+   * stopped for good), so by default the process exits with code 1 for its pod to restart clean.
+   */
   onLostLeadership?: () => void;
 }
 
@@ -65,6 +68,31 @@ export interface Operator {
 
 const managed = (o: KubernetesObject): boolean => o.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
 
+type Meta = { metadata: { generation?: number; deletionTimestamp?: unknown } };
+
+/** Whether an App update needs a reconcile (see `wire`). */
+export function appChanged(
+  o: Meta,
+  n: Meta & { status?: { observedGeneration?: number } | undefined },
+): boolean {
+  return (
+    o.metadata.generation !== n.metadata.generation ||
+    o.metadata.deletionTimestamp !== n.metadata.deletionTimestamp ||
+    n.status?.observedGeneration !== n.metadata.generation
+  );
+}
+
+type PeeringView = Meta & { spec?: { cidrs?: string[] }; status?: { phase?: string } | undefined };
+
+/** Whether a Peering update changes what the Apps of its namespace admit. */
+export function peeringChanged(o: PeeringView, n: PeeringView): boolean {
+  return (
+    o.status?.phase !== n.status?.phase ||
+    JSON.stringify(o.spec?.cidrs) !== JSON.stringify(n.spec?.cidrs) ||
+    o.metadata.deletionTimestamp !== n.metadata.deletionTimestamp
+  );
+}
+
 /** Wires informer events to the keys each controller reconciles. */
 function wire(inf: Informers, ctl: { space: Controller; app: Controller; peering: Controller }): void {
   const appsIn = (ns: string | undefined): string[] => (ns ? inf.apps.list(ns).map(keyOf) : []);
@@ -76,14 +104,25 @@ function wire(inf: Informers, ctl: { space: Controller; app: Controller; peering
     managed(np) && !np.metadata.labels?.[APP_LABEL] ? [np.metadata.namespace ?? ''] : [],
   );
 
-  ctl.app.watch(inf.apps, (a) => [keyOf(a)]);
+  // An App's own status writes come back as updates: only a new generation, a deletion, or a
+  // status that no longer speaks for the current generation (reset by hand) needs a reconcile.
+  inf.apps.onAdd((a) => ctl.app.enqueue(keyOf(a)));
+  inf.apps.onUpdate((o, n) => {
+    if (appChanged(o, n)) ctl.app.enqueue(keyOf(n));
+  });
+  inf.apps.onDelete((a) => ctl.app.enqueue(keyOf(a)));
   // A Space's spec (trusted ranges, DNS domain) shapes every app in it; its status does not.
   inf.spaces.onAdd((s) => appsIn(s.metadata.name).forEach((k) => ctl.app.enqueue(k)));
   inf.spaces.onUpdate((o, n) => {
     if (o.metadata.generation !== n.metadata.generation)
       appsIn(n.metadata.name).forEach((k) => ctl.app.enqueue(k));
   });
-  ctl.app.watch(inf.peerings, (p) => appsIn(p.metadata.namespace));
+  // Apps read a Peering's phase and CIDRs (only active ones are admitted), nothing else of it.
+  inf.peerings.onAdd((p) => appsIn(p.metadata.namespace).forEach((k) => ctl.app.enqueue(k)));
+  inf.peerings.onUpdate((o, n) => {
+    if (peeringChanged(o, n)) appsIn(n.metadata.namespace).forEach((k) => ctl.app.enqueue(k));
+  });
+  inf.peerings.onDelete((p) => appsIn(p.metadata.namespace).forEach((k) => ctl.app.enqueue(k)));
   ctl.app.watch(inf.services, (s) =>
     s.metadata.labels?.[APP_LABEL] ? [`${s.metadata.namespace}/${s.metadata.labels[APP_LABEL]}`] : [],
   );
@@ -98,10 +137,14 @@ function wire(inf: Informers, ctl: { space: Controller; app: Controller; peering
         ? []
         : appsIn(np.metadata.namespace),
   );
-  // Relabelling a namespace can change what a tenant's namespaceSelector admits.
+  // Relabelling a namespace can change what a tenant's namespaceSelector admits: that concerns
+  // the Apps of namespaces holding a policy of someone else's. Ours select their Space by
+  // kubernetes.io/metadata.name, which no relabelling changes.
   inf.namespaces.onUpdate((o, n) => {
     if (JSON.stringify(o.metadata.labels) === JSON.stringify(n.metadata.labels)) return;
-    for (const a of inf.apps.list()) ctl.app.enqueue(keyOf(a));
+    const foreign = new Set<string>();
+    for (const np of inf.networkPolicies.list()) if (!managed(np)) foreign.add(np.metadata.namespace ?? '');
+    for (const ns of foreign) appsIn(ns).forEach((k) => ctl.app.enqueue(k));
   });
 
   ctl.peering.watch(inf.peerings, (p) => inf.peerings.list(p.metadata.namespace).map(keyOf));
@@ -197,7 +240,11 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
         },
         onStoppedLeading: async () => {
           await stopControllers();
-          if (!stopping) opts.onLostLeadership?.();
+          if (stopping) return;
+          if (opts.onLostLeadership) return opts.onLostLeadership();
+          // Left running, it would win the Lease back and hold it without reconciling.
+          log.fatal('lost the leader Lease: exiting so the pod restarts clean');
+          process.exit(1);
         },
       })
     : undefined;

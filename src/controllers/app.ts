@@ -15,7 +15,7 @@ import {
   sortCidrs,
   validateApp,
 } from '../model/index.ts';
-import { evaluateIngress, summarize, widening } from '../reach/index.ts';
+import { evaluateIngress, sourceText, summarize, widening, type Widening } from '../reach/index.ts';
 import { errorText, type Ctx } from './context.ts';
 
 export function readyEndpointCount(slices: readonly V1EndpointSlice[], service: string): number {
@@ -25,6 +25,63 @@ export function readyEndpointCount(slices: readonly V1EndpointSlice[], service: 
     for (const e of s.endpoints ?? []) if (e.conditions?.ready !== false) n += e.addresses.length > 0 ? 1 : 0;
   }
   return n;
+}
+
+/** The App CRD's bounds on status (src/api/v1alpha1/app.ts): a status beyond them is refused whole (422). */
+const MAX_REACHABLE_FROM = 256;
+const MAX_REACH_FIELD = 1024;
+/** Far below the 32768 bytes a condition message may hold; `kubectl describe` stays readable. */
+const MAX_MESSAGE = 4096;
+const MAX_POLICIES_NAMED = 10;
+
+const clip = (text: string, max: number): string =>
+  text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+
+/**
+ * reachableFrom within the CRD's bounds: long sources and port lists are clipped, and past 256 entries
+ * the ones that widen the app come first, so a status that must be cut still shows the exposure. Left
+ * unbounded, one policy with many peers (or `namespaceSelector: {}` in a cluster of many namespaces)
+ * made every status write fail, and the App kept reporting its old, contained state.
+ */
+function boundedReach(
+  entries: ReturnType<typeof summarize>,
+  widened: readonly Widening[],
+): { reachableFrom: ReturnType<typeof summarize>; omitted: number } {
+  const clipped = entries.map((e) => ({
+    ...e,
+    source: clip(e.source, MAX_REACH_FIELD),
+    ...(e.ports === undefined ? {} : { ports: clip(e.ports, MAX_REACH_FIELD) }),
+  }));
+  if (clipped.length <= MAX_REACHABLE_FROM) return { reachableFrom: clipped, omitted: 0 };
+  const widens = new Set(widened.map((w) => `${w.policy}\n${sourceText(w.source)}`));
+  const isWidening = (i: number): boolean => widens.has(`${entries[i]?.policy}\n${entries[i]?.source}`);
+  const order = clipped.map((_, i) => i);
+  const first = order.filter(isWidening);
+  const rest = order.filter((i) => !isWidening(i));
+  const kept = [...first, ...rest].slice(0, MAX_REACHABLE_FROM).sort((a, b) => a - b);
+  return {
+    reachableFrom: kept.map((i) => clipped[i]!),
+    omitted: clipped.length - MAX_REACHABLE_FROM,
+  };
+}
+
+/**
+ * The widening rules in words, one clause per policy (its first widening rule and how many more), as the
+ * webhook words its denials; at most ten policies and 4 kB, so the condition always fits its schema.
+ */
+function exposureMessage(widened: readonly Widening[]): string {
+  const byPolicy = new Map<string, Widening[]>();
+  for (const w of widened) byPolicy.set(w.policy, [...(byPolicy.get(w.policy) ?? []), w]);
+  const clauses = [...byPolicy].map(([policy, ws]) => {
+    const more = ws.length > 1 ? ` (and ${ws.length - 1} more rule(s) that widen it)` : '';
+    return `NetworkPolicy ${policy} ${ws[0]!.reason}${more}`;
+  });
+  const named = clauses.slice(0, MAX_POLICIES_NAMED);
+  const others = clauses.length - named.length;
+  return clip(
+    named.join('; ') + (others > 0 ? `; and ${others} more NetworkPolicies that widen it` : ''),
+    MAX_MESSAGE,
+  );
 }
 
 interface Exposure {
@@ -54,6 +111,8 @@ function exposedConditions(
   conditions: Condition[],
   widened: Exposure['widened'],
   generation?: number,
+  /** Appended to the messages (e.g. that status.reachableFrom had to be cut). */
+  note = '',
 ): Condition[] {
   if (widened.length === 0) {
     return setCondition(
@@ -67,7 +126,7 @@ function exposedConditions(
       generation,
     );
   }
-  const message = widened.map((w) => `NetworkPolicy ${w.policy} ${w.reason}`).join('; ');
+  const message = exposureMessage(widened) + note;
   const list = setCondition(
     conditions,
     { type: 'Exposed', status: 'True', reason: 'WideningPolicy', message },
@@ -105,21 +164,31 @@ export function appReconciler(c: Ctx): Reconciler<string> {
         });
         return;
       }
-      let clusterIP: string | undefined;
-      for (const child of appChildren(app, space, c.informers.peerings.list(namespace))) {
-        const { object } = await c.applier.apply(child);
-        if (child.kind === 'Service')
-          clusterIP = (object as { spec?: { clusterIP?: string } }).spec?.clusterIP;
-      }
+      // The Service and the NetworkPolicy are independent: apply them at the same time.
+      const [serviceApplied] = await Promise.all(
+        appChildren(app, space, c.informers.peerings.list(namespace)).map((child) => c.applier.apply(child)),
+      );
+      const clusterIP = (serviceApplied?.object as { spec?: { clusterIP?: string } } | undefined)?.spec
+        ?.clusterIP;
       const service = appServiceName(app);
-      const { reachableFrom, widened } = exposure(c, app, space);
+      const reach = exposure(c, app, space);
+      const { widened } = reach;
+      const { reachableFrom, omitted } = boundedReach(reach.reachableFrom, widened);
       const exposed = isInternal(app) && widened.length > 0;
+      const listed =
+        omitted > 0
+          ? `; status.reachableFrom shows ${MAX_REACHABLE_FROM} of ${reachableFrom.length + omitted} sources`
+          : '';
       let conditions = readyConditions(
         app.status?.conditions,
-        { state: 'Ready', reason: 'Reconciled', message: `Service ${service} and NetworkPolicy in place` },
+        {
+          state: 'Ready',
+          reason: 'Reconciled',
+          message: `Service ${service} and NetworkPolicy in place${listed}`,
+        },
         generation,
       );
-      if (isInternal(app)) conditions = exposedConditions(conditions, widened, generation);
+      if (isInternal(app)) conditions = exposedConditions(conditions, widened, generation, listed);
       const wasExposed = app.status?.exposed === true;
       await c.status.patchStatus(app, {
         serviceName: service,
@@ -132,7 +201,7 @@ export function appReconciler(c: Ctx): Reconciler<string> {
         conditions,
       });
       if (exposed && !wasExposed) {
-        const note = widened.map((w) => `NetworkPolicy ${w.policy} ${w.reason}`).join('; ');
+        const note = exposureMessage(widened);
         await c.events.emit(app, { type: 'Warning', reason: 'Exposed', action: 'EvaluateReach', note });
       } else if (!exposed && wasExposed) {
         await c.events.emit(app, {

@@ -11,7 +11,15 @@ import type {
 } from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
 import { API_VERSION } from '../api/v1alpha1/index.ts';
-import { Applier, EventRecorder, Informer, StatusWriter, type Logger } from '../engine/index.ts';
+import {
+  Applier,
+  EventRecorder,
+  FIELD_MANAGER,
+  Informer,
+  StatusWriter,
+  slimManagedFields,
+  type Logger,
+} from '../engine/index.ts';
 import { APP_LABEL } from '../model/labels.ts';
 
 type Named<T> = T & KubernetesObject & { metadata: { name: string } };
@@ -36,10 +44,52 @@ export interface Ctx {
 
 const crPath = (plural: string): string => `/apis/${API_VERSION}/${plural}`;
 
+/**
+ * What the operator reads of an EndpointSlice (ready endpoints of a Service): its identity and
+ * labels, and each endpoint's addresses and ready condition. Ports, topology, target refs,
+ * annotations and managedFields are dropped from the cache.
+ */
+export function slimEndpointSlice<T extends KubernetesObject>(obj: T): T {
+  const e = obj as unknown as V1EndpointSlice;
+  const m = e.metadata ?? {};
+  return {
+    apiVersion: e.apiVersion,
+    kind: e.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      ...(m.labels ? { labels: m.labels } : {}),
+      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+    },
+    addressType: e.addressType,
+    endpoints: (e.endpoints ?? []).map((p) => ({
+      addresses: p.addresses,
+      ...(p.conditions ? { conditions: { ready: p.conditions.ready } } : {}),
+    })),
+  } as unknown as T;
+}
+
 /** One informer per kind the operator reads; nothing starts until `start()` is called on each. */
 export function makeInformers(kc: KubeConfig, logger: Logger, resyncMs = 0): Informers {
-  const mk = <T extends KubernetesObject>(name: string, path: string, labelSelector?: string): Informer<T> =>
-    new Informer<T>({ kc, name, path, logger, resyncMs, ...(labelSelector ? { labelSelector } : {}) });
+  // Caches keep only our own Apply entry of managedFields: the Applier's "fields we dropped" check.
+  const slim = slimManagedFields([FIELD_MANAGER]);
+  const mk = <T extends KubernetesObject>(
+    name: string,
+    path: string,
+    labelSelector?: string,
+    transform: (obj: T) => T = (o) => slim(o) as T,
+  ): Informer<T> =>
+    new Informer<T>({
+      kc,
+      name,
+      path,
+      logger,
+      resyncMs,
+      transform,
+      ...(labelSelector ? { labelSelector } : {}),
+    });
   return {
     spaces: mk('spaces', crPath('spaces')),
     apps: mk('apps', crPath('apps')),
@@ -47,7 +97,7 @@ export function makeInformers(kc: KubeConfig, logger: Logger, resyncMs = 0): Inf
     namespaces: mk('namespaces', '/api/v1/namespaces'),
     // Only the Services and EndpointSlices of Apps (EndpointSlices carry their Service's labels).
     services: mk('services', '/api/v1/services', APP_LABEL),
-    endpointSlices: mk('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', APP_LABEL),
+    endpointSlices: mk('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', APP_LABEL, slimEndpointSlice),
     // Every policy: the exposure report judges all of them, not only ours.
     networkPolicies: mk('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies'),
   };

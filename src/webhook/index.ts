@@ -1,7 +1,7 @@
 // The validating admission webhook, assembled: certificates (self-managed in a Secret, or
 // cert-manager's), the CA bundle in the ValidatingWebhookConfiguration, and the HTTPS server over
 // the handlers. See README.md in this folder for what it promises.
-import { AdmissionregistrationV1Api, AuthenticationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { silentLogger } from '../engine/log.ts';
@@ -105,17 +105,6 @@ function certSource(o: StartWebhookOptions, core: CoreV1Api, logger: Logger): Ce
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The user name the API server sees for this kubeconfig (SelfSubjectReview), if it answers. */
-async function selfUsername(kc: KubeConfig, logger: Logger): Promise<string | undefined> {
-  try {
-    const review = await kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
-    return review.status?.userInfo?.username;
-  } catch (err) {
-    logger.warn({ err }, 'SelfSubjectReview failed; assuming the operator is its service account');
-    return undefined;
-  }
-}
-
 /** Starts the webhook: certificate, server, configuration; then re-checks the certificate periodically. */
 export function startWebhook(o: StartWebhookOptions): Webhook {
   const logger = (o.logger ?? silentLogger).child({ component: 'webhook' });
@@ -126,9 +115,9 @@ export function startWebhook(o: StartWebhookOptions): Webhook {
   const name = o.configurationName ?? WEBHOOK_CONFIGURATION_NAME;
   const register = o.register ?? o.url !== undefined;
   const serviceAccount = o.serviceAccount ?? 'spaces-operator';
-  // Who the operator is to the API server: its service account in a pod, whatever the
-  // kubeconfig says in a local run. Its own requests pass the guards and skip the webhooks.
-  let operatorUsername = `system:serviceaccount:${o.namespace}:${serviceAccount}`;
+  // The operator's own requests pass the guards and skip the webhooks: it must run as its
+  // service account (in a pod, and in `npm run local`), never as the users it guards against.
+  const operatorUsername = `system:serviceaccount:${o.namespace}:${serviceAccount}`;
   let server: WebhookServer | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -191,7 +180,6 @@ export function startWebhook(o: StartWebhookOptions): Webhook {
   };
 
   const ready = (async (): Promise<void> => {
-    operatorUsername = (await selfUsername(o.kc, logger)) ?? operatorUsername;
     const m = await firstMaterial();
     if (stopped) return;
     holder.current = tlsHolder({ cert: m.cert, key: m.key });
