@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Four projects: `unit` needs nothing; `integration` shares one real control plane (started by
-// test/setup/controlplane.ts) and runs its files one at a time; `dataplane` adds network
+// Four projects: `unit` needs nothing; `integration` starts a real control plane for each file
+// (test/setup/file-controlplane.ts) and runs its files one at a time; `dataplane` adds network
 // namespaces, kube-proxy and kube-router (root only); `e2e` needs a Docker engine (K3s).
 export default defineConfig({
   test: {
@@ -13,7 +13,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/setup/controlplane.ts'],
+          // A fresh control plane per file: no file sees another's leftovers.
+          setupFiles: ['test/setup/file-controlplane.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 300_000,

@@ -8,12 +8,13 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testKubeconfig } from '../support/cluster.ts';
 import { repoRoot } from '../../src/harness/binaries.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { getJson, kubectl, kubectlOk, until } from '../support/kube.ts';
 
-const kubeconfig = inject('kubeconfig');
+const kubeconfig = testKubeconfig();
 const run = Math.random().toString(36).slice(2, 7);
 const bin = path.join(repoRoot, 'bin', 'kubectl-spaces.js');
 const tmpDirs: string[] = [];

@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testKubeconfig } from '../support/cluster.ts';
 import { parse } from 'yaml';
 import type { App } from '../../src/api/v1alpha1/app.ts';
 import type { Space } from '../../src/api/v1alpha1/space.ts';
@@ -12,7 +13,7 @@ import { kubectl, type KubectlResult } from '../../src/harness/kubectl.ts';
 import { validateApp } from '../../src/model/index.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const kubeconfig = inject('kubeconfig');
+const kubeconfig = testKubeconfig();
 const k = (args: string[], input?: string): Promise<KubectlResult> => kubectl(kubeconfig, args, input);
 
 async function ok(args: string[], input?: string): Promise<string> {

@@ -5,11 +5,12 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testKubeconfig } from '../support/cluster.ts';
 import { repoRoot } from '../../src/harness/binaries.ts';
 import { exited, getJson, kubectl, kubectlOk, namespaceGone, spawnOperator, until } from '../support/kube.ts';
 
-const kubeconfig = inject('kubeconfig');
+const kubeconfig = testKubeconfig();
 const deploy = path.join(repoRoot, 'deploy');
 const sa = 'system:serviceaccount:spaces-system:spaces-operator';
 

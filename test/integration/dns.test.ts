@@ -8,7 +8,8 @@ import * as k8s from '@kubernetes/client-node';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testKubeconfig } from '../support/cluster.ts';
 import type { App } from '../../src/api/v1alpha1/app.ts';
 import type { Space } from '../../src/api/v1alpha1/space.ts';
 import { DnsController, DNS_FIELD_MANAGER } from '../../src/dns/controller.ts';
@@ -17,7 +18,7 @@ import { startCoreDNS, syncConfigMap, type ConfigMapSync, type CoreDNS } from '.
 import { kubectlOk } from '../../src/harness/kubectl.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 
-const kubeconfig = inject('kubeconfig');
+const kubeconfig = testKubeconfig();
 const run = Date.now().toString(36);
 const spaceName = `dns-${run}`;
 const nodeName = `dns-node-${run}`;

@@ -6,7 +6,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testKubeconfig, testControlPlaneDir } from '../support/cluster.ts';
 import {
   Applier,
   EventRecorder,
@@ -21,7 +22,7 @@ import {
 } from '../../src/engine/index.ts';
 import { kubectlOk } from '../../src/harness/kubectl.ts';
 
-const kubeconfig = inject('kubeconfig');
+const kubeconfig = testKubeconfig();
 const ns = `engine-${Date.now().toString(36)}`;
 let kc: k8s.KubeConfig;
 let api: KubeClient;
@@ -54,7 +55,7 @@ const configMap = (
 
 /** The shared control plane's etcd client URL, from its process's command line. */
 async function etcdClientUrl(): Promise<string> {
-  const dataDir = `--data-dir=${path.join(inject('controlPlaneDir'), 'etcd')}`;
+  const dataDir = `--data-dir=${path.join(testControlPlaneDir(), 'etcd')}`;
   for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
     const args = await readFile(`/proc/${pid}/cmdline`, 'utf8').then(
       (t) => t.split('\0'),

@@ -31,14 +31,15 @@
 // afterAll deletes the ValidatingWebhookConfiguration first, so no later file meets a fail-closed
 // webhook whose server is gone, then stops the operator and deletes the namespaces.
 import { KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testKubeconfig } from '../support/cluster.ts';
 import { freePort } from '../../src/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import type { KubectlResult } from '../../src/harness/kubectl.ts';
 import { getJson, kubectl, until } from '../support/kube.ts';
 
-const kubeconfig = inject('kubeconfig');
+const kubeconfig = testKubeconfig();
 const k = (args: string[], input?: string): Promise<KubectlResult> => kubectl(kubeconfig, args, input);
 const id = Date.now().toString(36);
 const OPS = `exop-${id}`; // the operator's namespace (webhook certificate Secret)

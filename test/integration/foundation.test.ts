@@ -1,10 +1,11 @@
 // The foundation's promises, against the real control plane: kubectl apply → read back through
 // client-node; garbage collection by kube-controller-manager; a watch that stays open > 60 s.
 import * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testKubeconfig } from '../support/cluster.ts';
 import { kubectlOk } from '../../src/harness/kubectl.ts';
 
-const kubeconfig = inject('kubeconfig');
+const kubeconfig = testKubeconfig();
 const ns = `foundation-${Date.now().toString(36)}`;
 let kc: k8s.KubeConfig;
 let core: k8s.CoreV1Api;

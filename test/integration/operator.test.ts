@@ -1,12 +1,13 @@
 // The reconcile engine and the three controllers against the real apiserver and
 // controller-manager, driven with `kubectl apply` the way a user drives them.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testKubeconfig } from '../support/cluster.ts';
 import { repoRoot } from '../../src/harness/binaries.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { getJson, kubectl, kubectlOk, namespaceGone, until } from '../support/kube.ts';
 
-const kubeconfig = inject('kubeconfig');
+const kubeconfig = testKubeconfig();
 let op: Operator;
 
 const ingressCidrs = (np: any): string[] =>

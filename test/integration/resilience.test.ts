@@ -10,7 +10,8 @@
 // own control plane, since the shared one must not be restarted.
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { testKubeconfig } from '../support/cluster.ts';
 import { createLogger, KubeClient, listAll, metricValue } from '../../src/engine/index.ts';
 import { repoRoot } from '../../src/harness/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../../src/harness/controlplane.ts';
@@ -24,7 +25,7 @@ import {
   type OperatorProcess,
 } from '../support/operator-process.ts';
 
-const kubeconfig = inject('kubeconfig');
+const kubeconfig = testKubeconfig();
 const id = Math.random().toString(36).slice(2, 7);
 const GROUP = 'privatespaces.dev/v1alpha1';
 

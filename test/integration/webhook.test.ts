@@ -6,13 +6,14 @@
 // the rest are the webhook's. With the webhook down, CEL still refuses and the webhook fails
 // closed. afterAll deletes the configuration so no later test file is blocked.
 import * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testKubeconfig } from '../support/cluster.ts';
 import { kubectl, type KubectlResult } from '../../src/harness/kubectl.ts';
 import { freePort } from '../../src/harness/process.ts';
 import { apiLookup } from '../../src/webhook/apilookup.ts';
 import { startWebhook, WEBHOOK_CONFIGURATION_NAME, type Webhook } from '../../src/webhook/index.ts';
 
-const kubeconfig = inject('kubeconfig');
+const kubeconfig = testKubeconfig();
 const k = (args: string[], input?: string): Promise<KubectlResult> => kubectl(kubeconfig, args, input);
 const id = Date.now().toString(36);
 const OPS = `whop-${id}`; // the operator's namespace (certificate Secret)
