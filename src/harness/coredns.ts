@@ -4,6 +4,8 @@
 // atomically), and CoreDNS imports `<dir>/*.server` exactly as the k3s/AKS Corefile does.
 //
 //   startCoreDNS({ dir })          CoreDNS on 127.0.0.1:<free port>, UDP and TCP; reload 2s
+//   startCoreDNS({ dir, command }) the same inside another network namespace (e.g. the data
+//                                  plane's node: command = dp.nodeCommand), queried from there
 //   syncConfigMap(kc, ns, n, dir)  ConfigMap → files in dir, until stop()
 //   queryA(server, name)           one A lookup: the addresses, or the DNS error code
 //
@@ -12,6 +14,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import { execFile } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
 import { mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -32,10 +35,19 @@ export interface CoreDNSOptions {
   workDir?: string;
   /** The Corefile's `reload` interval (minimum 2s, the reload plugin's floor). Default `2s`. */
   reload?: string;
+  /**
+   * Wraps the command line of CoreDNS and of every DNS query this module makes for it (the
+   * readiness check, `queryA`), e.g. the data plane's `nodeCommand` so that CoreDNS runs and is
+   * asked inside the node's network namespace. Default: run here, ask with this process's resolver.
+   * Server blocks carry no `bind`, so CoreDNS listens on every address of that namespace.
+   */
+  command?: (file: string, args: string[]) => [string, string[]];
+  /** The address `server` names and queries go to, in CoreDNS's namespace. Default 127.0.0.1. */
+  host?: string;
 }
 
 export interface CoreDNS {
-  /** `127.0.0.1:<port>`, for `Resolver.setServers`. */
+  /** `<host>:<port>` (default `127.0.0.1:<port>`), for `Resolver.setServers` (from CoreDNS's namespace). */
   server: string;
   port: number;
   dir: string;
@@ -65,17 +77,26 @@ export interface SyncOptions {
 export async function startCoreDNS(opts: CoreDNSOptions): Promise<CoreDNS> {
   const { coredns } = await binaries('coredns');
   const workDir = opts.workDir ?? (await mkdtemp(path.join(os.tmpdir(), 'spaces-coredns-')));
+  await mkdir(workDir, { recursive: true });
   await mkdir(opts.dir, { recursive: true });
+  // With `command`, the port is checked here, not in CoreDNS's namespace: pass one to be sure.
   const port = opts.port ?? (await freeUdpTcpPort());
   const corefile = path.join(workDir, 'Corefile');
   await writeFile(corefile, corefileText(port, opts));
   const sup = new Supervisor(workDir);
   // -dns.port: server blocks without a port (ours) listen on the same port as the root zone.
-  const child = sup.spawn('coredns', coredns, ['-conf', corefile, '-dns.port', String(port)]);
-  const server = `127.0.0.1:${port}`;
+  const [file, args] = (opts.command ?? ((f, a) => [f, a]))(coredns, [
+    '-conf',
+    corefile,
+    '-dns.port',
+    String(port),
+  ]);
+  const child = sup.spawn('coredns', file, args);
+  const server = `${opts.host ?? '127.0.0.1'}:${port}`;
+  const query = opts.command ? commandQuery(opts.command) : queryA;
   const stop = (): Promise<void> => sup.stopAll(['coredns']);
   try {
-    await waitServing(server, sup);
+    await waitServing(server, sup, query);
   } catch (err) {
     await stop();
     throw err;
@@ -87,7 +108,7 @@ export async function startCoreDNS(opts: CoreDNSOptions): Promise<CoreDNS> {
     corefile,
     logFile: path.join(workDir, 'coredns.log'),
     pid: child.pid,
-    queryA: (name) => queryA(server, name),
+    queryA: (name) => query(server, name),
     stop,
   };
 }
@@ -117,13 +138,44 @@ export async function queryA(server: string, name: string): Promise<string[] | s
   }
 }
 
-async function waitServing(server: string, sup: Supervisor, timeoutMs = 20_000): Promise<void> {
+/** The query that runs `queryA` as a one-shot Node process through `command` (in its namespace). */
+export function commandQuery(
+  command: (file: string, args: string[]) => [string, string[]],
+): (server: string, name: string) => Promise<string[] | string> {
+  const script =
+    "const r = new (require('node:dns').promises.Resolver)({ timeout: 1000, tries: 1 });" +
+    'r.setServers([process.argv[1]]);' +
+    'r.resolve4(process.argv[2]).then((a) => console.log(JSON.stringify(a)),' +
+    ' (e) => console.log(JSON.stringify(e.code ?? String(e))));';
+  return (server, name) => {
+    const [file, args] = command(process.execPath, ['--no-warnings', '-e', script, server, name]);
+    return new Promise((resolve) => {
+      execFile(file, args, { timeout: 10_000 }, (err, stdout, stderr) => {
+        if (err) return resolve(`EQUERY: ${stderr.trim() || err.message}`);
+        try {
+          resolve(JSON.parse(stdout) as string[] | string);
+        } catch {
+          resolve(`EQUERY: ${stdout.trim()}`);
+        }
+      });
+    });
+  };
+}
+
+async function waitServing(
+  server: string,
+  sup: Supervisor,
+  query: (server: string, name: string) => Promise<string[] | string>,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     sup.assertRunning();
-    const answer = await queryA(server, 'probe.invalid');
-    // Any DNS answer means it is up; a refused connection or timeout means it is not yet.
-    if (Array.isArray(answer) || !['ECONNREFUSED', 'ETIMEOUT'].includes(answer)) return;
+    const answer = await query(server, 'probe.invalid');
+    // Any DNS answer means it is up; a refused connection, a timeout or a failed query process
+    // (EQUERY, with `command`) means it is not yet.
+    if (Array.isArray(answer) || !['ECONNREFUSED', 'ETIMEOUT', 'EQUERY'].some((c) => answer.startsWith(c)))
+      return;
     if (Date.now() > deadline) throw new Error(`CoreDNS did not answer on ${server} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
