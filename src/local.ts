@@ -76,7 +76,7 @@ try {
   const kc = new KubeConfig();
   kc.loadFromFile(cp.kubeconfigPath);
   const sync = syncConfigMap(kc, 'kube-system', 'coredns-custom', dnsDir);
-  stops.push(async () => sync.stop());
+  stops.push(() => Promise.resolve(sync.stop()));
 
   if (!values['no-operator']) {
     const port = await freePort();
