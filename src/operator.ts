@@ -4,6 +4,7 @@
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { appReconciler } from './controllers/app.ts';
 import { makeInformers, keyOf, type Ctx, type Informers } from './controllers/context.ts';
+import { clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from './controllers/dns-events.ts';
 import { peeringReconciler } from './controllers/peering.ts';
 import { spaceReconciler } from './controllers/space.ts';
 import { DnsController, type DnsControllerOptions } from './dns/controller.ts';
@@ -200,11 +201,12 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
           ...(typeof opts.dns === 'object' ? opts.dns : {}),
           kc,
           logger: log,
+          // Views that pass on only the events that can change the entries (dns-events.ts).
           informers: {
-            spaces: informers.spaces,
-            apps: informers.apps,
-            services: informers.services,
-            endpointSlices: informers.endpointSlices,
+            spaces: onlyRelevant(informers.spaces, specChanged),
+            apps: onlyRelevant(informers.apps, specChanged),
+            services: onlyRelevant(informers.services, clusterIPChanged),
+            endpointSlices: onlyRelevant(informers.endpointSlices, readinessChanged),
           },
         });
 

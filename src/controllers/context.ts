@@ -97,7 +97,12 @@ export function makeInformers(kc: KubeConfig, logger: Logger, resyncMs = 0): Inf
     namespaces: mk('namespaces', '/api/v1/namespaces'),
     // Only the Services and EndpointSlices of Apps (EndpointSlices carry their Service's labels).
     services: mk('services', '/api/v1/services', APP_LABEL),
-    endpointSlices: mk('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', APP_LABEL, slimEndpointSlice),
+    endpointSlices: mk(
+      'endpointslices',
+      '/apis/discovery.k8s.io/v1/endpointslices',
+      APP_LABEL,
+      slimEndpointSlice,
+    ),
     // Every policy: the exposure report judges all of them, not only ours.
     networkPolicies: mk('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies'),
   };

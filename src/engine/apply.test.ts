@@ -112,6 +112,39 @@ describe('Applier', () => {
     expect(result).toMatchObject({ changed: false, skipped: false });
   });
 
+  it('does not repeat a write the cache has not caught up with, and trusts the cache once it has', async () => {
+    const { api, requests } = fakeApi((r) => {
+      const body = r.body as KubernetesObject;
+      return { ...body, metadata: { ...body.metadata, resourceVersion: '2' } };
+    });
+    const live: { cached?: KubernetesObject } = {};
+    const cache: LiveCache = { apiVersion: 'v1', kind: 'ConfigMap', get: () => live.cached };
+    const applier = new Applier({ api, caches: [cache] });
+    await applier.apply(desired);
+    expect(requests).toHaveLength(1);
+    // No WATCH event yet: the cache is empty, the write's answer stands in for it.
+    expect((await applier.apply(desired)).skipped).toBe(true);
+    expect(applier.live(desired)?.metadata?.resourceVersion).toBe('2');
+    expect(requests).toHaveLength(1);
+    // The cache shows another version (someone changed the object): it is trusted again.
+    live.cached = {
+      ...liveCopy,
+      data: { k: 'edited' },
+      metadata: { ...liveCopy.metadata, resourceVersion: '3' },
+    } as KubernetesObject;
+    expect((await applier.apply(desired)).skipped).toBe(false);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('remembers no writes of kinds it has no cache for', async () => {
+    const { api, requests } = fakeApi();
+    const applier = new Applier({ api });
+    await applier.apply(desired);
+    await applier.apply(desired);
+    expect(requests).toHaveLength(2);
+    expect(applier.live(desired)).toBeUndefined();
+  });
+
   it('deletes with background propagation and treats 404 as already gone', async () => {
     const { api, requests } = fakeApi(() => undefined);
     expect(await new Applier({ api }).delete(desired)).toBe(true);

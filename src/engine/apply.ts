@@ -2,12 +2,17 @@
 // writes, the Applier looks for the live object in the informer caches it was given; when
 // every desired field is already live (see `isSubset`) and our manager owns nothing the
 // desired object dropped, the write is skipped: a steady-state reconcile makes no API calls.
+// Until the cache shows a write the Applier made, the object that write returned stands in for
+// the cached one (`RecentWrites`), so a reconcile that runs before the WATCH event arrives
+// does not send the same write again.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { objectKey } from './cache.ts';
+import type { Clock } from './clock.ts';
 import { isNotFound } from './errors.ts';
 import { KubeClient, type KubeApi, type ResourceRef } from './kubeclient.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { applyTotal } from './metrics.ts';
+import { RecentWrites } from './recent.ts';
 import { isSubset, ownsFieldsNotDesired, type ManagedFieldsEntry } from './subset.ts';
 
 export const FIELD_MANAGER = 'spaces-operator';
@@ -28,6 +33,7 @@ export interface ApplierOptions {
   /** Informers (or other caches) of the kinds this Applier writes. */
   caches?: LiveCache[];
   logger?: Logger;
+  clock?: Clock;
 }
 
 export interface ApplyResult {
@@ -49,6 +55,7 @@ export class Applier {
   readonly #api: KubeApi;
   readonly #caches: LiveCache[];
   readonly #log: Logger;
+  readonly #recent: RecentWrites<KubernetesObject>;
 
   constructor(opts: ApplierOptions) {
     const api = opts.api ?? (opts.kc ? new KubeClient(opts.kc) : undefined);
@@ -57,6 +64,7 @@ export class Applier {
     this.fieldManager = opts.fieldManager ?? FIELD_MANAGER;
     this.#caches = [...(opts.caches ?? [])];
     this.#log = opts.logger ?? silentLogger;
+    this.#recent = new RecentWrites(opts.clock ? { clock: opts.clock } : {});
   }
 
   /** Adds a cache to consult (e.g. an informer created after the Applier). */
@@ -64,15 +72,27 @@ export class Applier {
     this.#caches.push(cache);
   }
 
-  /** The cached live copy of `obj`, if a cache of its kind holds it. */
+  /**
+   * The live copy of `obj`: what a cache of its kind holds, or the object our last write of it
+   * returned while the cache still shows the version that write replaced.
+   */
   live(obj: ObjectRef): KubernetesObject | undefined {
+    const cached = this.#cached(obj);
+    if (!cached.hasCache) return undefined;
+    const written = this.#recent.lookup(recentKey(obj), cached.object?.metadata?.resourceVersion);
+    return written ?? cached.object;
+  }
+
+  #cached(obj: ObjectRef): { hasCache: boolean; object?: KubernetesObject } {
     const key = objectKey(obj);
+    let hasCache = false;
     for (const c of this.#caches) {
       if (c.apiVersion !== obj.apiVersion || c.kind !== obj.kind) continue;
+      hasCache = true;
       const found = c.get(key);
-      if (found) return found;
+      if (found) return { hasCache, object: found };
     }
-    return undefined;
+    return { hasCache };
   }
 
   /** True when writing `obj` would change nothing we can see in the cache. */
@@ -84,6 +104,7 @@ export class Applier {
 
   /** Server-side applies `obj` (force, our field manager) unless the cache shows it is live. */
   async apply(obj: KubernetesObject): Promise<ApplyResult> {
+    const cached = this.#cached(obj);
     const live = this.live(obj);
     if (live && this.upToDate(obj, live)) {
       applyTotal.inc({ result: 'skipped' });
@@ -98,6 +119,8 @@ export class Applier {
       contentType: 'application/apply-patch+yaml',
     });
     applyTotal.inc({ result: 'written' });
+    // Only kinds we cache: without a cache nothing would ever tell us the write is stale.
+    if (cached.hasCache) this.#recent.remember(recentKey(obj), cached.object?.metadata?.resourceVersion, out);
     const changed = !live || live.metadata?.resourceVersion !== out.metadata?.resourceVersion;
     this.#log.debug({ kind: obj.kind, name: objectKey(obj), changed }, 'applied');
     return { changed, skipped: false, object: out };
@@ -115,6 +138,10 @@ export class Applier {
       throw err;
     }
   }
+}
+
+function recentKey(obj: ObjectRef): string {
+  return `${obj.apiVersion}/${obj.kind}/${objectKey(obj)}`;
 }
 
 function refOf(obj: ObjectRef): ResourceRef {

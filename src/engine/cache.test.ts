@@ -68,6 +68,28 @@ describe('ObjectCache', () => {
     expect(c.size).toBe(2);
   });
 
+  it('keeps the namespace listing in step with updates and removals', () => {
+    const c = new ObjectCache();
+    c.upsert(obj('a', '1', 'x'));
+    c.upsert(obj('b', '1', 'x'));
+    c.upsert(obj('c', '1', 'y'));
+    c.upsert(obj('a', '2', 'x'));
+    expect(c.list('x').map((o) => `${objectKey(o)}@${o.metadata?.resourceVersion}`)).toEqual([
+      'x/a@2',
+      'x/b@1',
+    ]);
+    expect(c.countIn('x')).toBe(2);
+    c.remove('x/a');
+    c.remove('x/b');
+    expect(c.list('x')).toEqual([]);
+    expect(c.countIn('x')).toBe(0);
+    expect(c.list('y').map(objectKey)).toEqual(['y/c']);
+    // Cluster-scoped objects belong to no namespace.
+    c.upsert(obj('n', '1'));
+    expect(c.list('')).toEqual([]);
+    expect(c.list()).toHaveLength(2);
+  });
+
   it('keeps indexes in step with updates and removals', () => {
     const c = new ObjectCache({ space: bySpace });
     c.upsert(obj('a', '1', 'ns', { space: 's1' }));

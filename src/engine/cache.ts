@@ -50,6 +50,8 @@ export function relistDiff<T extends KubernetesObject>(
 
 export class ObjectCache<T extends KubernetesObject> {
   readonly #items = new Map<string, T>();
+  // namespace → key → object (namespaced objects only): list(namespace) costs what it returns.
+  readonly #byNamespace = new Map<string, Map<string, T>>();
   readonly #indexers: ReadonlyMap<string, IndexFn<T>>;
   // index name → index value → keys
   readonly #indexes = new Map<string, Map<string, Set<string>>>();
@@ -71,10 +73,15 @@ export class ObjectCache<T extends KubernetesObject> {
     return [...this.#items.keys()];
   }
 
-  /** Every object, or those of one namespace. */
+  /** Every object, or those of one namespace (in the order they were first stored). */
   list(namespace?: string): T[] {
-    const all = [...this.#items.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+    if (namespace === undefined) return [...this.#items.values()];
+    return [...(this.#byNamespace.get(namespace)?.values() ?? [])];
+  }
+
+  /** How many objects one namespace holds. */
+  countIn(namespace: string): number {
+    return this.#byNamespace.get(namespace)?.size ?? 0;
   }
 
   /** Objects whose index `index` yields `value`. Throws for an index that was not declared. */
@@ -95,6 +102,12 @@ export class ObjectCache<T extends KubernetesObject> {
     const old = this.#items.get(key);
     if (old) this.#unindex(key, old);
     this.#items.set(key, obj);
+    const ns = obj.metadata?.namespace;
+    if (ns) {
+      let inNs = this.#byNamespace.get(ns);
+      if (!inNs) this.#byNamespace.set(ns, (inNs = new Map<string, T>()));
+      inNs.set(key, obj);
+    }
     this.#index(key, obj);
     return old;
   }
@@ -105,6 +118,10 @@ export class ObjectCache<T extends KubernetesObject> {
     if (!old) return undefined;
     this.#unindex(key, old);
     this.#items.delete(key);
+    const ns = old.metadata?.namespace;
+    const inNs = ns ? this.#byNamespace.get(ns) : undefined;
+    inNs?.delete(key);
+    if (ns && inNs?.size === 0) this.#byNamespace.delete(ns);
     return old;
   }
 

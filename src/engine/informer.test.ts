@@ -102,6 +102,33 @@ describe('Informer', () => {
     inf.stop();
   });
 
+  it('caches and delivers what the transform returns, for listed and watched objects', async () => {
+    const fake = fakeServer([{ ...cm('a', '1'), data: { big: 'x'.repeat(100) } } as KubernetesObject]);
+    const seen: string[] = [];
+    const inf = new Informer<KubernetesObject>({
+      path: '/api/v1/configmaps',
+      listFn: fake.listFn,
+      watchFn: fake.watchFn,
+      clock: new FakeClock(),
+      transform: (o) => {
+        seen.push(o.metadata!.name!);
+        delete (o as { data?: unknown }).data;
+        return o;
+      },
+    });
+    const events = recorder(inf);
+    inf.start();
+    await inf.synced;
+    await settle();
+    fake.last().send('ADDED', { ...cm('b', '11'), data: { big: 'y' } });
+    fake.last().send('MODIFIED', { ...cm('a', '12'), data: { big: 'z' } });
+    expect(events).toEqual(['add a@1', 'add b@11', 'update a@1->12']);
+    expect(seen).toEqual(['a', 'b', 'a']);
+    expect(inf.get('ns/a')).not.toHaveProperty('data');
+    expect(inf.get('ns/b')).not.toHaveProperty('data');
+    inf.stop();
+  });
+
   it('moves the resourceVersion on bookmarks and re-watches from it after a normal end, without re-listing', async () => {
     const { inf, server, last, clock, events } = setup([]);
     inf.start();

@@ -8,7 +8,7 @@
 import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { ObjectCache, objectKey, relistDiff, type IndexFn } from './cache.ts';
 import { realClock, sleep, type Clock, type TimerHandle } from './clock.ts';
-import { KubeClient, type KubeApi } from './kubeclient.ts';
+import { KubeClient, countApiRequest, type KubeApi } from './kubeclient.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { informerEvents, informerLists, informerWatchErrors } from './metrics.ts';
 import {
@@ -39,6 +39,12 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** Re-deliver every cached object as an update this often; 0 (default) = never. */
   resyncMs?: number;
   indexers?: Record<string, IndexFn<T>>;
+  /**
+   * Applied to every object from a LIST or WATCH before it is cached and handed to handlers
+   * (client-go's SetTransform): drop what no reader needs to keep the cache small. It may
+   * change the object in place; it must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (obj: T) => T;
   clock?: Clock;
   logger?: Logger;
   /** Source of jitter in [0, 1); default Math.random. */
@@ -182,7 +188,9 @@ export class Informer<T extends KubernetesObject> {
     if (this.#stop.signal.aborted) return;
     informerLists.inc({ informer: this.name });
     this.kind ??= result.kind;
-    const diff = relistDiff(this.#cache.snapshot(), result.items);
+    const transform = this.#opts.transform;
+    const items = transform ? result.items.map(transform) : result.items;
+    const diff = relistDiff(this.#cache.snapshot(), items);
     this.#resourceVersion = result.resourceVersion;
     for (const obj of diff.deleted) this.#cache.remove(objectKey(obj));
     for (const obj of [...diff.added, ...diff.updated.map((u) => u.new)]) this.#cache.upsert(obj);
@@ -247,7 +255,10 @@ export class Informer<T extends KubernetesObject> {
   #defaultWatchFn(): WatchFn {
     if (!this.#opts.kc) throw new Error(`informer ${this.name}: give kc or watchFn`);
     const watch = new Watch(this.#opts.kc);
-    return (path, query, onEvent, onDone) => watch.watch(path, query, onEvent, onDone);
+    return (path, query, onEvent, onDone) => {
+      countApiRequest('watch', path);
+      return watch.watch(path, query, onEvent, onDone);
+    };
   }
 
   /** Applies one watch event; says whether the watch may go on. */
@@ -263,6 +274,7 @@ export class Informer<T extends KubernetesObject> {
     if (rv) this.#resourceVersion = rv;
     if (type === 'BOOKMARK') return 'continue';
     this.kind ??= obj.kind;
+    if (this.#opts.transform) obj = this.#opts.transform(obj);
     if (type === 'DELETED') {
       const old = this.#cache.remove(objectKey(obj));
       if (old) this.#emit('delete', obj);

@@ -10,6 +10,7 @@
 // `applyToFetchOptions` in client-node 2.0.1.
 import { IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import { apiError } from './errors.ts';
+import { apiRequests } from './metrics.ts';
 
 export interface KubeRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -20,6 +21,8 @@ export interface KubeRequest {
   body?: unknown;
   /** Default `application/json` when there is a body. */
   contentType?: string;
+  /** The Kubernetes verb, for the request metric only; default from the method (GET → get). */
+  verb?: string;
 }
 
 /** Identifies one kind, optionally one object of it (no name: the collection). */
@@ -58,6 +61,32 @@ export function buildPath(apiVersion: string, plural: string, namespace?: string
   return `${apiVersionPath(apiVersion)}${ns}/${plural}${obj}`;
 }
 
+const VERBS: Record<KubeRequest['method'], string> = {
+  GET: 'get',
+  POST: 'create',
+  PUT: 'update',
+  PATCH: 'patch',
+  DELETE: 'delete',
+};
+
+/**
+ * The resource a request path addresses, for metrics: `services`, `apps/status`, `namespaces`,
+ * or `discovery` for `/api/v1` and `/apis/<group>/<version>` themselves.
+ */
+export function resourceOfPath(path: string): string {
+  const parts = (path.split('?')[0] ?? '').split('/').filter(Boolean);
+  const rest = parts[0] === 'api' ? parts.slice(2) : parts[0] === 'apis' ? parts.slice(3) : parts;
+  if (rest.length === 0) return 'discovery';
+  const inNamespace = rest[0] === 'namespaces' && rest.length >= 3 ? rest.slice(2) : rest;
+  const [resource, , sub] = inNamespace;
+  return sub ? `${resource}/${sub}` : (resource ?? 'discovery');
+}
+
+/** Counts one request in `spaces_api_requests_total`. */
+export function countApiRequest(verb: string, path: string): void {
+  apiRequests.inc({ verb, resource: resourceOfPath(path) });
+}
+
 export class KubeClient implements KubeApi {
   readonly #kc: KubeConfig;
   readonly #http = new IsomorphicFetchHttpLibrary();
@@ -83,6 +112,7 @@ export class KubeClient implements KubeApi {
     }
     await this.#kc.applySecurityAuthentication(ctx);
     this.#reuseDispatcher(ctx);
+    countApiRequest(req.verb ?? VERBS[req.method], req.path);
     const rsp = await this.#http.send(ctx).toPromise();
     const text = await rsp.body.text();
     if (rsp.httpStatusCode < 200 || rsp.httpStatusCode > 299) {

@@ -111,6 +111,12 @@ export const eventsTotal = new Counter({
   labelNames: ['result'],
   registers: [registry],
 });
+export const apiRequests = new Counter({
+  name: 'spaces_api_requests_total',
+  help: 'Requests sent to the API server (every KubeClient request, and each WATCH opened), by verb and resource.',
+  labelNames: ['verb', 'resource'],
+  registers: [registry],
+});
 export const isLeader = new Gauge({
   name: 'spaces_leader',
   help: '1 while this process holds the leader Lease.',

@@ -189,10 +189,29 @@ describe('StatusWriter', () => {
       {
         method: 'PATCH',
         path: '/apis/privatespaces.dev/v1alpha1/spaces/s/status',
+        query: { fieldManager: 'spaces-operator' },
         body: { status: { observedGeneration: 2 } },
         contentType: 'application/merge-patch+json',
       },
     ]);
+  });
+
+  it('does not write the same status again while the cache still shows the version it replaced', async () => {
+    const { api, requests } = fake();
+    const writer = new StatusWriter({ api });
+    const cached = { ...obj, metadata: { name: 's', resourceVersion: '5' } };
+    const next = { observedGeneration: 2, conditions: [cond()] };
+    expect((await writer.patchStatus(cached, next)).changed).toBe(true);
+    // The WATCH event of that write has not arrived: the cache still holds version 5.
+    expect((await writer.patchStatus(cached, next)).changed).toBe(false);
+    expect(requests).toHaveLength(1);
+    // A different status is patched against what was written, not against the stale cache.
+    await writer.patchStatus(cached, { ...next, observedGeneration: 3 });
+    expect(requests[1]?.body).toEqual({ status: { observedGeneration: 3 } });
+    // Once the cache moves on, it is the reference again.
+    const moved = { ...obj, metadata: { name: 's', resourceVersion: '7' } };
+    expect((await writer.patchStatus(moved, next)).changed).toBe(true);
+    expect(requests[2]?.body).toEqual({ status: { observedGeneration: 2 } });
   });
 
   it('treats a vanished object as nothing to write, and rethrows other errors', async () => {

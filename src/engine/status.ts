@@ -2,10 +2,12 @@
 // Reconciling / Stalled, so `kubectl wait --for=condition=Ready`, kstatus and Flux read our
 // objects; and a StatusWriter that patches `/status` only when the status really changed.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Clock } from './clock.ts';
 import { isNotFound } from './errors.ts';
 import { KubeClient, type KubeApi } from './kubeclient.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { statusPatchTotal } from './metrics.ts';
+import { RecentWrites } from './recent.ts';
 import { deepEqual, isPlainObject } from './subset.ts';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -146,33 +148,45 @@ export interface StatusWriterOptions {
   kc?: KubeConfig;
   api?: KubeApi;
   logger?: Logger;
+  /** Default `spaces-operator` (the `manager` of the status entry in managedFields). */
+  fieldManager?: string;
+  clock?: Clock;
 }
 
 export class StatusWriter {
   readonly #api: KubeApi;
   readonly #log: Logger;
+  readonly #fieldManager: string;
+  // Statuses written that the cache may not show yet.
+  readonly #recent: RecentWrites<unknown>;
 
   constructor(opts: StatusWriterOptions) {
     const api = opts.api ?? (opts.kc ? new KubeClient(opts.kc) : undefined);
     if (!api) throw new Error('StatusWriter needs kc or api');
     this.#api = api;
     this.#log = opts.logger ?? silentLogger;
+    this.#fieldManager = opts.fieldManager ?? 'spaces-operator';
+    this.#recent = new RecentWrites(opts.clock ? { clock: opts.clock } : {});
   }
 
   /**
    * Makes `obj`'s status `status` with a merge patch on the /status subresource, unless the
-   * status of `obj` (the cached copy) is already equivalent. A 404 (object deleted meanwhile)
-   * is not an error: nothing is written and `changed` is false.
+   * status of `obj` (the cached copy) is already equivalent. While the cached copy is still
+   * the version our last status write replaced, that write's status is compared instead. A 404
+   * (object deleted meanwhile) is not an error: nothing is written and `changed` is false.
    */
   async patchStatus(
     obj: KubernetesObject & { status?: unknown },
     status: object,
   ): Promise<{ changed: boolean }> {
-    if (statusEquivalent(obj.status, status)) {
+    const { apiVersion, kind, metadata } = obj;
+    const key = `${apiVersion}/${kind}/${metadata?.namespace ?? ''}/${metadata?.name ?? ''}`;
+    const from = metadata?.resourceVersion;
+    const current = this.#recent.lookup(key, from) ?? obj.status;
+    if (statusEquivalent(current, status)) {
       statusPatchTotal.inc({ result: 'skipped' });
       return { changed: false };
     }
-    const { apiVersion, kind, metadata } = obj;
     if (!apiVersion || !kind || !metadata?.name)
       throw new Error('patchStatus needs apiVersion, kind and metadata.name');
     const path = await this.#api.resourcePath({
@@ -185,7 +199,8 @@ export class StatusWriter {
       await this.#api.request({
         method: 'PATCH',
         path: `${path}/status`,
-        body: { status: mergePatch(obj.status ?? {}, status) },
+        query: { fieldManager: this.#fieldManager },
+        body: { status: mergePatch(current ?? {}, status) },
         contentType: 'application/merge-patch+json',
       });
     } catch (err) {
@@ -194,6 +209,7 @@ export class StatusWriter {
       return { changed: false };
     }
     statusPatchTotal.inc({ result: 'written' });
+    this.#recent.remember(key, from, status);
     return { changed: true };
   }
 }

@@ -51,6 +51,7 @@ export async function listAll<T extends KubernetesObject>(
   do {
     page = await api.request<KubeList<T>>({
       method: 'GET',
+      verb: 'list',
       path,
       query: { ...opts, limit: opts.limit ?? 500, continue: cont },
     });

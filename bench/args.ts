@@ -1,0 +1,117 @@
+// The bench's flags. `--quick` is a smoke run (a minute or so); every figure of the full run
+// can be resized on the command line.
+import { parseArgs } from 'node:util';
+
+export interface BenchArgs {
+  /** Apps converged in phase 1 (and applied raw in phase 2). */
+  apps: number;
+  spaces: number;
+  peerings: number;
+  /** Reconciles in flight per controller (the operator's --concurrency). */
+  concurrency: number;
+  /** Requests in flight from the bench when it creates the workload. */
+  clientConcurrency: number;
+  /** Concurrency levels tried for the raw apply limit. */
+  sweep: number[];
+  /** Total Apps for the memory figure; 0 skips the phase. */
+  big: number;
+  /** Operator log level (written to <dir>/operator.log). */
+  logLevel: string;
+  json: string;
+  /** A previous results.json to print deltas against. */
+  compare: string | undefined;
+  dataplane: boolean;
+  quick: boolean;
+  /** Keep the control plane's folder (logs, etcd) after the run. */
+  keep: boolean;
+  /** Give up on one convergence wait after this many seconds. */
+  timeoutS: number;
+  /** Write a V8 CPU profile of the operator (node --cpu-prof) into this folder. */
+  profile: string | undefined;
+  /** kube-controller-manager's client rate limit (requests/s); 0: the harness's (20/s). */
+  kcmQps: number;
+  /** Extra node flags for the operator process (e.g. V8 heap sizing). */
+  nodeOptions: string[];
+}
+
+const ints = (s: string): number[] =>
+  s
+    .split(',')
+    .map((x) => Number(x.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
+
+export function parseBenchArgs(argv: string[] = process.argv.slice(2)): BenchArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      apps: { type: 'string' },
+      spaces: { type: 'string' },
+      peerings: { type: 'string' },
+      concurrency: { type: 'string' },
+      'client-concurrency': { type: 'string' },
+      sweep: { type: 'string' },
+      big: { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+      json: { type: 'string', default: 'bench/results.json' },
+      compare: { type: 'string' },
+      dataplane: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      timeout: { type: 'string', default: '600' },
+      profile: { type: 'string' },
+      'kcm-qps': { type: 'string' },
+      'node-options': { type: 'string', default: '' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(`npm run bench -- [flags]
+
+  --apps N                 Apps converged and applied raw (default 1000; --quick 100)
+  --spaces N               Spaces they are spread over (default 10; --quick 2)
+  --peerings N             Peerings, spread over the Spaces (default 2 per Space)
+  --concurrency N          the operator's reconciles in flight per controller (default 4)
+  --client-concurrency N   bench requests in flight when creating the workload (default 16)
+  --sweep A,B,..           concurrency levels tried for the raw apply limit (default 4,8,16,32)
+  --big N                  total Apps for the memory figure, 0 = skip (default 10000; --quick 0)
+  --log-level L            operator log level (default info; log in the run's folder)
+  --json PATH              results file (default bench/results.json)
+  --compare PATH           print deltas against an earlier results file
+  --dataplane              (the data-plane figure is another bench's; reported as n/a)
+  --keep                   keep the control plane's folder (logs, etcd data)
+  --timeout S              give up one convergence wait after S seconds (default 600)
+  --profile DIR            write a CPU profile of the operator (node --cpu-prof) into DIR
+  --kcm-qps N              kube-controller-manager's API rate limit (default 200; 0: the harness's 20/s)
+  --node-options="FLAGS"   extra node/V8 flags for the operator (write it with =, e.g.
+                           --node-options="--max-semi-space-size=4 --max-old-space-size=256")
+  --quick                  smoke run: --apps 100 --spaces 2 --sweep 8,16 --big 0`);
+    process.exit(0);
+  }
+  const quick = values.quick;
+  const num = (v: string | undefined, d: number): number => (v === undefined ? d : Number(v));
+  const spaces = num(values.spaces, quick ? 2 : 10);
+  const args: BenchArgs = {
+    apps: num(values.apps, quick ? 100 : 1000),
+    spaces,
+    peerings: num(values.peerings, 2 * spaces),
+    concurrency: num(values.concurrency, 4),
+    clientConcurrency: num(values['client-concurrency'], 16),
+    sweep: values.sweep ? ints(values.sweep) : quick ? [8, 16] : [4, 8, 16, 32],
+    big: num(values.big, quick ? 0 : 10_000),
+    logLevel: values['log-level'],
+    json: values.json,
+    compare: values.compare,
+    dataplane: values.dataplane,
+    quick,
+    keep: values.keep,
+    timeoutS: num(values.timeout, 600),
+    profile: values.profile,
+    kcmQps: num(values['kcm-qps'], 200),
+    nodeOptions: values['node-options'].split(/\s+/).filter(Boolean),
+  };
+  for (const [k, v] of Object.entries(args))
+    if (typeof v === 'number' && !(Number.isInteger(v) && v >= 0)) throw new Error(`--${k}: not a count`);
+  if (args.spaces < 1 || args.apps < 1) throw new Error('--apps and --spaces must be at least 1');
+  if (args.sweep.length === 0) throw new Error('--sweep: give concurrency levels such as 4,8,16');
+  return args;
+}

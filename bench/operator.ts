@@ -1,0 +1,43 @@
+// The operator as the bench runs it: a process of its own (so RSS and CPU are the operator's),
+// started like src/main.ts (`startOperator`, no webhook, health port for /metrics), plus an IPC
+// channel the bench uses to force a full resync (`Operator.resync()`), which main.ts has no
+// flag for. Usage: node bench/operator.ts --kubeconfig K --concurrency N (forked, with IPC).
+import { parseArgs } from 'node:util';
+import { startOperator } from '../src/operator.ts';
+
+const { values } = parseArgs({
+  options: {
+    kubeconfig: { type: 'string' },
+    concurrency: { type: 'string', default: '4' },
+    namespace: { type: 'string', default: 'default' },
+  },
+});
+
+const send = (msg: unknown): void => void process.send?.(msg);
+
+const op = await startOperator({
+  kubeconfigPath: values.kubeconfig,
+  namespace: values.namespace,
+  webhook: false,
+  healthPort: 0,
+  concurrency: Number(values.concurrency),
+});
+await op.ready;
+send({ type: 'ready', healthPort: op.healthPort() });
+
+process.on('message', (msg: { type: string }) => {
+  if (msg.type === 'resync') send({ type: 'resynced', keys: op.resync() });
+  else if (msg.type === 'memory') send({ type: 'memory', usage: process.memoryUsage() });
+  else if (msg.type === 'gc') {
+    // Only when started with --expose-gc: the live size, apart from garbage not yet collected.
+    // 'last-resort' also compacts and hands free pages back to the system (what V8's memory
+    // reducer does when a process goes idle), so RSS shows what the live objects need.
+    (globalThis as { gc?: (o: object) => void }).gc?.({
+      type: 'major',
+      execution: 'sync',
+      flavor: 'last-resort',
+    });
+    send({ type: 'gc', usage: process.memoryUsage() });
+  } else if (msg.type === 'stop') void op.stop().then(() => process.exit(0));
+});
+process.on('disconnect', () => void op.stop().then(() => process.exit(0)));

@@ -1,0 +1,580 @@
+// `npm run bench`: the operator's throughput, steady-state cost, fan-out latency and memory
+// against a real local control plane (etcd + kube-apiserver + kube-controller-manager).
+//
+//   0. control plane, CRDs; a warm-up apply;
+//   2. raw limit (first, before the operator runs, so nothing else loads the apiserver): the
+//      Services and NetworkPolicies of the workload applied directly from this process at each
+//      concurrency of the sweep; the best run is the raw limit;
+//   1. convergence: the operator (its own process) and, at full speed, Spaces (with their
+//      namespaces), Peerings and Apps; time until every CR is Ready and every App's children
+//      exist with their final content;
+//   3. steady state: a forced full resync; API writes (must be 0) and the operator's CPU time;
+//   4. fan-out: one Space's trusted IP ranges change; time until all its Apps' policies and
+//      load balancers follow;
+//   5. memory: the operator's RSS settled after N Apps, and after --big Apps;
+//   6. API requests per converged App (reads and writes) from the operator's own counter.
+// Prints a table and writes bench/results.json (see --help).
+import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../src/harness/binaries.ts';
+import { startControlPlane, type ControlPlane } from '../src/harness/controlplane.ts';
+import { parseBenchArgs, type BenchArgs } from './args.ts';
+import { BenchKube, pool, retrying, sleep, until } from './kube.ts';
+import {
+  apiCounts,
+  cpuSnapshot,
+  cpuUse,
+  diff,
+  procStats,
+  scrape,
+  sum,
+  type ApiCounts,
+  type CpuUse,
+  type Metrics,
+} from './proc.ts';
+import { startControllerManager } from './kcm.ts';
+import { compareTable, renderTable } from './table.ts';
+import { Tracker } from './tracker.ts';
+import {
+  TRUSTED_CHANGED,
+  expected,
+  namespace,
+  rawChildren,
+  space,
+  spaceName,
+  workload,
+  type Workload,
+} from './workload.ts';
+
+const log = (msg: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const secs = (ms: number): number => Math.round(ms) / 1000;
+const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+interface OperatorProc {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  request<T>(type: string, reply: string): Promise<T>;
+  stop(): Promise<void>;
+}
+
+async function startOperatorProc(cp: ControlPlane, args: BenchArgs, dir: string): Promise<OperatorProc> {
+  const out = createWriteStream(path.join(dir, 'operator.log'));
+  const child = fork(
+    path.join(import.meta.dirname, 'operator.ts'),
+    ['--kubeconfig', cp.kubeconfigPath, '--concurrency', String(args.concurrency)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, LOG_LEVEL: args.logLevel },
+      execArgv: [
+        '--expose-gc',
+        ...args.nodeOptions,
+        ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`] : []),
+      ],
+    },
+  );
+  child.stdout!.pipe(out);
+  child.stderr!.pipe(out);
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`operator exited (${code}); see ${dir}/operator.log`)));
+    child.on('message', (m: any) => m.type === 'ready' && resolve(m.healthPort));
+  });
+  const request = <T>(type: string, reply: string): Promise<T> =>
+    new Promise((resolve) => {
+      const on = (m: any): void => {
+        if (m.type !== reply) return;
+        child.off('message', on);
+        resolve(m as T);
+      };
+      child.on('message', on);
+      child.send({ type });
+    });
+  return {
+    child,
+    pid: child.pid!,
+    port,
+    request,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.send({ type: 'stop' });
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** EndpointSlices in the operator's cache (one per App's Service once the controller-manager caught up). */
+const slices = (m: Metrics): number =>
+  sum(m, 'spaces_informer_events_total', { informer: 'endpointslices', type: 'add' }) -
+  sum(m, 'spaces_informer_events_total', { informer: 'endpointslices', type: 'delete' });
+
+/**
+ * Waits until the operator is idle: the controller-manager has made an EndpointSlice for each
+ * of `apps` Services (their events wake the operator), no key waiting, and no reconcile, apply,
+ * status write or API request for `quietMs`. Returns the last scrape.
+ */
+async function settle(port: number, timeoutMs: number, apps = 0, quietMs = 2000): Promise<Metrics> {
+  const activity = (m: Metrics): string =>
+    [
+      sum(m, 'spaces_reconcile_total'),
+      sum(m, 'spaces_apply_total'),
+      sum(m, 'spaces_status_patch_total'),
+      sum(m, 'spaces_api_requests_total'),
+      sum(m, 'spaces_workqueue_depth'),
+    ].join();
+  let m = await scrape(port);
+  let last = activity(m);
+  let since = performance.now();
+  const deadline = since + timeoutMs;
+  for (;;) {
+    await sleep(250);
+    m = await scrape(port);
+    const now = performance.now();
+    const a = activity(m);
+    if (a !== last || sum(m, 'spaces_workqueue_depth') > 0 || slices(m) < apps) {
+      last = a;
+      since = now;
+    } else if (now - since >= quietMs) {
+      return m;
+    }
+    if (now > deadline) {
+      log(`operator not idle after ${timeoutMs / 1000} s; measuring anyway`);
+      return m;
+    }
+  }
+}
+
+/** Waits for the tracker, logging progress; returns when it converged (performance.now()). */
+async function converge(tracker: Tracker, timeoutS: number, what: string): Promise<number> {
+  const started = performance.now();
+  const timer = setInterval(
+    () =>
+      log(
+        `${what}: ${tracker.pending} pending (${secs(performance.now() - started)} s) e.g. ${tracker.pendingKeys(3).join(' ')}`,
+      ),
+    5000,
+  );
+  try {
+    await Promise.race([
+      tracker.converged(),
+      sleep(timeoutS * 1000).then(() => {
+        throw new Error(
+          `${what}: ${tracker.pending} objects still pending after ${timeoutS} s, e.g. ${tracker.pendingKeys().join(', ')}`,
+        );
+      }),
+    ]);
+  } finally {
+    clearInterval(timer);
+  }
+  return tracker.lastConvergedAt || performance.now();
+}
+
+/** Registers what converged means for every object of `w`. */
+function expectAll(tracker: Tracker, w: Workload, all: Workload): void {
+  const spaces = new Map(all.spaces.map((s) => [s.metadata.name, s]));
+  for (const s of w.spaces) tracker.expectReady(`Space/${s.metadata.name}`);
+  for (const p of w.peerings) tracker.expectReady(`Peering/${p.metadata.namespace}/${p.metadata.name}`);
+  for (const a of w.apps) {
+    const s = spaces.get(a.metadata.namespace!)!;
+    tracker.expectApp(`${a.metadata.namespace}/${a.metadata.name}`, expected(a, s, all.peerings));
+  }
+}
+
+/** Applies the workload as a GitOps sync would: namespaces and Spaces, then Peerings, then Apps. */
+async function createWorkload(kube: BenchKube, w: Workload, concurrency: number): Promise<number> {
+  const t0 = performance.now();
+  const apply = (o: any): Promise<unknown> => retrying(() => kube.apply(o));
+  await pool(
+    w.spaces.flatMap((s) => [namespace(s.metadata.name), s]),
+    concurrency,
+    apply,
+  );
+  await pool([...w.peerings, ...w.apps], concurrency, apply);
+  return performance.now() - t0;
+}
+
+/** The processes whose CPU time the bench accounts for (the bench itself is added by cpuSnapshot). */
+const processes: Record<string, number | undefined> = {};
+
+function watchControlPlane(cp: ControlPlane): void {
+  for (const pid of cp.pids()) {
+    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    if (comm.startsWith('kube-apiserver')) processes['apiserver'] = pid;
+    else if (comm.startsWith('etcd')) processes['etcd'] = pid;
+    else if (comm.startsWith('kube-controller')) processes['kcm'] = pid;
+  }
+}
+
+const snap = (): ReturnType<typeof cpuSnapshot> => cpuSnapshot(processes);
+const cpus = os.cpus().length;
+
+interface RawRun {
+  concurrency: number;
+  objects: number;
+  seconds: number;
+  objectsPerSec: number;
+  appsPerSec: number;
+  cpu: CpuUse;
+}
+
+async function rawSweep(kube: BenchKube, w: Workload, args: BenchArgs, cp: ControlPlane): Promise<RawRun[]> {
+  const runs: RawRun[] = [];
+  const namespaces: string[] = [];
+  // Warm-up: connections, discovery, the apiserver's first writes of each kind.
+  const warm = rawChildren('warmup', { ...w, apps: w.apps.slice(0, Math.min(50, w.apps.length)) });
+  const warmNs = [...new Set(warm.map((o) => o.metadata.namespace!))];
+  await pool(warmNs.map(namespace), 8, (o) => kube.apply(o));
+  await pool(warm, 8, (o) => kube.apply(o));
+  namespaces.push(...warmNs);
+  for (const c of args.sweep) {
+    const objects = rawChildren(`raw${c}`, w);
+    const nss = [...new Set(objects.map((o) => o.metadata.namespace!))];
+    await pool(nss.map(namespace), 8, (o) => kube.apply(o));
+    namespaces.push(...nss);
+    await sleep(1000);
+    const s0 = snap();
+    const t0 = performance.now();
+    await pool(objects, c, (o) => retrying(() => kube.apply(o)));
+    const ms = performance.now() - t0;
+    const run = {
+      concurrency: c,
+      objects: objects.length,
+      seconds: secs(ms),
+      objectsPerSec: Math.round((objects.length / ms) * 1000),
+      appsPerSec: Math.round((w.apps.length / ms) * 1000),
+      cpu: cpuUse(s0, snap(), cpus),
+    };
+    log(
+      `raw apply, concurrency ${c}: ${objects.length} objects in ${run.seconds} s (${run.objectsPerSec}/s)`,
+    );
+    runs.push(run);
+  }
+  // Clean up before the operator starts, so its caches and the apiserver hold only the workload.
+  const t0 = performance.now();
+  await pool(namespaces, 8, (ns) => kube.delete(`/api/v1/namespaces/${ns}`));
+  await until(
+    async () => {
+      const r = await cp.kubectl(['get', 'namespaces', '-o', 'name']);
+      return !namespaces.some((ns) => r.stdout.includes(`namespace/${ns}\n`));
+    },
+    300_000,
+    'raw namespaces deleted',
+    1000,
+  );
+  log(`raw namespaces deleted in ${secs(performance.now() - t0)} s`);
+  return runs;
+}
+
+interface Steady {
+  keys: number;
+  seconds: number;
+  writes: number;
+  reads: number;
+  applyWritten: number;
+  statusWritten: number;
+  cpuMs: number;
+  cpuUsPerKey: number;
+  reconcileWallMs: number;
+}
+
+async function steadyState(op: OperatorProc, timeoutS: number, apps: number): Promise<Steady> {
+  const before = await settle(op.port, timeoutS * 1000, apps);
+  const cpu0 = procStats(op.pid).cpuMs;
+  const t0 = performance.now();
+  const { keys } = await op.request<{ keys: number }>('resync', 'resynced');
+  const target = sum(before, 'spaces_reconcile_total') + keys;
+  await until(
+    async () => sum(await scrape(op.port), 'spaces_reconcile_total') >= target,
+    timeoutS * 1000,
+    'resync done',
+    100,
+  );
+  const seconds = secs(performance.now() - t0);
+  const cpuMs = procStats(op.pid).cpuMs - cpu0;
+  const after = await settle(op.port, timeoutS * 1000, apps);
+  const d = diff(after, before);
+  const c = apiCounts(d);
+  return {
+    keys,
+    seconds,
+    writes: c.writes,
+    reads: c.reads,
+    applyWritten: c.applyWritten,
+    statusWritten: c.statusWritten,
+    cpuMs: Math.round(cpuMs),
+    cpuUsPerKey: Math.round((cpuMs * 1000) / Math.max(1, keys)),
+    reconcileWallMs: Math.round(sum(d, 'spaces_reconcile_duration_seconds_sum') * 1000),
+  };
+}
+
+function perApp(c: ApiCounts, apps: number): Record<string, number> {
+  const r = (n: number): number => Math.round((n / apps) * 100) / 100;
+  return {
+    reads: r(c.reads),
+    writes: r(c.writes),
+    applies: r(c.applyWritten),
+    statusPatches: r(c.statusWritten),
+    reconciles: r(Object.values(c.reconciles).reduce((a, b) => a + b, 0)),
+    appReconciles: r(c.reconciles['app'] ?? 0),
+  };
+}
+
+interface Memory {
+  rssMiB: number;
+  peakMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+  /** After a full garbage collection: what the caches and the code really hold. */
+  rssAfterGcMiB: number;
+  heapAfterGcMiB: number;
+}
+
+/** The operator's memory once settled: RSS as it is (the figure), then after a forced GC. */
+async function memory(op: OperatorProc): Promise<Memory> {
+  await sleep(5000);
+  const { usage } = await op.request<{ usage: NodeJS.MemoryUsage }>('memory', 'memory');
+  const p = procStats(op.pid);
+  const gc = await op.request<{ usage: NodeJS.MemoryUsage }>('gc', 'gc');
+  await sleep(1000);
+  return {
+    rssMiB: mib(p.rss),
+    peakMiB: mib(p.hwm),
+    heapUsedMiB: mib(usage.heapUsed),
+    heapTotalMiB: mib(usage.heapTotal),
+    externalMiB: mib(usage.external),
+    rssAfterGcMiB: mib(procStats(op.pid).rss),
+    heapAfterGcMiB: mib(gc.usage.heapUsed),
+  };
+}
+
+function gitInfo(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot }).toString().trim();
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: repoRoot }).toString().trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return { commit: 'unknown', dirty: false };
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs();
+  const started = performance.now();
+  const dir = args.keep
+    ? path.join(repoRoot, '.cache', 'bench', new Date().toISOString().replace(/[:.]/g, '-'))
+    : undefined;
+  if (dir) mkdirSync(dir, { recursive: true });
+  log(
+    `apps ${args.apps}, spaces ${args.spaces}, peerings ${args.peerings}, operator concurrency ${args.concurrency}, ` +
+      `raw sweep ${args.sweep.join(',')}, big ${args.big || 'skipped'}`,
+  );
+  log('starting the control plane');
+  const cp = await startControlPlane({
+    ...(dir ? { dir } : {}),
+    // LoadBalancer Services take a NodePort each: make room for --big external Apps.
+    apiserverArgs: ['--service-node-port-range=20000-64999'],
+    controllerManager: args.kcmQps === 0,
+  });
+  let op: OperatorProc | undefined;
+  let kcm: { pid: number | undefined; stop(): Promise<void> } | undefined;
+  const tracker = new Tracker(cp.kubeconfigPath);
+  const cleanup = async (): Promise<void> => {
+    tracker.stop();
+    await op?.stop();
+    await kcm?.stop();
+    await cp.stop();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      log(`${signal}: stopping`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  try {
+    if (args.kcmQps > 0) kcm = await startControllerManager(cp, args.kcmQps);
+    watchControlPlane(cp);
+    if (kcm) processes['kcm'] = kcm.pid;
+    const crds = await cp.kubectl(['apply', '--server-side', '-k', path.join(repoRoot, 'crds')]);
+    if (crds.code !== 0) throw new Error(`installing CRDs failed: ${crds.stderr}`);
+    await cp.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+    const kube = new BenchKube(cp.kubeconfigPath);
+    const w = workload({ s1: args.spaces, peerings: args.peerings, a1: args.apps, spacesTotal: args.spaces });
+
+    // 2. Raw limit.
+    log('raw apply sweep');
+    const raw = await rawSweep(kube, w, args, cp);
+    const best = raw.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+
+    // 1. Convergence.
+    await tracker.start();
+    op = await startOperatorProc(cp, args, dir ?? cp.dir);
+    log(`operator running (pid ${op.pid}, metrics on :${op.port})`);
+    processes['operator'] = op.pid;
+    const idle = await settle(op.port, 30_000);
+    const startup = { rssMiB: mib(procStats(op.pid).rss), cpuMs: procStats(op.pid).cpuMs };
+    expectAll(tracker, w, w);
+    const cpu0 = procStats(op.pid).cpuMs;
+    const s0 = snap();
+    const t0 = performance.now();
+    const createMs = await createWorkload(kube, w, args.clientConcurrency);
+    log(`workload created in ${secs(createMs)} s; waiting for convergence`);
+    const t1 = await converge(tracker, args.timeoutS, 'convergence');
+    const convCpu = cpuUse(s0, snap(), cpus);
+    const convMs = t1 - t0;
+    const cpuConv = procStats(op.pid).cpuMs - cpu0;
+    const afterConv = await settle(op.port, args.timeoutS * 1000, args.apps);
+    const convCounts = apiCounts(diff(afterConv, idle));
+    const verify = await tracker.verify(
+      kube,
+      w.spaces.map((s) => s.metadata.name),
+    );
+    if (verify.bad.length > 0)
+      log(`LIST check: ${verify.bad.length} Apps not converged, e.g. ${verify.bad.slice(0, 3).join(' ')}`);
+    const convergence = {
+      apps: args.apps,
+      spaces: args.spaces,
+      peerings: args.peerings,
+      seconds: secs(convMs),
+      createSeconds: secs(createMs),
+      appsPerSec: Math.round((args.apps / convMs) * 10000) / 10,
+      operatorCpuMs: Math.round(cpuConv),
+      verified: verify.checked,
+      notConverged: verify.bad.length,
+      cpu: convCpu,
+    };
+    log(`converged ${args.apps} Apps in ${convergence.seconds} s (${convergence.appsPerSec} apps/s)`);
+    const mem1 = await memory(op);
+
+    // 3. Steady state.
+    log('forced full resync');
+    const steady = await steadyState(op, args.timeoutS, args.apps);
+    log(`resync of ${steady.keys} keys: ${steady.writes} writes, ${steady.cpuMs} ms CPU`);
+
+    // 4. Fan-out.
+    const target = w.spaces[0]!;
+    const changed = space(0, TRUSTED_CHANGED);
+    const mine = w.apps.filter((a) => a.metadata.namespace === target.metadata.name);
+    for (const a of mine)
+      tracker.expectApp(`${a.metadata.namespace}/${a.metadata.name}`, expected(a, changed, w.peerings));
+    const beforeFan = await scrape(op.port);
+    const f0 = performance.now();
+    await kube.apply(changed);
+    const f1 = await converge(tracker, args.timeoutS, 'fan-out');
+    const fanCounts = apiCounts(diff(await settle(op.port, args.timeoutS * 1000, args.apps), beforeFan));
+    const fanout = {
+      space: target.metadata.name,
+      apps: mine.length,
+      external: mine.filter((a) => !a.spec.internalRouting).length,
+      seconds: secs(f1 - f0),
+      writes: fanCounts.writes,
+      appReconciles: fanCounts.reconciles['app'] ?? 0,
+    };
+    log(`fan-out over ${fanout.apps} Apps: ${fanout.seconds} s, ${fanout.writes} writes`);
+
+    // 5. Memory at --big.
+    let big: Record<string, unknown> | undefined;
+    if (args.big > args.apps) {
+      const perSpace = args.apps / args.spaces;
+      const spacesBig = Math.ceil(args.big / perSpace);
+      const peeringsBig = Math.round((args.peerings / args.spaces) * (spacesBig - args.spaces));
+      const all = workload({ s1: spacesBig, peerings: 0, a1: args.big, spacesTotal: spacesBig });
+      const extra = workload({
+        s0: args.spaces,
+        s1: spacesBig,
+        peerings: peeringsBig,
+        a0: 0,
+        a1: 0,
+        spacesTotal: spacesBig,
+      });
+      // The first N Apps keep their Spaces (App n is in Space n mod spaces); the rest go round the new Spaces.
+      const more = all.apps.slice(args.apps).map((a, i) => {
+        const ns = spaceName(args.spaces + (i % (spacesBig - args.spaces)));
+        return { ...a, metadata: { ...a.metadata, namespace: ns } };
+      });
+      const bigW: Workload = { spaces: extra.spaces, peerings: extra.peerings, apps: more };
+      const everything: Workload = {
+        spaces: [...w.spaces.slice(1), changed, ...extra.spaces],
+        peerings: [...w.peerings, ...extra.peerings],
+        apps: [...w.apps, ...more],
+      };
+      expectAll(tracker, bigW, everything);
+      log(`big: ${bigW.apps.length} more Apps in ${bigW.spaces.length} more Spaces`);
+      const before = await scrape(op.port);
+      const c0 = procStats(op.pid).cpuMs;
+      const bs0 = snap();
+      const b0 = performance.now();
+      const bigCreateMs = await createWorkload(kube, bigW, args.clientConcurrency);
+      log(`big: created in ${secs(bigCreateMs)} s`);
+      const b1 = await converge(tracker, args.timeoutS, 'big');
+      const cpuBig = procStats(op.pid).cpuMs - c0;
+      const bigCpu = cpuUse(bs0, snap(), cpus);
+      log(`big: converged in ${secs(b1 - b0)} s; waiting for the EndpointSlices and quiet`);
+      const bigCounts = apiCounts(diff(await settle(op.port, args.timeoutS * 1000, args.big), before));
+      const memBig = await memory(op);
+      log(`big: ${args.big} Apps converged; RSS ${memBig.rssMiB} MiB`);
+      const steadyBig = await steadyState(op, args.timeoutS, args.big);
+      log(`big resync of ${steadyBig.keys} keys: ${steadyBig.writes} writes, ${steadyBig.cpuMs} ms CPU`);
+      big = {
+        apps: args.big,
+        spaces: spacesBig,
+        addedApps: bigW.apps.length,
+        seconds: secs(b1 - b0),
+        createSeconds: secs(bigCreateMs),
+        appsPerSec: Math.round((bigW.apps.length / (b1 - b0)) * 10000) / 10,
+        operatorCpuMs: Math.round(cpuBig),
+        cpu: bigCpu,
+        perApp: perApp(bigCounts, bigW.apps.length),
+        memory: memBig,
+        steady: steadyBig,
+      };
+    }
+
+    const results = {
+      version: 1,
+      date: new Date().toISOString(),
+      git: gitInfo(),
+      node: process.version,
+      machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) },
+      args,
+      raw: { sweep: raw, best },
+      convergence,
+      ratio: {
+        convergenceOverRaw: Math.round((convMs / 1000 / best.seconds) * 100) / 100,
+        percentOfRawRate: Math.round(((best.seconds * 1000) / convMs) * 1000) / 10,
+      },
+      steady,
+      fanout,
+      memory: { startup, atApps: mem1, big: big?.['memory'] },
+      api: {
+        perApp: perApp(convCounts, args.apps),
+        total: convCounts,
+      },
+      big,
+      dataplane: null,
+      totalSeconds: secs(performance.now() - started),
+    };
+    mkdirSync(path.dirname(path.resolve(repoRoot, args.json)), { recursive: true });
+    const jsonPath = path.resolve(repoRoot, args.json);
+    const previous =
+      args.compare && existsSync(args.compare) ? JSON.parse(readFileSync(args.compare, 'utf8')) : undefined;
+    writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(renderTable(results));
+    if (previous) console.log(compareTable(previous, results));
+    log(`results written to ${path.relative(process.cwd(), jsonPath)}`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

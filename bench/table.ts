@@ -1,0 +1,134 @@
+// The bench's printed report: one table of results against the targets, and optionally the
+// deltas against an earlier results.json.
+
+type Row = [string, string, string, string];
+
+function table(head: Row, rows: Row[]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: Row): string => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  const sep = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
+  return [line(head), sep, ...rows.map(line)].join('\n');
+}
+
+const ok = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
+
+/** `apiserver 5.1 s, etcd 0.8 s, ...; machine 96 % busy`. */
+function cpuText(cpu: any): string {
+  const parts = ['apiserver', 'etcd', 'kcm', 'operator', 'bench', 'others']
+    .filter((k) => cpu.ms[k] !== undefined)
+    .map((k) => `${k} ${(cpu.ms[k] / 1000).toFixed(1)}`);
+  return `CPU s: ${parts.join(', ')}; machine ${cpu.machineBusyPct} % busy`;
+}
+
+export function renderTable(r: any): string {
+  const c = r.convergence;
+  const best = r.raw.best;
+  const s = r.steady;
+  const f = r.fanout;
+  const m = r.memory;
+  const a = r.api.perApp;
+  const big = r.big;
+  const sweep = r.raw.sweep.map((x: any) => `c${x.concurrency}: ${x.seconds} s`).join(', ');
+  const rows: Row[] = [
+    [
+      '1. Convergence',
+      `${c.apps} Apps / ${c.spaces} Spaces / ${c.peerings} Peerings in ${c.seconds} s = ${c.appsPerSec} apps/s`,
+      '',
+      `created in ${c.createSeconds} s; operator CPU ${(c.operatorCpuMs / 1000).toFixed(1)} s; LIST check ${c.verified - c.notConverged}/${c.verified} ok`,
+    ],
+    ['   where the CPU went', '', '', cpuText(c.cpu)],
+    [
+      '2. Raw apply limit',
+      `${best.objects} objects in ${best.seconds} s at concurrency ${best.concurrency} = ${best.appsPerSec} apps/s (${best.objectsPerSec} obj/s)`,
+      '',
+      sweep,
+    ],
+    ['   where the CPU went', '', '', cpuText(best.cpu)],
+    [
+      '   convergence / raw',
+      `${r.ratio.convergenceOverRaw}x the raw time = ${r.ratio.percentOfRawRate} % of the raw rate`,
+      `>= 50 %: ${ok(r.ratio.percentOfRawRate >= 50)}`,
+      '',
+    ],
+    [
+      '3. Steady state (resync)',
+      `${s.keys} keys: ${s.writes} API writes, ${s.cpuMs} ms CPU (${s.cpuUsPerKey} us/key)`,
+      `0 writes: ${ok(s.writes === 0)}`,
+      `${s.reads} reads; done in ${s.seconds} s; reconcile wall time ${s.reconcileWallMs} ms`,
+    ],
+    [
+      '4. Fan-out (trusted IPs)',
+      `${f.apps} Apps (${f.external} external) follow in ${f.seconds} s`,
+      '',
+      `${f.writes} writes, ${f.appReconciles} app reconciles`,
+    ],
+    [
+      `5. Memory @ ${c.apps} Apps`,
+      `RSS ${m.atApps.rssMiB} MiB (heap ${m.atApps.heapUsedMiB} MiB)`,
+      '',
+      `after a full GC ${m.atApps.rssAfterGcMiB} MiB (heap ${m.atApps.heapAfterGcMiB}); peak ${m.atApps.peakMiB}; idle at start ${m.startup.rssMiB}`,
+    ],
+    big
+      ? [
+          `   Memory @ ${big.apps} Apps`,
+          `RSS ${big.memory.rssMiB} MiB (heap ${big.memory.heapUsedMiB} MiB)`,
+          `<= 150 MiB: ${ok(big.memory.rssMiB <= 150)}`,
+          `after a full GC ${big.memory.rssAfterGcMiB} MiB (heap ${big.memory.heapAfterGcMiB}); peak ${big.memory.peakMiB}`,
+        ]
+      : ['   Memory @ --big', 'skipped (--big 0)', '<= 150 MiB', ''],
+    [
+      '6. API requests per App',
+      `${a.reads} reads + ${a.writes} writes`,
+      '',
+      `${a.applies} applies, ${a.statusPatches} status patches, ${a.appReconciles} app reconciles per App`,
+    ],
+  ];
+  if (big) {
+    rows.push([
+      `   resync @ ${big.apps} Apps`,
+      `${big.steady.keys} keys: ${big.steady.writes} API writes, ${big.steady.cpuMs} ms CPU`,
+      `0 writes: ${ok(big.steady.writes === 0)}`,
+      `${big.steady.cpuUsPerKey} us/key`,
+    ]);
+    rows.push([
+      `   +${big.addedApps} Apps to ${big.apps}`,
+      `converged in ${big.seconds} s = ${big.appsPerSec} apps/s`,
+      '',
+      `created in ${big.createSeconds} s; per App: ${big.perApp.reads} reads + ${big.perApp.writes} writes, ${big.perApp.appReconciles} app reconciles`,
+    ]);
+  }
+  rows.push(['7. Data plane (peering -> 1st conn.)', 'n/a without --dataplane', '', 'another bench']);
+  const head: Row = ['measure', 'result', 'target', 'detail'];
+  return `\n${table(head, rows)}\n\n${r.git.commit}${r.git.dirty ? '+dirty' : ''}, node ${r.node}, ${r.machine.cpus} CPUs, operator concurrency ${r.args.concurrency}, total ${r.totalSeconds} s\n`;
+}
+
+/** Key figures of two runs side by side. */
+export function compareTable(prev: any, cur: any): string {
+  const get = (r: any, p: string): number | undefined =>
+    p.split('.').reduce((o: any, k) => (o === undefined || o === null ? undefined : o[k]), r);
+  const figures: [string, string][] = [
+    ['convergence s', 'convergence.seconds'],
+    ['apps/s', 'convergence.appsPerSec'],
+    ['raw best s', 'raw.best.seconds'],
+    ['% of raw rate', 'ratio.percentOfRawRate'],
+    ['resync writes', 'steady.writes'],
+    ['resync CPU ms', 'steady.cpuMs'],
+    ['fan-out s', 'fanout.seconds'],
+    ['fan-out writes', 'fanout.writes'],
+    ['RSS MiB @N', 'memory.atApps.rssMiB'],
+    ['RSS MiB @big', 'big.memory.rssMiB'],
+    ['RSS after GC @big', 'big.memory.rssAfterGcMiB'],
+    ['reads/App', 'api.perApp.reads'],
+    ['writes/App', 'api.perApp.writes'],
+    ['app reconciles/App', 'api.perApp.appReconciles'],
+    ['big apps/s', 'big.appsPerSec'],
+    ['big resync CPU ms', 'big.steady.cpuMs'],
+  ];
+  const rows: Row[] = figures.map(([name, p]) => {
+    const a = get(prev, p);
+    const b = get(cur, p);
+    const d = a !== undefined && b !== undefined && a !== 0 ? `${(((b - a) / a) * 100).toFixed(0)} %` : '';
+    return [name, String(a ?? '-'), String(b ?? '-'), d];
+  });
+  return `\n${table(['figure', 'before', 'after', 'change'], rows)}\n`;
+}

@@ -1,0 +1,83 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { Informer } from '../engine/index.ts';
+import { clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from './dns-events.ts';
+
+type Handlers = {
+  add: ((o: KubernetesObject) => void)[];
+  update: ((o: KubernetesObject, n: KubernetesObject) => void)[];
+  del: ((o: KubernetesObject) => void)[];
+};
+
+function fakeInformer() {
+  const h: Handlers = { add: [], update: [], del: [] };
+  const items = [{ metadata: { name: 'a' } }];
+  const inf = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    synced: Promise.resolve(),
+    get: (k: string) => (k === 'a' ? items[0] : undefined),
+    list: () => items,
+    onAdd: (fn: (o: KubernetesObject) => void) => (h.add.push(fn), () => undefined),
+    onUpdate: (fn: (o: KubernetesObject, n: KubernetesObject) => void) => (
+      h.update.push(fn),
+      () => undefined
+    ),
+    onDelete: (fn: (o: KubernetesObject) => void) => (h.del.push(fn), () => undefined),
+  };
+  return { inf: inf as unknown as Informer<KubernetesObject>, h };
+}
+
+const cr = (generation: number, extra: Record<string, unknown> = {}) =>
+  ({ metadata: { name: 'a', generation, ...extra } }) as KubernetesObject;
+const svc = (clusterIP?: string) => ({ metadata: { name: 'a' }, spec: { clusterIP } }) as KubernetesObject;
+const slice = (ready: boolean | null, addresses = ['10.0.0.1'], service = 'a') =>
+  ({
+    metadata: { name: 'a-x', labels: { 'kubernetes.io/service-name': service } },
+    endpoints: [{ addresses, conditions: { ready } }],
+  }) as KubernetesObject;
+
+describe('onlyRelevant', () => {
+  it('passes on the events the relevance lets through and delegates the rest', () => {
+    const { inf, h } = fakeInformer();
+    const view = onlyRelevant(inf, { add: () => false, update: (o, n) => o !== n });
+    const seen: string[] = [];
+    view.onAdd(() => seen.push('add'));
+    view.onUpdate(() => seen.push('update'));
+    view.onDelete(() => seen.push('delete'));
+    const o = svc();
+    h.add[0]!(o);
+    h.update[0]!(o, o);
+    h.update[0]!(o, svc('10.96.0.1'));
+    h.del[0]!(o);
+    expect(seen).toEqual(['update', 'delete']);
+    expect(view.get('a')).toBe(inf.get('a'));
+    expect(view.list()).toHaveLength(1);
+    expect(view.apiVersion).toBe('v1');
+    expect(view.kind).toBe('Service');
+  });
+});
+
+describe('relevance to the DNS entries', () => {
+  it('Spaces and Apps: a new generation or a deletion, not a status write', () => {
+    expect(specChanged.update!(cr(1), cr(1))).toBe(false);
+    expect(specChanged.update!(cr(1), cr(2))).toBe(true);
+    expect(specChanged.update!(cr(1), cr(1, { deletionTimestamp: 'now' }))).toBe(true);
+  });
+
+  it('Services: the ClusterIP', () => {
+    expect(clusterIPChanged.update!(svc('10.96.0.1'), svc('10.96.0.1'))).toBe(false);
+    expect(clusterIPChanged.update!(svc(), svc('10.96.0.1'))).toBe(true);
+  });
+
+  it('EndpointSlices: whether a ready endpoint exists', () => {
+    expect(readinessChanged.add!(slice(false))).toBe(false);
+    expect(readinessChanged.add!(slice(false, []))).toBe(false);
+    expect(readinessChanged.add!(slice(null))).toBe(true);
+    expect(readinessChanged.update!(slice(false), slice(false, ['10.0.0.2']))).toBe(false);
+    expect(readinessChanged.update!(slice(false), slice(true))).toBe(true);
+    expect(readinessChanged.update!(slice(true), slice(true, ['10.0.0.1'], 'b'))).toBe(true);
+    expect(readinessChanged.delete!(slice(true))).toBe(true);
+    expect(readinessChanged.delete!(slice(false))).toBe(false);
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from './clock.ts';
+import { RecentWrites } from './recent.ts';
+
+describe('RecentWrites', () => {
+  it('answers while the cache shows the replaced version, and forgets once it shows another', () => {
+    const r = new RecentWrites<string>();
+    r.remember('k', '5', 'written');
+    expect(r.lookup('k', '5')).toBe('written');
+    expect(r.lookup('k', '5')).toBe('written');
+    expect(r.lookup('k', '6')).toBeUndefined();
+    expect(r.lookup('k', '5')).toBeUndefined();
+    expect(r.size).toBe(0);
+  });
+
+  it('treats "not cached" as a version: a create is remembered until the cache holds the object', () => {
+    const r = new RecentWrites<string>();
+    r.remember('k', undefined, 'created');
+    expect(r.lookup('k', undefined)).toBe('created');
+    expect(r.lookup('k', '1')).toBeUndefined();
+  });
+
+  it('expires entries after the ttl, oldest first, including ones never looked at again', () => {
+    const clock = new FakeClock();
+    const r = new RecentWrites<string>({ ttlMs: 1000, clock });
+    r.remember('a', '1', 'a');
+    clock.advance(600);
+    r.remember('b', '1', 'b');
+    clock.advance(600);
+    expect(r.lookup('a', '1')).toBeUndefined();
+    expect(r.lookup('b', '1')).toBe('b');
+    r.remember('c', '1', 'c');
+    clock.advance(500);
+    r.remember('d', '1', 'd'); // b (1100 ms old) goes
+    expect(r.size).toBe(2);
+  });
+
+  it('keeps the latest write of a key', () => {
+    const r = new RecentWrites<string>();
+    r.remember('k', '1', 'first');
+    r.remember('k', '1', 'second');
+    expect(r.lookup('k', '1')).toBe('second');
+  });
+});
