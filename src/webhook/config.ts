@@ -135,7 +135,8 @@ export function buildWebhookConfiguration(o: WebhookConfigOptions): V1Validating
     clientConfig: webhookClientConfig(o),
     objectSelector: {},
     matchConditions: operatorMatchConditions(
-      o.operatorUsername ?? `system:serviceaccount:${o.namespace}:${o.serviceAccount ?? WEBHOOK_CONFIGURATION_NAME}`,
+      o.operatorUsername ??
+        `system:serviceaccount:${o.namespace}:${o.serviceAccount ?? WEBHOOK_CONFIGURATION_NAME}`,
     ),
   } satisfies Partial<V1ValidatingWebhook>;
   const inSpaces = { key: SPACE_LABEL, operator: 'Exists' };
