@@ -3,15 +3,13 @@
 // ranges), a NetworkPolicy admitting exactly who may reach it, and DNS names.
 import { Type, type Static } from '@sinclair/typebox';
 import {
-  ApiVersionField,
   Conditions,
   DNS_NAME_PATTERN,
-  KindField,
-  ObjectMetaSchema,
   ObservedGeneration,
   StringEnum,
   cel,
   immutable,
+  ResourceSchema,
 } from './common.ts';
 
 export const DEFAULT_APP_PORT = 5000;
@@ -153,25 +151,16 @@ export const AppStatusSchema = Type.Object(
   { description: 'Observed state of the App, written by the operator.' },
 );
 
-export const AppSchema = Type.Object(
-  {
-    apiVersion: ApiVersionField,
-    kind: KindField('App'),
-    metadata: ObjectMetaSchema,
-    spec: AppSpecSchema,
-    status: Type.Optional(AppStatusSchema),
-  },
-  {
-    description: "An application of a Private Space; lives in its Space's namespace.",
-    ...cel({
-      rule: "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
-      fieldPath: '.metadata.name',
-      message:
-        'metadata.name must be a DNS-1035 label (at most 63 lower-case letters, digits and -, starting with a ' +
-        "letter) because the App's Service takes its name",
-    }),
-  },
-);
+export const AppSchema = ResourceSchema('App', AppSpecSchema, AppStatusSchema, {
+  description: "An application of a Private Space; lives in its Space's namespace.",
+  ...cel({
+    rule: "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+    fieldPath: '.metadata.name',
+    message:
+      'metadata.name must be a DNS-1035 label (at most 63 lower-case letters, digits and -, starting with a ' +
+      "letter) because the App's Service takes its name",
+  }),
+});
 
 export type AppSelector = Static<typeof AppSelectorSchema>;
 export type AppSpec = Static<typeof AppSpecSchema>;

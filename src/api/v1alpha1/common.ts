@@ -5,9 +5,13 @@
 // maxItems) so the apiserver's CEL cost estimate stays small.
 import {
   Type,
+  type ObjectOptions,
   type TArray,
   type TInteger,
   type TLiteral,
+  type TObject,
+  type TOptionalWithFlag,
+  type TSchema,
   type TString,
   type TUnion,
 } from '@sinclair/typebox';
@@ -149,4 +153,29 @@ export const ApiVersionField = Type.String({
 
 export function KindField(kind: string): TString {
   return Type.String({ description: `Kind of this object: ${kind}.` });
+}
+
+/** A custom resource's schema: apiVersion, kind, metadata, spec and optional status. */
+export function ResourceSchema<Spec extends TSchema, Status extends TSchema>(
+  kind: string,
+  spec: Spec,
+  status: Status,
+  options: ObjectOptions,
+): TObject<{
+  apiVersion: TString;
+  kind: TString;
+  metadata: typeof ObjectMetaSchema;
+  spec: Spec;
+  status: TOptionalWithFlag<Status, true>;
+}> {
+  return Type.Object(
+    {
+      apiVersion: ApiVersionField,
+      kind: KindField(kind),
+      metadata: ObjectMetaSchema,
+      spec,
+      status: Type.Optional(status),
+    },
+    options,
+  );
 }

@@ -3,16 +3,14 @@
 // status lists the routes the peer must add (the Space's whole /16).
 import { Type, type Static } from '@sinclair/typebox';
 import {
-  ApiVersionField,
   CEL_RFC1918,
   Conditions,
   Ipv4Cidr,
-  KindField,
-  ObjectMetaSchema,
   ObservedGeneration,
   StringEnum,
   cel,
   immutable,
+  ResourceSchema,
 } from './common.ts';
 
 export const PEERING_TYPES = ['vpc', 'vpn'] as const;
@@ -103,16 +101,9 @@ export const PeeringStatusSchema = Type.Object(
   { description: 'Observed state of the Peering, written by the operator.' },
 );
 
-export const PeeringSchema = Type.Object(
-  {
-    apiVersion: ApiVersionField,
-    kind: KindField('Peering'),
-    metadata: ObjectMetaSchema,
-    spec: PeeringSpecSchema,
-    status: Type.Optional(PeeringStatusSchema),
-  },
-  { description: "A VPC peering or VPN connection of a Space; lives in the Space's namespace." },
-);
+export const PeeringSchema = ResourceSchema('Peering', PeeringSpecSchema, PeeringStatusSchema, {
+  description: "A VPC peering or VPN connection of a Space; lives in the Space's namespace.",
+});
 
 export type Peer = Static<typeof PeerSchema>;
 export type PeeringSpec = Static<typeof PeeringSpecSchema>;

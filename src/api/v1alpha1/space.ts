@@ -2,18 +2,16 @@
 // a default-deny ingress policy, and reports the CIDRs a peer needs in its status.
 import { Type, type Static } from '@sinclair/typebox';
 import {
-  ApiVersionField,
   CEL_RFC1918,
   Conditions,
   DNS_LABEL_PATTERN,
   DNS_NAME_PATTERN,
   Ipv4Cidr,
-  KindField,
-  ObjectMetaSchema,
   ObservedGeneration,
   StringEnum,
   cel,
   immutable,
+  ResourceSchema,
 } from './common.ts';
 
 export const SPACE_GENERATIONS = ['cedar', 'fir'] as const;
@@ -133,27 +131,18 @@ export const SpaceStatusSchema = Type.Object(
   { description: 'Observed state of the Space, written by the operator.' },
 );
 
-export const SpaceSchema = Type.Object(
-  {
-    apiVersion: ApiVersionField,
-    kind: KindField('Space'),
-    metadata: ObjectMetaSchema,
-    spec: SpaceSpecSchema,
-    status: Type.Optional(SpaceStatusSchema),
-  },
-  {
-    description:
-      'A Private Space: an isolated network with its own /16 where apps run. The operator creates a ' +
-      "namespace of the same name for the Space's Apps and Peerings.",
-    ...cel({
-      rule: "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
-      fieldPath: '.metadata.name',
-      message:
-        'metadata.name must be a DNS label (at most 63 lower-case letters, digits and -) because the ' +
-        "Space's namespace takes its name",
-    }),
-  },
-);
+export const SpaceSchema = ResourceSchema('Space', SpaceSpecSchema, SpaceStatusSchema, {
+  description:
+    'A Private Space: an isolated network with its own /16 where apps run. The operator creates a ' +
+    "namespace of the same name for the Space's Apps and Peerings.",
+  ...cel({
+    rule: "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
+    fieldPath: '.metadata.name',
+    message:
+      'metadata.name must be a DNS label (at most 63 lower-case letters, digits and -) because the ' +
+      "Space's namespace takes its name",
+  }),
+});
 
 export type SpaceSpec = Static<typeof SpaceSpecSchema>;
 export type SpaceStatus = Static<typeof SpaceStatusSchema>;
