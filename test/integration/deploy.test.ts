@@ -8,7 +8,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { repoRoot } from '../../src/harness/binaries.ts';
-import { exited, getJson, kubectl, kubectlOk, namespaceGone, spawnOperator, until } from '../support/kube.ts';
+import {
+  exited,
+  getJson,
+  kubectl,
+  kubectlOk,
+  namespaceGone,
+  spawnOperator,
+  until,
+  applyExamplesAndWait,
+} from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const deploy = path.join(repoRoot, 'deploy');
@@ -152,26 +161,7 @@ describe('the ClusterRole in deploy/', () => {
     );
     let logs = '';
     operator.stdout?.on('data', (d: Buffer) => (logs += d.toString()));
-    await kubectlOk(kubeconfig, ['apply', '-f', path.join(repoRoot, 'examples')]);
-    await kubectlOk(kubeconfig, ['wait', '--for=condition=Ready', 'space/acme', '--timeout=90s']);
-    await kubectlOk(kubeconfig, [
-      'wait',
-      '--for=condition=Ready',
-      'apps.privatespaces.dev',
-      '--all',
-      '-n',
-      'acme',
-      '--timeout=60s',
-    ]);
-    await kubectlOk(kubeconfig, [
-      'wait',
-      '--for=condition=Ready',
-      'peerings',
-      '--all',
-      '-n',
-      'acme',
-      '--timeout=60s',
-    ]);
+    await applyExamplesAndWait(kubeconfig);
     const lease: any = await until(() =>
       getJson(kubeconfig, ['lease', 'spaces-operator', '-n', 'spaces-system']),
     );

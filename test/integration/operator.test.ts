@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { repoRoot } from '../../src/harness/binaries.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
-import { getJson, kubectl, kubectlOk, namespaceGone, until } from '../support/kube.ts';
+import { getJson, kubectl, kubectlOk, namespaceGone, until, applyExamplesAndWait } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 let op: Operator;
@@ -47,26 +47,7 @@ afterAll(async () => {
 
 describe('examples/ applied with kubectl', () => {
   it('creates the namespace, Services and NetworkPolicies, and every CR becomes Ready', async () => {
-    await kubectlOk(kubeconfig, ['apply', '-f', path.join(repoRoot, 'examples')]);
-    await kubectlOk(kubeconfig, ['wait', '--for=condition=Ready', 'space/acme', '--timeout=60s']);
-    await kubectlOk(kubeconfig, [
-      'wait',
-      '--for=condition=Ready',
-      'apps.privatespaces.dev',
-      '--all',
-      '-n',
-      'acme',
-      '--timeout=60s',
-    ]);
-    await kubectlOk(kubeconfig, [
-      'wait',
-      '--for=condition=Ready',
-      'peerings',
-      '--all',
-      '-n',
-      'acme',
-      '--timeout=60s',
-    ]);
+    await applyExamplesAndWait(kubeconfig);
 
     const ns = await getJson(kubeconfig, ['namespace', 'acme']);
     expect(ns.metadata.labels['privatespaces.dev/space']).toBe('acme');

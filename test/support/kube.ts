@@ -66,4 +66,21 @@ export function exited(child: ChildProcess): Promise<void> {
     : new Promise((r) => child.once('exit', () => r()));
 }
 
+/** `kubectl apply -f examples/`, then waits until the Space, its Apps and Peerings are Ready. */
+export async function applyExamplesAndWait(kubeconfig: string, timeout = '90s'): Promise<void> {
+  await kubectlOk(kubeconfig, ['apply', '-f', path.join(repoRoot, 'examples')]);
+  await kubectlOk(kubeconfig, ['wait', '--for=condition=Ready', 'space/acme', `--timeout=${timeout}`]);
+  for (const kind of ['apps.privatespaces.dev', 'peerings']) {
+    await kubectlOk(kubeconfig, [
+      'wait',
+      '--for=condition=Ready',
+      kind,
+      '--all',
+      '-n',
+      'acme',
+      `--timeout=${timeout}`,
+    ]);
+  }
+}
+
 export { kubectl, kubectlOk };
