@@ -1,13 +1,14 @@
 // `npm run local`: a local control plane (built on first use), the CRDs, and the operator
 // running against it with its webhook registered by URL on loopback. Prints
 // `ready: KUBECONFIG=.local/kubeconfig` once `kubectl apply` works; Ctrl-C stops everything.
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from './harness/binaries.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane } from './harness/controlplane.ts';
 import { startCoreDNS, syncConfigMap } from './harness/coredns.ts';
+import { serviceAccountKubeconfig } from './harness/kubectl.ts';
 import { freePort } from './harness/process.ts';
 import { startOperator } from './operator.ts';
 
@@ -51,14 +52,11 @@ try {
     '--clusterrole=cluster-admin',
     '--serviceaccount=spaces-system:spaces-operator',
   ]);
-  const token = (
-    await cp.kubectl(['create', 'token', 'spaces-operator', '-n', 'spaces-system', '--duration=24h'])
-  ).stdout.trim();
-  const operatorKubeconfig = path.join(localDir, 'operator.kubeconfig');
-  await writeFile(
-    operatorKubeconfig,
-    (await readFile(cp.kubeconfigPath, 'utf8')).replace(/token: .*/, `token: ${token}`),
-    { mode: 0o600 },
+  const operatorKubeconfig = await serviceAccountKubeconfig(
+    cp.kubeconfigPath,
+    { namespace: 'spaces-system', name: 'spaces-operator' },
+    path.join(localDir, 'operator.kubeconfig'),
+    '24h',
   );
 
   if (values.dataplane) {

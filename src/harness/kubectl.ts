@@ -1,5 +1,6 @@
 // Runs the kubectl built with the control plane (the machine's may be too old).
 import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { binaries } from './binaries.ts';
 
 export interface KubectlResult {
@@ -34,4 +35,21 @@ export async function kubectlOk(kubeconfigPath: string, args: string[], input?: 
   const r = await kubectl(kubeconfigPath, args, input);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return r.stdout;
+}
+
+/**
+ * Writes `file`: the admin kubeconfig, authenticated instead as ServiceAccount `namespace/name`
+ * with a fresh token (TokenRequest), so a process runs with exactly that account's rights.
+ */
+export async function serviceAccountKubeconfig(
+  adminKubeconfig: string,
+  account: { namespace: string; name: string },
+  file: string,
+  duration = '1h',
+): Promise<string> {
+  const args = ['create', 'token', account.name, '-n', account.namespace, `--duration=${duration}`];
+  const token = (await kubectlOk(adminKubeconfig, args)).trim();
+  const admin = await readFile(adminKubeconfig, 'utf8');
+  await writeFile(file, admin.replace(/token: .*/, `token: ${token}`), { mode: 0o600 });
+  return file;
 }

@@ -2,18 +2,18 @@
 // apply changes nothing, the pod template passes the `restricted` Pod Security level, and the
 // operator converges the examples with nothing but the ServiceAccount's own token: its RBAC
 // is enough, and no broader than listed.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
+import { serviceAccountKubeconfig } from '../../src/harness/kubectl.ts';
 import { repoRoot } from '../../src/harness/binaries.ts';
 import {
   exited,
   getJson,
   kubectl,
   kubectlOk,
-  namespaceGone,
   spawnOperator,
   until,
   applyExamplesAndWait,
@@ -105,28 +105,12 @@ describe('the ClusterRole in deploy/', () => {
 
   beforeAll(async () => {
     // A token of the ServiceAccount itself (TokenRequest), in a kubeconfig of its own.
-    const token = (
-      await kubectlOk(kubeconfig, [
-        'create',
-        'token',
-        'spaces-operator',
-        '-n',
-        'spaces-system',
-        '--duration=1h',
-      ])
-    ).trim();
-    const admin = await readFile(kubeconfig, 'utf8');
     const dir = await mkdtemp(path.join(os.tmpdir(), 'spaces-sa-'));
-    kubeconfigSA = path.join(dir, 'kubeconfig');
-    await writeFile(kubeconfigSA, admin.replace(/token: .*/, `token: ${token}`));
-    await kubectl(kubeconfig, [
-      'delete',
-      '-f',
-      path.join(repoRoot, 'examples'),
-      '--ignore-not-found',
-      '--wait=false',
-    ]);
-    await namespaceGone(kubeconfig, 'acme');
+    kubeconfigSA = await serviceAccountKubeconfig(
+      kubeconfig,
+      { namespace: 'spaces-system', name: 'spaces-operator' },
+      path.join(dir, 'kubeconfig'),
+    );
   });
 
   afterAll(async () => {

@@ -31,12 +31,15 @@
 // afterAll deletes the ValidatingWebhookConfiguration first, so no later file meets a fail-closed
 // webhook whose server is gone, then stops the operator and deletes the namespaces.
 import { KubeConfig } from '@kubernetes/client-node';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { freePort } from '../../src/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
-import type { KubectlResult } from '../../src/harness/kubectl.ts';
+import { serviceAccountKubeconfig, type KubectlResult } from '../../src/harness/kubectl.ts';
 import { getJson, kubectl, until } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
@@ -68,18 +71,14 @@ async function operatorKubeConfig(): Promise<KubeConfig> {
     '--clusterrole=cluster-admin',
     `--serviceaccount=${OPS}:spaces-operator`,
   ]);
-  const token = (await ok(['create', 'token', 'spaces-operator', '-n', OPS, '--duration=1h'])).trim();
-  const admin = new KubeConfig();
-  admin.loadFromFile(kubeconfig);
-  const cluster = admin.getCurrentCluster();
-  if (!cluster) throw new Error('no cluster in the kubeconfig');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'spaces-exop-'));
+  const file = await serviceAccountKubeconfig(
+    kubeconfig,
+    { namespace: OPS, name: 'spaces-operator' },
+    path.join(dir, 'kubeconfig'),
+  );
   const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: 'spaces-operator', token }],
-    contexts: [{ name: 'operator', cluster: cluster.name, user: 'spaces-operator' }],
-    currentContext: 'operator',
-  });
+  kc.loadFromFile(file);
   return kc;
 }
 

@@ -1,11 +1,9 @@
 // The reconcile engine and the three controllers against the real apiserver and
 // controller-manager, driven with `kubectl apply` the way a user drives them.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
-import { repoRoot } from '../../src/harness/binaries.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
-import { getJson, kubectl, kubectlOk, namespaceGone, until, applyExamplesAndWait } from '../support/kube.ts';
+import { applyExamplesAndWait, getJson, kubectl, kubectlOk, until } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 let op: Operator;
@@ -16,15 +14,6 @@ const ingressCidrs = (np: any): string[] =>
     .sort();
 
 beforeAll(async () => {
-  // examples/ use the Space `acme`: make sure an earlier file's namespace is gone.
-  await kubectl(kubeconfig, [
-    'delete',
-    '-f',
-    path.join(repoRoot, 'examples'),
-    '--ignore-not-found',
-    '--wait=false',
-  ]);
-  await namespaceGone(kubeconfig, 'acme');
   op = await startOperator({
     kubeconfigPath: kubeconfig,
     namespace: 'default',
@@ -35,13 +24,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kubectl(kubeconfig, [
-    'delete',
-    '-f',
-    path.join(repoRoot, 'examples'),
-    '--ignore-not-found',
-    '--wait=false',
-  ]);
   await op?.stop();
 });
 
