@@ -2,7 +2,7 @@
 // ClusterIP, the names, ready endpoints, who can reach the app (from every live policy, not only
 // ours) and whether an internal app is exposed beyond its Space and peers.
 import type { V1EndpointSlice } from '@kubernetes/client-node';
-import type { App, Space } from '../api/v1alpha1/index.ts';
+import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
 import type { Condition, Reconciler } from '../engine/index.ts';
 import { readyConditions, setCondition } from '../engine/index.ts';
 import {
@@ -90,7 +90,7 @@ interface Exposure {
 }
 
 /** Who can reach the app's pods under every live policy of its namespace. */
-function exposure(c: Ctx, app: App, space: Space): Exposure {
+function exposure(c: Ctx, app: App, space: Space, peerings: readonly Peering[]): Exposure {
   const namespace = app.metadata.namespace ?? '';
   const reach = evaluateIngress({
     pod: { namespace, labels: appSelector(app), ports: [{ name: 'web', containerPort: app.spec.port }] },
@@ -99,7 +99,7 @@ function exposure(c: Ctx, app: App, space: Space): Exposure {
       .list()
       .map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} })),
   });
-  const peers = activePeeringCidrs(c.informers.peerings.list(namespace), namespace);
+  const peers = activePeeringCidrs(peerings, namespace);
   const cidrs = isInternal(app) ? peers : sortCidrs([...space.spec.trustedIPRanges, ...peers]);
   return {
     reachableFrom: summarize(reach),
@@ -165,13 +165,14 @@ export function appReconciler(c: Ctx): Reconciler<string> {
         return;
       }
       // The Service and the NetworkPolicy are independent: apply them at the same time.
+      const peerings = c.informers.peerings.list(namespace);
       const [serviceApplied] = await Promise.all(
-        appChildren(app, space, c.informers.peerings.list(namespace)).map((child) => c.applier.apply(child)),
+        appChildren(app, space, peerings).map((child) => c.applier.apply(child)),
       );
       const clusterIP = (serviceApplied?.object as { spec?: { clusterIP?: string } } | undefined)?.spec
         ?.clusterIP;
       const service = appServiceName(app);
-      const reach = exposure(c, app, space);
+      const reach = exposure(c, app, space, peerings);
       const { widened } = reach;
       const { reachableFrom, omitted } = boundedReach(reach.reachableFrom, widened);
       const exposed = isInternal(app) && widened.length > 0;
