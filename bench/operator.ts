@@ -3,6 +3,7 @@
 // channel the bench uses to force a full resync (`Operator.resync()`), which main.ts has no
 // flag for. Usage: node bench/operator.ts --kubeconfig K --concurrency N (forked, with IPC).
 import { parseArgs } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import { startOperator } from '../src/operator.ts';
 
 const { values } = parseArgs({
@@ -37,6 +38,9 @@ process.on('message', (msg: { type: string }) => {
       execution: 'sync',
       flavor: 'last-resort',
     });
+    // BENCH_HEAP_SNAPSHOT=DIR: also write a heap snapshot there (what the live objects are).
+    const dir = process.env['BENCH_HEAP_SNAPSHOT'];
+    if (dir) writeHeapSnapshot(`${dir}/operator-${Date.now()}.heapsnapshot`);
     send({ type: 'gc', usage: process.memoryUsage() });
   } else if (msg.type === 'stop') void op.stop().then(() => process.exit(0));
 });

@@ -18,6 +18,7 @@ import { fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { repoRoot } from '../src/harness/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../src/harness/controlplane.ts';
 import { parseBenchArgs, type BenchArgs } from './args.ts';
@@ -60,17 +61,48 @@ interface OperatorProc {
   stop(): Promise<void>;
 }
 
+/** The NODE_OPTIONS the Deployment gives the operator's container (deploy/deployment.yaml). */
+export function deployedNodeOptions(): string[] {
+  const doc = parse(readFileSync(path.join(repoRoot, 'deploy', 'deployment.yaml'), 'utf8')) as {
+    spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } } };
+  };
+  const env = doc.spec.template.spec.containers[0]?.env ?? [];
+  return (env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '').split(/\s+/).filter(Boolean);
+}
+
+/**
+ * The operator's entry: by default compiled JavaScript, as the container image runs it (tsc
+ * into dist/ first); `--source` runs the TypeScript through Node's type stripping.
+ */
+function operatorEntry(args: BenchArgs): string {
+  if (args.source) return path.join(import.meta.dirname, 'operator.ts');
+  log('compiling (tsc) so the operator runs as shipped, from dist/');
+  execFileSync(
+    process.execPath,
+    [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'],
+    {
+      cwd: repoRoot,
+      stdio: 'inherit',
+    },
+  );
+  return path.join(repoRoot, 'dist', 'bench', 'operator.js');
+}
+
 async function startOperatorProc(cp: ControlPlane, args: BenchArgs, dir: string): Promise<OperatorProc> {
   const out = createWriteStream(path.join(dir, 'operator.log'));
+  const nodeOptions = [...deployedNodeOptions(), ...args.nodeOptions];
+  log(
+    `operator: ${args.source ? 'TypeScript sources' : 'dist/'}, node ${nodeOptions.join(' ') || '(no flags)'}`,
+  );
   const child = fork(
-    path.join(import.meta.dirname, 'operator.ts'),
+    operatorEntry(args),
     ['--kubeconfig', cp.kubeconfigPath, '--concurrency', String(args.concurrency)],
     {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, LOG_LEVEL: args.logLevel },
       execArgv: [
         '--expose-gc',
-        ...args.nodeOptions,
+        ...nodeOptions,
         ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`] : []),
       ],
     },

@@ -1,7 +1,7 @@
 // Wires the operator: shared informers → Space, App, Peering and DNS controllers (leader only),
 // the admission webhook (every replica, once the caches it reads have synced), leader election,
 // and /healthz, /readyz, /metrics. `stop()` finishes in-flight reconciles and releases the Lease.
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { appReconciler } from './controllers/app.ts';
 import { makeInformers, keyOf, type Ctx, type Informers } from './controllers/context.ts';
 import { clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from './controllers/dns-events.ts';
@@ -12,6 +12,7 @@ import {
   Applier,
   Controller,
   EventRecorder,
+  KubeClient,
   LeaderElector,
   StatusWriter,
   createLogger,
@@ -19,6 +20,7 @@ import {
   type Informer,
   type Logger,
 } from './engine/index.ts';
+import { loadKubeConfig } from './engine/kubeconfig.ts';
 import { isLeader } from './engine/metrics.ts';
 import { APP_LABEL, MANAGED_BY, MANAGED_BY_LABEL, SPACE_LABEL } from './model/index.ts';
 import { startWebhook, type Lookup, type Webhook } from './webhook/index.ts';
@@ -26,6 +28,7 @@ import { startWebhook, type Lookup, type Webhook } from './webhook/index.ts';
 export interface OperatorOptions {
   /** Default: $KUBECONFIG, ~/.kube/config or the in-cluster config. */
   kubeconfigPath?: string | undefined;
+  /** A client-node KubeConfig the caller already holds (tests, tools); wins over the path. */
   kc?: KubeConfig;
   /** The operator's own namespace: Lease and webhook certificate Secret. */
   namespace: string;
@@ -163,28 +166,26 @@ function cacheLookup(inf: Informers): Lookup {
   };
 }
 
-function loadKubeConfig(opts: OperatorOptions): KubeConfig {
-  if (opts.kc) return opts.kc;
-  const kc = new KubeConfig();
-  if (opts.kubeconfigPath) kc.loadFromFile(opts.kubeconfigPath);
-  else kc.loadFromDefault();
-  return kc;
+/** One client (one connection pool) for every informer, writer and the webhook. */
+async function connect(opts: OperatorOptions): Promise<KubeClient> {
+  if (opts.kc) return new KubeClient(opts.kc);
+  return new KubeClient(await loadKubeConfig(opts.kubeconfigPath ? { path: opts.kubeconfigPath } : {}));
 }
 
 export async function startOperator(opts: OperatorOptions): Promise<Operator> {
-  const kc = loadKubeConfig(opts);
+  const api = await connect(opts);
   const log = opts.logger ?? createLogger({ base: { component: 'spaces-operator' } });
-  const informers = makeInformers(kc, log, opts.resyncMs ?? 0);
+  const informers = makeInformers(api, log, opts.resyncMs ?? 0);
   const all = Object.values(informers) as Informer<KubernetesObject>[];
   const ctx: Ctx = {
     informers,
     applier: new Applier({
-      kc,
+      api,
       logger: log,
       caches: [informers.namespaces, informers.services, informers.networkPolicies],
     }),
-    status: new StatusWriter({ kc, logger: log }),
-    events: new EventRecorder({ kc, logger: log, ...(opts.identity ? { instance: opts.identity } : {}) }),
+    status: new StatusWriter({ api, logger: log }),
+    events: new EventRecorder({ api, logger: log, ...(opts.identity ? { instance: opts.identity } : {}) }),
     log,
   };
   const concurrency = opts.concurrency ?? 4;
@@ -199,7 +200,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       ? undefined
       : new DnsController({
           ...(typeof opts.dns === 'object' ? opts.dns : {}),
-          kc,
+          api,
           logger: log,
           // Views that pass on only the events that can change the entries (dns-events.ts).
           informers: {
@@ -231,7 +232,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   let stopping = false;
   const elector = opts.leaderElection
     ? new LeaderElector({
-        kc,
+        api,
         namespace: opts.namespace,
         name: 'spaces-operator',
         ...(opts.identity ? { identity: opts.identity } : {}),
@@ -267,7 +268,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     if (opts.webhook) {
       const w = opts.webhook;
       webhook = startWebhook({
-        kc,
+        api,
         port: w.port,
         ...(w.host ? { host: w.host } : {}),
         ...(w.url ? { url: w.url } : {}),
@@ -313,6 +314,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       for (const i of all) i.stop();
       await webhook?.stop();
       await health?.close();
+      api.close();
       log.info('stopped');
     },
   };

@@ -4,7 +4,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { stringify } from 'yaml';
 import { toStructural, type OpenAPISchema } from './openapi.ts';
 import { AppSchema } from './v1alpha1/app.ts';
-import { GROUP, VERSION } from './v1alpha1/common.ts';
+import { GROUP, VERSION } from './v1alpha1/constants.ts';
 import { PeeringSchema } from './v1alpha1/peering.ts';
 import { SpaceSchema } from './v1alpha1/space.ts';
 

@@ -3,7 +3,7 @@
 // the live Space) before anything is sent, then created in the Space's namespace; the output
 // lists the names it answers to (the model's appDnsNames).
 import type { App, Space } from '../api/v1alpha1/index.ts';
-import { API_VERSION, DEFAULT_APP_PORT } from '../api/v1alpha1/index.ts';
+import { API_VERSION, DEFAULT_APP_PORT } from '../api/v1alpha1/constants.ts';
 import { parseApp } from '../api/parse.ts';
 import {
   appDefaultDomain,

@@ -14,7 +14,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
-import { API_VERSION } from '../api/v1alpha1/index.ts';
+import { API_VERSION } from '../api/v1alpha1/constants.ts';
 import { CliError, EXIT, failure, usageError } from './errors.ts';
 
 /** The kubectl flags every command takes. */

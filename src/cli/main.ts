@@ -10,7 +10,7 @@ import { Kube, type KubeFlags } from './kube.ts';
 import { OUTPUT_FORMATS, type OutputFormat } from './output.ts';
 import { runReach } from './reach.ts';
 import { runRender } from './render.ts';
-import { DEFAULT_APP_PORT } from '../api/v1alpha1/index.ts';
+import { DEFAULT_APP_PORT } from '../api/v1alpha1/constants.ts';
 
 export interface Io {
   out(text: string): void;

@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
-import { API_VERSION } from '../api/v1alpha1/index.ts';
+import { API_VERSION } from '../api/v1alpha1/constants.ts';
 import { parseApp, parsePeering, parseSpace, type SchemaError } from '../api/parse.ts';
 import {
   FIELD_MANAGER,

@@ -2,7 +2,6 @@
 // by the webhook) and the engine's writers. Controllers read only from these caches; the only
 // API calls a reconcile makes are the writes the Applier and StatusWriter decide are needed.
 import type {
-  KubeConfig,
   KubernetesObject,
   V1EndpointSlice,
   V1Namespace,
@@ -10,14 +9,16 @@ import type {
   V1Service,
 } from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
-import { API_VERSION } from '../api/v1alpha1/index.ts';
+import { API_VERSION } from '../api/v1alpha1/constants.ts';
 import {
   Applier,
   EventRecorder,
   FIELD_MANAGER,
   Informer,
   StatusWriter,
+  internStrings,
   slimManagedFields,
+  type KubeApi,
   type Logger,
 } from '../engine/index.ts';
 import { APP_LABEL } from '../model/labels.ts';
@@ -72,9 +73,11 @@ export function slimEndpointSlice<T extends KubernetesObject>(obj: T): T {
 }
 
 /** One informer per kind the operator reads; nothing starts until `start()` is called on each. */
-export function makeInformers(kc: KubeConfig, logger: Logger, resyncMs = 0): Informers {
-  // Caches keep only our own Apply entry of managedFields: the Applier's "fields we dropped" check.
+export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Informers {
+  // Caches keep only our own Apply entry of managedFields (the Applier's "fields we dropped"
+  // check), and one copy of each repeated string across every cache.
   const slim = slimManagedFields([FIELD_MANAGER]);
+  const intern = internStrings<KubernetesObject>();
   const mk = <T extends KubernetesObject>(
     name: string,
     path: string,
@@ -82,12 +85,12 @@ export function makeInformers(kc: KubeConfig, logger: Logger, resyncMs = 0): Inf
     transform: (obj: T) => T = (o) => slim(o) as T,
   ): Informer<T> =>
     new Informer<T>({
-      kc,
+      api,
       name,
       path,
       logger,
       resyncMs,
-      transform,
+      transform: (o) => intern(transform(o)) as T,
       ...(labelSelector ? { labelSelector } : {}),
     });
   return {

@@ -1,5 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Informer, type WatchFn } from '../engine/informer.ts';
 import type { KubeApi, KubeRequest } from '../engine/kubeclient.ts';
 import { DnsController, DNS_FIELD_MANAGER, type DnsInformers } from './controller.ts';
@@ -142,6 +142,26 @@ describe('DnsController', () => {
     await controller.reconcile();
     expect(c.patches).toHaveLength(1);
     expect(informers.configMap.get('kube-system/coredns-custom')?.data?.['admin.server']).toBeDefined();
+    await controller.stop();
+  });
+
+  it('batches longer after slow renders: 5x the last render time, at least batchMs, at most 5 s', async () => {
+    const c = cluster();
+    const { controller, start } = started(c);
+    await start;
+    await settle();
+    expect(controller.batchDelayMs()).toBe(1);
+    const clock = vi.spyOn(performance, 'now');
+    try {
+      clock.mockReturnValueOnce(1000).mockReturnValueOnce(1100);
+      await controller.reconcile();
+      expect(controller.batchDelayMs()).toBe(500);
+      clock.mockReturnValueOnce(0).mockReturnValueOnce(60_000);
+      await controller.reconcile();
+      expect(controller.batchDelayMs()).toBe(5000);
+    } finally {
+      clock.mockRestore();
+    }
     await controller.stop();
   });
 });

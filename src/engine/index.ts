@@ -48,7 +48,7 @@ export {
   statusEquivalent,
 } from './status.ts';
 export type { Condition, ConditionInput, ConditionStatus, Progress, StatusWriterOptions } from './status.ts';
-export { composeTransforms, slimManagedFields } from './slim.ts';
+export { InternTable, composeTransforms, internFields, internStrings, slimManagedFields } from './slim.ts';
 export { deepEqual, isSubset, ownsFieldsNotDesired } from './subset.ts';
 export { listAll, watchBackoff } from './watch.ts';
 export type { ListResult } from './watch.ts';

@@ -5,10 +5,10 @@
 // re-list whose differences are delivered as adds, updates and deletes; any other failure is
 // retried with exponential backoff (0.8 s doubling to 30 s, with jitter). Optionally, every
 // cached object is re-delivered as an update every `resyncMs` (off by default).
-import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { ObjectCache, objectKey, relistDiff, type IndexFn } from './cache.ts';
 import { realClock, sleep, type Clock, type TimerHandle } from './clock.ts';
-import { KubeClient, countApiRequest, type KubeApi } from './kubeclient.ts';
+import { KubeClient, type KubeApi } from './kubeclient.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { informerEvents, informerLists, informerWatchErrors } from './metrics.ts';
 import {
@@ -253,12 +253,9 @@ export class Informer<T extends KubernetesObject> {
   }
 
   #defaultWatchFn(): WatchFn {
-    if (!this.#opts.kc) throw new Error(`informer ${this.name}: give kc or watchFn`);
-    const watch = new Watch(this.#opts.kc);
-    return (path, query, onEvent, onDone) => {
-      countApiRequest('watch', path);
-      return watch.watch(path, query, onEvent, onDone);
-    };
+    const api = this.#api;
+    if (!api?.watch) throw new Error(`informer ${this.name}: give kc, an api that watches, or watchFn`);
+    return api.watch.bind(api);
   }
 
   /** Applies one watch event; says whether the watch may go on. */

@@ -1,16 +1,19 @@
-// A small JSON client for the API server, on client-node's own transport: the request is a
-// client-node `RequestContext`, authenticated by `KubeConfig.applySecurityAuthentication`
-// (bearer tokens, exec plugins, client certificates, CA) and sent by client-node's fetch
-// library (undici). Unlike client-node's typed APIs it neither renames fields nor turns
-// timestamps into Dates: objects stay exactly as the API server wrote them, so objects from a
-// LIST, a WATCH and a PATCH compare equal. Kinds are resolved to paths by discovery, cached.
+// A small JSON client for the API server on Node's own https module. Objects stay exactly as
+// the API server wrote them (no renamed fields, no Dates), so objects from a LIST, a WATCH and a
+// PATCH compare equal. Kinds are resolved to paths by discovery, cached. One keep-alive agent
+// (connection pool) serves every request and watch of a client.
 //
-// Why not Node's global fetch: client-node's dispatcher is an undici 8 Agent, which Node 24's
-// bundled fetch (undici 7) rejects ("invalid onRequestStart method"). `KubeConfig` has no
-// `applyToFetchOptions` in client-node 2.0.1.
-import { IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+// Why not client-node's transport: importing @kubernetes/client-node costs ~86 MiB of RSS (its
+// KubeConfig module loads the whole generated API, and undici another ~28 MiB), more than half
+// of the operator's memory budget. Credentials come from `kubeconfig.ts` (or from a client-node
+// `KubeConfig` someone already holds, through `connectionFromKubeConfig`).
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { apiError } from './errors.ts';
+import { connectionFromKubeConfig, type ClusterConnection, type ConnectionOptions } from './kubeconfig.ts';
 import { apiRequests } from './metrics.ts';
+import type { WatchFn } from './watch.ts';
 
 export interface KubeRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -39,6 +42,8 @@ export interface KubeApi {
   request<T>(req: KubeRequest): Promise<T>;
   /** The URL path of an object (or its collection), from discovery. */
   resourcePath(ref: ResourceRef): Promise<string>;
+  /** Opens a WATCH (see `KubeClient.watch`); fakes without it give informers a `watchFn`. */
+  watch?: WatchFn;
 }
 
 interface ApiResource {
@@ -46,8 +51,6 @@ interface ApiResource {
   kind: string;
   namespaced: boolean;
 }
-
-type Dispatcher = ReturnType<RequestContext['getDispatcher']>;
 
 /** `/api/v1` for the core group, `/apis/<group>/<version>` otherwise. */
 export function apiVersionPath(apiVersion: string): string {
@@ -87,38 +90,169 @@ export function countApiRequest(verb: string, path: string): void {
   apiRequests.inc({ verb, resource: resourceOfPath(path) });
 }
 
+/** A request without an answer for this long fails (watches have their own idle limit). */
+export const REQUEST_TIMEOUT_MS = 60_000;
+/** A watch that delivers nothing (not even a bookmark) for this long is ended and reopened. */
+export const WATCH_IDLE_MS = 60_000;
+
+export type WatchQuery = Record<string, string | number | boolean | undefined>;
+
+/** Raised when a request or a watch times out; a watch's end with it counts as a normal close. */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+function isConnection(c: ClusterConnection | KubeConfig): c is ClusterConnection {
+  return typeof (c as ClusterConnection).options === 'function' && 'server' in c;
+}
+
+export interface KubeClientOptions {
+  /** Default REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs?: number;
+  /** Default WATCH_IDLE_MS. */
+  watchIdleMs?: number;
+}
+
 export class KubeClient implements KubeApi {
-  readonly #kc: KubeConfig;
-  readonly #http = new IsomorphicFetchHttpLibrary();
-  // One connection pool for all requests; client-node would make a new one per request.
-  #dispatcher: Dispatcher;
+  readonly #conn: ClusterConnection;
+  readonly #requestTimeoutMs: number;
+  readonly #watchIdleMs: number;
+  readonly #transport: typeof https | typeof http;
+  readonly #agent: http.Agent;
   readonly #discovery = new Map<string, Promise<ApiResource[]>>();
 
-  constructor(kc: KubeConfig) {
-    this.#kc = kc;
+  constructor(conn: ClusterConnection | KubeConfig, opts: KubeClientOptions = {}) {
+    this.#conn = isConnection(conn) ? conn : connectionFromKubeConfig(conn);
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    this.#watchIdleMs = opts.watchIdleMs ?? WATCH_IDLE_MS;
+    const plain = this.#conn.server.startsWith('http:');
+    this.#transport = plain ? http : https;
+    this.#agent = plain ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
+  }
+
+  /** The API server URL. */
+  get server(): string {
+    return this.#conn.server;
   }
 
   async request<T>(req: KubeRequest): Promise<T> {
-    const cluster = this.#kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster: set current-context');
-    const url = new URL(cluster.server.replace(/\/$/, '') + req.path);
-    for (const [k, v] of Object.entries(req.query ?? {}))
-      if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), req.method);
-    ctx.setHeaderParam('Accept', 'application/json');
-    if (req.body !== undefined) {
-      ctx.setHeaderParam('Content-Type', req.contentType ?? 'application/json');
-      ctx.setBody(JSON.stringify(req.body));
-    }
-    await this.#kc.applySecurityAuthentication(ctx);
-    this.#reuseDispatcher(ctx);
+    const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = req.contentType ?? 'application/json';
     countApiRequest(req.verb ?? VERBS[req.method], req.path);
-    const rsp = await this.#http.send(ctx).toPromise();
-    const text = await rsp.body.text();
-    if (rsp.httpStatusCode < 200 || rsp.httpStatusCode > 299) {
-      throw apiError(`${req.method} ${req.path}`, rsp.httpStatusCode, text);
-    }
+    const what = `${req.method} ${req.path}`;
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      void this.#open(req.method, req.path, req.query, headers)
+        .then((r) => {
+          r.setTimeout(this.#requestTimeoutMs, () =>
+            r.destroy(new TimeoutError(`${what}: no answer in ${this.#requestTimeoutMs / 1000} s`)),
+          );
+          r.on('error', reject);
+          r.on('response', (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('error', reject);
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+            );
+          });
+          r.end(body);
+        })
+        .catch(reject);
+    });
+    if (status < 200 || status > 299) throw apiError(what, status, text);
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Opens a WATCH on a collection path and calls `onEvent` for each event line. `onDone` is called
+   * exactly once: with null when the server ends the watch or `abort()` is called, a
+   * `TimeoutError` after `watchIdleMs` without a byte, an `ApiError` for a non-2xx answer, or
+   * the connection's error.
+   */
+  async watch(
+    path: string,
+    query: WatchQuery,
+    onEvent: (type: string, obj: unknown) => void,
+    onDone: (err: unknown) => void,
+  ): Promise<{ abort(): void }> {
+    let finished = false;
+    const done = (err: unknown): void => {
+      if (finished) return;
+      finished = true;
+      onDone(err);
+    };
+    countApiRequest('watch', path);
+    const r = await this.#open('GET', path, { ...query, watch: true }, { Accept: 'application/json' });
+    r.setTimeout(this.#watchIdleMs, () =>
+      r.destroy(new TimeoutError(`WATCH ${path}: nothing for ${this.#watchIdleMs / 1000} s`)),
+    );
+    r.on('error', (err) => done(finished ? null : err));
+    r.on('response', (res) => {
+      res.setEncoding('utf8');
+      if (res.statusCode !== 200) {
+        let text = '';
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => done(apiError(`WATCH ${path}`, res.statusCode ?? 0, text)));
+        return;
+      }
+      let buf = '';
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let nl: number;
+        while (!finished && (nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (!line.trim()) continue;
+          let ev: { type: string; object: unknown };
+          try {
+            ev = JSON.parse(line) as { type: string; object: unknown };
+          } catch (err) {
+            r.destroy();
+            done(err);
+            return;
+          }
+          onEvent(ev.type, ev.object);
+        }
+      });
+      res.on('end', () => done(null));
+      res.on('error', (err) => done(err));
+      // A connection dropped mid-stream: the watch ended; the informer reopens it.
+      res.on('close', () => done(null));
+    });
+    r.end();
+    return {
+      abort: () => {
+        r.destroy();
+        done(null);
+      },
+    };
+  }
+
+  /** Stops keeping idle connections (open watches and requests are not affected). */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  async #open(
+    method: string,
+    path: string,
+    query: WatchQuery | undefined,
+    headers: Record<string, string>,
+  ): Promise<http.ClientRequest> {
+    const url = new URL(this.#conn.server + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const o: ConnectionOptions = await this.#conn.options();
+    return this.#transport.request(url, {
+      method,
+      agent: this.#agent,
+      headers: { ...o.headers, ...headers },
+      ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.cert ? { cert: o.cert } : {}),
+      ...(o.key ? { key: o.key } : {}),
+      ...(o.servername ? { servername: o.servername } : {}),
+      rejectUnauthorized: o.rejectUnauthorized,
+    });
   }
 
   async resourcePath(ref: ResourceRef): Promise<string> {
@@ -127,13 +261,6 @@ export class KubeClient implements KubeApi {
       throw new Error(`${ref.kind} ${ref.name} is namespaced: set metadata.namespace`);
     }
     return buildPath(ref.apiVersion, r.name, r.namespaced ? ref.namespace : undefined, ref.name);
-  }
-
-  #reuseDispatcher(ctx: RequestContext): void {
-    const fresh = ctx.getDispatcher();
-    if (!fresh) return;
-    if (this.#dispatcher) ctx.setDispatcher(this.#dispatcher);
-    else this.#dispatcher = fresh;
   }
 
   async #resource(apiVersion: string, kind: string): Promise<ApiResource> {

@@ -41,4 +41,16 @@ describe('RecentWrites', () => {
     r.remember('k', '1', 'second');
     expect(r.lookup('k', '1')).toBe('second');
   });
+
+  it('forgets expired writes without further calls (a quiet operator holds none)', () => {
+    const clock = new FakeClock();
+    const r = new RecentWrites<string>({ ttlMs: 1000, clock });
+    r.remember('a', '1', 'a');
+    clock.advance(500);
+    r.remember('b', '1', 'b');
+    clock.advance(600);
+    expect(r.size).toBe(1);
+    clock.advance(1000);
+    expect(r.size).toBe(0);
+  });
 });

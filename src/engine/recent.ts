@@ -5,8 +5,9 @@
 // `RecentWrites` remembers each write together with the cached resourceVersion it replaced:
 // while the cache still shows exactly that version, the write is the truth; as soon as the
 // cache shows anything else (our write, or someone else's), the entry is dropped and the cache
-// is trusted again. Entries also expire after `ttlMs` (an object never looked at again).
-import { realClock, type Clock } from './clock.ts';
+// is trusted again. Entries also expire after `ttlMs` (an object never looked at again): a
+// sweep runs while any entry is held, so a quiet operator holds none.
+import { realClock, type Clock, type TimerHandle } from './clock.ts';
 
 interface Entry<V> {
   from: string | undefined;
@@ -18,6 +19,7 @@ export class RecentWrites<V> {
   readonly #entries = new Map<string, Entry<V>>();
   readonly #ttlMs: number;
   readonly #clock: Clock;
+  #sweep: TimerHandle | undefined;
 
   constructor(opts: { ttlMs?: number; clock?: Clock } = {}) {
     this.#ttlMs = opts.ttlMs ?? 30_000;
@@ -34,6 +36,7 @@ export class RecentWrites<V> {
     this.#entries.delete(key); // re-insert: the map stays in write order, oldest first
     this.#entries.set(key, { from, value, at: now });
     this.#expire(now);
+    this.#scheduleSweep();
   }
 
   /**
@@ -46,6 +49,17 @@ export class RecentWrites<V> {
     if (e.from === cached && this.#clock.now() - e.at < this.#ttlMs) return e.value;
     this.#entries.delete(key);
     return undefined;
+  }
+
+  #scheduleSweep(): void {
+    if (this.#sweep || this.#entries.size === 0) return;
+    this.#sweep = this.#clock.setTimeout(() => {
+      this.#sweep = undefined;
+      this.#expire(this.#clock.now());
+      this.#scheduleSweep();
+    }, this.#ttlMs);
+    // Never what keeps a process alive.
+    (this.#sweep as { unref?: () => void }).unref?.();
   }
 
   #expire(now: number): void {

@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { composeTransforms, slimManagedFields } from './slim.ts';
+import { InternTable, composeTransforms, internFields, internStrings, slimManagedFields } from './slim.ts';
 import { ownsFieldsNotDesired, type ManagedFieldsEntry } from './subset.ts';
 
 const fields = (extra: Record<string, unknown> = {}) => ({
@@ -70,6 +70,61 @@ describe('slimManagedFields', () => {
         spec: { ...desired.spec, loadBalancerSourceRanges: ['10.0.0.0/8'] },
       }),
     ).toBe(false);
+  });
+});
+
+describe('internFields', () => {
+  it('shares equal subtrees across tries and keeps the differing path apart', () => {
+    const owner = (uid: string) => ({
+      'f:metadata': {
+        'f:labels': { 'f:app': {}, 'f:space': {} },
+        'f:ownerReferences': { [`k:{"uid":"${uid}"}`]: {} },
+      },
+      'f:spec': { 'f:ports': { 'k:{"port":80}': { '.': {}, 'f:port': {} } }, 'f:type': {} },
+    });
+    const a = internFields(owner('u1')) as Record<string, Record<string, unknown>>;
+    expect(a).toEqual(owner('u1'));
+    expect(Object.isFrozen(a['f:metadata'])).toBe(true);
+    // Leaves within one trie are one object.
+    const ports = (a['f:spec']!['f:ports'] as Record<string, Record<string, unknown>>)['k:{"port":80}']!;
+    expect(ports['.']).toBe(ports['f:port']);
+  });
+
+  it('through slimManagedFields, Services with different owners share everything but the owner path', () => {
+    const slim = slimManagedFields(['spaces-operator']);
+    const withOwner = (name: string, uid: string): KubernetesObject =>
+      svc(name, [
+        {
+          manager: 'spaces-operator',
+          operation: 'Apply',
+          fieldsV1: { ...fields(), 'f:metadata': { 'f:ownerReferences': { [`k:{"uid":"${uid}"}`]: {} } } },
+        },
+      ]);
+    const fa = slim(withOwner('a', 'u1')).metadata!.managedFields![0]!.fieldsV1 as Record<string, unknown>;
+    const fb = slim(withOwner('b', 'u2')).metadata!.managedFields![0]!.fieldsV1 as Record<string, unknown>;
+    expect(fa).not.toBe(fb);
+    expect(fa['f:metadata']).not.toBe(fb['f:metadata']);
+    expect(fa['f:spec']).toBe(fb['f:spec']);
+  });
+});
+
+describe('internStrings', () => {
+  it('makes equal values one string, leaves unique keys alone, and keeps the object equal', () => {
+    const table = new InternTable<string>();
+    const intern = internStrings<Record<string, unknown>>(128, table);
+    const mk = () =>
+      JSON.parse(
+        '{"metadata":{"namespace":"acme","uid":"u-1","labels":{"app":"web"}},"spec":{"ranges":["10.0.0.0/8"]}}',
+      ) as Record<string, unknown>;
+    const a = intern(mk());
+    const b = intern(mk());
+    expect(a).toEqual(mk());
+    expect(b).toEqual(a);
+    // String identity is not observable from JS: the table shows which values were shared
+    // (acme, web, 10.0.0.0/8; not the uid).
+    expect(table.size).toBe(3);
+    const frozen = Object.freeze({ x: 'y' });
+    expect(intern({ frozen })).toEqual({ frozen: { x: 'y' } });
   });
 });
 

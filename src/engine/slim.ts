@@ -1,11 +1,58 @@
 // Informer transforms that keep caches small. metadata.managedFields is often half of an
 // object's JSON and nobody reads it except the Applier, which needs only the `Apply` entry of
 // its own field manager (to notice fields it stopped setting). `slimManagedFields` keeps just
-// those entries, and only the parts the Applier reads; identical field sets (every ClusterIP
-// Service the operator applies has the same one) share one frozen object. Pure.
+// those entries, and only the parts the Applier reads; their field tries are hash-consed: every
+// subtree is replaced by one shared, frozen copy of itself, so only the few nodes that differ
+// per object (the owner reference's uid key and its ancestors) are stored per object. A
+// ClusterIP Service's trie is ~25 objects; after this it costs ~4.
+//
+// `internStrings` shares one copy of each repeated string value (namespaces, labels, kinds,
+// apiVersions, managers, reasons, CIDRs): JSON.parse makes a new string for every value.
 import type { KubernetesObject } from '@kubernetes/client-node';
 
-const INTERN_LIMIT = 4096;
+const INTERN_LIMIT = 8192;
+
+/** A Map that forgets everything when full: a cache of shared values, never a source of truth. */
+export class InternTable<V> {
+  readonly #map = new Map<string, V>();
+  readonly #limit: number;
+  constructor(limit = INTERN_LIMIT) {
+    this.#limit = limit;
+  }
+  get size(): number {
+    return this.#map.size;
+  }
+  intern(key: string, value: V): V {
+    const found = this.#map.get(key);
+    if (found !== undefined) return found;
+    if (this.#map.size >= this.#limit) this.#map.clear();
+    this.#map.set(key, value);
+    return value;
+  }
+}
+
+/**
+ * Hash-consing of a field trie: returns a frozen trie equal to `fields` in which equal subtrees
+ * (within this object and across every object interned into `table`) are one object.
+ */
+export function internFields(fields: unknown, table: InternTable<unknown> = new InternTable()): unknown {
+  return internNode(fields, table).node;
+}
+
+function internNode(v: unknown, table: InternTable<unknown>): { node: unknown; key: string } {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return { node: v, key: JSON.stringify(v) ?? 'u' };
+  const out: Record<string, unknown> = {};
+  let key = '{';
+  for (const k of Object.keys(v).sort()) {
+    const child = internNode((v as Record<string, unknown>)[k], table);
+    out[k] = child.node;
+    key += `${JSON.stringify(k)}:${child.key},`;
+  }
+  key += '}';
+  // A subtree's key holds its children's keys: long keys (whole tries) are looked up, but the
+  // table forgets them when full, so at worst a trie is shared a little less.
+  return { node: table.intern(key, Object.freeze(out)), key };
+}
 
 /**
  * A transform (for `InformerOptions.transform`) that drops every managedFields entry except
@@ -14,17 +61,8 @@ const INTERN_LIMIT = 4096;
  */
 export function slimManagedFields<T extends KubernetesObject>(managers: readonly string[]): (obj: T) => T {
   const keep = new Set(managers);
-  // JSON of a fieldsV1 trie → one shared, frozen copy.
-  const interned = new Map<string, unknown>();
-  const intern = (fields: unknown): unknown => {
-    const text = JSON.stringify(fields);
-    const found = interned.get(text);
-    if (found !== undefined) return found;
-    if (interned.size >= INTERN_LIMIT) interned.clear();
-    const frozen = deepFreeze(fields);
-    interned.set(text, frozen);
-    return frozen;
-  };
+  const table = new InternTable<unknown>();
+  const intern = (fields: unknown): unknown => internFields(fields, table);
   return (obj) => {
     const meta = obj.metadata;
     const entries = meta?.managedFields;
@@ -43,12 +81,36 @@ export function slimManagedFields<T extends KubernetesObject>(managers: readonly
   };
 }
 
-function deepFreeze<V>(v: V): V {
-  if (v && typeof v === 'object') {
-    for (const child of Object.values(v)) deepFreeze(child);
-    Object.freeze(v);
-  }
-  return v;
+/** Values of these keys are unique per object (or per write): interning them only churns the table. */
+const UNIQUE_KEYS = new Set(['uid', 'resourceVersion', 'creationTimestamp', 'lastTransitionTime', 'time']);
+
+/**
+ * A transform that replaces every string value (not keys: V8 already shares those) of at most
+ * `maxLength` characters with one shared copy, except the values of keys that are unique per
+ * object (uid, resourceVersion, timestamps). Changes the object in place and returns it.
+ */
+export function internStrings<T>(maxLength = 128, table = new InternTable<string>()): (obj: T) => T {
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i];
+        if (typeof x === 'string' && x.length <= maxLength) v[i] = table.intern(x, x);
+        else if (x && typeof x === 'object') walk(x);
+      }
+      return;
+    }
+    if (!v || typeof v !== 'object' || Object.isFrozen(v)) return;
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const x = o[k];
+      if (typeof x === 'string') o[k] = x.length <= maxLength && !UNIQUE_KEYS.has(k) ? table.intern(x, x) : x;
+      else if (x && typeof x === 'object') walk(x);
+    }
+  };
+  return (obj) => {
+    walk(obj);
+    return obj;
+  };
 }
 
 /** Several transforms, applied in order. */

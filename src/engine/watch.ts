@@ -2,11 +2,11 @@
 // alone: the paged LIST, how a watch's end is classified, and the reconnect backoff.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { isGone } from './errors.ts';
-import type { KubeApi } from './kubeclient.ts';
+import type { KubeApi, WatchQuery } from './kubeclient.ts';
 
-export type WatchQuery = Record<string, string | number | boolean | undefined>;
+export type { WatchQuery } from './kubeclient.ts';
 
-/** client-node's `Watch.watch` signature (injectable for tests). */
+/** `KubeClient.watch`'s signature (injectable for tests). */
 export type WatchFn = (
   path: string,
   query: WatchQuery,
@@ -79,7 +79,7 @@ export function apiVersionOfPath(path: string): string {
 export type WatchEnd = { kind: 'closed' } | { kind: 'gone' } | { kind: 'error'; err: unknown };
 
 /**
- * How a watch ended: `closed` (the server or client-node's 30 s inactivity timer closed it, or
+ * How a watch ended: `closed` (the server or the client's inactivity timer closed it, or
  * we are stopping: reopen from the last resourceVersion), `gone` (410 / too old resource
  * version: re-list), or `error` (reconnect with backoff).
  */

@@ -1,9 +1,9 @@
 // Test fixtures: complete, defaulted Space / App / Peering objects as the apiserver would
 // serve them. For tests (here and in other modules); not re-exported from index.ts.
 import type { App, AppSpec } from '../api/v1alpha1/app.ts';
-import { API_VERSION } from '../api/v1alpha1/common.ts';
-import type { Peering, PeeringSpec, PeeringStatus } from '../api/v1alpha1/peering.ts';
-import type { Space, SpaceSpec } from '../api/v1alpha1/space.ts';
+import { API_VERSION } from '../api/v1alpha1/constants.ts';
+import type { Peering, PeeringSpec, PeeringStatus } from '../api/v1alpha1/index.ts';
+import type { Space, SpaceSpec } from '../api/v1alpha1/index.ts';
 
 export function makeSpace(
   name = 'acme',

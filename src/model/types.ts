@@ -1,6 +1,6 @@
 // The model's vocabulary: field errors, and the complete objects it renders for server-side apply.
 import type { V1ServiceSpec } from '@kubernetes/client-node';
-import { API_VERSION } from '../api/v1alpha1/common.ts';
+import { API_VERSION } from '../api/v1alpha1/constants.ts';
 
 /** One problem with one field, e.g. { field: 'spec.internalRouting', message: '...' }. */
 export interface FieldError {

@@ -1,9 +1,9 @@
 // Validation of a Peering against its Space and the Space's other Peerings (which CEL cannot
 // see). Heroku's rules: peer ranges are RFC 1918 and overlap neither the Space, its unavailable
 // CIDRs, nor another peering of the Space.
-import type { Peering } from '../api/v1alpha1/peering.ts';
-import { MAX_PEERING_CIDRS, PEERING_TYPES } from '../api/v1alpha1/peering.ts';
-import type { Space } from '../api/v1alpha1/space.ts';
+import type { Peering } from '../api/v1alpha1/index.ts';
+import { MAX_PEERING_CIDRS, PEERING_TYPES } from '../api/v1alpha1/constants.ts';
+import type { Space } from '../api/v1alpha1/index.ts';
 import { cidrsOverlap, isIpv4Address, unavailableCIDRs } from './cidr.ts';
 import { checkCidr } from './checks.ts';
 import type { FieldError } from './types.ts';

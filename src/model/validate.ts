@@ -3,8 +3,8 @@
 // valid. Messages say what is wrong and what to do. Pure; used by the webhook, the controllers
 // (status) and the CLI.
 import type { App } from '../api/v1alpha1/app.ts';
-import type { Space } from '../api/v1alpha1/space.ts';
-import { MAX_TRUSTED_IP_RANGES, SPACE_GENERATIONS } from '../api/v1alpha1/space.ts';
+import type { Space } from '../api/v1alpha1/index.ts';
+import { MAX_TRUSTED_IP_RANGES, SPACE_GENERATIONS } from '../api/v1alpha1/constants.ts';
 import { prefixLength } from './cidr.ts';
 import { checkCidr, checkDnsName, checkLabels, isDnsLabel, isServiceName } from './checks.ts';
 import { DISCOVERY_ZONE } from './dns.ts';

@@ -1,10 +1,10 @@
 // A Lookup that reads the API server directly, one request per question: for local runs, the
 // CLI and the integration test. The operator uses informer caches instead (no request per
 // admission). Objects stay raw JSON, the same shape the AdmissionReview carries.
-import type { KubeConfig, V1Namespace, V1NetworkPolicy, V1Service } from '@kubernetes/client-node';
+import type { V1Namespace, V1NetworkPolicy, V1Service } from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
-import { API_VERSION } from '../api/v1alpha1/index.ts';
-import { buildPath, KubeClient, type KubeApi } from '../engine/kubeclient.ts';
+import { API_VERSION } from '../api/v1alpha1/constants.ts';
+import { buildPath, type KubeApi } from '../engine/kubeclient.ts';
 import { isNotFound } from './errors.ts';
 import type { Lookup } from './types.ts';
 
@@ -12,7 +12,7 @@ interface List<T> {
   items?: T[];
 }
 
-export function apiLookup(kc: KubeConfig, api: KubeApi = new KubeClient(kc)): Lookup {
+export function apiLookup(api: KubeApi): Lookup {
   const get = async <T>(path: string): Promise<T | undefined> => {
     try {
       return await api.request<T>({ method: 'GET', path });

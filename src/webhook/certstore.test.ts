@@ -1,71 +1,63 @@
-import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { ApiError } from '../engine/errors.ts';
+import type { KubeApi, KubeRequest } from '../engine/kubeclient.ts';
 import { generateCA, issueServingCert, renew, servingNames } from './certs.ts';
 import { bundleFromSecret, SecretCertStore, secretFromBundle } from './certstore.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const names = servingNames({ serviceName: 'wh', namespace: 'ops' });
 
-class ApiError extends Error {
-  code: number;
-  constructor(code: number) {
-    super(`HTTP ${code}`);
-    this.code = code;
-  }
-}
+const fail = (req: KubeRequest, code: number): ApiError =>
+  new ApiError(code, `${req.method} ${req.path}: ${code}`);
 
-/** Secrets in memory with resourceVersion checks, like the apiserver. */
-function fakeCore() {
+/** Secrets in memory behind `KubeApi.request`, with resourceVersion checks, like the apiserver. */
+function fakeApi() {
   const secrets = new Map<string, V1Secret>();
   let rv = 0;
   const calls: string[] = [];
-  const key = (ns: string, name: string) => `${ns}/${name}`;
-  const api = {
-    async readNamespacedSecret({ name, namespace }: { name: string; namespace: string }) {
-      calls.push('read');
+  const api: KubeApi = {
+    async request<T>(req: KubeRequest): Promise<T> {
       await Promise.resolve();
-      const s = secrets.get(key(namespace, name));
-      if (!s) throw new ApiError(404);
-      return structuredClone(s);
+      const m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets(?:\/([^/]+))?$/.exec(req.path);
+      if (!m) throw new Error(`unexpected path ${req.path}`);
+      const [, namespace, name] = m;
+      const body = req.body as V1Secret | undefined;
+      if (req.method === 'GET' && name) {
+        calls.push('read');
+        const s = secrets.get(`${namespace}/${name}`);
+        if (!s) throw fail(req, 404);
+        return structuredClone(s) as T;
+      }
+      if (req.method === 'POST' && !name && body) {
+        calls.push('create');
+        const k = `${namespace}/${body.metadata!.name!}`;
+        if (secrets.has(k)) throw fail(req, 409);
+        secrets.set(k, { ...body, metadata: { ...body.metadata, resourceVersion: String(++rv) } });
+        return structuredClone(secrets.get(k)) as T;
+      }
+      if (req.method === 'PUT' && name && body) {
+        calls.push('replace');
+        const k = `${namespace}/${name}`;
+        const live = secrets.get(k);
+        if (!live) throw fail(req, 404);
+        if (live.metadata?.resourceVersion !== body.metadata?.resourceVersion) throw fail(req, 409);
+        secrets.set(k, { ...body, metadata: { ...body.metadata, resourceVersion: String(++rv) } });
+        return structuredClone(secrets.get(k)) as T;
+      }
+      throw new Error(`unexpected request ${req.method} ${req.path}`);
     },
-    async createNamespacedSecret({ namespace, body }: { namespace: string; body: V1Secret }) {
-      calls.push('create');
-      await Promise.resolve();
-      const k = key(namespace, body.metadata!.name!);
-      if (secrets.has(k)) throw new ApiError(409);
-      secrets.set(k, { ...body, metadata: { ...body.metadata, resourceVersion: String(++rv) } });
-      return body;
-    },
-    async replaceNamespacedSecret({
-      name,
-      namespace,
-      body,
-    }: {
-      name: string;
-      namespace: string;
-      body: V1Secret;
-    }) {
-      calls.push('replace');
-      await Promise.resolve();
-      const live = secrets.get(key(namespace, name));
-      if (!live) throw new ApiError(404);
-      if (live.metadata?.resourceVersion !== body.metadata?.resourceVersion) throw new ApiError(409);
-      secrets.set(key(namespace, name), {
-        ...body,
-        metadata: { ...body.metadata, resourceVersion: String(++rv) },
-      });
-      return body;
-    },
+    resourcePath: () => Promise.reject(new Error('not used')),
   };
-  return { api: api as unknown as CoreV1Api, secrets, calls };
+  return { api, secrets, calls };
 }
 
-const store = (core: CoreV1Api, now?: Date) =>
-  new SecretCertStore({ core, namespace: 'ops', secretName: 'wh-tls', names, ...(now ? { now } : {}) });
+const store = (api: KubeApi, now?: Date) =>
+  new SecretCertStore({ api, namespace: 'ops', secretName: 'wh-tls', names, ...(now ? { now } : {}) });
 
 describe('SecretCertStore', () => {
   it('creates a kubernetes.io/tls Secret with ca.crt when none exists, and reuses it afterwards', async () => {
-    const { api, secrets, calls } = fakeCore();
+    const { api, secrets, calls } = fakeApi();
     const first = await store(api).ensure();
     const s = secrets.get('ops/wh-tls')!;
     expect(s.type).toBe('kubernetes.io/tls');
@@ -77,7 +69,7 @@ describe('SecretCertStore', () => {
   });
 
   it('ends with one certificate when two replicas race to create it', async () => {
-    const { api, calls } = fakeCore();
+    const { api, calls } = fakeApi();
     const [a, b] = await Promise.all([store(api).ensure(), store(api).ensure()]);
     expect(a.cert).toBe(b.cert);
     expect(a.caBundle).toBe(b.caBundle);
@@ -85,7 +77,7 @@ describe('SecretCertStore', () => {
   });
 
   it('renews a certificate that is due, with an optimistic replace', async () => {
-    const { api, calls } = fakeCore();
+    const { api, calls } = fakeApi();
     const t0 = new Date();
     const first = await store(api, t0).ensure();
     const later = new Date(t0.getTime() + 340 * DAY);
@@ -96,7 +88,7 @@ describe('SecretCertStore', () => {
   });
 
   it('ends with one renewal when two replicas renew at once', async () => {
-    const { api } = fakeCore();
+    const { api } = fakeApi();
     const t0 = new Date();
     await store(api, t0).ensure();
     const later = new Date(t0.getTime() + 340 * DAY);

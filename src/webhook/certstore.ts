@@ -10,8 +10,9 @@
 // and its cainjector fills the caBundle.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { buildPath, type KubeApi } from '../engine/kubeclient.ts';
 import { renew, renewReason, splitPem, type CertBundle, type RenewOptions } from './certs.ts';
 import { isConflict, isNotFound } from './errors.ts';
 
@@ -30,6 +31,9 @@ export interface CertSource {
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string | undefined): string | undefined =>
   s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8');
+
+/** The URL path of a Secret (or, without a name, of the namespace's Secrets). */
+const secretPath = (namespace: string, name?: string): string => buildPath('v1', 'secrets', namespace, name);
 
 export function bundleFromSecret(s: V1Secret | undefined): CertBundle | undefined {
   const d = s?.data ?? {};
@@ -62,7 +66,7 @@ export function secretFromBundle(b: CertBundle, name: string, namespace: string,
 }
 
 export interface SecretCertStoreOptions extends RenewOptions {
-  core: CoreV1Api;
+  api: KubeApi;
   namespace: string;
   secretName: string;
   logger?: Logger;
@@ -85,7 +89,7 @@ export class SecretCertStore implements CertSource {
 
   /** The valid bundle in the Secret, creating or renewing it when needed. */
   async ensure(): Promise<CertBundle> {
-    const { core, namespace, secretName: name } = this.o;
+    const { api, namespace, secretName: name } = this.o;
     for (let i = 0; i < (this.o.attempts ?? 5); i++) {
       const live = await this.read();
       const have = bundleFromSecret(live);
@@ -94,14 +98,19 @@ export class SecretCertStore implements CertSource {
       const next = await renew(have, reason, { ...this.o, now: this.o.now ?? new Date() });
       this.o.logger?.info({ secret: `${namespace}/${name}`, reason }, 'issuing webhook certificate');
       try {
+        // The replace carries the live resourceVersion: a concurrent write makes it fail with 409.
         if (live) {
-          await core.replaceNamespacedSecret({
-            name,
-            namespace,
+          await api.request({
+            method: 'PUT',
+            path: secretPath(namespace, name),
             body: secretFromBundle(next, name, namespace, live),
           });
         } else {
-          await core.createNamespacedSecret({ namespace, body: secretFromBundle(next, name, namespace) });
+          await api.request({
+            method: 'POST',
+            path: secretPath(namespace),
+            body: secretFromBundle(next, name, namespace),
+          });
         }
         return next;
       } catch (err) {
@@ -117,7 +126,10 @@ export class SecretCertStore implements CertSource {
 
   private async read(): Promise<V1Secret | undefined> {
     try {
-      return await this.o.core.readNamespacedSecret({ name: this.o.secretName, namespace: this.o.namespace });
+      return await this.o.api.request<V1Secret>({
+        method: 'GET',
+        path: secretPath(this.o.namespace, this.o.secretName),
+      });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -127,18 +139,21 @@ export class SecretCertStore implements CertSource {
 
 /** cert-manager's Secret, read through the API (no volume needed). Read-only. */
 export class SecretCertSource implements CertSource {
-  private readonly core: CoreV1Api;
+  private readonly api: KubeApi;
   private readonly namespace: string;
   private readonly name: string;
 
-  constructor(core: CoreV1Api, namespace: string, name: string) {
-    this.core = core;
+  constructor(api: KubeApi, namespace: string, name: string) {
+    this.api = api;
     this.namespace = namespace;
     this.name = name;
   }
 
   async current(): Promise<ServingMaterial> {
-    const s = await this.core.readNamespacedSecret({ name: this.name, namespace: this.namespace });
+    const s = await this.api.request<V1Secret>({
+      method: 'GET',
+      path: secretPath(this.namespace, this.name),
+    });
     const cert = unb64(s.data?.['tls.crt']);
     const key = unb64(s.data?.['tls.key']);
     if (!cert || !key) throw new Error(`Secret ${this.namespace}/${this.name} has no tls.crt/tls.key yet`);

@@ -51,7 +51,7 @@ export const fieldErrors = {
   }),
 };
 
-/** The HTTP status of a client-node ApiException (or any error carrying `code`/`statusCode`). */
+/** The HTTP status of the engine's ApiError (or any error carrying `code`/`statusCode`). */
 export function apiStatus(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as { code?: unknown; statusCode?: unknown };

@@ -3,9 +3,9 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { KubeApi } from '../engine/kubeclient.ts';
 import { renew } from './certs.ts';
 import { memLookup } from './fixtures.ts';
 import { startWebhook } from './index.ts';
@@ -21,17 +21,11 @@ function fingerprint(port: number, ca: string): Promise<string> {
   });
 }
 
-/** A kubeconfig pointing nowhere: cert-manager mode from a folder never calls the API. */
-function offlineKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
-}
+/** An API server that is never there: cert-manager mode from a folder never calls the API. */
+const offlineApi: KubeApi = {
+  request: (req) => Promise.reject(new Error(`unexpected API request ${req.method} ${req.path}`)),
+  resourcePath: () => Promise.reject(new Error('unexpected discovery')),
+};
 
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -45,7 +39,7 @@ describe('startWebhook in cert-manager mode (mounted Secret)', () => {
     await writeFile(path.join(dir, 'tls.crt'), first.cert);
     await writeFile(path.join(dir, 'tls.key'), first.key);
     const wh = startWebhook({
-      kc: offlineKubeConfig(),
+      api: offlineApi,
       port: 0,
       host: '127.0.0.1',
       namespace: 'ops',

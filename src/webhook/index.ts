@@ -1,9 +1,9 @@
 // The validating admission webhook, assembled: certificates (self-managed in a Secret, or
 // cert-manager's), the CA bundle in the ValidatingWebhookConfiguration, and the HTTPS server over
 // the handlers. See README.md in this folder for what it promises.
-import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { KubeApi } from '../engine/kubeclient.ts';
 import { silentLogger } from '../engine/log.ts';
 import { registry as engineRegistry } from '../engine/metrics.ts';
 import { servingNames } from './certs.ts';
@@ -35,7 +35,8 @@ export interface CertManagerOptions {
 }
 
 export interface StartWebhookOptions {
-  kc: KubeConfig;
+  /** The API server: the certificate Secret and the ValidatingWebhookConfiguration. */
+  api: KubeApi;
   /** Port to listen on (9443 in the pod). */
   port: number;
   /** Listen address. Default 0.0.0.0, or the url's host when `url` is set. */
@@ -85,16 +86,16 @@ function certManagerOptions(o: StartWebhookOptions): CertManagerOptions | undefi
   return o.certManager === true ? {} : o.certManager;
 }
 
-function certSource(o: StartWebhookOptions, core: CoreV1Api, logger: Logger): CertSource {
+function certSource(o: StartWebhookOptions, logger: Logger): CertSource {
   const cm = certManagerOptions(o);
   const secretName = o.secretName ?? `${o.serviceName}-tls`;
   if (cm?.dir) return new DirCertSource(cm.dir);
-  if (cm) return new SecretCertSource(core, o.namespace, cm.secretName ?? secretName);
+  if (cm) return new SecretCertSource(o.api, o.namespace, cm.secretName ?? secretName);
   const urlHost = o.url ? new URL(o.url).hostname.replace(/^\[|\]$/g, '') : undefined;
   const hosts = [...(o.hosts ?? []), ...(urlHost ? [urlHost] : [])];
   const names = servingNames({ serviceName: o.serviceName, namespace: o.namespace, hosts });
   return new SecretCertStore({
-    core,
+    api: o.api,
     namespace: o.namespace,
     secretName,
     names,
@@ -108,9 +109,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Starts the webhook: certificate, server, configuration; then re-checks the certificate periodically. */
 export function startWebhook(o: StartWebhookOptions): Webhook {
   const logger = (o.logger ?? silentLogger).child({ component: 'webhook' });
-  const core = o.kc.makeApiClient(CoreV1Api);
-  const admission = o.kc.makeApiClient(AdmissionregistrationV1Api);
-  const source = certSource(o, core, logger);
+  const source = certSource(o, logger);
   const cm = certManagerOptions(o);
   const name = o.configurationName ?? WEBHOOK_CONFIGURATION_NAME;
   const register = o.register ?? o.url !== undefined;
@@ -138,9 +137,9 @@ export function startWebhook(o: StartWebhookOptions): Webhook {
         ...(caBundle ? { caBundle } : {}),
         ...(certificate ? { certManagerCertificate: certificate } : {}),
       });
-      await applyWebhookConfiguration(admission, vwc);
+      await applyWebhookConfiguration(o.api, vwc);
     } else if (caBundle) {
-      await injectCABundle({ api: admission, name, caBundle, logger });
+      await injectCABundle({ api: o.api, name, caBundle, logger });
     }
   };
 

@@ -1,15 +1,15 @@
 // The ValidatingWebhookConfiguration side of the certificate: inject the CA bundle into every
 // webhook's clientConfig.caBundle (only when it differs; optimistic concurrency, re-read on 409),
 // or, in register mode (local runs, tests), server-side apply the whole configuration.
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type AdmissionregistrationV1Api,
-  type V1ValidatingWebhookConfiguration,
-} from '@kubernetes/client-node';
+import type { V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { buildPath, type KubeApi } from '../engine/kubeclient.ts';
 import { FIELD_MANAGER } from '../model/labels.ts';
 import { isConflict, isNotFound } from './errors.ts';
+
+/** The URL path of a ValidatingWebhookConfiguration (cluster-scoped). */
+const configurationPath = (name: string): string =>
+  buildPath('admissionregistration.k8s.io/v1', 'validatingwebhookconfigurations', undefined, name);
 
 export function encodeCABundle(pem: string): string {
   return Buffer.from(pem, 'utf8').toString('base64');
@@ -30,7 +30,7 @@ export function withCABundle(
 }
 
 export interface InjectOptions {
-  api: AdmissionregistrationV1Api;
+  api: KubeApi;
   name: string;
   caBundle: string;
   logger?: Logger;
@@ -41,7 +41,10 @@ export async function injectCABundle(o: InjectOptions): Promise<boolean> {
   for (let attempt = 0; attempt < 5; attempt++) {
     let live: V1ValidatingWebhookConfiguration;
     try {
-      live = await o.api.readValidatingWebhookConfiguration({ name: o.name });
+      live = await o.api.request<V1ValidatingWebhookConfiguration>({
+        method: 'GET',
+        path: configurationPath(o.name),
+      });
     } catch (err) {
       if (!isNotFound(err)) throw err;
       o.logger?.warn(
@@ -53,7 +56,8 @@ export async function injectCABundle(o: InjectOptions): Promise<boolean> {
     const next = withCABundle(live, o.caBundle);
     if (!next) return false;
     try {
-      await o.api.replaceValidatingWebhookConfiguration({ name: o.name, body: next });
+      // `next` carries the live resourceVersion: a concurrent write makes this fail with 409.
+      await o.api.request({ method: 'PUT', path: configurationPath(o.name), body: next });
       o.logger?.info({ configuration: o.name }, 'webhook caBundle injected');
       return true;
     } catch (err) {
@@ -67,11 +71,14 @@ export async function injectCABundle(o: InjectOptions): Promise<boolean> {
 
 /** Server-side applies the whole configuration (register mode). The apiserver skips no-op applies. */
 export async function applyWebhookConfiguration(
-  api: AdmissionregistrationV1Api,
+  api: KubeApi,
   vwc: V1ValidatingWebhookConfiguration,
 ): Promise<void> {
-  await api.patchValidatingWebhookConfiguration(
-    { name: vwc.metadata?.name ?? '', body: vwc, fieldManager: FIELD_MANAGER, force: true },
-    setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-  );
+  await api.request({
+    method: 'PATCH',
+    path: configurationPath(vwc.metadata?.name ?? ''),
+    query: { fieldManager: FIELD_MANAGER, force: true },
+    body: vwc,
+    contentType: 'application/apply-patch+yaml',
+  });
 }

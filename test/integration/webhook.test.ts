@@ -9,6 +9,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { kubectl, type KubectlResult } from '../../src/harness/kubectl.ts';
+import { KubeClient } from '../../src/engine/kubeclient.ts';
 import { freePort } from '../../src/harness/process.ts';
 import { apiLookup } from '../../src/webhook/apilookup.ts';
 import { startWebhook, WEBHOOK_CONFIGURATION_NAME, type Webhook } from '../../src/webhook/index.ts';
@@ -23,7 +24,7 @@ const PLAIN = `whp-${id}`; // a namespace of no Space
 const SERVICE = 'spaces-operator-webhook';
 const SECRET = `${SERVICE}-tls`;
 
-let kc: k8s.KubeConfig;
+let api: KubeClient;
 let port: number;
 let webhook: Webhook | undefined;
 
@@ -44,12 +45,12 @@ const apply = (yaml: string): Promise<string> => ok(['apply', '-f', '-'], yaml);
 
 function start(): Webhook {
   return startWebhook({
-    kc,
+    api,
     port,
     namespace: OPS,
     serviceName: SERVICE,
     url: `https://127.0.0.1:${port}/validate`,
-    lookup: apiLookup(kc),
+    lookup: apiLookup(api),
   });
 }
 
@@ -77,8 +78,9 @@ async function untilWebhookServes(): Promise<void> {
 }
 
 beforeAll(async () => {
-  kc = new k8s.KubeConfig();
+  const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
+  api = new KubeClient(kc);
   await ok(['create', 'namespace', OPS]);
   await ok(['create', 'namespace', PLAIN]);
   port = await freePort();

@@ -11,14 +11,7 @@ import {
   immutable,
   ResourceSchema,
 } from './common.ts';
-
-export const DEFAULT_APP_PORT = 5000;
-export const MAX_APP_DOMAINS = 100;
-export const REACH_KINDS = ['namespace', 'namespaceSelector', 'cidr', 'pods', 'any'] as const;
-
-export const INTERNAL_ROUTING_IMMUTABLE =
-  'spec.internalRouting is immutable: Internal Routing is chosen when the app is created and can never be ' +
-  'turned on or off; create a new App (and move its domains) to change it';
+import { DEFAULT_APP_PORT, MAX_APP_DOMAINS, REACH_KINDS, INTERNAL_ROUTING_IMMUTABLE } from './constants.ts';
 
 export const AppSelectorSchema = Type.Object(
   {

@@ -15,10 +15,7 @@ import {
   type TString,
   type TUnion,
 } from '@sinclair/typebox';
-
-export const GROUP = 'privatespaces.dev';
-export const VERSION = 'v1alpha1';
-export const API_VERSION = `${GROUP}/${VERSION}`;
+import { API_VERSION } from './constants.ts';
 
 /** One `x-kubernetes-validations` entry. */
 export interface CelRule {

@@ -12,10 +12,7 @@ import {
   immutable,
   ResourceSchema,
 } from './common.ts';
-
-export const PEERING_TYPES = ['vpc', 'vpn'] as const;
-export const PEERING_PHASES = ['pending', 'active', 'failed'] as const;
-export const MAX_PEERING_CIDRS = 10;
+import { PEERING_TYPES, PEERING_PHASES, MAX_PEERING_CIDRS } from './constants.ts';
 
 export const PeerSchema = Type.Object(
   {

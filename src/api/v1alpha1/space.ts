@@ -13,13 +13,14 @@ import {
   immutable,
   ResourceSchema,
 } from './common.ts';
-
-export const SPACE_GENERATIONS = ['cedar', 'fir'] as const;
-export const SPACE_STATES = ['allocating', 'allocated', 'deleting'] as const;
-export const DEFAULT_SPACE_CIDR = '10.0.0.0/16';
-export const DEFAULT_REGION = 'us';
-export const DEFAULT_TRUSTED_IP_RANGES: readonly string[] = ['0.0.0.0/0'];
-export const MAX_TRUSTED_IP_RANGES = 20;
+import {
+  SPACE_GENERATIONS,
+  SPACE_STATES,
+  DEFAULT_SPACE_CIDR,
+  DEFAULT_REGION,
+  DEFAULT_TRUSTED_IP_RANGES,
+  MAX_TRUSTED_IP_RANGES,
+} from './constants.ts';
 
 export const SpaceSpecSchema = Type.Object(
   {
