@@ -25,6 +25,24 @@ export function procStats(pid: number): ProcStats {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM'), cpuMs: ((utime + stime) * 1000) / TICKS };
 }
 
+/**
+ * Where a process's RSS lives (from /proc/<pid>/smaps), in bytes: `file` (the node binary and
+ * libraries), `brk` (glibc malloc's main heap), `anon` (V8's heap pages, malloc's mmapped
+ * chunks and thread arenas, stacks).
+ */
+export function rssByMapping(pid: number): { file: number; brk: number; anon: number } {
+  const out = { file: 0, brk: 0, anon: 0 };
+  let kind: keyof typeof out = 'anon';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[1] ?? '';
+      kind = name === '[heap]' ? 'brk' : name.startsWith('/') ? 'file' : 'anon';
+    } else if (line.startsWith('Rss:')) out[kind] += Number(/(\d+)/.exec(line)?.[1] ?? 0) * 1024;
+  }
+  return out;
+}
+
 /** One sample: `name{a="b",...}` → value. */
 export type Metrics = Map<string, number>;
 

@@ -29,6 +29,7 @@ import {
   cpuUse,
   diff,
   procStats,
+  rssByMapping,
   scrape,
   sum,
   type ApiCounts,
@@ -364,6 +365,8 @@ interface Memory {
   /** After a full garbage collection: what the caches and the code really hold. */
   rssAfterGcMiB: number;
   heapAfterGcMiB: number;
+  /** The settled RSS by mapping: binary and libraries, malloc's main heap, anonymous (V8, arenas). */
+  rssByMapping: { fileMiB: number; brkMiB: number; anonMiB: number };
 }
 
 /** The operator's memory once settled: RSS as it is (the figure), then after a forced GC. */
@@ -371,6 +374,7 @@ async function memory(op: OperatorProc): Promise<Memory> {
   await sleep(5000);
   const { usage } = await op.request<{ usage: NodeJS.MemoryUsage }>('memory', 'memory');
   const p = procStats(op.pid);
+  const where = rssByMapping(op.pid);
   const gc = await op.request<{ usage: NodeJS.MemoryUsage }>('gc', 'gc');
   await sleep(1000);
   return {
@@ -381,6 +385,7 @@ async function memory(op: OperatorProc): Promise<Memory> {
     externalMiB: mib(usage.external),
     rssAfterGcMiB: mib(procStats(op.pid).rss),
     heapAfterGcMiB: mib(gc.usage.heapUsed),
+    rssByMapping: { fileMiB: mib(where.file), brkMiB: mib(where.brk), anonMiB: mib(where.anon) },
   };
 }
 

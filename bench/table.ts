@@ -12,6 +12,12 @@ function table(head: Row, rows: Row[]): string {
 
 const ok = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
 
+/** RSS by mapping (older results files have none). */
+const where = (m: any): string =>
+  m.rssByMapping
+    ? `RSS = ${m.rssByMapping.fileMiB} files + ${m.rssByMapping.brkMiB} malloc heap + ${m.rssByMapping.anonMiB} anonymous`
+    : 'RSS by mapping n/a';
+
 /** `apiserver 5.1 s, etcd 0.8 s, ...; machine 96 % busy`. */
 function cpuText(cpu: any): string {
   const parts = ['apiserver', 'etcd', 'kcm', 'operator', 'bench', 'others']
@@ -66,14 +72,14 @@ export function renderTable(r: any): string {
       `5. Memory @ ${c.apps} Apps`,
       `RSS ${m.atApps.rssMiB} MiB (heap ${m.atApps.heapUsedMiB} MiB)`,
       '',
-      `after a full GC ${m.atApps.rssAfterGcMiB} MiB (heap ${m.atApps.heapAfterGcMiB}); peak ${m.atApps.peakMiB}; idle at start ${m.startup.rssMiB}`,
+      `${where(m.atApps)}; after a full GC ${m.atApps.rssAfterGcMiB} MiB (heap ${m.atApps.heapAfterGcMiB}); peak ${m.atApps.peakMiB}; idle at start ${m.startup.rssMiB}`,
     ],
     big
       ? [
           `   Memory @ ${big.apps} Apps`,
           `RSS ${big.memory.rssMiB} MiB (heap ${big.memory.heapUsedMiB} MiB)`,
           `<= 150 MiB: ${ok(big.memory.rssMiB <= 150)}`,
-          `after a full GC ${big.memory.rssAfterGcMiB} MiB (heap ${big.memory.heapAfterGcMiB}); peak ${big.memory.peakMiB}`,
+          `${where(big.memory)}; after a full GC ${big.memory.rssAfterGcMiB} MiB (heap ${big.memory.heapAfterGcMiB}); peak ${big.memory.peakMiB}`,
         ]
       : ['   Memory @ --big', 'skipped (--big 0)', '<= 150 MiB', ''],
     [

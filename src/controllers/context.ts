@@ -17,6 +17,7 @@ import {
   Informer,
   StatusWriter,
   internStrings,
+  omit,
   slimManagedFields,
   type KubeApi,
   type Logger,
@@ -59,7 +60,6 @@ export function slimEndpointSlice<T extends KubernetesObject>(obj: T): T {
     metadata: {
       name: m.name,
       namespace: m.namespace,
-      uid: m.uid,
       resourceVersion: m.resourceVersion,
       ...(m.labels ? { labels: m.labels } : {}),
       ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
@@ -72,6 +72,47 @@ export function slimEndpointSlice<T extends KubernetesObject>(obj: T): T {
   } as unknown as T;
 }
 
+/** kubectl's client-side apply keeps a whole JSON copy of the object in this annotation. */
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** Drops what no reader of any cache needs: kubectl's last-applied copy. */
+export function slimCommon<T extends KubernetesObject>(obj: T): T {
+  const m = obj.metadata;
+  if (m?.annotations && LAST_APPLIED in m.annotations) {
+    const annotations = omit(m.annotations, [LAST_APPLIED]);
+    obj.metadata = Object.keys(annotations).length > 0 ? { ...m, annotations } : omit(m, ['annotations']);
+  }
+  return obj;
+}
+
+/**
+ * Children (Services, NetworkPolicies) are read for the fields the Applier compares, the
+ * ClusterIP, load-balancer status and policy rules, never for their own uid, creation time or
+ * the fields the API server defaults (clusterIPs, IP families, traffic policies, node ports):
+ * those are dropped (by copying, see `omit`).
+ */
+export function slimChild<T extends KubernetesObject>(obj: T): T {
+  if (obj.metadata) obj.metadata = omit(obj.metadata, ['uid', 'creationTimestamp', 'generation']);
+  const o = obj as { spec?: Record<string, unknown> };
+  if (obj.kind === 'Service' && o.spec) {
+    const spec = omit(o.spec, SERVICE_DEFAULTED);
+    const ports = spec['ports'] as Array<Record<string, unknown>> | undefined;
+    if (ports) spec['ports'] = ports.map((p) => ('nodePort' in p ? omit(p, ['nodePort']) : p));
+    o.spec = spec;
+  }
+  return obj;
+}
+
+const SERVICE_DEFAULTED = [
+  'clusterIPs',
+  'ipFamilies',
+  'ipFamilyPolicy',
+  'internalTrafficPolicy',
+  'sessionAffinity',
+  'allocateLoadBalancerNodePorts',
+  'healthCheckNodePort',
+];
+
 /** One informer per kind the operator reads; nothing starts until `start()` is called on each. */
 export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Informers {
   // Caches keep only our own Apply entry of managedFields (the Applier's "fields we dropped"
@@ -82,7 +123,7 @@ export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Infor
     name: string,
     path: string,
     labelSelector?: string,
-    transform: (obj: T) => T = (o) => slim(o) as T,
+    transform: (obj: KubernetesObject) => KubernetesObject = (o) => slim(slimCommon(o)),
   ): Informer<T> =>
     new Informer<T>({
       api,
@@ -99,7 +140,7 @@ export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Infor
     peerings: mk('peerings', crPath('peerings')),
     namespaces: mk('namespaces', '/api/v1/namespaces'),
     // Only the Services and EndpointSlices of Apps (EndpointSlices carry their Service's labels).
-    services: mk('services', '/api/v1/services', APP_LABEL),
+    services: mk('services', '/api/v1/services', APP_LABEL, (o) => slimChild(slim(o))),
     endpointSlices: mk(
       'endpointslices',
       '/apis/discovery.k8s.io/v1/endpointslices',
@@ -107,7 +148,9 @@ export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Infor
       slimEndpointSlice,
     ),
     // Every policy: the exposure report judges all of them, not only ours.
-    networkPolicies: mk('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies'),
+    networkPolicies: mk('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies', undefined, (o) =>
+      slimChild(slim(slimCommon(o))),
+    ),
   };
 }
 

@@ -48,7 +48,15 @@ export {
   statusEquivalent,
 } from './status.ts';
 export type { Condition, ConditionInput, ConditionStatus, Progress, StatusWriterOptions } from './status.ts';
-export { InternTable, composeTransforms, internFields, internStrings, slimManagedFields } from './slim.ts';
+export {
+  InternTable,
+  collapseOwnerReferences,
+  composeTransforms,
+  internFields,
+  internStrings,
+  omit,
+  slimManagedFields,
+} from './slim.ts';
 export { deepEqual, isSubset, ownsFieldsNotDesired } from './subset.ts';
 export { listAll, watchBackoff } from './watch.ts';
 export type { ListResult } from './watch.ts';

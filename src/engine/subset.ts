@@ -2,6 +2,8 @@
 // field manager own a live field that is no longer desired (which server-side apply would
 // remove, so the write must happen)?
 
+import { OWNED_ENTRIES } from './slim.ts';
+
 type Json = unknown;
 type JsonObject = Record<string, Json>;
 
@@ -56,7 +58,8 @@ export interface ManagedFieldsEntry {
 /**
  * Does the `Apply` entry of `manager` (main resource, not a subresource) own a field that
  * `desired` no longer sets? Reads the fieldsV1 trie (`f:` field, `k:` list-map key, `v:` set
- * value, `i:` index). Anything it cannot follow counts as "yes" (write to be safe).
+ * value, `i:` index; and `k:*`, which slimManagedFields leaves for an owner-reference list:
+ * owned while any entry is desired). Anything it cannot follow counts as "yes" (write to be safe).
  */
 export function ownsFieldsNotDesired(
   managedFields: readonly ManagedFieldsEntry[],
@@ -82,6 +85,7 @@ function undesiredMember(key: string, child: Json, desired: Json): boolean {
   }
   if (!Array.isArray(desired)) return true;
   const list: readonly Json[] = desired;
+  if (key === OWNED_ENTRIES) return list.length === 0;
   if (tag === 'k:') {
     const match = list.find((e) => matchesKey(e, parse(rest)));
     return match === undefined || hasUndesired(sub, match);
