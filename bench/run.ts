@@ -365,6 +365,9 @@ interface Memory {
   /** After a full garbage collection: what the caches and the code really hold. */
   rssAfterGcMiB: number;
   heapAfterGcMiB: number;
+  /** RSS after 30 s more without work: what V8's memory reducer (idle-time GC) leaves. */
+  idleRssMiB: number;
+  idleHeapUsedMiB: number;
   /** The settled RSS by mapping: binary and libraries, malloc's main heap, anonymous (V8, arenas). */
   rssByMapping: { fileMiB: number; brkMiB: number; anonMiB: number };
 }
@@ -375,6 +378,11 @@ async function memory(op: OperatorProc): Promise<Memory> {
   const { usage } = await op.request<{ usage: NodeJS.MemoryUsage }>('memory', 'memory');
   const p = procStats(op.pid);
   const where = rssByMapping(op.pid);
+  // The operator stays idle (no events, no resync); V8 shrinks its heap on its own once the
+  // allocation rate drops.
+  await sleep(30_000);
+  const idle = await op.request<{ usage: NodeJS.MemoryUsage }>('memory', 'memory');
+  const idleRss = procStats(op.pid).rss;
   const gc = await op.request<{ usage: NodeJS.MemoryUsage }>('gc', 'gc');
   await sleep(1000);
   return {
@@ -385,6 +393,8 @@ async function memory(op: OperatorProc): Promise<Memory> {
     externalMiB: mib(usage.external),
     rssAfterGcMiB: mib(procStats(op.pid).rss),
     heapAfterGcMiB: mib(gc.usage.heapUsed),
+    idleRssMiB: mib(idleRss),
+    idleHeapUsedMiB: mib(idle.usage.heapUsed),
     rssByMapping: { fileMiB: mib(where.file), brkMiB: mib(where.brk), anonMiB: mib(where.anon) },
   };
 }

@@ -12,6 +12,10 @@ function table(head: Row, rows: Row[]): string {
 
 const ok = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
 
+/** RSS after 30 s idle (older results files have none). */
+const idleText = (m: any): string =>
+  m.idleRssMiB === undefined ? 'idle RSS n/a' : `after 30 s idle ${m.idleRssMiB} MiB (heap ${m.idleHeapUsedMiB})`;
+
 /** RSS by mapping (older results files have none). */
 const where = (m: any): string =>
   m.rssByMapping
@@ -72,14 +76,14 @@ export function renderTable(r: any): string {
       `5. Memory @ ${c.apps} Apps`,
       `RSS ${m.atApps.rssMiB} MiB (heap ${m.atApps.heapUsedMiB} MiB)`,
       '',
-      `${where(m.atApps)}; after a full GC ${m.atApps.rssAfterGcMiB} MiB (heap ${m.atApps.heapAfterGcMiB}); peak ${m.atApps.peakMiB}; idle at start ${m.startup.rssMiB}`,
+      `${idleText(m.atApps)}; ${where(m.atApps)}; after a full GC ${m.atApps.rssAfterGcMiB} MiB (heap ${m.atApps.heapAfterGcMiB}); peak ${m.atApps.peakMiB}; idle at start ${m.startup.rssMiB}`,
     ],
     big
       ? [
           `   Memory @ ${big.apps} Apps`,
           `RSS ${big.memory.rssMiB} MiB (heap ${big.memory.heapUsedMiB} MiB)`,
           `<= 150 MiB: ${ok(big.memory.rssMiB <= 150)}`,
-          `${where(big.memory)}; after a full GC ${big.memory.rssAfterGcMiB} MiB (heap ${big.memory.heapAfterGcMiB}); peak ${big.memory.peakMiB}`,
+          `${idleText(big.memory)}; ${where(big.memory)}; after a full GC ${big.memory.rssAfterGcMiB} MiB (heap ${big.memory.heapAfterGcMiB}); peak ${big.memory.peakMiB}`,
         ]
       : ['   Memory @ --big', 'skipped (--big 0)', '<= 150 MiB', ''],
     [

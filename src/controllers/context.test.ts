@@ -79,11 +79,17 @@ describe('cache transforms', () => {
     expect(slimCommon(onlyCopy).metadata).toEqual({ name: 'p' });
   });
 
-  it("slimEndpointSlice keeps a slice's labels and endpoints' readiness only", () => {
+  it("slimEndpointSlice keeps a slice's Service and App labels and endpoints' readiness only", () => {
     const slice = slimEndpointSlice({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
-      metadata: { name: 'web-abc', namespace: 'acme', uid: 'u', resourceVersion: '3', labels: { a: 'b' } },
+      metadata: {
+        name: 'web-abc',
+        namespace: 'acme',
+        uid: 'u',
+        resourceVersion: '3',
+        labels: { 'kubernetes.io/service-name': 'web', 'privatespaces.dev/app': 'web', other: 'x' },
+      },
       addressType: 'IPv4',
       endpoints: [{ addresses: ['10.0.0.5'], conditions: { ready: true, serving: true }, nodeName: 'n1' }],
       ports: [{ port: 5000 }],
@@ -91,7 +97,12 @@ describe('cache transforms', () => {
     expect(slice).toEqual({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
-      metadata: { name: 'web-abc', namespace: 'acme', resourceVersion: '3', labels: { a: 'b' } },
+      metadata: {
+        name: 'web-abc',
+        namespace: 'acme',
+        resourceVersion: '3',
+        labels: { 'kubernetes.io/service-name': 'web', 'privatespaces.dev/app': 'web' },
+      },
       addressType: 'IPv4',
       endpoints: [{ addresses: ['10.0.0.5'], conditions: { ready: true } }],
     });

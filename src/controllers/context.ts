@@ -47,10 +47,18 @@ export interface Ctx {
 const crPath = (plural: string): string => `/apis/${API_VERSION}/${plural}`;
 
 /**
- * What the operator reads of an EndpointSlice (ready endpoints of a Service): its identity and
- * labels, and each endpoint's addresses and ready condition. Ports, topology, target refs,
- * annotations and managedFields are dropped from the cache.
+ * What the operator reads of an EndpointSlice (ready endpoints of a Service): its identity, the
+ * labels naming its Service and App, and each endpoint's addresses and ready condition. Other
+ * labels, ports, topology, target refs, annotations and managedFields are dropped.
  */
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+function pickLabels(labels: Record<string, string>, keys: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) if (labels[k] !== undefined) out[k] = labels[k];
+  return out;
+}
+
 export function slimEndpointSlice<T extends KubernetesObject>(obj: T): T {
   const e = obj as unknown as V1EndpointSlice;
   const m = e.metadata ?? {};
@@ -61,7 +69,7 @@ export function slimEndpointSlice<T extends KubernetesObject>(obj: T): T {
       name: m.name,
       namespace: m.namespace,
       resourceVersion: m.resourceVersion,
-      ...(m.labels ? { labels: m.labels } : {}),
+      ...(m.labels ? { labels: pickLabels(m.labels, [SERVICE_NAME_LABEL, APP_LABEL]) } : {}),
       ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
     },
     addressType: e.addressType,

@@ -149,15 +149,15 @@ describe('internStrings', () => {
     const intern = internStrings<Record<string, unknown>>(128, table);
     const mk = () =>
       JSON.parse(
-        '{"metadata":{"namespace":"acme","uid":"u-1","labels":{"app":"web"}},"spec":{"ranges":["10.0.0.0/8"]}}',
+        '{"metadata":{"namespace":"acme","uid":"u-1","resourceVersion":"9","labels":{"app":"web"}},"spec":{"ranges":["10.0.0.0/8"]}}',
       ) as Record<string, unknown>;
     const a = intern(mk());
     const b = intern(mk());
     expect(a).toEqual(mk());
     expect(b).toEqual(a);
     // String identity is not observable from JS: the table shows which values were shared
-    // (acme, web, 10.0.0.0/8; not the uid).
-    expect(table.size).toBe(3);
+    // (acme, u-1, web, 10.0.0.0/8; not the resourceVersion).
+    expect(table.size).toBe(4);
     const frozen = Object.freeze({ x: 'y' });
     expect(intern({ frozen })).toEqual({ frozen: { x: 'y' } });
   });

@@ -10,7 +10,7 @@
 // apiVersions, managers, reasons, CIDRs): JSON.parse makes a new string for every value.
 import type { KubernetesObject } from '@kubernetes/client-node';
 
-const INTERN_LIMIT = 8192;
+const INTERN_LIMIT = 16_384;
 
 /** A Map that forgets everything when full: a cache of shared values, never a source of truth. */
 export class InternTable<V> {
@@ -113,13 +113,16 @@ export function collapseOwnerReferences(fields: unknown): unknown {
 /** See collapseOwnerReferences. */
 export const OWNED_ENTRIES = 'k:*';
 
-/** Values of these keys are unique per object (or per write): interning them only churns the table. */
-const UNIQUE_KEYS = new Set(['uid', 'resourceVersion', 'creationTimestamp', 'lastTransitionTime', 'time']);
+/**
+ * Values of this key are unique per write: interning them only churns the table. Timestamps
+ * (one-second resolution) and uids (an owner's uid is in each of its children) repeat.
+ */
+const UNIQUE_KEYS = new Set(['resourceVersion']);
 
 /**
  * A transform that replaces every string value (not keys: V8 already shares those) of at most
- * `maxLength` characters with one shared copy, except the values of keys that are unique per
- * object (uid, resourceVersion, timestamps). Changes the object in place and returns it.
+ * `maxLength` characters with one shared copy, except resourceVersions (unique per write).
+ * Changes the object in place and returns it.
  */
 export function internStrings<T>(maxLength = 128, table = new InternTable<string>()): (obj: T) => T {
   const walk = (v: unknown): void => {
