@@ -14,7 +14,9 @@ const ok = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
 
 /** RSS after 30 s idle (older results files have none). */
 const idleText = (m: any): string =>
-  m.idleRssMiB === undefined ? 'idle RSS n/a' : `after 30 s idle ${m.idleRssMiB} MiB (heap ${m.idleHeapUsedMiB})`;
+  m.idleRssMiB === undefined
+    ? 'idle RSS n/a'
+    : `after 30 s idle ${m.idleRssMiB} MiB (heap ${m.idleHeapUsedMiB})`;
 
 /** RSS by mapping (older results files have none). */
 const where = (m: any): string =>

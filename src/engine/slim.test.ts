@@ -109,7 +109,7 @@ describe('internFields', () => {
             ...fields(),
             'f:metadata': { 'f:ownerReferences': { [`k:{"uid":"${uid}"}`]: { '.': {}, 'f:uid': {} } } },
           },
-        } as ManagedFieldsEntry,
+        },
       ]);
     const a = slim(withOwner('a', 'u1')).metadata!.managedFields!;
     const b = slim(withOwner('b', 'u2')).metadata!.managedFields!;
