@@ -76,15 +76,19 @@ export function renderTable(r: any): string {
     ],
     [
       `5. Memory @ ${c.apps} Apps`,
-      `RSS ${m.atApps.rssMiB} MiB (heap ${m.atApps.heapUsedMiB} MiB)`,
+      `RSS ${m.atApps.rssMiB} MiB settled (heap ${m.atApps.heapUsedMiB} MiB)` +
+        (m.atApps.idleRssMiB === undefined ? '' : `, ${m.atApps.idleRssMiB} MiB idle`),
       '',
       `${idleText(m.atApps)}; ${where(m.atApps)}; after a full GC ${m.atApps.rssAfterGcMiB} MiB (heap ${m.atApps.heapAfterGcMiB}); peak ${m.atApps.peakMiB}; idle at start ${m.startup.rssMiB}`,
     ],
     big
       ? [
           `   Memory @ ${big.apps} Apps`,
-          `RSS ${big.memory.rssMiB} MiB (heap ${big.memory.heapUsedMiB} MiB)`,
-          `<= 150 MiB: ${ok(big.memory.rssMiB <= 150)}`,
+          `RSS ${big.memory.rssMiB} MiB settled (heap ${big.memory.heapUsedMiB} MiB)` +
+            (big.memory.idleRssMiB === undefined ? '' : `, ${big.memory.idleRssMiB} MiB idle`),
+          big.memory.idleRssMiB === undefined
+            ? `<= 150 MiB: ${ok(big.memory.rssMiB <= 150)}`
+            : `<= 150 MiB: idle ${ok(big.memory.idleRssMiB <= 150)}, settled ${ok(big.memory.rssMiB <= 150)}`,
           `${idleText(big.memory)}; ${where(big.memory)}; after a full GC ${big.memory.rssAfterGcMiB} MiB (heap ${big.memory.heapAfterGcMiB}); peak ${big.memory.peakMiB}`,
         ]
       : ['   Memory @ --big', 'skipped (--big 0)', '<= 150 MiB', ''],
@@ -129,6 +133,7 @@ export function compareTable(prev: any, cur: any): string {
     ['fan-out writes', 'fanout.writes'],
     ['RSS MiB @N', 'memory.atApps.rssMiB'],
     ['RSS MiB @big', 'big.memory.rssMiB'],
+    ['idle RSS MiB @big', 'big.memory.idleRssMiB'],
     ['RSS after GC @big', 'big.memory.rssAfterGcMiB'],
     ['reads/App', 'api.perApp.reads'],
     ['writes/App', 'api.perApp.writes'],
