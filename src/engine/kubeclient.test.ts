@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, isGone } from './errors.ts';
 import { metricValue } from './metrics.ts';
-import { KubeClient, buildPath, countApiRequest, resourceOfPath } from './kubeclient.ts';
+import { KubeClient, TimeoutError, buildPath, countApiRequest, resourceOfPath } from './kubeclient.ts';
 
 describe('resourceOfPath', () => {
   it('names the resource (and subresource) a path addresses', () => {
@@ -148,6 +148,17 @@ describe('KubeClient over HTTP', () => {
       (resolve) => void client.watch('/api/v1/services', {}, () => undefined, resolve),
     );
     expect(isGone(err)).toBe(true);
+  });
+
+  it('fails a request the server never answers after its timeout', async () => {
+    handler = () => undefined; // never answers
+    const started = Date.now();
+    const err = await client
+      .request({ method: 'GET', path: '/api/v1/namespaces/a/leases/l', timeoutMs: 200 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as Error).message).toBe('GET /api/v1/namespaces/a/leases/l: no answer in 0.2 s');
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('abort() ends an open watch with null, exactly once', async () => {

@@ -26,6 +26,8 @@ export interface KubeRequest {
   contentType?: string;
   /** The Kubernetes verb, for the request metric only; default from the method (GET → get). */
   verb?: string;
+  /** Fail with a TimeoutError when no answer came in this long; default the client's (60 s). */
+  timeoutMs?: number;
 }
 
 /** Identifies one kind, optionally one object of it (no name: the collection). */
@@ -144,8 +146,9 @@ export class KubeClient implements KubeApi {
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       void this.#open(req.method, req.path, req.query, headers)
         .then((r) => {
-          r.setTimeout(this.#requestTimeoutMs, () =>
-            r.destroy(new TimeoutError(`${what}: no answer in ${this.#requestTimeoutMs / 1000} s`)),
+          const timeoutMs = req.timeoutMs ?? this.#requestTimeoutMs;
+          r.setTimeout(timeoutMs, () =>
+            r.destroy(new TimeoutError(`${what}: no answer in ${timeoutMs / 1000} s`)),
           );
           r.on('error', reject);
           r.on('response', (res) => {

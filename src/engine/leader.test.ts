@@ -120,6 +120,8 @@ describe('LeaderElector', () => {
     const renewed = state.lease?.spec?.renewTime;
     await clock.advanceAsync(2000);
     expect(state.lease?.spec?.renewTime).not.toBe(renewed);
+    // No Lease request may hang past the renew deadline (10 s): each gives up after 5 s.
+    expect(state.requests.map((r) => r.timeoutMs)).toEqual(state.requests.map(() => 5000));
     await e.stop();
   });
 

@@ -126,6 +126,15 @@ export class LeaderElector {
     await this.#setLeading(false);
   }
 
+  /**
+   * Each Lease request gives up after half the renew deadline (client-go bounds its renew by
+   * the deadline): a hung request must not keep a leader leading past it while another
+   * replica takes the expired Lease.
+   */
+  get #requestTimeoutMs(): number {
+    return (this.#opts.renewDeadlineMs ?? 10_000) / 2;
+  }
+
   async #run(): Promise<void> {
     const { retryPeriodMs = 2000, renewDeadlineMs = 10_000 } = this.#opts;
     while (!this.#stop.signal.aborted) {
@@ -166,7 +175,11 @@ export class LeaderElector {
 
   async #get(): Promise<Lease | undefined> {
     try {
-      return await this.#api.request<Lease>({ method: 'GET', path: this.#path });
+      return await this.#api.request<Lease>({
+        method: 'GET',
+        path: this.#path,
+        timeoutMs: this.#requestTimeoutMs,
+      });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -181,9 +194,9 @@ export class LeaderElector {
     const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec };
     if (action === 'create') {
       const collection = this.#path.slice(0, this.#path.lastIndexOf('/'));
-      await this.#api.request({ method: 'POST', path: collection, body });
+      await this.#api.request({ method: 'POST', path: collection, body, timeoutMs: this.#requestTimeoutMs });
     } else {
-      await this.#api.request({ method: 'PUT', path: this.#path, body });
+      await this.#api.request({ method: 'PUT', path: this.#path, body, timeoutMs: this.#requestTimeoutMs });
     }
   }
 
