@@ -85,7 +85,7 @@ export function parseBenchArgs(argv: string[] = process.argv.slice(2)): BenchArg
   --timeout S              give up one convergence wait after S seconds (default 600)
   --profile DIR            write a CPU profile of the operator (node --cpu-prof) into DIR
   --kcm-qps N              kube-controller-manager's API rate limit (default 200; 0: the harness's 20/s)
-  --node-options="FLAGS"   node/V8 flags for the operator after the Deployment's NODE_OPTIONS
+  --node-options="FLAGS"   node/V8 flags for the operator after the Deployment's (its command)
                            (write it with =, e.g. --node-options="--max-old-space-size=256")
   --source                 run the operator's TypeScript (type stripping, ~20 MiB more RSS)
                            instead of the compiled dist/ the container image runs

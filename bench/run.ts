@@ -62,13 +62,13 @@ interface OperatorProc {
   stop(): Promise<void>;
 }
 
-/** The NODE_OPTIONS the Deployment gives the operator's container (deploy/deployment.yaml). */
+/** The node flags the Deployment runs the operator with (its container's command, deploy/deployment.yaml). */
 export function deployedNodeOptions(): string[] {
   const doc = parse(readFileSync(path.join(repoRoot, 'deploy', 'deployment.yaml'), 'utf8')) as {
-    spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } } };
+    spec: { template: { spec: { containers: Array<{ command?: string[] }> } } };
   };
-  const env = doc.spec.template.spec.containers[0]?.env ?? [];
-  return (env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '').split(/\s+/).filter(Boolean);
+  const command = doc.spec.template.spec.containers[0]?.command ?? [];
+  return command.slice(1).filter((arg) => arg.startsWith('--'));
 }
 
 /**
