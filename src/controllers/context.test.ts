@@ -3,37 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isSubset } from '../engine/subset.ts';
 import { LAST_APPLIED, slimChild, slimCommon, slimEndpointSlice } from './context.ts';
 
-// A Service as the API server returns it, and the fields the operator applies to it.
-const liveService = (): KubernetesObject =>
-  ({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: {
-      name: 'web',
-      namespace: 'acme',
-      uid: 'u-1',
-      resourceVersion: '7',
-      creationTimestamp: '2026-11-25T10:00:00Z',
-      labels: { 'privatespaces.dev/app': 'web' },
-      ownerReferences: [{ apiVersion: 'privatespaces.dev/v1alpha1', kind: 'App', name: 'web', uid: 'a-1' }],
-    },
-    spec: {
-      type: 'LoadBalancer',
-      clusterIP: '10.96.0.10',
-      clusterIPs: ['10.96.0.10'],
-      ipFamilies: ['IPv4'],
-      ipFamilyPolicy: 'SingleStack',
-      internalTrafficPolicy: 'Cluster',
-      sessionAffinity: 'None',
-      externalTrafficPolicy: 'Local',
-      healthCheckNodePort: 31000,
-      loadBalancerSourceRanges: ['203.0.113.0/24'],
-      ports: [{ name: 'web', port: 5000, targetPort: 5000, protocol: 'TCP', nodePort: 30001 }],
-      selector: { 'privatespaces.dev/app': 'web' },
-    },
-    status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } },
-  }) as unknown as KubernetesObject;
-
+// The fields the operator applies to a Service, and the Service as the API server returns it.
 const applied = {
   metadata: {
     labels: { 'privatespaces.dev/app': 'web' },
@@ -47,6 +17,32 @@ const applied = {
     selector: { 'privatespaces.dev/app': 'web' },
   },
 };
+
+const liveService = (): KubernetesObject =>
+  structuredClone({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      ...applied.metadata,
+      name: 'web',
+      namespace: 'acme',
+      uid: 'u-1',
+      resourceVersion: '7',
+      creationTimestamp: '2026-11-25T10:00:00Z',
+    },
+    spec: {
+      ...applied.spec,
+      clusterIP: '10.96.0.10',
+      clusterIPs: ['10.96.0.10'],
+      ipFamilies: ['IPv4'],
+      ipFamilyPolicy: 'SingleStack',
+      internalTrafficPolicy: 'Cluster',
+      sessionAffinity: 'None',
+      healthCheckNodePort: 31000,
+      ports: [{ ...applied.spec.ports[0], nodePort: 30001 }],
+    },
+    status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } },
+  }) as unknown as KubernetesObject;
 
 describe('cache transforms', () => {
   it("slimChild drops a Service's uid, creation time and defaulted fields, keeping what readers use", () => {
