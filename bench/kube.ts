@@ -2,7 +2,7 @@
 // the engine's KubeClient (one undici connection pool, objects untouched), and a promise pool.
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, isNotFound } from '../src/engine/errors.ts';
-import { KubeClient, buildPath } from '../src/engine/kubeclient.ts';
+import { KubeClient, applyRequest, buildPath } from '../src/engine/kubeclient.ts';
 import type { KubeObject } from '../src/model/index.ts';
 
 const PLURALS: Record<string, string> = {
@@ -36,13 +36,7 @@ export class BenchKube {
 
   async apply<T = KubeObject>(obj: KubeObject, fieldManager = 'bench'): Promise<T> {
     this.requests++;
-    return this.api.request<T>({
-      method: 'PATCH',
-      path: pathOf(obj),
-      query: { fieldManager, force: true },
-      body: obj,
-      contentType: 'application/apply-patch+yaml',
-    });
+    return this.api.request<T>(applyRequest(pathOf(obj), obj, fieldManager));
   }
 
   async list<T = any>(path: string, query: Record<string, string> = {}): Promise<T[]> {

@@ -16,12 +16,13 @@ import {
   validateApp,
 } from '../model/index.ts';
 import { evaluateIngress, sourceText, summarize, widening, type Widening } from '../reach/index.ts';
+import { SERVICE_NAME_LABEL } from '../dns/snapshot.ts';
 import { errorText, type Ctx } from './context.ts';
 
 export function readyEndpointCount(slices: readonly V1EndpointSlice[], service: string): number {
   let n = 0;
   for (const s of slices) {
-    if (s.metadata?.labels?.['kubernetes.io/service-name'] !== service) continue;
+    if (s.metadata?.labels?.[SERVICE_NAME_LABEL] !== service) continue;
     for (const e of s.endpoints ?? []) if (e.conditions?.ready !== false) n += e.addresses.length > 0 ? 1 : 0;
   }
   return n;

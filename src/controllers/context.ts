@@ -22,6 +22,7 @@ import {
   type KubeApi,
   type Logger,
 } from '../engine/index.ts';
+import { SERVICE_NAME_LABEL } from '../dns/snapshot.ts';
 import { APP_LABEL } from '../model/labels.ts';
 
 type Named<T> = T & KubernetesObject & { metadata: { name: string } };
@@ -46,19 +47,17 @@ export interface Ctx {
 
 const crPath = (plural: string): string => `/apis/${API_VERSION}/${plural}`;
 
-/**
- * What the operator reads of an EndpointSlice (ready endpoints of a Service): its identity, the
- * labels naming its Service and App, and each endpoint's addresses and ready condition. Other
- * labels, ports, topology, target refs, annotations and managedFields are dropped.
- */
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-
 function pickLabels(labels: Record<string, string>, keys: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of keys) if (labels[k] !== undefined) out[k] = labels[k];
   return out;
 }
 
+/**
+ * What the operator reads of an EndpointSlice (ready endpoints of a Service): its identity, the
+ * labels naming its Service and App, and each endpoint's addresses and ready condition. Other
+ * labels, ports, topology, target refs, annotations and managedFields are dropped.
+ */
 export function slimEndpointSlice<T extends KubernetesObject>(obj: T): T {
   const e = obj as unknown as V1EndpointSlice;
   const m = e.metadata ?? {};
@@ -127,11 +126,13 @@ export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Infor
   // check), and one copy of each repeated string across every cache.
   const slim = slimManagedFields([FIELD_MANAGER]);
   const intern = internStrings<KubernetesObject>();
+  const base = (o: KubernetesObject): KubernetesObject => slim(slimCommon(o));
+  const child = (o: KubernetesObject): KubernetesObject => slimChild(base(o));
   const mk = <T extends KubernetesObject>(
     name: string,
     path: string,
     labelSelector?: string,
-    transform: (obj: KubernetesObject) => KubernetesObject = (o) => slim(slimCommon(o)),
+    transform: (obj: KubernetesObject) => KubernetesObject = base,
   ): Informer<T> =>
     new Informer<T>({
       api,
@@ -148,7 +149,7 @@ export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Infor
     peerings: mk('peerings', crPath('peerings')),
     namespaces: mk('namespaces', '/api/v1/namespaces'),
     // Only the Services and EndpointSlices of Apps (EndpointSlices carry their Service's labels).
-    services: mk('services', '/api/v1/services', APP_LABEL, (o) => slimChild(slim(o))),
+    services: mk('services', '/api/v1/services', APP_LABEL, child),
     endpointSlices: mk(
       'endpointslices',
       '/apis/discovery.k8s.io/v1/endpointslices',
@@ -156,9 +157,7 @@ export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Infor
       slimEndpointSlice,
     ),
     // Every policy: the exposure report judges all of them, not only ours.
-    networkPolicies: mk('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies', undefined, (o) =>
-      slimChild(slim(slimCommon(o))),
-    ),
+    networkPolicies: mk('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies', undefined, child),
   };
 }
 

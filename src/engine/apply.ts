@@ -9,7 +9,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { objectKey } from './cache.ts';
 import type { Clock } from './clock.ts';
 import { isNotFound } from './errors.ts';
-import { KubeClient, type KubeApi, type ResourceRef } from './kubeclient.ts';
+import { KubeClient, applyRequest, type KubeApi, type ResourceRef } from './kubeclient.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { applyTotal } from './metrics.ts';
 import { RecentWrites } from './recent.ts';
@@ -111,13 +111,7 @@ export class Applier {
       return { changed: false, skipped: true, object: live };
     }
     const path = await this.#api.resourcePath(refOf(obj));
-    const out = await this.#api.request<KubernetesObject>({
-      method: 'PATCH',
-      path,
-      query: { fieldManager: this.fieldManager, force: true },
-      body: obj,
-      contentType: 'application/apply-patch+yaml',
-    });
+    const out = await this.#api.request<KubernetesObject>(applyRequest(path, obj, this.fieldManager));
     applyTotal.inc({ result: 'written' });
     // Only kinds we cache: without a cache nothing would ever tell us the write is stale.
     if (cached.hasCache) this.#recent.remember(recentKey(obj), cached.object?.metadata?.resourceVersion, out);

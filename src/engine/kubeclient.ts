@@ -92,6 +92,25 @@ export function countApiRequest(verb: string, path: string): void {
   apiRequests.inc({ verb, resource: resourceOfPath(path) });
 }
 
+/**
+ * The request for a forced server-side apply of `body` at `path` by `fieldManager` (extra
+ * `query`, e.g. dryRun, allowed): what the Applier, the webhook setup and the bench send.
+ */
+export function applyRequest(
+  path: string,
+  body: unknown,
+  fieldManager: string,
+  query: KubeRequest['query'] = {},
+): KubeRequest {
+  return {
+    method: 'PATCH',
+    path,
+    query: { ...query, fieldManager, force: true },
+    body,
+    contentType: 'application/apply-patch+yaml',
+  };
+}
+
 /** A request without an answer for this long fails (watches have their own idle limit). */
 export const REQUEST_TIMEOUT_MS = 60_000;
 /** A watch that delivers nothing (not even a bookmark) for this long is ended and reopened. */
@@ -102,6 +121,14 @@ export type WatchQuery = Record<string, string | number | boolean | undefined>;
 /** Raised when a request or a watch times out; a watch's end with it counts as a normal close. */
 export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
+}
+
+/** The whole body of a response, as text (resolves on end; a stream error rejects elsewhere). */
+function readText(res: http.IncomingMessage): Promise<string> {
+  res.setEncoding('utf8');
+  let text = '';
+  res.on('data', (c: string) => (text += c));
+  return new Promise((resolve) => res.on('end', () => resolve(text)));
 }
 
 function isConnection(c: ClusterConnection | KubeConfig): c is ClusterConnection {
@@ -143,26 +170,18 @@ export class KubeClient implements KubeApi {
     if (body !== undefined) headers['Content-Type'] = req.contentType ?? 'application/json';
     countApiRequest(req.verb ?? VERBS[req.method], req.path);
     const what = `${req.method} ${req.path}`;
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      void this.#open(req.method, req.path, req.query, headers)
-        .then((r) => {
-          const timeoutMs = req.timeoutMs ?? this.#requestTimeoutMs;
-          r.setTimeout(timeoutMs, () =>
-            r.destroy(new TimeoutError(`${what}: no answer in ${timeoutMs / 1000} s`)),
-          );
-          r.on('error', reject);
-          r.on('response', (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('error', reject);
-            res.on('end', () =>
-              resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-            );
-          });
-          r.end(body);
-        })
-        .catch(reject);
+    const r = await this.#open(req.method, req.path, req.query, headers);
+    const timeoutMs = req.timeoutMs ?? this.#requestTimeoutMs;
+    r.setTimeout(timeoutMs, () => r.destroy(new TimeoutError(`${what}: no answer in ${timeoutMs / 1000} s`)));
+    const answered = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      r.on('error', reject);
+      r.on('response', (res) => {
+        res.on('error', reject);
+        void readText(res).then((text) => resolve({ status: res.statusCode ?? 0, text }));
+      });
     });
+    r.end(body);
+    const { status, text } = await answered;
     if (status < 200 || status > 299) throw apiError(what, status, text);
     return (text ? JSON.parse(text) : undefined) as T;
   }
@@ -190,13 +209,11 @@ export class KubeClient implements KubeApi {
     r.setTimeout(this.#watchIdleMs, () =>
       r.destroy(new TimeoutError(`WATCH ${path}: nothing for ${this.#watchIdleMs / 1000} s`)),
     );
-    r.on('error', (err) => done(finished ? null : err));
+    r.on('error', done);
     r.on('response', (res) => {
       res.setEncoding('utf8');
       if (res.statusCode !== 200) {
-        let text = '';
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => done(apiError(`WATCH ${path}`, res.statusCode ?? 0, text)));
+        void readText(res).then((text) => done(apiError(`WATCH ${path}`, res.statusCode ?? 0, text)));
         return;
       }
       let buf = '';

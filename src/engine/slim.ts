@@ -102,8 +102,7 @@ export function collapseOwnerReferences(fields: unknown): unknown {
   const f = fields as Record<string, Record<string, Record<string, unknown>> | undefined> | undefined;
   const refs = f?.['f:metadata']?.['f:ownerReferences'];
   if (!refs || typeof refs !== 'object') return fields;
-  const keys = Object.keys(refs).filter((k) => k.startsWith('k:'));
-  if (keys.length === 0) return fields;
+  if (!Object.keys(refs).some((k) => k.startsWith('k:'))) return fields;
   const collapsed: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(refs)) if (!k.startsWith('k:')) collapsed[k] = v;
   collapsed[OWNED_ENTRIES] = {};
@@ -138,7 +137,7 @@ export function internStrings<T>(maxLength = 128, table = new InternTable<string
     const o = v as Record<string, unknown>;
     for (const k of Object.keys(o)) {
       const x = o[k];
-      if (typeof x === 'string') o[k] = x.length <= maxLength && !UNIQUE_KEYS.has(k) ? table.intern(x, x) : x;
+      if (typeof x === 'string' && x.length <= maxLength && !UNIQUE_KEYS.has(k)) o[k] = table.intern(x, x);
       else if (x && typeof x === 'object') walk(x);
     }
   };

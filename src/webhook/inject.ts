@@ -3,7 +3,7 @@
 // or, in register mode (local runs, tests), server-side apply the whole configuration.
 import type { V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { buildPath, type KubeApi } from '../engine/kubeclient.ts';
+import { applyRequest, buildPath, type KubeApi } from '../engine/kubeclient.ts';
 import { FIELD_MANAGER } from '../model/labels.ts';
 import { isConflict, isNotFound } from './errors.ts';
 
@@ -74,11 +74,5 @@ export async function applyWebhookConfiguration(
   api: KubeApi,
   vwc: V1ValidatingWebhookConfiguration,
 ): Promise<void> {
-  await api.request({
-    method: 'PATCH',
-    path: configurationPath(vwc.metadata?.name ?? ''),
-    query: { fieldManager: FIELD_MANAGER, force: true },
-    body: vwc,
-    contentType: 'application/apply-patch+yaml',
-  });
+  await api.request(applyRequest(configurationPath(vwc.metadata?.name ?? ''), vwc, FIELD_MANAGER));
 }
