@@ -17,7 +17,7 @@ import {
 } from '../model/index.ts';
 import { evaluateIngress, sourceText, summarize, widening, type Widening } from '../reach/index.ts';
 import { SERVICE_NAME_LABEL } from '../dns/snapshot.ts';
-import { errorText, type Ctx } from './context.ts';
+import { errorText, reportInvalidSpec, type Ctx } from './context.ts';
 
 export function readyEndpointCount(slices: readonly V1EndpointSlice[], service: string): number {
   let n = 0;
@@ -148,21 +148,7 @@ export function appReconciler(c: Ctx): Reconciler<string> {
       const errors = validateApp(app, space);
       if (!space || errors.length > 0) {
         const message = errorText(errors) || `namespace ${namespace} belongs to no Space`;
-        await c.status.patchStatus(app, {
-          ...app.status,
-          observedGeneration: generation,
-          conditions: readyConditions(
-            app.status?.conditions,
-            { state: 'Stalled', reason: 'InvalidSpec', message },
-            generation,
-          ),
-        });
-        await c.events.emit(app, {
-          type: 'Warning',
-          reason: 'InvalidSpec',
-          action: 'Validate',
-          note: message,
-        });
+        await reportInvalidSpec(c, app, message);
         return;
       }
       // The Service and the NetworkPolicy are independent: apply them at the same time.

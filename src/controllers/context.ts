@@ -18,7 +18,9 @@ import {
   StatusWriter,
   internStrings,
   omit,
+  readyConditions,
   slimManagedFields,
+  type Condition,
   type KubeApi,
   type Logger,
 } from '../engine/index.ts';
@@ -171,4 +173,26 @@ export function splitKey(key: string): { namespace: string; name: string } {
 
 export function errorText(errors: readonly { field: string; message: string }[]): string {
   return errors.map((e) => e.message).join('; ');
+}
+
+/**
+ * Input that retrying cannot fix: Stalled / InvalidSpec for this generation (the rest of the
+ * status kept as it is) and a Warning event naming the field.
+ */
+export async function reportInvalidSpec(
+  c: Ctx,
+  obj: KubernetesObject & { status?: { conditions?: Condition[] } },
+  message: string,
+): Promise<void> {
+  const generation = obj.metadata?.generation;
+  await c.status.patchStatus(obj, {
+    ...obj.status,
+    observedGeneration: generation,
+    conditions: readyConditions(
+      obj.status?.conditions,
+      { state: 'Stalled', reason: 'InvalidSpec', message },
+      generation,
+    ),
+  });
+  await c.events.emit(obj, { type: 'Warning', reason: 'InvalidSpec', action: 'Validate', note: message });
 }

@@ -2,7 +2,7 @@
 import type { Reconciler, ReconcileResult } from '../engine/index.ts';
 import { readyConditions } from '../engine/index.ts';
 import { spaceChildren, spaceNetworkStatus, validateSpace } from '../model/index.ts';
-import { errorText, type Ctx } from './context.ts';
+import { errorText, reportInvalidSpec, type Ctx } from './context.ts';
 
 export function spaceReconciler(c: Ctx): Reconciler<string> {
   return {
@@ -14,18 +14,7 @@ export function spaceReconciler(c: Ctx): Reconciler<string> {
       const old = space.status?.conditions;
       const errors = validateSpace(space);
       if (errors.length > 0) {
-        const message = errorText(errors);
-        await c.status.patchStatus(space, {
-          ...space.status,
-          observedGeneration: generation,
-          conditions: readyConditions(old, { state: 'Stalled', reason: 'InvalidSpec', message }, generation),
-        });
-        await c.events.emit(space, {
-          type: 'Warning',
-          reason: 'InvalidSpec',
-          action: 'Validate',
-          note: message,
-        });
+        await reportInvalidSpec(c, space, errorText(errors));
         return;
       }
       for (const child of spaceChildren(space)) await c.applier.apply(child);

@@ -9,7 +9,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { objectKey } from './cache.ts';
 import type { Clock } from './clock.ts';
 import { isNotFound } from './errors.ts';
-import { KubeClient, applyRequest, type KubeApi, type ResourceRef } from './kubeclient.ts';
+import { apiOf, applyRequest, type KubeApi, type ResourceRef } from './kubeclient.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { applyTotal } from './metrics.ts';
 import { RecentWrites } from './recent.ts';
@@ -58,8 +58,7 @@ export class Applier {
   readonly #recent: RecentWrites<KubernetesObject>;
 
   constructor(opts: ApplierOptions) {
-    const api = opts.api ?? (opts.kc ? new KubeClient(opts.kc) : undefined);
-    if (!api) throw new Error('Applier needs kc or api');
+    const api = apiOf(opts, 'Applier');
     this.#api = api;
     this.fieldManager = opts.fieldManager ?? FIELD_MANAGER;
     this.#caches = [...(opts.caches ?? [])];

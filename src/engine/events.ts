@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { realClock, type Clock } from './clock.ts';
-import { KubeClient, type KubeApi } from './kubeclient.ts';
+import { apiOf, type KubeApi } from './kubeclient.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { eventsTotal } from './metrics.ts';
 
@@ -89,8 +89,7 @@ export class EventRecorder {
   #seq = 0;
 
   constructor(opts: EventRecorderOptions) {
-    const api = opts.api ?? (opts.kc ? new KubeClient(opts.kc) : undefined);
-    if (!api) throw new Error('EventRecorder needs kc or api');
+    const api = apiOf(opts, 'EventRecorder');
     this.#api = api;
     this.#controller = opts.controller ?? 'spaces-operator';
     this.#instance = (opts.instance ?? process.env['POD_NAME'] ?? hostname()).slice(0, 128);

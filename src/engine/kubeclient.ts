@@ -131,6 +131,16 @@ function readText(res: http.IncomingMessage): Promise<string> {
   return new Promise((resolve) => res.on('end', () => resolve(text)));
 }
 
+/** The client an engine part was given: `api`, or one made from `kc`; `who` names it in the error. */
+export function apiOf(
+  opts: { api?: KubeApi | undefined; kc?: KubeConfig | undefined },
+  who: string,
+): KubeApi {
+  const api = opts.api ?? (opts.kc ? new KubeClient(opts.kc) : undefined);
+  if (!api) throw new Error(`${who} needs kc or api`);
+  return api;
+}
+
 function isConnection(c: ClusterConnection | KubeConfig): c is ClusterConnection {
   return typeof (c as ClusterConnection).options === 'function' && 'server' in c;
 }

@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { realClock, sleep, type Clock } from './clock.ts';
 import { isConflict, isNotFound } from './errors.ts';
 import { microTime } from './events.ts';
-import { KubeClient, type KubeApi } from './kubeclient.ts';
+import { apiOf, type KubeApi } from './kubeclient.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { isLeader } from './metrics.ts';
 
@@ -97,8 +97,7 @@ export class LeaderElector {
   #loop: Promise<void> | undefined;
 
   constructor(opts: LeaderElectorOptions) {
-    const api = opts.api ?? (opts.kc ? new KubeClient(opts.kc) : undefined);
-    if (!api) throw new Error('LeaderElector needs kc or api');
+    const api = apiOf(opts, 'LeaderElector');
     this.#api = api;
     this.#opts = opts;
     this.identity = opts.identity ?? defaultIdentity();

@@ -4,7 +4,7 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Clock } from './clock.ts';
 import { isNotFound } from './errors.ts';
-import { KubeClient, type KubeApi } from './kubeclient.ts';
+import { apiOf, type KubeApi } from './kubeclient.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { statusPatchTotal } from './metrics.ts';
 import { RecentWrites } from './recent.ts';
@@ -161,8 +161,7 @@ export class StatusWriter {
   readonly #recent: RecentWrites<unknown>;
 
   constructor(opts: StatusWriterOptions) {
-    const api = opts.api ?? (opts.kc ? new KubeClient(opts.kc) : undefined);
-    if (!api) throw new Error('StatusWriter needs kc or api');
+    const api = apiOf(opts, 'StatusWriter');
     this.#api = api;
     this.#log = opts.logger ?? silentLogger;
     this.#fieldManager = opts.fieldManager ?? 'spaces-operator';

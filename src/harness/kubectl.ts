@@ -1,13 +1,9 @@
 // Runs the kubectl built with the control plane (the machine's may be too old).
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { binaries } from './binaries.ts';
+import { runProcess, type ProcessResult } from './process.ts';
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type KubectlResult = ProcessResult;
 
 export async function kubectl(
   kubeconfigPath: string,
@@ -15,19 +11,7 @@ export async function kubectl(
   input?: string,
 ): Promise<KubectlResult> {
   const { kubectl: bin } = await binaries('kubectl');
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, {
-      env: { ...process.env, KUBECONFIG: kubeconfigPath },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return runProcess(bin, args, { env: { ...process.env, KUBECONFIG: kubeconfigPath }, input: input ?? '' });
 }
 
 /** Like kubectl, but throws with stderr when it fails. */

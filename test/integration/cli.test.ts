@@ -3,7 +3,6 @@
 // refusals before any API call, reach on hand-made policies), then with it (create → info,
 // reach with a Peering and with a widening policy, render = what the operator applies and
 // --diff = "no changes", doctor on an app without and with a ready pod).
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,32 +11,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { repoRoot } from '../../src/harness/binaries.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
-import { getJson, kubectl, kubectlOk, until } from '../support/kube.ts';
+import { applyExamplesAndWait, getJson, kubectl, kubectlOk, until } from '../support/kube.ts';
+import { runProcess, type ProcessResult } from '../../src/harness/process.ts';
 
 const kubeconfig = testKubeconfig();
 const run = Math.random().toString(36).slice(2, 7);
 const bin = path.join(repoRoot, 'bin', 'kubectl-spaces.js');
 const tmpDirs: string[] = [];
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type CliResult = ProcessResult;
 
 /** Runs `kubectl spaces ARGS` as kubectl would (a separate process), against the test cluster. */
 function cli(args: string[], input = ''): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, '--kubeconfig', kubeconfig, ...args], {
-      env: { ...process.env, KUBECONFIG: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
+  return runProcess(process.execPath, [bin, '--kubeconfig', kubeconfig, ...args], {
+    env: { ...process.env, KUBECONFIG: '' },
+    input,
   });
 }
 
@@ -89,10 +77,7 @@ describe('errors that say what to do', () => {
       config,
       text.replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:1'),
     );
-    const child = spawn(process.execPath, [bin, '--kubeconfig', config, 'info', 'x']);
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => child.on('close', r));
+    const { code, stderr } = await runProcess(process.execPath, [bin, '--kubeconfig', config, 'info', 'x']);
     expect(code, stderr).toBe(1);
     expect(stderr).toContain('error: cannot reach the API server at https://127.0.0.1:1');
     expect(stderr).toContain('hint: check the cluster is up');
@@ -405,19 +390,7 @@ describe('with the operator', () => {
       const text = await readFile(file, 'utf8');
       await writeFile(file, text.replaceAll('acme', example).replaceAll('10.20.', '10.42.'));
     }
-    await kubectlOk(kubeconfig, ['apply', '-f', dir]);
-    await kubectlOk(kubeconfig, ['wait', '--for=condition=Ready', `space/${example}`, '--timeout=60s']);
-    for (const kind of ['apps.privatespaces.dev', 'peerings']) {
-      await kubectlOk(kubeconfig, [
-        'wait',
-        '--for=condition=Ready',
-        kind,
-        '--all',
-        '-n',
-        example,
-        '--timeout=60s',
-      ]);
-    }
+    await applyExamplesAndWait(kubeconfig, { dir, space: example, timeout: '60s' });
 
     const r = await cli(['render', '-f', dir, '-o', 'json']);
     expect(r.code, show(r)).toBe(0);

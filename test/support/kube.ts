@@ -66,10 +66,16 @@ export function exited(child: ChildProcess): Promise<void> {
     : new Promise((r) => child.once('exit', () => r()));
 }
 
-/** `kubectl apply -f examples/`, then waits until the Space, its Apps and Peerings are Ready. */
-export async function applyExamplesAndWait(kubeconfig: string, timeout = '90s'): Promise<void> {
-  await kubectlOk(kubeconfig, ['apply', '-f', path.join(repoRoot, 'examples')]);
-  await kubectlOk(kubeconfig, ['wait', '--for=condition=Ready', 'space/acme', `--timeout=${timeout}`]);
+/**
+ * `kubectl apply -f examples/` (or a copy of them in `dir`, for Space `space`), then waits until
+ * the Space, its Apps and Peerings are Ready.
+ */
+export async function applyExamplesAndWait(
+  kubeconfig: string,
+  { dir = path.join(repoRoot, 'examples'), space = 'acme', timeout = '90s' } = {},
+): Promise<void> {
+  await kubectlOk(kubeconfig, ['apply', '-f', dir]);
+  await kubectlOk(kubeconfig, ['wait', '--for=condition=Ready', `space/${space}`, `--timeout=${timeout}`]);
   for (const kind of ['apps.privatespaces.dev', 'peerings']) {
     await kubectlOk(kubeconfig, [
       'wait',
@@ -77,7 +83,7 @@ export async function applyExamplesAndWait(kubeconfig: string, timeout = '90s'):
       kind,
       '--all',
       '-n',
-      'acme',
+      space,
       `--timeout=${timeout}`,
     ]);
   }
