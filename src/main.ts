@@ -2,6 +2,7 @@
 // The operator's entry point: `npm start` (current kubeconfig or in-cluster config) and the
 // container's command. Flags override the environment; SIGTERM/SIGINT stop it gracefully.
 import { parseArgs } from 'node:util';
+import { listFlag, type PodSecurityLevel } from './model/settings.ts';
 import { startOperator } from './operator.ts';
 
 const { values } = parseArgs({
@@ -18,6 +19,9 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     'resync-seconds': { type: 'string', default: '0' },
     'no-dns': { type: 'boolean', default: false },
+    'allowed-dns-suffixes': { type: 'string' },
+    'cluster-cidrs': { type: 'string' },
+    'pod-security': { type: 'string', default: 'baseline' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -35,7 +39,12 @@ if (values.help) {
   --health-port N         /healthz, /readyz and /metrics (default 8080)
   --concurrency N         reconciles in flight per controller (default 4)
   --resync-seconds N      periodic full resync (default 0: off)
-  --no-dns                do not maintain CoreDNS entries`);
+  --no-dns                do not maintain CoreDNS entries
+  --allowed-dns-suffixes  comma-separated DNS suffixes Spaces' dnsDomain and Apps' custom domains may use
+                          (default: none; only each Space's own domain)
+  --cluster-cidrs         comma-separated cluster ranges no Peering may cover, beyond what the API shows
+                          (ServiceCIDRs, node pod CIDRs and addresses)
+  --pod-security LEVEL    Pod Security level enforced on Space namespaces: baseline (default) or restricted`);
   process.exit(0);
 }
 
@@ -56,7 +65,18 @@ const op = await startOperator({
   concurrency: Number(values.concurrency),
   resyncMs: Number(values['resync-seconds']) * 1000,
   dns: !values['no-dns'],
+  settings: {
+    allowedDnsSuffixes: listFlag(values['allowed-dns-suffixes']),
+    clusterCidrs: listFlag(values['cluster-cidrs']),
+    podSecurity: podSecurityLevel(values['pod-security']),
+  },
 });
+
+function podSecurityLevel(v: string | undefined): PodSecurityLevel {
+  if (v === 'baseline' || v === 'restricted') return v;
+  console.error(`--pod-security: "${v}" is not baseline or restricted`);
+  process.exit(2);
+}
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -22,7 +22,14 @@ import {
 } from './engine/index.ts';
 import { loadKubeConfig } from './engine/kubeconfig.ts';
 import { isLeader } from './engine/metrics.ts';
-import { APP_LABEL, MANAGED_BY, MANAGED_BY_LABEL, SPACE_LABEL } from './model/index.ts';
+import {
+  APP_LABEL,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  SPACE_LABEL,
+  platformSettings,
+  type PlatformSettings,
+} from './model/index.ts';
 import { startWebhook, type Lookup, type Webhook } from './webhook/index.ts';
 
 export interface OperatorOptions {
@@ -51,6 +58,8 @@ export interface OperatorOptions {
   /** Maintain the CoreDNS entries (default true); an object sets where CoreDNS reads them. */
   dns?: boolean | Pick<DnsControllerOptions, 'namespace' | 'configMap' | 'render'>;
   logger?: Logger;
+  /** Cluster-wide settings of the platform admin (defaults: `DEFAULT_SETTINGS`; the namespace is `namespace`). */
+  settings?: Partial<PlatformSettings>;
   /**
    * Called when a leader loses its Lease. A lost term cannot be resumed (its controllers are
    * stopped for good), so by default the process exits with code 1 for its pod to restart clean.
@@ -163,6 +172,10 @@ function cacheLookup(inf: Informers): Lookup {
     namespaces: () => inf.namespaces.list(),
     networkPoliciesIn: (ns) => inf.networkPolicies.list(ns),
     service: (ns, name) => inf.services.get(`${ns}/${name}`),
+    servicesIn: (ns) => inf.services.list(ns),
+    podsIn: (ns) => inf.pods.list(ns),
+    nodes: () => inf.nodes.list(),
+    serviceCIDRs: () => inf.serviceCIDRs.list(),
   };
 }
 
@@ -177,8 +190,10 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const log = opts.logger ?? createLogger({ base: { component: 'spaces-operator' } });
   const informers = makeInformers(api, log, opts.resyncMs ?? 0);
   const all = Object.values(informers) as Informer<KubernetesObject>[];
+  const settings = platformSettings({ ...opts.settings, operatorNamespace: opts.namespace });
   const ctx: Ctx = {
     informers,
+    settings,
     applier: new Applier({
       api,
       logger: log,
@@ -276,6 +291,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
         serviceName: w.serviceName ?? 'spaces-operator-webhook',
         certManager: w.certManager ?? false,
         lookup: cacheLookup(informers),
+        settings,
         logger: log,
       });
       await webhook.ready;

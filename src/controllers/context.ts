@@ -6,7 +6,10 @@ import type {
   V1EndpointSlice,
   V1Namespace,
   V1NetworkPolicy,
+  V1Node,
+  V1Pod,
   V1Service,
+  V1ServiceCIDR,
 } from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
 import { API_VERSION } from '../api/v1alpha1/constants.ts';
@@ -26,6 +29,7 @@ import {
 } from '../engine/index.ts';
 import { SERVICE_NAME_LABEL } from '../dns/snapshot.ts';
 import { APP_LABEL } from '../model/labels.ts';
+import type { PlatformSettings } from '../model/settings.ts';
 
 type Named<T> = T & KubernetesObject & { metadata: { name: string } };
 
@@ -37,10 +41,18 @@ export interface Informers {
   services: Informer<Named<V1Service>>;
   networkPolicies: Informer<Named<V1NetworkPolicy>>;
   endpointSlices: Informer<Named<V1EndpointSlice>>;
+  /** Every pod (slimmed: labels, host networking, ports, IPs, readiness): exposure is judged on live pods. */
+  pods: Informer<Named<V1Pod>>;
+  /** Nodes (slimmed: pod CIDRs and addresses): ranges no Peering may cover. */
+  nodes: Informer<Named<V1Node>>;
+  /** networking.k8s.io/v1 ServiceCIDRs: the Service ranges no Peering may cover. */
+  serviceCIDRs: Informer<Named<V1ServiceCIDR>>;
 }
 
 export interface Ctx {
   informers: Informers;
+  /** Cluster-wide settings of the platform admin. */
+  settings: PlatformSettings;
   applier: Applier;
   status: StatusWriter;
   events: EventRecorder;
@@ -78,6 +90,58 @@ export function slimEndpointSlice<T extends KubernetesObject>(obj: T): T {
       addresses: p.addresses,
       ...(p.conditions ? { conditions: { ready: p.conditions.ready } } : {}),
     })),
+  } as unknown as T;
+}
+
+/**
+ * What the operator reads of a Pod: identity, labels, owner references, host networking, container
+ * ports, IPs, phase and readiness. Everything else (volumes, env, images, managedFields) is dropped.
+ */
+export function slimPod<T extends KubernetesObject>(obj: T): T {
+  const p = obj as unknown as V1Pod;
+  const m = p.metadata ?? {};
+  const ready = p.status?.conditions?.find((c) => c.type === 'Ready');
+  return {
+    apiVersion: p.apiVersion,
+    kind: p.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      resourceVersion: m.resourceVersion,
+      ...(m.labels ? { labels: m.labels } : {}),
+      ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}),
+      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+    },
+    spec: {
+      ...(p.spec?.hostNetwork ? { hostNetwork: true } : {}),
+      ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
+      containers: (p.spec?.containers ?? []).map((c) => ({
+        name: c.name,
+        ...(c.ports ? { ports: c.ports } : {}),
+      })),
+    },
+    status: {
+      ...(p.status?.phase ? { phase: p.status.phase } : {}),
+      ...(p.status?.podIP ? { podIP: p.status.podIP } : {}),
+      ...(p.status?.podIPs ? { podIPs: p.status.podIPs } : {}),
+      ...(ready ? { conditions: [{ type: 'Ready', status: ready.status }] } : {}),
+    },
+  } as unknown as T;
+}
+
+/** What the operator reads of a Node: its pod CIDRs and addresses. */
+export function slimNode<T extends KubernetesObject>(obj: T): T {
+  const n = obj as unknown as V1Node;
+  const m = n.metadata ?? {};
+  return {
+    apiVersion: n.apiVersion,
+    kind: n.kind,
+    metadata: { name: m.name, resourceVersion: m.resourceVersion },
+    spec: {
+      ...(n.spec?.podCIDR ? { podCIDR: n.spec.podCIDR } : {}),
+      ...(n.spec?.podCIDRs ? { podCIDRs: n.spec.podCIDRs } : {}),
+    },
+    status: { addresses: n.status?.addresses ?? [] },
   } as unknown as T;
 }
 
@@ -160,6 +224,9 @@ export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Infor
     ),
     // Every policy: the exposure report judges all of them, not only ours.
     networkPolicies: mk('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies', undefined, child),
+    pods: mk('pods', '/api/v1/pods', undefined, slimPod),
+    nodes: mk('nodes', '/api/v1/nodes', undefined, slimNode),
+    serviceCIDRs: mk('servicecidrs', '/apis/networking.k8s.io/v1/servicecidrs'),
   };
 }
 

@@ -9,3 +9,4 @@ export * from './space.ts';
 export * from './app.ts';
 export * from './peering.ts';
 export * from './dns.ts';
+export * from './settings.ts';

@@ -1,7 +1,14 @@
 // A Lookup that reads the API server directly, one request per question: for local runs, the
 // CLI and the integration test. The operator uses informer caches instead (no request per
 // admission). Objects stay raw JSON, the same shape the AdmissionReview carries.
-import type { V1Namespace, V1NetworkPolicy, V1Service } from '@kubernetes/client-node';
+import type {
+  V1Namespace,
+  V1NetworkPolicy,
+  V1Node,
+  V1Pod,
+  V1Service,
+  V1ServiceCIDR,
+} from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
 import { API_VERSION } from '../api/v1alpha1/constants.ts';
 import { buildPath, type KubeApi } from '../engine/kubeclient.ts';
@@ -30,5 +37,9 @@ export function apiLookup(api: KubeApi): Lookup {
     networkPoliciesIn: (ns) =>
       list<V1NetworkPolicy>(buildPath('networking.k8s.io/v1', 'networkpolicies', ns)),
     service: (ns, name) => get<V1Service>(buildPath('v1', 'services', ns, name)),
+    servicesIn: (ns) => list<V1Service>(buildPath('v1', 'services', ns)),
+    podsIn: (ns) => list<V1Pod>(buildPath('v1', 'pods', ns)),
+    nodes: () => list<V1Node>(buildPath('v1', 'nodes')),
+    serviceCIDRs: () => list<V1ServiceCIDR>(buildPath('networking.k8s.io/v1', 'servicecidrs')),
   };
 }

@@ -1,6 +1,13 @@
 // Test fixtures for the webhook's unit tests: objects as the apiserver would send them (defaults
 // applied) and an in-memory Lookup. Not used at run time.
-import type { V1Namespace, V1NetworkPolicy, V1Service } from '@kubernetes/client-node';
+import type {
+  V1Namespace,
+  V1NetworkPolicy,
+  V1Node,
+  V1Pod,
+  V1Service,
+  V1ServiceCIDR,
+} from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
 import type { AdmissionContext, AdmissionRequest, KubeObject, Lookup, Operation } from './types.ts';
 
@@ -52,6 +59,9 @@ export interface World {
   namespaces?: V1Namespace[];
   policies?: V1NetworkPolicy[];
   services?: V1Service[];
+  pods?: V1Pod[];
+  nodes?: V1Node[];
+  serviceCIDRs?: V1ServiceCIDR[];
 }
 
 /** A Lookup over fixed objects (synchronous, like the informer-backed one). */
@@ -69,6 +79,10 @@ export function memLookup(w: World, withServices = true): Lookup {
         ),
       ],
     networkPoliciesIn: (ns) => inNs(w.policies, ns),
+    servicesIn: (ns) => inNs(w.services, ns),
+    podsIn: (ns) => inNs(w.pods, ns),
+    nodes: () => w.nodes ?? [],
+    serviceCIDRs: () => w.serviceCIDRs ?? [],
   };
   if (withServices) {
     lookup.service = (ns, name) => inNs(w.services, ns).find((s) => s.metadata?.name === name);

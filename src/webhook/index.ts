@@ -19,6 +19,7 @@ import { buildHandlers } from './handlers/index.ts';
 import { applyWebhookConfiguration, injectCABundle } from './inject.ts';
 import { startWebhookServer, tlsHolder, type WebhookServer } from './server.ts';
 import type { Lookup } from './types.ts';
+import { platformSettings, type PlatformSettings } from '../model/settings.ts';
 
 export { buildWebhookConfiguration, WEBHOOK_CONFIGURATION_NAME } from './config.ts';
 export { buildHandlers } from './handlers/index.ts';
@@ -48,6 +49,8 @@ export interface StartWebhookOptions {
   /** Local runs: the apiserver calls this URL (e.g. https://127.0.0.1:9443/validate). */
   url?: string;
   lookup: Lookup;
+  /** Cluster-wide settings of the platform admin (default: `DEFAULT_SETTINGS` in `namespace`). */
+  settings?: PlatformSettings;
   /** cert-manager provides the certificate and its cainjector the caBundle. Default: self-managed. */
   certManager?: boolean | CertManagerOptions;
   logger?: Logger;
@@ -188,6 +191,7 @@ export function startWebhook(o: StartWebhookOptions): Webhook {
       tls: holder.current,
       handlers: buildHandlers(o.lookup, {
         operator: { username: operatorUsername },
+        settings: o.settings ?? platformSettings({ operatorNamespace: o.namespace }),
       }),
       logger,
       registry: o.registry ?? engineRegistry,

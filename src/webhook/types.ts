@@ -1,7 +1,14 @@
 // The webhook's vocabulary: AdmissionReview v1 (the parts we read and write), the per-kind
 // handler shape (Capsule-style: onCreate / onUpdate / onDelete, "nothing" means allow) and the
 // Lookup through which handlers see the cluster, so every handler is a pure, testable function.
-import type { V1Namespace, V1NetworkPolicy, V1Service } from '@kubernetes/client-node';
+import type {
+  V1Namespace,
+  V1NetworkPolicy,
+  V1Node,
+  V1Pod,
+  V1Service,
+  V1ServiceCIDR,
+} from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
 
 export type Awaitable<T> = T | Promise<T>;
@@ -106,6 +113,13 @@ export interface Lookup {
    * Service the operator renders for the app.
    */
   service?(namespace: string, name: string): Awaitable<V1Service | undefined>;
+  /** Every Service of the namespace (not only the operator's). */
+  servicesIn(namespace: string): Awaitable<V1Service[]>;
+  /** The live pods of the namespace (exposure is judged on real labels and host networking). */
+  podsIn(namespace: string): Awaitable<V1Pod[]>;
+  /** Nodes (pod CIDRs, addresses) and ServiceCIDRs: ranges no Peering may cover. */
+  nodes(): Awaitable<V1Node[]>;
+  serviceCIDRs(): Awaitable<V1ServiceCIDR[]>;
 }
 
 export const allow: Decision = { allowed: true };

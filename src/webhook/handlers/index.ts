@@ -1,4 +1,5 @@
 // Every handler of the webhook, keyed by group/Kind, built over one Lookup.
+import { platformSettings, type PlatformSettings } from '../../model/settings.ts';
 import { kindKey, type HandlerMap, type KindHandler, type Lookup } from '../types.ts';
 import { appHandler } from './app.ts';
 import type { OperatorIdentity } from './context.ts';
@@ -16,9 +17,13 @@ export { type OperatorIdentity } from './context.ts';
 export interface HandlerOptions {
   /** The operator's identity; its requests pass the NetworkPolicy and Namespace guards. */
   operator?: OperatorIdentity;
+  /** Cluster-wide settings of the platform admin (default `DEFAULT_SETTINGS`). */
+  settings?: PlatformSettings;
 }
 
 export function buildHandlers(lookup: Lookup, o: HandlerOptions = {}): HandlerMap {
+  const settings = o.settings ?? platformSettings();
+  void settings; // read by the handlers that need cluster-wide settings
   const map: Record<string, KindHandler<never>> = {
     [kindKey('privatespaces.dev', 'Space')]: spaceHandler(),
     [kindKey('privatespaces.dev', 'App')]: appHandler(lookup),
