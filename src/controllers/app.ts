@@ -145,7 +145,7 @@ export function appReconciler(c: Ctx): Reconciler<string> {
       const namespace = app.metadata.namespace ?? '';
       const generation = app.metadata.generation;
       const space = c.informers.spaces.get(namespace);
-      const errors = validateApp(app, space);
+      const errors = validateApp(app, space, undefined, c.settings);
       if (!space || errors.length > 0) {
         const message = errorText(errors) || `namespace ${namespace} belongs to no Space`;
         await reportInvalidSpec(c, app, message);

@@ -12,7 +12,7 @@ export function spaceReconciler(c: Ctx): Reconciler<string> {
       if (!space || space.metadata.deletionTimestamp) return; // the namespace goes by garbage collection
       const generation = space.metadata.generation;
       const old = space.status?.conditions;
-      const errors = validateSpace(space);
+      const errors = validateSpace(space, undefined, c.settings);
       if (errors.length > 0) {
         await reportInvalidSpec(c, space, errorText(errors));
         return;

@@ -2,6 +2,7 @@
 // see (another object: the App's Space, the Peering's siblings). Returns FieldError[]; empty =
 // valid. Messages say what is wrong and what to do. Pure; used by the webhook, the controllers
 // (status) and the CLI.
+import { DEFAULT_SETTINGS, type PlatformSettings } from './settings.ts';
 import type { App } from '../api/v1alpha1/app.ts';
 import type { Space } from '../api/v1alpha1/index.ts';
 import { MAX_TRUSTED_IP_RANGES, SPACE_GENERATIONS } from '../api/v1alpha1/constants.ts';
@@ -111,7 +112,12 @@ function spaceOtherErrors(space: Space): FieldError[] {
   return errors;
 }
 
-export function validateSpace(space: Space, old?: Space): FieldError[] {
+export function validateSpace(
+  space: Space,
+  old?: Space,
+  settings: PlatformSettings = DEFAULT_SETTINGS,
+): FieldError[] {
+  void settings;
   return [
     ...spaceNameErrors(space),
     ...spaceCidrErrors(space.spec.cidr),
@@ -178,7 +184,13 @@ function domainErrors(domains: readonly string[]): FieldError[] {
   return errors;
 }
 
-export function validateApp(app: App, space: Space | undefined, old?: App): FieldError[] {
+export function validateApp(
+  app: App,
+  space: Space | undefined,
+  old?: App,
+  settings: PlatformSettings = DEFAULT_SETTINGS,
+): FieldError[] {
+  void settings;
   const errors: FieldError[] = [];
   if (!isServiceName(app.metadata.name)) {
     errors.push({

@@ -23,13 +23,12 @@ export interface HandlerOptions {
 
 export function buildHandlers(lookup: Lookup, o: HandlerOptions = {}): HandlerMap {
   const settings = o.settings ?? platformSettings();
-  void settings; // read by the handlers that need cluster-wide settings
   const map: Record<string, KindHandler<never>> = {
-    [kindKey('privatespaces.dev', 'Space')]: spaceHandler(),
-    [kindKey('privatespaces.dev', 'App')]: appHandler(lookup),
-    [kindKey('privatespaces.dev', 'Peering')]: peeringHandler(lookup),
+    [kindKey('privatespaces.dev', 'Space')]: spaceHandler(settings),
+    [kindKey('privatespaces.dev', 'App')]: appHandler(lookup, settings),
+    [kindKey('privatespaces.dev', 'Peering')]: peeringHandler(lookup, settings),
     [kindKey('', 'Service')]: serviceHandler(lookup),
-    [kindKey('', 'Namespace')]: namespaceHandler(lookup, o.operator),
+    [kindKey('', 'Namespace')]: namespaceHandler(lookup, o.operator, settings),
     [kindKey('networking.k8s.io', 'Ingress')]: ingressHandler(lookup),
     [kindKey('networking.k8s.io', 'NetworkPolicy')]: networkPolicyHandler(lookup, o.operator),
   };

@@ -1,6 +1,7 @@
 // Namespace: delegated to the reach guard on the privatespaces.dev/space label. A namespace may not
 // claim the label of an existing Space it is not the namespace of; a Space's own namespace keeps
 // its label unless the operator changes it.
+import { DEFAULT_SETTINGS, type PlatformSettings } from '../../model/settings.ts';
 import type { V1Namespace } from '@kubernetes/client-node';
 import { spaceNamespaceName } from '../../model/index.ts';
 import { guardNamespaceLabels, SPACE_LABEL, type SpaceRef } from '../../reach/guards.ts';
@@ -28,7 +29,12 @@ async function check(
   return d.allowed ? undefined : d;
 }
 
-export function namespaceHandler(lookup: Lookup, op?: OperatorIdentity): KindHandler<NamespaceObject> {
+export function namespaceHandler(
+  lookup: Lookup,
+  op?: OperatorIdentity,
+  settings: PlatformSettings = DEFAULT_SETTINGS,
+): KindHandler<NamespaceObject> {
+  void settings;
   return {
     onCreate: (ctx) => check(lookup, ctx, op),
     onUpdate: (ctx) => check(lookup, ctx, op),

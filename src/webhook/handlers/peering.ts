@@ -1,7 +1,7 @@
 // Peering: the model's validatePeering with its Space and the Space's other Peerings (no CIDR may
 // overlap the Space, its unavailable CIDRs or another Peering; no peering on fir).
 import type { Peering } from '../../api/v1alpha1/index.ts';
-import { validatePeering } from '../../model/index.ts';
+import { DEFAULT_SETTINGS, validatePeering, type PlatformSettings } from '../../model/index.ts';
 import { denyFieldErrors } from '../errors.ts';
 import type { AdmissionContext, Decision, KindHandler, Lookup } from '../types.ts';
 import { specUnchanged } from './context.ts';
@@ -15,7 +15,11 @@ async function check(
   return denyFieldErrors('Peering', object, validatePeering(object, space, all, oldObject));
 }
 
-export function peeringHandler(lookup: Lookup): KindHandler<Peering> {
+export function peeringHandler(
+  lookup: Lookup,
+  settings: PlatformSettings = DEFAULT_SETTINGS,
+): KindHandler<Peering> {
+  void settings;
   return {
     onCreate: (ctx) => check(lookup, ctx),
     onUpdate: (ctx) =>
