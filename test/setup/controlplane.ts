@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { repoRoot } from '../../src/harness/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../../src/harness/controlplane.ts';
+import { dataPlaneUnavailable } from '../../src/harness/netns.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,6 +18,9 @@ declare module 'vitest' {
 let cp: ControlPlane | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
+  // In CI a data-plane suite that would skip fails instead, with the reason.
+  const unavailable = project.config.name === 'dataplane' ? dataPlaneUnavailable() : undefined;
+  if (process.env['CI'] && unavailable) throw new Error(`CI must run the data plane: ${unavailable}`);
   cp = await startControlPlane({ log: (l) => console.log(`[controlplane] ${l}`) });
   const crds = path.join(repoRoot, 'crds');
   if (existsSync(path.join(crds, 'space.yaml'))) {
