@@ -7,6 +7,17 @@ import { existsSync } from 'node:fs';
 import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
 
+// The CLI's Kubernetes client needs Node >= 22.19 (client-node's undici); older Nodes get one
+// line that says so instead of a stack trace.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 19)) {
+  process.stderr.write(
+    `error: kubectl-spaces needs Node.js >= 22.19 (this is ${process.versions.node}); ` +
+      'install a newer Node or use the single-executable kubectl-spaces from the release\n',
+  );
+  process.exit(1);
+}
+
 const here = fileURLToPath(import.meta.url);
 const source = new URL('../src/cli/main.ts', import.meta.url);
 const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
