@@ -13,7 +13,7 @@ const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write(
     `error: kubectl-spaces needs Node.js >= 22.19 (this is ${process.versions.node}); ` +
-      'install a newer Node or use the single-executable kubectl-spaces from the release\n',
+      'install a newer Node (nodejs.org, nvm or your package manager)\n',
   );
   process.exit(1);
 }
