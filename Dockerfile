@@ -1,6 +1,12 @@
 # syntax=docker/dockerfile:1
+# The base images are build arguments: the defaults are the public images users build with;
+# `npm run local` builds this same file with no registry (tools/node/dockerfile.ts, BUILD_IMAGE=host
+# and RUN_IMAGE=spaces.local/nodejs-run, a distroless-like Node 24 root made from this machine).
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUN_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
+
 # Build: compile TypeScript and keep only production dependencies.
-FROM node:24-bookworm-slim AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
@@ -10,7 +16,7 @@ COPY bin ./bin
 RUN npx tsc -p tsconfig.json --outDir dist && npm prune --omit=dev --ignore-scripts
 
 # Run: distroless Node 24, non-root, nothing but the compiled operator and its dependencies.
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+FROM ${RUN_IMAGE}
 WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules

@@ -1,14 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
-// Four projects: `unit` needs nothing; `integration` starts a real control plane for each file
-// (test/setup/file-controlplane.ts) and runs its files one at a time; `dataplane` adds network
-// namespaces, kube-proxy and kube-router (root only); `e2e` needs a Docker engine (K3s).
+// Five projects: `unit` needs nothing; `property` checks the reachability evaluator against cyclonus
+// on random worlds (tools/build-binaries.sh builds cyclonus-judge on first use); `integration` starts
+// a real control plane for each file (test/setup/file-controlplane.ts) and runs its files one at a
+// time; `dataplane` adds network namespaces, kube-proxy and kube-router (root only); `e2e` needs a
+// Docker engine (K3s).
 export default defineConfig({
   test: {
     // The JSON report feeds the closing line of .ci/run ("N passed, N failed").
     reporters: ['default', ['json', { outputFile: '.cache/test-results.json' }]],
     projects: [
       { test: { name: 'unit', include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts'] } },
+      { test: { name: 'property', include: ['test/property/**/*.test.ts'], testTimeout: 600_000 } },
       {
         test: {
           name: 'integration',

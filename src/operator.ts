@@ -1,13 +1,13 @@
 // Wires the operator: shared informers → Space, App, Peering and DNS controllers (leader only),
 // the admission webhook (every replica, once the caches it reads have synced), leader election,
 // and /healthz, /readyz, /metrics. `stop()` finishes in-flight reconciles and releases the Lease.
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { appReconciler } from './controllers/app.ts';
 import { makeInformers, keyOf, type Ctx, type Informers } from './controllers/context.ts';
 import { clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from './controllers/dns-events.ts';
 import { peeringReconciler } from './controllers/peering.ts';
 import { spaceReconciler } from './controllers/space.ts';
-import { DnsController, type DnsControllerOptions } from './dns/controller.ts';
+import { DnsController, type DnsCache, type DnsControllerOptions } from './dns/controller.ts';
 import {
   Applier,
   Controller,
@@ -27,6 +27,7 @@ import {
   MANAGED_BY,
   MANAGED_BY_LABEL,
   SPACE_LABEL,
+  isInternal,
   platformSettings,
   type PlatformSettings,
 } from './model/index.ts';
@@ -106,6 +107,76 @@ export function peeringChanged(o: PeeringView, n: PeeringView): boolean {
   );
 }
 
+type PodView = Pick<V1Pod, 'spec' | 'status'> & {
+  metadata?: { labels?: Record<string, string>; deletionTimestamp?: unknown };
+};
+
+/** What of a pod its namespace's exposure reads: labels, host networking, ports, phase, readiness. */
+function podFacts(p: PodView): string {
+  return JSON.stringify([
+    p.metadata?.labels ?? {},
+    p.spec?.hostNetwork === true,
+    (p.spec?.containers ?? []).map((c) => c.ports ?? []),
+    p.status?.phase,
+    p.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+    p.metadata?.deletionTimestamp !== undefined,
+  ]);
+}
+
+/** Whether a pod update can change an App's exposure (not its IP, nor status churn). */
+export function podChanged(o: PodView, n: PodView): boolean {
+  return podFacts(o) !== podFacts(n);
+}
+
+/**
+ * The DNS controller's view of Services: only those of Apps (the informer holds every Service of the
+ * cluster, for the exposure report), and only the events that change a ClusterIP.
+ */
+export function appServicesOnly<T extends KubernetesObject>(view: DnsCache<T>): DnsCache<T> {
+  const ours = (o: KubernetesObject): boolean => o.metadata?.labels?.[APP_LABEL] !== undefined;
+  return {
+    get apiVersion() {
+      return view.apiVersion;
+    },
+    get kind() {
+      return view.kind;
+    },
+    get synced() {
+      return view.synced;
+    },
+    get: (key) => {
+      const o = view.get(key);
+      return o && ours(o) ? o : undefined;
+    },
+    list: () => view.list().filter(ours),
+    onAdd: (fn) => view.onAdd((o) => ours(o) && fn(o)),
+    onUpdate: (fn) => view.onUpdate((o, n) => (ours(o) || ours(n)) && fn(o, n)),
+    onDelete: (fn) => view.onDelete((o) => ours(o) && fn(o)),
+  };
+}
+
+/**
+ * Level-triggered exposure: any change to the pods, Services, Ingresses or NetworkPolicies (ours or
+ * not) of a namespace re-evaluates every App of it (the work queue dedupes); a hostNetwork pod
+ * anywhere re-evaluates every internal App (its HostNetworkReach condition).
+ */
+function wireExposure(inf: Informers, app: Controller, appsIn: (ns: string | undefined) => string[]): void {
+  const internalApps = (): string[] => inf.apps.list().filter(isInternal).map(keyOf);
+  const onPod = (p: V1Pod & KubernetesObject, old?: V1Pod): void => {
+    appsIn(p.metadata?.namespace).forEach((k) => app.enqueue(k));
+    if (p.spec?.hostNetwork || old?.spec?.hostNetwork) internalApps().forEach((k) => app.enqueue(k));
+  };
+  inf.pods.onAdd((p) => onPod(p));
+  inf.pods.onUpdate((o, n) => {
+    if (podChanged(o, n)) onPod(n, o);
+  });
+  inf.pods.onDelete((p) => onPod(p));
+  const byNamespace = (o: KubernetesObject): string[] => appsIn(o.metadata?.namespace);
+  app.watch(inf.services, byNamespace);
+  app.watch(inf.ingresses, byNamespace);
+  app.watch(inf.networkPolicies, byNamespace);
+}
+
 /** Wires informer events to the keys each controller reconciles. */
 function wire(inf: Informers, ctl: { space: Controller; app: Controller; peering: Controller }): void {
   const appsIn = (ns: string | undefined): string[] => (ns ? inf.apps.list(ns).map(keyOf) : []);
@@ -119,11 +190,22 @@ function wire(inf: Informers, ctl: { space: Controller; app: Controller; peering
 
   // An App's own status writes come back as updates: only a new generation, a deletion, or a
   // status that no longer speaks for the current generation (reset by hand) needs a reconcile.
-  inf.apps.onAdd((a) => ctl.app.enqueue(keyOf(a)));
+  // A new, changed or deleted App can change whether another App's selector collides with its
+  // pods (SelectorConflict): every App of the namespace is judged again.
+  const namespaceOf = (a: KubernetesObject): void =>
+    appsIn(a.metadata?.namespace).forEach((k) => ctl.app.enqueue(k));
+  inf.apps.onAdd((a) => {
+    ctl.app.enqueue(keyOf(a));
+    namespaceOf(a);
+  });
   inf.apps.onUpdate((o, n) => {
     if (appChanged(o, n)) ctl.app.enqueue(keyOf(n));
+    if (o.metadata.generation !== n.metadata.generation) namespaceOf(n);
   });
-  inf.apps.onDelete((a) => ctl.app.enqueue(keyOf(a)));
+  inf.apps.onDelete((a) => {
+    ctl.app.enqueue(keyOf(a));
+    namespaceOf(a);
+  });
   // A Space's spec (trusted ranges, DNS domain) shapes every app in it; its status does not.
   inf.spaces.onAdd((s) => appsIn(s.metadata.name).forEach((k) => ctl.app.enqueue(k)));
   inf.spaces.onUpdate((o, n) => {
@@ -136,20 +218,10 @@ function wire(inf: Informers, ctl: { space: Controller; app: Controller; peering
     if (peeringChanged(o, n)) appsIn(n.metadata.namespace).forEach((k) => ctl.app.enqueue(k));
   });
   inf.peerings.onDelete((p) => appsIn(p.metadata.namespace).forEach((k) => ctl.app.enqueue(k)));
-  ctl.app.watch(inf.services, (s) =>
-    s.metadata.labels?.[APP_LABEL] ? [`${s.metadata.namespace}/${s.metadata.labels[APP_LABEL]}`] : [],
-  );
   ctl.app.watch(inf.endpointSlices, (e) =>
     e.metadata.labels?.[APP_LABEL] ? [`${e.metadata.namespace}/${e.metadata.labels[APP_LABEL]}`] : [],
   );
-  // Our own app policy concerns its app only; any other policy may widen any app of its namespace.
-  ctl.app.watch(inf.networkPolicies, (np) =>
-    managed(np) && np.metadata.labels?.[APP_LABEL]
-      ? [`${np.metadata.namespace}/${np.metadata.labels[APP_LABEL]}`]
-      : managed(np)
-        ? []
-        : appsIn(np.metadata.namespace),
-  );
+  wireExposure(inf, ctl.app, appsIn);
   // Relabelling a namespace can change what a tenant's namespaceSelector admits: that concerns
   // the Apps of namespaces holding a policy of someone else's. Ours select their Space by
   // kubernetes.io/metadata.name, which no relabelling changes.
@@ -221,10 +293,13 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
           informers: {
             spaces: onlyRelevant(informers.spaces, specChanged),
             apps: onlyRelevant(informers.apps, specChanged),
-            services: onlyRelevant(informers.services, clusterIPChanged),
+            services: appServicesOnly(onlyRelevant(informers.services, clusterIPChanged)),
             endpointSlices: onlyRelevant(informers.endpointSlices, readinessChanged),
           },
+          // The names an App answers for (or is refused) go to its status.
+          onNamesChanged: (keys) => keys.forEach((k) => controllers.app.enqueue(k)),
         });
+  ctx.dnsNames = dns ? (key) => dns.names(key) : undefined;
 
   let webhook: Webhook | undefined;
   let leading = false;

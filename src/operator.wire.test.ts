@@ -1,6 +1,8 @@
 // Which informer updates the operator turns into App reconciles (src/operator.ts `wire`).
 import { describe, expect, it } from 'vitest';
-import { appChanged, peeringChanged } from './operator.ts';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { DnsCache } from './dns/controller.ts';
+import { appChanged, appServicesOnly, peeringChanged, podChanged } from './operator.ts';
 
 const app = (generation: number, observed?: number, deletionTimestamp?: string) => ({
   metadata: { generation, ...(deletionTimestamp ? { deletionTimestamp } : {}) },
@@ -36,5 +38,67 @@ describe('peeringChanged', () => {
 
   it('ignores everything else (routes, messages, conditions)', () => {
     expect(peeringChanged(peering('active'), peering('active'))).toBe(false);
+  });
+});
+
+const pod = (over: {
+  labels?: Record<string, string>;
+  hostNetwork?: boolean;
+  ready?: string;
+  ip?: string;
+  phase?: string;
+}) => ({
+  metadata: { labels: over.labels ?? { app: 'a' } },
+  spec: { containers: [{ name: 'c' }], ...(over.hostNetwork ? { hostNetwork: true } : {}) },
+  status: {
+    phase: over.phase ?? 'Running',
+    ...(over.ip ? { podIP: over.ip } : {}),
+    conditions: [{ type: 'Ready', status: over.ready ?? 'True' }],
+  },
+});
+
+describe('podChanged', () => {
+  it('reacts to labels, host networking, phase and readiness', () => {
+    expect(podChanged(pod({}), pod({ labels: { app: 'a', tier: 'public' } }))).toBe(true);
+    expect(podChanged(pod({}), pod({ hostNetwork: true }))).toBe(true);
+    expect(podChanged(pod({}), pod({ ready: 'False' }))).toBe(true);
+    expect(podChanged(pod({}), pod({ phase: 'Succeeded' }))).toBe(true);
+  });
+
+  it('ignores an IP assignment and other status churn', () => {
+    expect(podChanged(pod({}), pod({ ip: '10.0.0.9' }))).toBe(false);
+  });
+});
+
+describe('appServicesOnly', () => {
+  const ours = { metadata: { name: 'web', namespace: 'acme', labels: { 'privatespaces.dev/app': 'web' } } };
+  const theirs = { metadata: { name: 'np', namespace: 'acme', labels: { team: 'x' } } };
+  const handlers: { add: ((o: KubernetesObject) => void)[] } = { add: [] };
+  const source: DnsCache<KubernetesObject> = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    synced: Promise.resolve(),
+    get: (key) => [ours, theirs].find((o) => `acme/${o.metadata.name}` === key),
+    list: () => [ours, theirs],
+    onAdd: (fn) => {
+      handlers.add.push(fn);
+      return () => undefined;
+    },
+    onUpdate: () => () => undefined,
+    onDelete: () => () => undefined,
+  };
+
+  it('lists, gets and passes on only the Services of Apps', () => {
+    const view = appServicesOnly(source);
+    expect(view.list()).toEqual([ours]);
+    expect(view.get('acme/np')).toBeUndefined();
+    expect(view.get('acme/web')).toBe(ours);
+    const seen: string[] = [];
+    view.onAdd((o) => void seen.push(o.metadata?.name ?? ''));
+    for (const h of handlers.add) {
+      h(theirs);
+      h(ours);
+    }
+    expect(seen).toEqual(['web']);
   });
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane (and data plane) binaries from the Go module proxy.
 # Output: .cache/bin/<name>-<version>-<hash of its wrapper module>/<binaries>, git-ignored.
-# Usage: tools/build-binaries.sh [controlplane] [etcd] [coredns] [kuberouter]   (default: all)
+# Usage: tools/build-binaries.sh [controlplane] [etcd] [coredns] [kuberouter] [cyclonus]   (default: all)
 # Prints the directory of each component on stdout as NAME=DIR lines; progress goes to stderr.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +34,7 @@ build() {
   echo "$name=$out"
 }
 
-want=${*:-controlplane etcd coredns kuberouter}
+want=${*:-controlplane etcd coredns kuberouter cyclonus}
 for c in $want; do
   case $c in
     controlplane) build controlplane "$k8s_version" "$root/tools/controlplane" "$k8s_ldflags" \
@@ -43,6 +43,8 @@ for c in $want; do
     etcd) build etcd v3.6.4 "$root/tools/etcd" "-s -w" etcd=. ;;
     coredns) build coredns v1.12.4 "$root/tools/coredns" "-s -w" coredns=. ;;
     kuberouter) [[ -d "$root/tools/kube-router" ]] && build kuberouter v2.1.0 "$root/tools/kube-router" "-s -w" kube-router=. ;;
+    # cyclonus-judge: cyclonus's NetworkPolicy engine as a JSON filter, for the property tests.
+    cyclonus) build cyclonus v0.5.6 "$root/tools/cyclonus" "-s -w" cyclonus-judge=. ;;
     *) echo "unknown component $c" >&2; exit 2 ;;
   esac
 done

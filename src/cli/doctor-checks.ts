@@ -1,15 +1,17 @@
 // The rules of `kubectl spaces doctor`: what is wrong with an App, one Problem each (what and
 // what to do), from what the fetch part read (DoctorInput) and the facts derived from it. Pure.
-import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
 import {
   appPolicyName,
   appService,
   appServiceName,
   DEFAULT_DENY_POLICY,
+  DEFAULT_SETTINGS,
+  isInternal,
   validateApp,
 } from '../model/index.ts';
-import type { NamespaceInfo } from '../reach/index.ts';
+import { hostNetworkReach, hostNetworkText, type NamespaceInfo } from '../reach/index.ts';
 import type { Obj } from './kube.ts';
 import { allowedText, wideningFix, wideningText, type ReachView } from './reach.ts';
 
@@ -27,8 +29,16 @@ export interface DoctorInput {
   events: readonly Obj[];
   /** The CoreDNS ConfigMap, or why it could not be read (undefined: it does not exist). */
   dns: { configMap?: Obj; error?: string };
+  /**
+   * The cluster's hostNetwork pods (read for an internal App), or why they could not be read; absent:
+   * not checked.
+   */
+  hostNetwork?: { pods?: readonly V1Pod[]; error?: string };
   now: Date;
 }
+
+/** Namespaces whose hostNetwork pods are the platform's own: kube-system and the operator's. */
+export const HOST_NETWORK_EXEMPT: readonly string[] = ['kube-system', DEFAULT_SETTINGS.operatorNamespace];
 
 export interface Problem {
   what: string;
@@ -226,6 +236,31 @@ function exposureProblems(reach: ReachView | undefined): Problem[] {
   }));
 }
 
+/**
+ * An internal App and hostNetwork pods outside kube-system and the operator's namespace: NetworkPolicy
+ * never restricts traffic from a node or a pod on its network, so each of them reaches the app.
+ */
+export function hostNetworkProblems(input: DoctorInput): Problem[] {
+  if (!isInternal(input.app) || !input.hostNetwork) return [];
+  if (input.hostNetwork.error)
+    return [
+      {
+        what: `hostNetwork pods were not checked (${input.hostNetwork.error}); any of them would reach this internal app regardless of NetworkPolicy`,
+        fix: 'ask a platform admin to run: kubectl get pods -A --field-selector spec.hostNetwork=true',
+      },
+    ];
+  const found = hostNetworkReach(input.hostNetwork.pods ?? [], HOST_NETWORK_EXEMPT);
+  if (found.length === 0) return [];
+  return [
+    {
+      what: hostNetworkText(found),
+      fix:
+        'remove hostNetwork from those pods (or run them in kube-system if they are platform components); ' +
+        "until then every such pod, and every node, is inside this app's trust boundary",
+    },
+  ];
+}
+
 /** Every problem, in the order a user should fix them: spec, status, children, pods, DNS, exposure. */
 export function problemsOf(input: DoctorInput, facts: DoctorFacts): Problem[] {
   return [
@@ -235,5 +270,6 @@ export function problemsOf(input: DoctorInput, facts: DoctorFacts): Problem[] {
     ...endpointProblems(input, facts),
     ...dnsProblems(facts),
     ...exposureProblems(facts.reach),
+    ...hostNetworkProblems(input),
   ];
 }

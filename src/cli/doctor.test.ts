@@ -12,7 +12,7 @@ const now = new Date('2026-01-01T00:10:00Z');
 const space = makeSpace('acme', { dnsDomain: 'acme.internal' });
 const office = makePeering({ name: 'office', phase: 'active' });
 const app: App = {
-  ...makeApp('billing', { internalRouting: true, domains: ['billing.acme.example'] }),
+  ...makeApp('billing', { internalRouting: true, domains: ['pay.billing.acme.internal'] }),
   metadata: { name: 'billing', namespace: 'acme', uid: 'u1', generation: 1 },
   status: {
     observedGeneration: 1,
@@ -75,7 +75,7 @@ const healthy: DoctorInput = {
   endpointSlices: [slice(true)],
   events: [event('Reconciled', 'Service billing and NetworkPolicy in place', '2026-01-01T00:05:00Z')],
   dns: {
-    configMap: hosts('10.96.0.20 billing.acme.internal billing.acme.example web.billing.app.localspace'),
+    configMap: hosts('10.96.0.20 billing.acme.internal pay.billing.acme.internal web.billing.app.localspace'),
   },
   now,
 };
@@ -176,7 +176,7 @@ describe('diagnose', () => {
       "billing.acme.internal points at 10.96.9.9 but the Service's ClusterIP is 10.96.0.20",
     );
     expect(what).toContain(
-      'billing.acme.example is not in kube-system/coredns-custom although the web process is ready',
+      'pay.billing.acme.internal is not in kube-system/coredns-custom although the web process is ready',
     );
   });
 
@@ -194,6 +194,51 @@ describe('diagnose', () => {
     expect(r.problems[0]?.what).toBe(
       'namespace acme belongs to no Space, so the operator ignores App billing',
     );
+  });
+
+  it('an internal app and hostNetwork pods outside kube-system and the operator namespace: a problem naming them', () => {
+    const hostPod = (namespace: string, name: string) => ({
+      metadata: { namespace, name },
+      spec: { hostNetwork: true, containers: [] },
+      status: { phase: 'Running' },
+    });
+    const r = diagnose({
+      ...healthy,
+      hostNetwork: {
+        pods: [
+          hostPod('kube-system', 'kube-proxy'),
+          hostPod('spaces-system', 'op'),
+          hostPod('ingress', 'nginx-1'),
+        ],
+      },
+    });
+    expect(r.problems).toHaveLength(1);
+    expect(r.problems[0]?.what).toMatch(/^1 hostNetwork pod\(s\) can reach it regardless of NetworkPolicy/);
+    expect(r.problems[0]?.what).toContain('ingress/nginx-1');
+    expect(r.problems[0]?.what).not.toContain('kube-proxy');
+    expect(r.problems[0]?.fix).toContain('remove hostNetwork');
+  });
+
+  it('hostNetwork pods: none outside the exempt namespaces, or an external app: no problem; unreadable: says so', () => {
+    const sys = {
+      metadata: { namespace: 'kube-system', name: 'kube-proxy' },
+      spec: { hostNetwork: true, containers: [] },
+    };
+    expect(diagnose({ ...healthy, hostNetwork: { pods: [sys] } }).problems).toEqual([]);
+    const external = { ...app, spec: { ...app.spec, internalRouting: false } };
+    const other = { ...sys, metadata: { namespace: 'ingress', name: 'x' } };
+    expect(
+      diagnose({ ...healthy, app: external, hostNetwork: { pods: [other] } }).problems.some((p) =>
+        p.what.includes('hostNetwork'),
+      ),
+    ).toBe(false);
+    const r = diagnose({
+      ...healthy,
+      hostNetwork: { error: 'listing pods in every namespace is forbidden for your user' },
+    });
+    expect(r.problems.map((p) => p.what)).toEqual([
+      'hostNetwork pods were not checked (listing pods in every namespace is forbidden for your user); any of them would reach this internal app regardless of NetworkPolicy',
+    ]);
   });
 
   it('-o json is the report', () => {

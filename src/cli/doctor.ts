@@ -3,6 +3,7 @@
 // part reads — the App, its Space and Peerings, its Service and EndpointSlices, its pods, the
 // NetworkPolicies of the namespace, the Events about it and the CoreDNS entries (ConfigMap
 // kube-system/coredns-custom) — and applies the rules of doctor-checks.ts. Exit 4 on a problem.
+import type { V1Pod } from '@kubernetes/client-node';
 import { appDnsNames, appSelector, appServiceName, isInternal } from '../model/index.ts';
 import type { Space } from '../api/v1alpha1/index.ts';
 import { affectsIngress, matchesSelector, policyName } from '../reach/index.ts';
@@ -247,6 +248,19 @@ async function readDns(kube: Kube): Promise<DoctorInput['dns']> {
   }
 }
 
+/** Every hostNetwork pod of the cluster, or why they cannot be read (a tenant may not list pods cluster-wide). */
+async function readHostNetwork(kube: Kube): Promise<NonNullable<DoctorInput['hostNetwork']>> {
+  try {
+    return {
+      pods: await kube.list<V1Pod>('/api/v1/pods', { fieldSelector: 'spec.hostNetwork=true' }),
+    };
+  } catch (err) {
+    if (err instanceof ApiError && err.status.code === 403)
+      return { error: 'listing pods in every namespace is forbidden for your user' };
+    throw err;
+  }
+}
+
 export async function fetchDoctorInput(kube: Kube, name: string, now: Date): Promise<DoctorInput> {
   const app = await findApp(kube, name);
   const ns = app.metadata.namespace ?? kube.namespace;
@@ -263,6 +277,7 @@ export async function fetchDoctorInput(kube: Kube, name: string, now: Date): Pro
     kube.listEvents(ns, 'App', app.metadata.name),
     readDns(kube),
   ]);
+  const hostNetwork = isInternal(app) ? await readHostNetwork(kube) : undefined;
   return {
     app,
     ...(space ? { space } : {}),
@@ -274,6 +289,7 @@ export async function fetchDoctorInput(kube: Kube, name: string, now: Date): Pro
     endpointSlices,
     events,
     dns,
+    ...(hostNetwork ? { hostNetwork } : {}),
     now,
   };
 }

@@ -1,6 +1,7 @@
 // App → its Service and NetworkPolicy, and a status that says what a user needs: the
-// ClusterIP, the names, ready endpoints, who can reach the app (from every live policy, not only
-// ours) and whether an internal app is exposed beyond its Space and peers.
+// ClusterIP, the names, ready endpoints, who can reach the app (judged on the namespace's live
+// pods, Services, Ingresses and every policy, not only ours) and whether an internal app is exposed
+// beyond its Space and peers, or reachable by hostNetwork pods that no policy restricts.
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
 import type { Condition, Reconciler } from '../engine/index.ts';
@@ -15,9 +16,30 @@ import {
   sortCidrs,
   validateApp,
 } from '../model/index.ts';
-import { evaluateIngress, sourceText, summarize, widening, type Widening } from '../reach/index.ts';
+import {
+  evaluateIngress,
+  formatSelector,
+  hostNetworkReach,
+  hostNetworkText,
+  liveExposure,
+  selectorConflicts,
+  sourceText,
+  type Bypass,
+  type LivePod,
+  type Reachability,
+  type ReachableFrom,
+  type SelectorConflict,
+  type Widening,
+} from '../reach/index.ts';
 import { SERVICE_NAME_LABEL } from '../dns/snapshot.ts';
-import { errorText, reportInvalidSpec, type Ctx } from './context.ts';
+import {
+  HOST_NETWORK_INDEX,
+  errorText,
+  keyOf,
+  reportInvalidSpec,
+  type Ctx,
+  type DnsNames,
+} from './context.ts';
 
 export function readyEndpointCount(slices: readonly V1EndpointSlice[], service: string): number {
   let n = 0;
@@ -45,16 +67,15 @@ const clip = (text: string, max: number): string =>
  * made every status write fail, and the App kept reporting its old, contained state.
  */
 function boundedReach(
-  entries: ReturnType<typeof summarize>,
-  widened: readonly Widening[],
-): { reachableFrom: ReturnType<typeof summarize>; omitted: number } {
+  entries: readonly ReachableFrom[],
+  widens: ReadonlySet<string>,
+): { reachableFrom: ReachableFrom[]; omitted: number } {
   const clipped = entries.map((e) => ({
     ...e,
     source: clip(e.source, MAX_REACH_FIELD),
     ...(e.ports === undefined ? {} : { ports: clip(e.ports, MAX_REACH_FIELD) }),
   }));
   if (clipped.length <= MAX_REACHABLE_FROM) return { reachableFrom: clipped, omitted: 0 };
-  const widens = new Set(widened.map((w) => `${w.policy}\n${sourceText(w.source)}`));
   const isWidening = (i: number): boolean => widens.has(`${entries[i]?.policy}\n${entries[i]?.source}`);
   const order = clipped.map((_, i) => i);
   const first = order.filter(isWidening);
@@ -70,52 +91,105 @@ function boundedReach(
  * The widening rules in words, one clause per policy (its first widening rule and how many more), as the
  * webhook words its denials; at most ten policies and 4 kB, so the condition always fits its schema.
  */
-function exposureMessage(widened: readonly Widening[]): string {
+function exposureMessage(widened: readonly Widening[], bypasses: readonly Bypass[] = []): string {
   const byPolicy = new Map<string, Widening[]>();
   for (const w of widened) byPolicy.set(w.policy, [...(byPolicy.get(w.policy) ?? []), w]);
-  const clauses = [...byPolicy].map(([policy, ws]) => {
-    const more = ws.length > 1 ? ` (and ${ws.length - 1} more rule(s) that widen it)` : '';
-    return `NetworkPolicy ${policy} ${ws[0]!.reason}${more}`;
-  });
+  const clauses = [
+    ...bypasses.map((b) => `${b.object} ${b.field} ${b.reason}`),
+    ...[...byPolicy].map(([policy, ws]) => {
+      const more = ws.length > 1 ? ` (and ${ws.length - 1} more rule(s) that widen it)` : '';
+      return `NetworkPolicy ${policy} ${ws[0]!.reason}${more}`;
+    }),
+  ];
   const named = clauses.slice(0, MAX_POLICIES_NAMED);
   const others = clauses.length - named.length;
   return clip(
-    named.join('; ') + (others > 0 ? `; and ${others} more NetworkPolicies that widen it` : ''),
+    named.join('; ') + (others > 0 ? `; and ${others} more objects that widen it` : ''),
     MAX_MESSAGE,
   );
 }
 
 interface Exposure {
-  reachableFrom: ReturnType<typeof summarize>;
-  widened: ReturnType<typeof widening>;
+  reachableFrom: ReachableFrom[];
+  widened: Widening[];
+  bypasses: Bypass[];
 }
 
-/** Who can reach the app's pods under every live policy of its namespace. */
-function exposure(c: Ctx, app: App, space: Space, peerings: readonly Peering[]): Exposure {
+/** The reach of one pod under a stamp of every policy and namespace: reused until either changes. */
+type ReachMemo = { stamp: string; byPod: Map<string, Reachability> };
+const MAX_MEMO = 5000;
+
+function memoReach(c: Ctx, memo: ReachMemo, namespace: string): (pod: LivePod) => Reachability {
+  const stamp = `${c.informers.networkPolicies.resourceVersion}/${c.informers.namespaces.resourceVersion}`;
+  if (memo.stamp !== stamp || memo.byPod.size > MAX_MEMO) {
+    memo.stamp = stamp;
+    memo.byPod.clear();
+  }
+  return (pod) => {
+    const key = JSON.stringify([namespace, pod.labels, pod.ports]);
+    const hit = memo.byPod.get(key);
+    if (hit) return hit;
+    const reach = evaluateIngress({
+      pod: { namespace, labels: pod.labels, ports: pod.ports },
+      policies: c.informers.networkPolicies.list(namespace),
+      namespaces: namespaceInfos(c),
+    });
+    memo.byPod.set(key, reach);
+    return reach;
+  };
+}
+
+const namespaceInfos = (c: Ctx): { name: string; labels: Record<string, string> }[] =>
+  c.informers.namespaces.list().map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} }));
+
+/**
+ * Who can reach the app's pods: its live pods (or, while none exists, the pod its selector describes)
+ * under every live policy of its namespace, and the Services, Ingresses and host networking that
+ * bypass the policies.
+ */
+function exposure(c: Ctx, memo: ReachMemo, app: App, space: Space, peerings: readonly Peering[]): Exposure {
   const namespace = app.metadata.namespace ?? '';
-  const reach = evaluateIngress({
-    pod: { namespace, labels: appSelector(app), ports: [{ name: 'web', containerPort: app.spec.port }] },
-    policies: c.informers.networkPolicies.list(namespace),
-    namespaces: c.informers.namespaces
-      .list()
-      .map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} })),
-  });
   const peers = activePeeringCidrs(peerings, namespace);
   const cidrs = isInternal(app) ? peers : sortCidrs([...space.spec.trustedIPRanges, ...peers]);
+  const live = liveExposure({
+    namespace,
+    selector: appSelector(app),
+    port: app.spec.port,
+    pods: c.informers.pods.list(namespace),
+    services: c.informers.services.list(namespace),
+    ingresses: c.informers.ingresses.list(namespace),
+    policies: c.informers.networkPolicies.list(namespace),
+    namespaces: namespaceInfos(c),
+    allowed: { spaceNamespace: namespace, cidrs },
+    ownService: appServiceName(app),
+    reachOf: memoReach(c, memo, namespace),
+  });
+  // Services, Ingresses and hostNetwork pods matter for an internal app only: an external one is public.
+  const bypasses = isInternal(app) ? live.bypasses : [];
+  const dropped = new Set(isInternal(app) ? [] : live.bypasses.map((b) => `${b.object} ${b.field}`));
   return {
-    reachableFrom: summarize(reach),
-    widened: widening({ reach, allowed: { spaceNamespace: namespace, cidrs } }),
+    reachableFrom: live.reachableFrom.filter((e) => !(e.kind === 'any' && dropped.has(e.policy))),
+    widened: live.widened,
+    bypasses,
   };
+}
+
+/** The Exposed condition's reason: a widening policy first, then the kind of the first bypass. */
+function exposedReason(widened: readonly Widening[], bypasses: readonly Bypass[]): string {
+  if (widened.length > 0 || bypasses.length === 0) return 'WideningPolicy';
+  const kind = bypasses[0]!.object.split(' ')[0];
+  return kind === 'Service' ? 'ExposingService' : kind === 'Ingress' ? 'ExposingIngress' : 'HostNetworkPod';
 }
 
 function exposedConditions(
   conditions: Condition[],
-  widened: Exposure['widened'],
+  reach: Pick<Exposure, 'widened' | 'bypasses'>,
   generation?: number,
   /** Appended to the messages (e.g. that status.reachableFrom had to be cut). */
   note = '',
 ): Condition[] {
-  if (widened.length === 0) {
+  const { widened, bypasses } = reach;
+  if (widened.length === 0 && bypasses.length === 0) {
     return setCondition(
       conditions,
       {
@@ -127,16 +201,155 @@ function exposedConditions(
       generation,
     );
   }
-  const message = exposureMessage(widened) + note;
+  const message = exposureMessage(widened, bypasses) + note;
   const list = setCondition(
     conditions,
-    { type: 'Exposed', status: 'True', reason: 'WideningPolicy', message },
+    { type: 'Exposed', status: 'True', reason: exposedReason(widened, bypasses), message },
     generation,
   );
   return setCondition(list, { type: 'Ready', status: 'False', reason: 'Exposed', message }, generation);
 }
 
+/**
+ * HostNetworkReach of an internal app: NetworkPolicy never restricts traffic from a node or from a pod
+ * on a node's network, so every hostNetwork pod outside kube-system and the operator's namespace can
+ * reach the app whatever its policies say.
+ */
+export function hostNetworkCondition(
+  pods: Parameters<typeof hostNetworkReach>[0],
+  exempt: readonly string[],
+): Omit<Condition, 'lastTransitionTime'> {
+  const found = hostNetworkReach(pods, exempt);
+  if (found.length === 0)
+    return {
+      type: 'HostNetworkReach',
+      status: 'False',
+      reason: 'NoHostNetworkPods',
+      message: `no hostNetwork pod outside ${exempt.join(' and ')} (the nodes themselves are never restricted by NetworkPolicy)`,
+    };
+  return {
+    type: 'HostNetworkReach',
+    status: 'True',
+    reason: 'HostNetworkPods',
+    message: clip(hostNetworkText(found), MAX_MESSAGE),
+  };
+}
+
+const REFUSAL_REASON = /^[A-Z][A-Za-z]{0,63}$/;
+
+/**
+ * status.names and the Names condition from what the DNS controller answers for the App: the names it
+ * publishes (True, Published) or, when it refuses some, False with the first refusal's reason
+ * (NameConflict, NotAllowed, OverBudget) and every refused name with why. Without an answer (DNS off,
+ * or the App not rendered yet) the model's names and no condition.
+ */
+export function namesStatus(
+  answer: DnsNames | undefined,
+  modelNames: readonly string[],
+): { names: string[]; condition?: Omit<Condition, 'lastTransitionTime'> } {
+  if (!answer) return { names: [...modelNames] };
+  const names = answer.published.slice(0, MAX_NAMES);
+  if (answer.refused.length === 0) {
+    const message =
+      names.length > 0 ? `published: ${names.join(', ')}` : 'nothing to publish until a web pod is ready';
+    return { names, condition: { type: 'Names', status: 'True', reason: 'Published', message } };
+  }
+  const first = answer.refused[0]!;
+  const code = first.code ?? first.reason;
+  const reason = REFUSAL_REASON.test(code) ? code : 'NameRefused';
+  const refused = answer.refused.map((r) => `${r.name}: ${r.reason}`).join('; ');
+  return {
+    names,
+    condition: { type: 'Names', status: 'False', reason, message: clip(`refused: ${refused}`, MAX_MESSAGE) },
+  };
+}
+
+/** The CRD's bound on status.names (MAX_APP_DOMAINS + 2). */
+const MAX_NAMES = 102;
+
+/** A Stalled message naming the other App, the pod both select and what to change. */
+export function conflictMessage(app: App, conflicts: readonly SelectorConflict[]): string {
+  const selector = formatSelector({ matchLabels: appSelector(app) });
+  const clauses = conflicts.map((k) =>
+    k.pod
+      ? `the internally routed App "${k.app}" (pod ${k.pod} carries the labels of both)`
+      : `the pods of the internally routed App "${k.app}" (a pod may carry the labels of both)`,
+  );
+  return clip(
+    `spec.selector "${selector}" could select ${clauses.join(', ')}: the operator will not put a ` +
+      'LoadBalancer Service and trusted-range NetworkPolicy in front of them; change spec.selector so it ' +
+      'selects only the pods of this App',
+    MAX_MESSAGE,
+  );
+}
+
+/** Internal Apps of the namespace whose pods an external App's selector could select. */
+function conflictsOf(c: Ctx, app: App): SelectorConflict[] {
+  if (isInternal(app)) return [];
+  const namespace = app.metadata.namespace ?? '';
+  const ref = (a: App): { name: string; selector: Record<string, string>; internal: boolean } => ({
+    name: a.metadata.name ?? '',
+    selector: appSelector(a),
+    internal: isInternal(a),
+  });
+  const others = c.informers.apps.list(namespace).filter((a) => !a.metadata.deletionTimestamp);
+  return selectorConflicts(ref(app), others.map(ref), c.informers.pods.list(namespace));
+}
+
+/** An App as the informer holds it. */
+type AppObject = NonNullable<ReturnType<Ctx['informers']['apps']['get']>>;
+
+/** Every status condition of a reconciled App. */
+function appConditions(
+  c: Ctx,
+  app: App,
+  reach: Exposure & { listed: string },
+  names: ReturnType<typeof namesStatus>,
+): Condition[] {
+  const generation = app.metadata.generation;
+  let conditions = readyConditions(
+    app.status?.conditions,
+    {
+      state: 'Ready',
+      reason: 'Reconciled',
+      message: `Service ${appServiceName(app)} and NetworkPolicy in place${reach.listed}`,
+    },
+    generation,
+  );
+  if (isInternal(app)) {
+    conditions = exposedConditions(conditions, reach, generation, reach.listed);
+    const hostPods = c.informers.pods.byIndex(HOST_NETWORK_INDEX, 'true');
+    const exempt = ['kube-system', c.settings.operatorNamespace];
+    conditions = setCondition(conditions, hostNetworkCondition(hostPods, exempt), generation);
+  }
+  if (names.condition) conditions = setCondition(conditions, names.condition, generation);
+  return conditions;
+}
+
+async function emitExposure(c: Ctx, app: AppObject, reach: Exposure, exposed: boolean): Promise<void> {
+  const wasExposed = app.status?.exposed === true;
+  if (exposed && !wasExposed) {
+    const note = exposureMessage(reach.widened, reach.bypasses);
+    await c.events.emit(app, { type: 'Warning', reason: 'Exposed', action: 'EvaluateReach', note });
+  } else if (!exposed && wasExposed) {
+    await c.events.emit(app, {
+      reason: 'ExposureCleared',
+      action: 'EvaluateReach',
+      note: 'reachable only from its Space and peered networks again',
+    });
+  }
+}
+
+/** The reachableFrom entries that widen the app: listed first when the status must be cut. */
+function wideningKeys(reach: Exposure): Set<string> {
+  return new Set([
+    ...reach.widened.map((w) => `${w.policy}\n${sourceText(w.source)}`),
+    ...reach.bypasses.map((b) => `${b.object} ${b.field}\nany`),
+  ]);
+}
+
 export function appReconciler(c: Ctx): Reconciler<string> {
+  const memo: ReachMemo = { stamp: '', byPod: new Map() };
   return {
     name: 'app',
     async reconcile(key): Promise<void> {
@@ -151,6 +364,12 @@ export function appReconciler(c: Ctx): Reconciler<string> {
         await reportInvalidSpec(c, app, message);
         return;
       }
+      // The operator's own writes pass the same check as a tenant's: no LoadBalancer on internal pods.
+      const conflicts = conflictsOf(c, app);
+      if (conflicts.length > 0) {
+        await reportInvalidSpec(c, app, conflictMessage(app, conflicts), 'SelectorConflict');
+        return;
+      }
       // The Service and the NetworkPolicy are independent: apply them at the same time.
       const peerings = c.informers.peerings.list(namespace);
       const [serviceApplied] = await Promise.all(
@@ -159,45 +378,25 @@ export function appReconciler(c: Ctx): Reconciler<string> {
       const clusterIP = (serviceApplied?.object as { spec?: { clusterIP?: string } } | undefined)?.spec
         ?.clusterIP;
       const service = appServiceName(app);
-      const reach = exposure(c, app, space, peerings);
-      const { widened } = reach;
-      const { reachableFrom, omitted } = boundedReach(reach.reachableFrom, widened);
-      const exposed = isInternal(app) && widened.length > 0;
+      const reach = exposure(c, memo, app, space, peerings);
+      const { reachableFrom, omitted } = boundedReach(reach.reachableFrom, wideningKeys(reach));
+      const exposed = isInternal(app) && (reach.widened.length > 0 || reach.bypasses.length > 0);
       const listed =
         omitted > 0
           ? `; status.reachableFrom shows ${MAX_REACHABLE_FROM} of ${reachableFrom.length + omitted} sources`
           : '';
-      let conditions = readyConditions(
-        app.status?.conditions,
-        {
-          state: 'Ready',
-          reason: 'Reconciled',
-          message: `Service ${service} and NetworkPolicy in place${listed}`,
-        },
-        generation,
-      );
-      if (isInternal(app)) conditions = exposedConditions(conditions, widened, generation, listed);
-      const wasExposed = app.status?.exposed === true;
+      const names = namesStatus(c.dnsNames?.(keyOf(app)), appDnsNames(app, space));
       await c.status.patchStatus(app, {
         serviceName: service,
         ...(clusterIP ? { clusterIP } : {}),
-        names: appDnsNames(app, space),
+        names: names.names,
         readyEndpoints: readyEndpointCount(c.informers.endpointSlices.list(namespace), service),
         reachableFrom,
         exposed,
         observedGeneration: generation,
-        conditions,
+        conditions: appConditions(c, app, { ...reach, listed }, names),
       });
-      if (exposed && !wasExposed) {
-        const note = exposureMessage(widened);
-        await c.events.emit(app, { type: 'Warning', reason: 'Exposed', action: 'EvaluateReach', note });
-      } else if (!exposed && wasExposed) {
-        await c.events.emit(app, {
-          reason: 'ExposureCleared',
-          action: 'EvaluateReach',
-          note: 'reachable only from its Space and peered networks again',
-        });
-      }
+      await emitExposure(c, app, reach, exposed);
     },
   };
 }

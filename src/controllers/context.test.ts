@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { isSubset } from '../engine/subset.ts';
-import { LAST_APPLIED, slimChild, slimCommon, slimEndpointSlice } from './context.ts';
+import { LAST_APPLIED, slimChild, slimCommon, slimEndpointSlice, slimIngress } from './context.ts';
 
 // The fields the operator applies to a Service, and the Service as the API server returns it.
 const applied = {
@@ -101,6 +101,45 @@ describe('cache transforms', () => {
       },
       addressType: 'IPv4',
       endpoints: [{ addresses: ['10.0.0.5'], conditions: { ready: true } }],
+    });
+  });
+});
+
+describe('slimIngress', () => {
+  it('keeps identity and the backend Services, drops hosts, TLS, annotations and ports', () => {
+    const ing = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'in', namespace: 'acme', resourceVersion: '3', annotations: { a: 'b' }, uid: 'u' },
+      spec: {
+        ingressClassName: 'nginx',
+        tls: [{ hosts: ['x.example'], secretName: 's' }],
+        defaultBackend: { service: { name: 'd', port: { number: 80 } } },
+        rules: [
+          {
+            host: 'x.example',
+            http: {
+              paths: [
+                {
+                  path: '/',
+                  pathType: 'Prefix',
+                  backend: { service: { name: 'web', port: { number: 80 } } },
+                },
+              ],
+            },
+          },
+          { host: 'no-http.example' },
+        ],
+      },
+    };
+    expect(slimIngress(ing)).toEqual({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'in', namespace: 'acme', resourceVersion: '3' },
+      spec: {
+        defaultBackend: { service: { name: 'd' } },
+        rules: [{ http: { paths: [{ backend: { service: { name: 'web' } } }] } }, { http: { paths: [] } }],
+      },
     });
   });
 });

@@ -4,6 +4,7 @@
 import type {
   KubernetesObject,
   V1EndpointSlice,
+  V1Ingress,
   V1Namespace,
   V1NetworkPolicy,
   V1Node,
@@ -38,7 +39,10 @@ export interface Informers {
   apps: Informer<Named<App>>;
   peerings: Informer<Named<Peering>>;
   namespaces: Informer<Named<V1Namespace>>;
+  /** Every Service (slimmed like a child): which of them take outside traffic to an App's pods. */
   services: Informer<Named<V1Service>>;
+  /** networking.k8s.io/v1 Ingresses (slimmed to their backend Services): routes from outside to pods. */
+  ingresses: Informer<Named<V1Ingress>>;
   networkPolicies: Informer<Named<V1NetworkPolicy>>;
   endpointSlices: Informer<Named<V1EndpointSlice>>;
   /** Every pod (slimmed: labels, host networking, ports, IPs, readiness): exposure is judged on live pods. */
@@ -49,8 +53,20 @@ export interface Informers {
   serviceCIDRs: Informer<Named<V1ServiceCIDR>>;
 }
 
+/** What the DNS controller answers for one App (`namespace/name`): the names it publishes and refuses. */
+export interface DnsNames {
+  published: string[];
+  /** `reason`: what is wrong and what to do; `code`: the condition reason (NameConflict, NotAllowed, OverBudget). */
+  refused: { name: string; reason: string; code?: string }[];
+}
+
 export interface Ctx {
   informers: Informers;
+  /**
+   * The names the DNS controller publishes for an App, and those it refuses with why; undefined
+   * (or absent, DNS disabled) until it has rendered the App.
+   */
+  dnsNames?: ((key: string) => DnsNames | undefined) | undefined;
   /** Cluster-wide settings of the platform admin. */
   settings: PlatformSettings;
   applier: Applier;
@@ -128,6 +144,28 @@ export function slimPod<T extends KubernetesObject>(obj: T): T {
     },
   } as unknown as T;
 }
+
+/** What the operator reads of an Ingress: identity and the Services it routes to. */
+export function slimIngress<T extends KubernetesObject>(obj: T): T {
+  const i = obj as unknown as V1Ingress;
+  const m = i.metadata ?? {};
+  const backend = (b: { service?: { name: string } } | undefined): { service?: { name: string } } =>
+    b?.service ? { service: { name: b.service.name } } : {};
+  return {
+    apiVersion: i.apiVersion,
+    kind: i.kind,
+    metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion },
+    spec: {
+      ...(i.spec?.defaultBackend ? { defaultBackend: backend(i.spec.defaultBackend) } : {}),
+      rules: (i.spec?.rules ?? []).map((r) => ({
+        http: { paths: (r.http?.paths ?? []).map((p) => ({ backend: backend(p.backend) })) },
+      })),
+    },
+  } as unknown as T;
+}
+
+/** The pods index of hostNetwork pods (value `true`): every internal App reads them. */
+export const HOST_NETWORK_INDEX = 'hostNetwork';
 
 /** What the operator reads of a Node: its pod CIDRs and addresses. */
 export function slimNode<T extends KubernetesObject>(obj: T): T {
@@ -214,8 +252,10 @@ export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Infor
     apps: mk('apps', crPath('apps')),
     peerings: mk('peerings', crPath('peerings')),
     namespaces: mk('namespaces', '/api/v1/namespaces'),
-    // Only the Services and EndpointSlices of Apps (EndpointSlices carry their Service's labels).
-    services: mk('services', '/api/v1/services', APP_LABEL, child),
+    // Every Service: a tenant's NodePort on a label an App's pods carry exposes them too. Only the
+    // EndpointSlices of Apps (they carry their Service's labels).
+    services: mk('services', '/api/v1/services', undefined, child),
+    ingresses: mk('ingresses', '/apis/networking.k8s.io/v1/ingresses', undefined, slimIngress),
     endpointSlices: mk(
       'endpointslices',
       '/apis/discovery.k8s.io/v1/endpointslices',
@@ -224,7 +264,15 @@ export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Infor
     ),
     // Every policy: the exposure report judges all of them, not only ours.
     networkPolicies: mk('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies', undefined, child),
-    pods: mk('pods', '/api/v1/pods', undefined, slimPod),
+    pods: new Informer<Named<V1Pod>>({
+      api,
+      name: 'pods',
+      path: '/api/v1/pods',
+      logger,
+      resyncMs,
+      transform: (o) => intern(slimPod(o)) as Named<V1Pod>,
+      indexers: { [HOST_NETWORK_INDEX]: (p) => (p.spec?.hostNetwork ? ['true'] : []) },
+    }),
     nodes: mk('nodes', '/api/v1/nodes', undefined, slimNode),
     serviceCIDRs: mk('servicecidrs', '/apis/networking.k8s.io/v1/servicecidrs'),
   };
@@ -250,16 +298,14 @@ export async function reportInvalidSpec(
   c: Ctx,
   obj: KubernetesObject & { status?: { conditions?: Condition[] } },
   message: string,
+  /** The Stalled condition's and the event's reason (e.g. SelectorConflict). */
+  reason = 'InvalidSpec',
 ): Promise<void> {
   const generation = obj.metadata?.generation;
   await c.status.patchStatus(obj, {
     ...obj.status,
     observedGeneration: generation,
-    conditions: readyConditions(
-      obj.status?.conditions,
-      { state: 'Stalled', reason: 'InvalidSpec', message },
-      generation,
-    ),
+    conditions: readyConditions(obj.status?.conditions, { state: 'Stalled', reason, message }, generation),
   });
-  await c.events.emit(obj, { type: 'Warning', reason: 'InvalidSpec', action: 'Validate', note: message });
+  await c.events.emit(obj, { type: 'Warning', reason, action: 'Validate', note: message });
 }

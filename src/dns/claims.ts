@@ -13,6 +13,8 @@ import {
   reservedBecause,
   reservedZones,
 } from './names.ts';
+import { allowedSuffixOf } from '../model/dns.ts';
+import { DEFAULT_DNS_SUFFIX } from '../model/space.ts';
 import type { DnsApp, DnsConflict, DnsSpace } from './types.ts';
 
 export type ClaimKind = 'default' | 'discovery' | 'custom';
@@ -45,6 +47,8 @@ export interface Claims {
 export interface ClaimOptions {
   clusterDomain: string;
   foreignZones: string[];
+  /** See RenderOptions.allowedSuffixes: undefined = not checked. */
+  allowedSuffixes?: readonly string[];
 }
 
 // Unknown creation times sort last (youngest).
@@ -55,10 +59,16 @@ interface Context {
   foreign: string[];
   /** Accepted dnsDomain → space. */
   domains: Map<string, string>;
-  /** Claimed name → `namespace/name` of the holder. */
+  /** Claimed name → `namespace/name` of the holder (discovery names: per Space, see takenKey). */
   taken: Map<string, string>;
   conflicts: DnsConflict[];
+  allowed: readonly string[] | undefined;
 }
+
+// Discovery names are answered per Space (each Space's CoreDNS view has its own app.localspace),
+// so two Spaces may both have web.payments.app.localspace; every other name is cluster-wide.
+const takenKey = (s: DnsSpace, name: string, kind: ClaimKind): string =>
+  kind === 'discovery' ? `${s.space}\u0000${name}` : name;
 
 export function resolveClaims(spaces: DnsSpace[], opts: ClaimOptions): Claims {
   const ctx: Context = {
@@ -67,6 +77,7 @@ export function resolveClaims(spaces: DnsSpace[], opts: ClaimOptions): Claims {
     domains: new Map(),
     taken: new Map(),
     conflicts: [],
+    allowed: opts.allowedSuffixes,
   };
   const bySpaceAge = [...spaces].sort(
     (a, b) => compareStrings(age(a.created), age(b.created)) || compareStrings(a.space, b.space),
@@ -100,6 +111,9 @@ function claimDomain(ctx: Context, s: DnsSpace): void {
     return refuse('invalid-name', `dnsDomain "${domain}" is not a DNS name of two labels or more`);
   const why = reservedBecause(domain, ctx.reserved, ctx.foreign);
   if (why) return refuse('reserved', `dnsDomain ${domain} is not served: ${why}`);
+  if (ctx.allowed && domain !== `${s.space}.${DEFAULT_DNS_SUFFIX}` && !allowedSuffixOf(domain, ctx.allowed)) {
+    return refuse('not-allowed', `dnsDomain ${domain} is not under a suffix the platform admin allows`);
+  }
   if (overlaps(domain, LOCALSPACE_ZONE)) {
     return refuse('domain-taken', `dnsDomain ${domain} overlaps ${LOCALSPACE_ZONE}`, LOCALSPACE_ZONE);
   }
@@ -121,7 +135,7 @@ function admitApp(ctx: Context, s: DnsSpace, app: DnsApp): AdmittedApp {
   for (const name of [...new Set(app.names.map(normalizeName))].sort(compareStrings)) {
     const verdict = judgeName(ctx, s, app, name);
     if ('kind' in verdict) {
-      ctx.taken.set(name, key);
+      ctx.taken.set(takenKey(s, name, verdict.kind), key);
       claims.push({ name, kind: verdict.kind });
     } else {
       ctx.conflicts.push({
@@ -130,6 +144,7 @@ function admitApp(ctx: Context, s: DnsSpace, app: DnsApp): AdmittedApp {
         space: s.space,
         app: key,
         message: `App ${key}: ${name} is not served: ${verdict.message}`,
+        why: verdict.message,
       });
     }
   }
@@ -147,7 +162,13 @@ function judgeName(ctx: Context, s: DnsSpace, app: DnsApp, name: string): Verdic
   if (why) return { reason: 'reserved', message: why };
   const kind = classify(ctx, s, app, name);
   if (typeof kind !== 'string') return kind;
-  const holder = ctx.taken.get(name);
+  if (kind === 'custom' && ctx.allowed && !allowedSuffixOf(name, ctx.allowed)) {
+    return {
+      reason: 'not-allowed',
+      message: `it is neither under the Space's domain nor under a suffix the platform admin allows (${ctx.allowed.join(', ') || 'none'})`,
+    };
+  }
+  const holder = ctx.taken.get(takenKey(s, name, kind));
   if (holder) return { reason: 'name-taken', heldBy: holder, message: `the older App ${holder} has it` };
   return { kind };
 }

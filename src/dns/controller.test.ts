@@ -1,9 +1,10 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it, vi } from 'vitest';
+import { FakeClock } from '../engine/clock.ts';
 import { Informer, type WatchFn } from '../engine/informer.ts';
 import type { KubeApi, KubeRequest } from '../engine/kubeclient.ts';
 import { DnsController, DNS_FIELD_MANAGER, type DnsInformers } from './controller.ts';
-import { KEYS } from './render.ts';
+import { KEYS, hostsKey } from './render.ts';
 
 type Obj = KubernetesObject & { metadata: { name: string; namespace?: string; resourceVersion?: string } };
 
@@ -99,10 +100,14 @@ const cluster = () =>
 
 const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
-function started(c: ReturnType<typeof cluster>, gate?: Promise<void>) {
+function started(
+  c: ReturnType<typeof cluster>,
+  gate?: Promise<void>,
+  more: Partial<ConstructorParameters<typeof DnsController>[0]> = {},
+) {
   const informers = c.make(gate);
   for (const i of Object.values(informers)) (i as Informer<Obj>).start();
-  const controller = new DnsController({ api: c.api, informers, batchMs: 1 });
+  const controller = new DnsController({ api: c.api, informers, batchMs: 1, ...more });
   return { controller, informers, start: controller.start() };
 }
 
@@ -121,8 +126,8 @@ describe('DnsController', () => {
       expect.objectContaining({ method: 'PATCH', query: { fieldManager: DNS_FIELD_MANAGER, force: true } }),
     );
     const body = c.patches[0]!.body as { data: Record<string, string> };
-    expect(Object.keys(body.data).sort()).toEqual([KEYS.db, KEYS.hosts, KEYS.server]);
-    expect(body.data[KEYS.hosts]).toContain(
+    expect(Object.keys(body.data).sort()).toEqual([hostsKey('alpha'), KEYS.db, KEYS.server]);
+    expect(body.data[hostsKey('alpha')]).toContain(
       '10.96.0.10 shop.alpha.spaces.local shop.example web.shop.app.localspace\n',
     );
     // corp.example is a zone of the admin's own key: never declared twice.
@@ -146,22 +151,52 @@ describe('DnsController', () => {
   });
 
   it('batches longer after slow renders: 5x the last render time, at least batchMs, at most 5 s', async () => {
+    // Render time comes from the injected clock only (never performance.now), so a loaded
+    // machine cannot change it: here a render "takes" exactly what listing the Apps advances.
     const c = cluster();
-    const { controller, start } = started(c);
+    const clock = new FakeClock();
+    const { controller, informers, start } = started(c, undefined, { clock });
     await start;
     await settle();
     expect(controller.batchDelayMs()).toBe(1);
-    const clock = vi.spyOn(performance, 'now');
-    try {
-      clock.mockReturnValueOnce(1000).mockReturnValueOnce(1100);
-      await controller.reconcile();
-      expect(controller.batchDelayMs()).toBe(500);
-      clock.mockReturnValueOnce(0).mockReturnValueOnce(60_000);
-      await controller.reconcile();
-      expect(controller.batchDelayMs()).toBe(5000);
-    } finally {
-      clock.mockRestore();
-    }
+    const list = informers.apps.list.bind(informers.apps);
+    let renderMs = 100;
+    vi.spyOn(informers.apps, 'list').mockImplementation(() => {
+      clock.advance(renderMs);
+      return list();
+    });
+    await controller.reconcile();
+    expect(controller.batchDelayMs()).toBe(500);
+    renderMs = 60_000;
+    await controller.reconcile();
+    expect(controller.batchDelayMs()).toBe(5000);
+    renderMs = 0;
+    await controller.reconcile();
+    expect(controller.batchDelayMs()).toBe(1);
+    await controller.stop();
+  });
+
+  it('tells which Apps names changed, and what each answers for (names)', async () => {
+    const c = cluster();
+    const changed: string[][] = [];
+    const { controller, start } = started(c, undefined, { onNamesChanged: (keys) => changed.push(keys) });
+    expect(controller.names('alpha/shop')).toBeUndefined(); // not rendered yet
+    await start;
+    await settle();
+    expect(controller.names('alpha/shop')).toEqual({
+      published: ['shop.alpha.spaces.local', 'shop.example', 'web.shop.app.localspace'],
+      refused: [
+        {
+          name: 'corp.example',
+          code: 'NotAllowed',
+          reason: expect.stringContaining('another CoreDNS server block already serves this zone') as string,
+        },
+      ],
+    });
+    expect(controller.names('alpha/nope')).toBeUndefined();
+    expect(changed).toEqual([['alpha/shop']]);
+    await controller.reconcile(); // same state: nobody to tell
+    expect(changed).toHaveLength(1);
     await controller.stop();
   });
 });

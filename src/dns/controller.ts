@@ -14,6 +14,7 @@ import { Gauge } from 'prom-client';
 import type { App } from '../api/v1alpha1/app.ts';
 import type { Space } from '../api/v1alpha1/space.ts';
 import { Applier, type LiveCache } from '../engine/apply.ts';
+import { realClock, type Clock } from '../engine/clock.ts';
 import { Controller, type EventSource, type Reconciler } from '../engine/controller.ts';
 import { terminal } from '../engine/errors.ts';
 import { Informer } from '../engine/informer.ts';
@@ -25,7 +26,7 @@ import { DnsTooLargeError } from './errors.ts';
 import { foreignOf } from './foreign.ts';
 import { CONFIGMAP_MAX_BYTES, renderCoreDNS } from './render.ts';
 import { dnsSpaces, type EndpointSliceLike, type ServiceLike } from './snapshot.ts';
-import type { RenderOptions, RenderResult } from './types.ts';
+import type { AppNames, RenderOptions, RenderResult } from './types.ts';
 
 export const DNS_FIELD_MANAGER = 'spaces-operator-dns';
 export const DEFAULT_DNS_NAMESPACE = 'kube-system';
@@ -69,6 +70,13 @@ export interface DnsControllerOptions {
   logger?: Logger;
   /** Called after each render (written or not), e.g. to surface conflicts in App status. */
   onResult?: (result: RenderResult) => void;
+  /**
+   * Called after a render with the keys (`namespace/name`) of the Apps whose published or refused
+   * names changed since the previous render (Apps that appeared included); read them with `names`.
+   */
+  onNamesChanged?: (appKeys: string[]) => void;
+  /** Times renders (and drives the work queue). Default the real clock. */
+  clock?: Clock;
 }
 
 const bytesGauge = new Gauge({
@@ -99,6 +107,7 @@ export class DnsController implements Reconciler<string> {
   #last: RenderResult | undefined;
   #lastRenderMs = 0;
   #lastConflicts = '';
+  #names = new Map<string, string>();
   #started = false;
   readonly #unsubscribe: (() => void)[] = [];
 
@@ -116,7 +125,20 @@ export class DnsController implements Reconciler<string> {
       caches: [this.informers.configMap],
       logger: this.#log,
     });
-    this.#controller = new Controller<string>(this, { logger: opts.logger });
+    this.#controller = new Controller<string>(this, { logger: opts.logger, clock: this.#clock });
+  }
+
+  get #clock(): Clock {
+    return this.#opts.clock ?? realClock;
+  }
+
+  /**
+   * What the last render says about App `appKey` (`namespace/name`): the names it answers for
+   * right now and those it cannot have, with why. Undefined before the first render, and for an
+   * App that was not rendered (not in a Space, or being deleted).
+   */
+  names(appKey: string): AppNames | undefined {
+    return this.#last?.names[appKey];
   }
 
   get namespace(): string {
@@ -171,7 +193,7 @@ export class DnsController implements Reconciler<string> {
     const live = this.informers.configMap.get(`${this.namespace}/${this.configMapName}`);
     const foreign = foreignOf(live?.data);
     let result: RenderResult;
-    const started = performance.now();
+    const started = this.#clock.now();
     try {
       result = renderCoreDNS(
         dnsSpaces({
@@ -187,7 +209,7 @@ export class DnsController implements Reconciler<string> {
       if (err instanceof DnsTooLargeError) throw terminal('CoreDNS entries not written', err);
       throw err;
     } finally {
-      this.#lastRenderMs = performance.now() - started;
+      this.#lastRenderMs = this.#clock.now() - started;
     }
     const applied = await this.#applier.apply({
       apiVersion: 'v1',
@@ -217,6 +239,21 @@ export class DnsController implements Reconciler<string> {
         'CoreDNS entries written',
       );
     this.#opts.onResult?.(result);
+    const changed = this.#namesChanged(result);
+    if (changed.length > 0) this.#opts.onNamesChanged?.(changed);
+  }
+
+  // The Apps whose names differ from the previous render's (remembered as JSON per App).
+  #namesChanged(result: RenderResult): string[] {
+    const next = new Map<string, string>();
+    const changed: string[] = [];
+    for (const [key, names] of Object.entries(result.names)) {
+      const json = JSON.stringify(names);
+      next.set(key, json);
+      if (this.#names.get(key) !== json) changed.push(key);
+    }
+    this.#names = next;
+    return changed.sort();
   }
 }
 

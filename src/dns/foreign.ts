@@ -2,9 +2,7 @@
 // cluster admin's too). Their bytes come out of our budget, and the zones of their `*.server`
 // keys must never be declared again by us: CoreDNS refuses a Corefile that serves one zone
 // twice on a port, and would then keep its old configuration (or, on a restart, not start).
-import { KEYS } from './render.ts';
-
-const OURS = new Set<string>(Object.values(KEYS));
+import { KEY_PREFIX } from './render.ts';
 
 export interface Foreign {
   /** Bytes of the keys (and values) that are not ours. */
@@ -17,7 +15,7 @@ export function foreignOf(data: Record<string, string> | undefined): Foreign {
   let bytes = 0;
   const zones = new Set<string>();
   for (const [key, value] of Object.entries(data ?? {})) {
-    if (OURS.has(key)) continue;
+    if (key.startsWith(KEY_PREFIX)) continue; // ours: privatespaces.server, .db, .<space>.hosts
     bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
     if (key.endsWith('.server')) for (const z of serverBlockZones(value)) zones.add(z);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONFIGMAP_MAX_BYTES, KEYS, byteSize, renderCoreDNS } from './render.ts';
+import { CONFIGMAP_MAX_BYTES, KEYS, byteSize, hostsKey, renderCoreDNS } from './render.ts';
 import { DnsTooLargeError } from './errors.ts';
 import type { DnsApp, DnsSpace } from './types.ts';
 
@@ -21,8 +21,12 @@ const space = (name: string, apps: DnsApp[], over: Partial<DnsSpace> = {}): DnsS
   ...over,
 });
 
+// Every Space's hosts lines, Spaces in name order.
 const hostsLines = (data: Record<string, string>): string[] =>
-  data[KEYS.hosts]!.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  Object.keys(data)
+    .filter((k) => k.endsWith('.hosts'))
+    .sort()
+    .flatMap((k) => data[k]!.split('\n').filter((l) => l !== '' && !l.startsWith('#')));
 
 const zonesOf = (data: Record<string, string>): string[][] =>
   data[KEYS.server]!.split('\n')
@@ -48,14 +52,22 @@ describe('renderCoreDNS', () => {
     expect(hostsLines(r.data)).toEqual([
       '10.96.0.10 shop.alpha.spaces.local web.shop.app.localspace www.shop.example',
     ]);
-    // Zones do not depend on readiness: idle's custom domain is a zone although idle is not ready.
+    // One block per Space (its view), then everyone else's. Zones do not depend on readiness:
+    // idle's custom domain is a zone although idle is not ready.
     expect(zonesOf(r.data)).toEqual([
+      ['alpha.spaces.local', 'app.localspace', 'idle.example.org', 'www.shop.example'],
+      ['app.localspace', 'beta.spaces.local'],
       ['alpha.spaces.local', 'app.localspace', 'beta.spaces.local'],
-      ['idle.example.org', 'www.shop.example'],
     ]);
-    expect(r.data[KEYS.server]).toContain('hosts /etc/coredns/custom/privatespaces.hosts {');
-    expect(r.data[KEYS.server]).toContain('file /etc/coredns/custom/privatespaces.db\n');
+    expect(r.data[KEYS.server]).toContain('hosts /etc/coredns/custom/privatespaces.alpha.hosts {');
+    expect(r.data[KEYS.server]).toContain(
+      'file /etc/coredns/custom/privatespaces.db alpha.spaces.local app.localspace\n',
+    );
     expect(r.data[KEYS.server]).toContain('forward . /etc/resolv.conf\n');
+    expect(r.data[KEYS.server]).toMatch(
+      /\n {4}errors\n {4}file \/etc\/coredns\/custom\/privatespaces.db\n}\n$/,
+    );
+    expect(Object.keys(r.data).sort()).toEqual([hostsKey('alpha'), hostsKey('beta'), KEYS.db, KEYS.server]);
     expect(r.data[KEYS.db]).toContain('@ IN SOA ');
     expect(r.published).toEqual({
       'alpha/shop': ['shop.alpha.spaces.local', 'web.shop.app.localspace', 'www.shop.example'],
@@ -64,10 +76,29 @@ describe('renderCoreDNS', () => {
     expect(r.bytes).toBe(byteSize(r.data));
   });
 
-  it('omits the custom-domain block when no app has a custom domain', () => {
-    const r = renderCoreDNS([space('alpha', [app('shop')])]);
-    expect(zonesOf(r.data)).toEqual([['alpha.spaces.local', 'app.localspace']]);
-    expect(r.data[KEYS.server]).not.toContain('forward');
+  it("answers a Space's names only to its own namespace's pods (a CoreDNS view on the client namespace)", () => {
+    const r = renderCoreDNS([space('alpha', [app('shop')], { namespace: 'alpha-ns' })], {
+      kubernetes: { kubeconfig: '/tmp/kubeconfig' },
+    });
+    const server = r.data[KEYS.server]!;
+    const [view, rest] = server.split('# Everyone else');
+    expect(view).toContain(
+      "    view alpha {\n        expr metadata('kubernetes/client-namespace') == 'alpha-ns'\n    }\n    metadata\n",
+    );
+    expect(view).toContain(
+      '    kubernetes cluster.local {\n        pods verified\n        kubeconfig /tmp/kubeconfig\n',
+    );
+    // The block everyone else reaches has no view and no hosts: only NXDOMAIN.
+    expect(rest).not.toContain('view');
+    expect(rest).not.toContain('hosts');
+    expect(zonesOf(r.data)).toEqual([
+      ['alpha.spaces.local', 'app.localspace'],
+      ['alpha.spaces.local', 'app.localspace'],
+    ]);
+  });
+
+  it('refuses a kubeconfig path that would break the Corefile', () => {
+    expect(() => renderCoreDNS([], { kubernetes: { kubeconfig: '/a b' } })).toThrow(TypeError);
   });
 
   it('renders byte-identical data whatever the input order', () => {
@@ -104,31 +135,51 @@ describe('renderCoreDNS', () => {
     expect(hostsLines(r.data)).toEqual(['10.96.0.10 shop.alpha.spaces.local']);
   });
 
-  it.each([
-    ['same custom domain', ['www.example.com'], ['www.example.com'], 'name-taken'],
-    [
-      'same discovery name (same app name in two spaces)',
-      ['web.shop.app.localspace'],
-      ['web.shop.app.localspace'],
-      'name-taken',
-    ],
-  ])('an older app keeps a contested name: %s', (_, olderNames, newerNames, reason) => {
-    const older = app('shop', { names: olderNames, created: '2025-01-01T00:00:00Z' });
-    const newer = app(
-      'shop',
-      { names: newerNames, clusterIP: '10.96.0.99', created: '2025-02-01T00:00:00Z' },
-      'beta',
-    );
-    // The newer app's space is older and sorts first by name: age of the App decides.
-    const r = renderCoreDNS([
-      space('beta', [newer], { created: '2023-01-01T00:00:00Z' }),
-      space('alpha', [older]),
-    ]);
-    expect(hostsLines(r.data)).toEqual([`10.96.0.10 ${olderNames[0]}`]);
-    expect(r.conflicts).toEqual([
-      expect.objectContaining({ reason, name: newerNames[0], app: 'beta/shop', heldBy: 'alpha/shop' }),
-    ]);
+  it('gives each Space its own discovery name: payments in two Spaces both answer, each to its own pods', () => {
+    const a = app('payments', { names: ['web.payments.app.localspace'] });
+    const b = app('payments', { names: ['web.payments.app.localspace'], clusterIP: '10.96.0.99' }, 'beta');
+    const r = renderCoreDNS([space('beta', [b], { created: '2023-01-01T00:00:00Z' }), space('alpha', [a])]);
+    expect(r.conflicts).toEqual([]);
+    expect(r.data[hostsKey('alpha')]).toContain('10.96.0.10 web.payments.app.localspace\n');
+    expect(r.data[hostsKey('alpha')]).not.toContain('10.96.0.99');
+    expect(r.data[hostsKey('beta')]).toContain('10.96.0.99 web.payments.app.localspace\n');
+    expect(r.data[hostsKey('beta')]).not.toContain('10.96.0.10');
+    expect(r.published).toEqual({
+      'alpha/payments': ['web.payments.app.localspace'],
+      'beta/payments': ['web.payments.app.localspace'],
+    });
   });
+
+  it.each([['same custom domain', ['www.example.com'], ['www.example.com'], 'name-taken']])(
+    'an older app keeps a contested name: %s',
+    (_, olderNames, newerNames, reason) => {
+      const older = app('shop', { names: olderNames, created: '2025-01-01T00:00:00Z' });
+      const newer = app(
+        'shop',
+        { names: newerNames, clusterIP: '10.96.0.99', created: '2025-02-01T00:00:00Z' },
+        'beta',
+      );
+      // The newer app's space is older and sorts first by name: age of the App decides.
+      const r = renderCoreDNS([
+        space('beta', [newer], { created: '2023-01-01T00:00:00Z' }),
+        space('alpha', [older]),
+      ]);
+      expect(hostsLines(r.data)).toEqual([`10.96.0.10 ${olderNames[0]}`]);
+      expect(r.conflicts).toEqual([
+        expect.objectContaining({ reason, name: newerNames[0], app: 'beta/shop', heldBy: 'alpha/shop' }),
+      ]);
+      expect(r.names['beta/shop']).toEqual({
+        published: [],
+        refused: [
+          {
+            name: newerNames[0],
+            code: 'NameConflict',
+            reason: 'the older App alpha/shop has it',
+          },
+        ],
+      });
+    },
+  );
 
   it('breaks a tie in age by space, namespace and name', () => {
     const a = app('shop', { names: ['www.example.com'] });
@@ -198,16 +249,51 @@ describe('renderCoreDNS', () => {
     expect(r.published).toEqual({ 'beta/api': ['web.api.app.localspace'] });
   });
 
-  it('never declares a zone twice across the two server blocks', () => {
+  it('declares a zone twice only behind views, the block without a view last; a custom zone once', () => {
     const r = renderCoreDNS([
       space('alpha', [
         app('a', { names: ['a.alpha.spaces.local', 'alpha.spaces.local', 'app.localspace', 'x.example'] }),
       ]),
       space('beta', [app('b', { names: ['x.example', 'y.x.example'] }, 'beta')]),
     ]);
-    const zones = zonesOf(r.data).flat();
-    expect(new Set(zones).size).toBe(zones.length);
-    expect(zones).toContain('y.x.example');
+    const blocks = r.data[KEYS.server]!.split(/\n(?=[^ #\n][^\n]* \{\n)/).slice(1);
+    expect(blocks).toHaveLength(3);
+    expect(blocks.slice(0, 2).every((b) => b.includes('\n    view '))).toBe(true);
+    expect(blocks[2]).not.toContain('view');
+    const custom = zonesOf(r.data)
+      .flat()
+      .filter((z) => z.endsWith('x.example'));
+    expect(custom.sort()).toEqual(['x.example', 'y.x.example']);
+  });
+
+  it('refuses names outside the allowed suffixes (not-allowed), but never the Space own domain', () => {
+    const spaces = [
+      space('alpha', [
+        app('shop', {
+          names: ['shop.alpha.spaces.local', 'github.com', 'shop.corp.example', 'web.shop.app.localspace'],
+        }),
+      ]),
+      space('beta', [app('api', { names: ['api.amazonaws.com'] }, 'beta')], { dnsDomain: 'amazonaws.com' }),
+      space('gamma', [], { dnsDomain: 'gamma.corp.example' }),
+    ];
+    const r = renderCoreDNS(spaces, { allowedSuffixes: ['corp.example'] });
+    expect(r.conflicts.map((c) => [c.reason, c.name])).toEqual([
+      ['not-allowed', 'amazonaws.com'],
+      ['not-allowed', 'github.com'],
+      ['domain-taken', 'api.amazonaws.com'],
+    ]);
+    expect(r.published['alpha/shop']).toEqual([
+      'shop.alpha.spaces.local',
+      'shop.corp.example',
+      'web.shop.app.localspace',
+    ]);
+    expect(r.names['alpha/shop']?.refused).toEqual([
+      expect.objectContaining({ name: 'github.com', code: 'NotAllowed' }),
+    ]);
+    expect(zonesOf(r.data).flat()).not.toContain('amazonaws.com');
+    expect(zonesOf(r.data).flat()).toContain('gamma.corp.example');
+    // Without the option nothing is checked here (the webhook's check stands alone).
+    expect(renderCoreDNS(spaces).conflicts).toEqual([]);
   });
 });
 
@@ -245,7 +331,8 @@ describe('size', () => {
   it('at 12,000 apps admits the oldest that fit, reports the rest, never exceeds 1 MiB', () => {
     const r = renderCoreDNS(many(12_000, 4));
     expect(r.bytes).toBeLessThanOrEqual(CONFIGMAP_MAX_BYTES);
-    expect(r.bytes).toBeGreaterThan(CONFIGMAP_MAX_BYTES - 200);
+    // Each of the 10 Spaces leaves less than one app's bytes of its share unspent.
+    expect(r.bytes).toBeGreaterThan(CONFIGMAP_MAX_BYTES - 10 * 200);
     const over = new Set(r.conflicts.filter((c) => c.reason === 'capacity').map((c) => c.app));
     const served = Object.keys(r.published).length;
     expect(served + over.size).toBe(12_000);
@@ -255,7 +342,7 @@ describe('size', () => {
     expect(over.has('space-0000/app-000000-abcdefghij')).toBe(false);
   });
 
-  it('keeps room for the custom-domain block frame: the first custom domain never overflows', () => {
+  it("counts a custom domain's zone against its Space's share, exactly", () => {
     const spaces = [space('alpha', [app('a', { names: ['a.alpha.spaces.local', 'a.example.com'] })])];
     let base = 0;
     try {
@@ -270,6 +357,28 @@ describe('size', () => {
     const enough = renderCoreDNS(spaces, { maxBytes: base + line + 1 + 'a.example.com'.length });
     expect(enough.conflicts).toEqual([]);
     expect(enough.bytes).toBeLessThanOrEqual(base + line + 1 + 'a.example.com'.length);
+  });
+
+  it('one Space cannot starve another: over its share, only its own newest apps are refused', () => {
+    // 55 apps with 100 long custom domains each (issue 16, attack 10), then one small app elsewhere.
+    const greedy: DnsApp[] = [];
+    for (let i = 0; i < 55; i++) {
+      const name = `g${i}`;
+      const names = [`${name}.evil.spaces.local`];
+      for (let d = 0; d < 100; d++)
+        names.push(`${'x'.repeat(60)}.${'y'.repeat(60)}.d${d}.${name}.evil.example`);
+      greedy.push(app(name, { names, created: `2025-01-01T00:00:${String(i).padStart(2, '0')}Z` }, 'evil'));
+    }
+    const victim = app('billing', { created: '2026-01-01T00:00:00Z' }, 'acme');
+    const r = renderCoreDNS([space('evil', greedy), space('acme', [victim])]);
+    expect(r.bytes).toBeLessThanOrEqual(CONFIGMAP_MAX_BYTES);
+    expect(r.published['acme/billing']).toEqual(['billing.acme.spaces.local', 'web.billing.app.localspace']);
+    const refused = new Set(r.conflicts.filter((c) => c.reason === 'capacity').map((c) => c.app));
+    expect(refused.has('evil/g54')).toBe(true);
+    expect(refused.has('evil/g0')).toBe(false);
+    expect([...refused].every((k) => k?.startsWith('evil/'))).toBe(true);
+    expect(r.names['evil/g54']?.refused[0]).toEqual(expect.objectContaining({ code: 'OverBudget' }));
+    expect(r.shares['evil']).toBe(r.shares['acme']);
   });
 
   it('throws DnsTooLargeError when not even the frame fits', () => {

@@ -1,23 +1,44 @@
 // Pure rendering of the CoreDNS entries: the ConfigMap data that CoreDNS imports (see README.md).
-//   privatespaces.server  server blocks: zones app.localspace + every Space's dnsDomain
-//                         (authoritative: unknown or not-ready names are NXDOMAIN), and the
-//                         custom domains (not ours unless ready: anything else is forwarded)
-//   privatespaces.hosts   one line per ready App: "<ClusterIP> <names…>", read by the hosts
-//                         plugin, which re-reads it on change without a CoreDNS reload
-//   privatespaces.db      an SOA-only zone file, so negative answers are proper NXDOMAINs
+//   privatespaces.server          one server block per Space, behind a CoreDNS `view` that only
+//                                 the Space's own pods pass (client namespace from the
+//                                 `kubernetes` plugin, `pods verified`): zones app.localspace,
+//                                 the Space's dnsDomain and its Apps' custom domains. Then one
+//                                 block without a view for everyone else: app.localspace and
+//                                 every Space domain, NXDOMAIN (custom domains are not declared
+//                                 there, so other clients resolve them as if we were not here).
+//   privatespaces.<space>.hosts   one line per ready App of the Space: "<ClusterIP> <names…>",
+//                                 read by that Space's hosts plugin, re-read without a reload
+//   privatespaces.db              an SOA-only zone file, so negative answers are proper NXDOMAINs
 // The zones depend on Spaces and custom domains only, never on readiness, so an App becoming
-// ready (or a new App without custom domains) changes privatespaces.hosts alone.
-// Output is sorted: the same state renders byte-identical data.
+// ready (or a new App without custom domains) changes its Space's hosts key alone.
+// Each Space may spend an equal share of the byte budget; its Apps are admitted oldest first
+// within that share, so no Space can push another's names out. Output is sorted: the same
+// state renders byte-identical data.
 import { resolveClaims, type AdmittedApp } from './claims.ts';
-import { LOCALSPACE_ZONE, compareStrings } from './names.ts';
+import { LOCALSPACE_ZONE, compareStrings, normalizeName } from './names.ts';
 import { DnsTooLargeError } from './errors.ts';
-import type { DnsConflict, DnsSpace, RenderOptions, RenderResult } from './types.ts';
+import type {
+  AppNames,
+  ConflictReason,
+  DnsConflict,
+  DnsSpace,
+  NamesReason,
+  RenderOptions,
+  RenderResult,
+} from './types.ts';
 
 export const KEYS = {
   server: 'privatespaces.server',
-  hosts: 'privatespaces.hosts',
   db: 'privatespaces.db',
 } as const;
+
+/** Prefix of every key the operator owns in the shared ConfigMap. */
+export const KEY_PREFIX = 'privatespaces.';
+
+/** The hosts key (file) of one Space. */
+export function hostsKey(space: string): string {
+  return `${KEY_PREFIX}${space}.hosts`;
+}
 
 /** The ConfigMap size limit the API server enforces (keys + values of data and binaryData). */
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
@@ -29,6 +50,17 @@ interface Settings {
   upstream: string[];
   ttl: number;
   hostsReload: string;
+  clusterDomain: string;
+  kubernetes: { kubeconfig?: string; context?: string };
+}
+
+/** A Space as rendered: its accepted domain (if any) and its admitted Apps. */
+interface SpaceBlock {
+  space: string;
+  namespace: string;
+  /** The Space's dnsDomain when accepted. */
+  domain?: string;
+  apps: AdmittedApp[];
 }
 
 /** Renders the CoreDNS entries for `spaces`; throws DnsTooLargeError if even no App fits. */
@@ -36,23 +68,37 @@ export function renderCoreDNS(spaces: DnsSpace[], opts: RenderOptions = {}): Ren
   const s = settings(opts);
   const maxBytes = opts.maxBytes ?? CONFIGMAP_MAX_BYTES;
   const claims = resolveClaims(spaces, {
-    clusterDomain: opts.clusterDomain ?? 'cluster.local',
+    clusterDomain: s.clusterDomain,
     foreignZones: opts.foreignZones ?? [],
+    allowedSuffixes: opts.allowedSuffixes,
   });
-  // Fixed bytes: the files with no App, plus the custom-domain block's frame (reserved even
-  // while no App has a custom domain, so the first one never overflows).
-  const internal = [LOCALSPACE_ZONE, ...claims.domains].sort(compareStrings);
-  const frame = serverFile(s, internal, ['x']).length - serverFile(s, internal, []).length - 2;
-  const base = byteSize(files(s, claims.domains, [])) + frame;
+  const blocks = spaceBlocks(spaces, claims.domains, claims.apps);
+  const empty = blocks.map((b) => ({ ...b, apps: [] }));
+  const base = byteSize(files(s, empty));
   if (base > maxBytes) throw new DnsTooLargeError(base, maxBytes);
-  const { fit, over } = admitWithin(claims.apps, maxBytes - base);
-  const data = files(s, claims.domains, fit);
+  const share = blocks.length === 0 ? 0 : Math.floor((maxBytes - base) / blocks.length);
+  const over: DnsConflict[] = [];
+  const fitted = blocks.map((b) => {
+    const { fit, refused } = admitWithin(b.apps, share);
+    over.push(...refused);
+    return { ...b, apps: fit };
+  });
+  const data = files(s, fitted);
   const bytes = byteSize(data);
   if (bytes > maxBytes)
     throw new Error(`BUG: DNS render admitted ${bytes} bytes over the ${maxBytes} budget`);
   const published: Record<string, string[]> = {};
-  for (const a of fit) if (a.serving && a.claims.length > 0) published[a.key] = a.claims.map((c) => c.name);
-  return { data, bytes, published, conflicts: [...claims.conflicts, ...over] };
+  for (const a of fitted.flatMap((b) => b.apps))
+    if (a.serving && a.claims.length > 0) published[a.key] = a.claims.map((c) => c.name);
+  const conflicts = [...claims.conflicts, ...over];
+  return {
+    data,
+    bytes,
+    published,
+    conflicts,
+    names: appNames(claims.apps, published, conflicts),
+    shares: Object.fromEntries(blocks.map((b) => [b.space, share])),
+  };
 }
 
 /** Bytes of a ConfigMap's data as the API server counts them. */
@@ -62,83 +108,165 @@ export function byteSize(data: Record<string, string>): number {
   return n;
 }
 
+const CODES: Record<ConflictReason, NamesReason> = {
+  'invalid-name': 'NotAllowed',
+  reserved: 'NotAllowed',
+  'not-allowed': 'NotAllowed',
+  'domain-taken': 'NameConflict',
+  'foreign-domain': 'NameConflict',
+  'name-taken': 'NameConflict',
+  capacity: 'OverBudget',
+};
+
+/** The condition reason of a refusal. */
+export function namesReason(reason: ConflictReason): NamesReason {
+  return CODES[reason];
+}
+
+function appNames(
+  apps: AdmittedApp[],
+  published: Record<string, string[]>,
+  conflicts: DnsConflict[],
+): Record<string, AppNames> {
+  const out: Record<string, AppNames> = {};
+  for (const a of apps) out[a.key] = { published: published[a.key] ?? [], refused: [] };
+  for (const c of conflicts) {
+    const entry = c.app ? out[c.app] : undefined;
+    entry?.refused.push({ name: c.name, reason: c.why ?? c.message, code: namesReason(c.reason) });
+  }
+  for (const entry of Object.values(out)) entry.refused.sort((x, y) => compareStrings(x.name, y.name));
+  return out;
+}
+
 function settings(opts: RenderOptions): Settings {
   const dir = (opts.dir ?? '/etc/coredns/custom').replace(/\/+$/, '');
   const upstream = opts.upstream ?? ['/etc/resolv.conf'];
-  for (const word of [dir, ...upstream, opts.hostsReload ?? '']) {
-    if (/[\s{}#"]/.test(word))
+  const kubernetes = opts.kubernetes ?? {};
+  const words = [
+    dir,
+    ...upstream,
+    opts.hostsReload ?? '',
+    kubernetes.kubeconfig ?? '',
+    kubernetes.context ?? '',
+  ];
+  for (const word of words) {
+    if (/[\s{}#"']/.test(word))
       throw new TypeError(`DNS render option ${JSON.stringify(word)} contains a space, brace, quote or #`);
   }
   if (upstream.length === 0) throw new TypeError('DNS render option upstream must name at least one server');
-  return { dir, upstream, ttl: opts.ttl ?? 5, hostsReload: opts.hostsReload ?? '2s' };
+  return {
+    dir,
+    upstream,
+    ttl: opts.ttl ?? 5,
+    hostsReload: opts.hostsReload ?? '2s',
+    clusterDomain: normalizeName(opts.clusterDomain ?? 'cluster.local'),
+    kubernetes,
+  };
 }
 
-// Apps are admitted oldest first while their bytes fit; the rest are reported, never written.
-function admitWithin(apps: AdmittedApp[], budget: number): { fit: AdmittedApp[]; over: DnsConflict[] } {
+// One block per Space (sorted by name), with the Space's accepted domain and its Apps.
+function spaceBlocks(spaces: DnsSpace[], accepted: string[], apps: AdmittedApp[]): SpaceBlock[] {
+  const ok = new Set(accepted);
+  const blocks = new Map<string, SpaceBlock>();
+  for (const sp of [...spaces].sort((a, b) => compareStrings(a.space, b.space))) {
+    const domain = normalizeName(sp.dnsDomain);
+    blocks.set(sp.space, {
+      space: sp.space,
+      namespace: sp.namespace ?? sp.space,
+      domain: ok.has(domain) ? domain : undefined,
+      apps: [],
+    });
+  }
+  for (const a of apps) blocks.get(a.space)?.apps.push(a);
+  return [...blocks.values()];
+}
+
+// A Space's Apps are admitted oldest first while their bytes fit its share; the rest are
+// reported (for that Space only), never written.
+function admitWithin(apps: AdmittedApp[], budget: number): { fit: AdmittedApp[]; refused: DnsConflict[] } {
   const fit: AdmittedApp[] = [];
-  const over: DnsConflict[] = [];
+  const refused: DnsConflict[] = [];
   let left = budget;
+  const why = `Space ${apps[0]?.space ?? ''} has spent its share of the CoreDNS ConfigMap (${budget} bytes); its older apps come first, so remove custom domains or apps of this Space`;
   for (const a of apps) {
     const cost = appBytes(a);
-    if (over.length === 0 && cost <= left) {
+    if (refused.length === 0 && cost <= left) {
       left -= cost;
       fit.push(a);
       continue;
     }
     for (const c of a.claims) {
-      over.push({
+      refused.push({
         reason: 'capacity',
         name: c.name,
         space: a.space,
         app: a.key,
-        message: `App ${a.key}: ${c.name} is not served: the CoreDNS ConfigMap is full (${budget} bytes for apps); older apps come first`,
+        message: `App ${a.key}: ${c.name} is not served: ${why}`,
+        why,
       });
     }
   }
-  return { fit, over };
+  return { fit, refused };
 }
 
 /** Exactly the bytes an App adds: its hosts line (when serving) and its custom zones. */
 function appBytes(a: AdmittedApp): number {
   const line = a.serving && a.claims.length > 0 ? hostsLine(a).length : 0;
-  return line + a.claims.filter((c) => c.kind === 'custom').reduce((n, c) => n + 1 + c.name.length, 0);
+  return line + customZones(a).reduce((n, z) => n + 1 + z.length, 0);
 }
+
+const customZones = (a: AdmittedApp): string[] =>
+  a.claims.filter((c) => c.kind === 'custom').map((c) => c.name);
 
 function hostsLine(a: AdmittedApp): string {
   return `${a.app.clusterIP} ${a.claims.map((c) => c.name).join(' ')}\n`;
 }
 
-function files(s: Settings, domains: string[], apps: AdmittedApp[]): Record<string, string> {
-  const custom = apps.flatMap((a) => a.claims.filter((c) => c.kind === 'custom').map((c) => c.name));
-  const lines = apps
-    .filter((a) => a.serving && a.claims.length > 0)
-    .sort((a, b) => compareStrings(a.key, b.key))
-    .map(hostsLine);
-  return {
-    [KEYS.server]: serverFile(
-      s,
-      [LOCALSPACE_ZONE, ...domains].sort(compareStrings),
-      custom.sort(compareStrings),
-    ),
-    [KEYS.hosts]: `${HEADER}${lines.join('')}`,
+function files(s: Settings, blocks: SpaceBlock[]): Record<string, string> {
+  const data: Record<string, string> = {
+    [KEYS.server]: serverFile(s, blocks),
     [KEYS.db]:
       `; Generated by spaces-operator (privatespaces.dev): the SOA of the zones in ${KEYS.server}.\n` +
       `$TTL ${s.ttl}\n@ IN SOA ns.dns.privatespaces.dev. hostmaster.privatespaces.dev. 1 3600 600 86400 ${s.ttl}\n`,
   };
+  for (const b of blocks) {
+    const lines = b.apps
+      .filter((a) => a.serving && a.claims.length > 0)
+      .sort((x, y) => compareStrings(x.key, y.key))
+      .map(hostsLine);
+    data[hostsKey(b.space)] = `${HEADER}${lines.join('')}`;
+  }
+  return data;
 }
 
-function serverFile(s: Settings, internal: string[], custom: string[]): string {
-  const hosts =
-    `    hosts ${s.dir}/${KEYS.hosts} {\n        ttl ${s.ttl}\n        reload ${s.hostsReload}\n` +
-    '        no_reverse\n        fallthrough\n    }\n';
-  let out =
+function serverFile(s: Settings, blocks: SpaceBlock[]): string {
+  const domains = blocks.flatMap((b) => (b.domain ? [b.domain] : []));
+  const everyone = [LOCALSPACE_ZONE, ...domains].sort(compareStrings);
+  return (
     HEADER +
-    `# Private Spaces: names of ready apps answer from ${KEYS.hosts}; any other name here is NXDOMAIN.\n` +
-    `${internal.join(' ')} {\n    errors\n${hosts}    file ${s.dir}/${KEYS.db}\n}\n`;
-  if (custom.length > 0) {
-    out +=
-      `# Custom domains of apps: answered while the app is ready, otherwise forwarded as if we were not here.\n` +
-      `${custom.join(' ')} {\n    errors\n${hosts}    forward . ${s.upstream.join(' ')}\n}\n`;
-  }
-  return out;
+    blocks.map((b) => viewBlock(s, b)).join('') +
+    '# Everyone else (pods of other namespaces, nodes, host-network pods): NXDOMAIN.\n' +
+    `${everyone.join(' ')} {\n    errors\n    file ${s.dir}/${KEYS.db}\n}\n`
+  );
+}
+
+function viewBlock(s: Settings, b: SpaceBlock): string {
+  const internal = [LOCALSPACE_ZONE, ...(b.domain ? [b.domain] : [])].sort(compareStrings);
+  const custom = b.apps.flatMap(customZones).sort(compareStrings);
+  const k8s = s.kubernetes;
+  const client =
+    `    kubernetes ${s.clusterDomain} {\n        pods verified\n` +
+    (k8s.kubeconfig ? `        kubeconfig ${k8s.kubeconfig}${k8s.context ? ` ${k8s.context}` : ''}\n` : '') +
+    '    }\n';
+  return (
+    `# Space ${b.space}: its names answer only to pods of namespace ${b.namespace}; custom domains\n` +
+    '# that are not ready, and names below them, are forwarded as if we were not here.\n' +
+    `${[...internal, ...custom].join(' ')} {\n` +
+    `    view ${b.space} {\n        expr metadata('kubernetes/client-namespace') == '${b.namespace}'\n    }\n` +
+    `    metadata\n${client}    errors\n` +
+    `    hosts ${s.dir}/${hostsKey(b.space)} {\n        ttl ${s.ttl}\n        reload ${s.hostsReload}\n` +
+    '        no_reverse\n        fallthrough\n    }\n' +
+    `    file ${s.dir}/${KEYS.db} ${internal.join(' ')}\n` +
+    `    forward . ${s.upstream.join(' ')}\n}\n`
+  );
 }

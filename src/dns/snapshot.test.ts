@@ -78,6 +78,7 @@ describe('dnsSpaces', () => {
     expect(out).toEqual([
       {
         space: 'alpha',
+        namespace: 'alpha',
         dnsDomain: 'alpha.corp.example',
         created: '2025-01-01T00:00:00Z',
         apps: [
@@ -92,7 +93,13 @@ describe('dnsSpaces', () => {
           expect.objectContaining({ name: 'idle', clusterIP: '10.96.0.11', ready: false }),
         ],
       },
-      { space: 'beta', dnsDomain: 'beta.spaces.local', created: '2025-01-01T00:00:00Z', apps: [] },
+      {
+        space: 'beta',
+        namespace: 'beta',
+        dnsDomain: 'beta.spaces.local',
+        created: '2025-01-01T00:00:00Z',
+        apps: [],
+      },
     ]);
   });
 
@@ -158,7 +165,7 @@ describe('foreign keys of the ConfigMap', () => {
   it('counts the bytes and zones of keys that are not ours', () => {
     const f = foreignOf({
       [KEYS.server]: 'ours.example {\n}\n',
-      [KEYS.hosts]: 'x',
+      'privatespaces.alpha.hosts': 'x',
       'corp.server': 'corp.example {\n}\n',
       'tweak.override': 'log\n',
     });

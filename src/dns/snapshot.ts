@@ -58,6 +58,7 @@ export function dnsSpaces(state: ClusterState): DnsSpace[] {
   for (const space of state.spaces.filter(alive)) {
     const out: DnsSpace = {
       space: space.metadata.name,
+      namespace: spaceNamespaceName(space),
       dnsDomain: spaceDnsDomain(space),
       created: space.metadata.creationTimestamp,
       apps: [],

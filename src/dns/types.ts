@@ -17,6 +17,8 @@ export interface DnsApp {
 /** One Space and its Apps. */
 export interface DnsSpace {
   space: string;
+  /** The Space's namespace: only pods of this namespace get the Space's answers (CoreDNS `view`). Default `space`. */
+  namespace?: string;
   /** The Space's DNS domain (`<app>.<dnsDomain>` is each app's default domain). */
   dnsDomain: string;
   /** `metadata.creationTimestamp`: the older Space wins a contested domain. */
@@ -39,6 +41,18 @@ export interface RenderOptions {
   hostsReload?: string;
   /** Budget in bytes for our keys (names + values). Default 1 MiB, the ConfigMap limit. */
   maxBytes?: number;
+  /**
+   * Suffixes a Space's explicit dnsDomain and an App's custom domains must fall under (the
+   * platform admin's `--allowed-dns-suffixes`); a custom domain under the Space's own domain is
+   * always allowed, as is the default `<space>.spaces.local`. Undefined: not checked here (the
+   * webhook's check only); [] allows no suffix at all.
+   */
+  allowedSuffixes?: readonly string[];
+  /**
+   * The `kubernetes` plugin that tells each Space's view the client pod's namespace
+   * (`pods verified`). `kubeconfig`: out of cluster (harness); default in-cluster credentials.
+   */
+  kubernetes?: { kubeconfig?: string; context?: string };
 }
 
 export type ConflictReason =
@@ -47,7 +61,8 @@ export type ConflictReason =
   | 'domain-taken' // a Space's dnsDomain equal to, inside or above an older Space's (or app.localspace)
   | 'foreign-domain' // inside another Space's dnsDomain, or another app's part of one / of app.localspace
   | 'name-taken' // an older App already has this name
-  | 'capacity'; // the ConfigMap budget is spent (older apps were admitted first)
+  | 'not-allowed' // not under a suffix the platform admin allows (allowedSuffixes)
+  | 'capacity'; // the Space's share of the ConfigMap budget is spent (its older apps came first)
 
 /** A name (or a whole Space domain) that is not served, and why. */
 export interface DnsConflict {
@@ -60,6 +75,8 @@ export interface DnsConflict {
   /** `namespace/name` of the App (or the Space) that holds the name, when another does. */
   heldBy?: string;
   message: string;
+  /** Why, without the App and the name (for the App's own status). */
+  why?: string;
 }
 
 export interface RenderResult {
@@ -70,4 +87,25 @@ export interface RenderResult {
   /** `namespace/name` → names answered right now (only ready apps with a ClusterIP). */
   published: Record<string, string[]>;
   conflicts: DnsConflict[];
+  /** Every rendered App (`namespace/name`): the names it answers for now, and those it cannot have. */
+  names: Record<string, AppNames>;
+  /** Bytes each Space may spend on its Apps (its share of the budget), by Space name. */
+  shares: Record<string, number>;
+}
+
+/** Why an App cannot have a name, as its `Names` condition reports it. */
+export type NamesReason = 'NameConflict' | 'NotAllowed' | 'OverBudget';
+
+export interface RefusedName {
+  name: string;
+  /** What is wrong and what to do (a sentence). */
+  reason: string;
+  /** The condition reason this refusal maps to. */
+  code: NamesReason;
+}
+
+/** What DNS says about one App: `published` = names answered right now (for `status.names`). */
+export interface AppNames {
+  published: string[];
+  refused: RefusedName[];
 }

@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { Applier, type LiveCache } from './apply.ts';
+import { Applier, revertBody, type LiveCache } from './apply.ts';
 import { objectKey } from './cache.ts';
 import { ApiError } from './errors.ts';
 import type { KubeApi, KubeRequest, ResourceRef } from './kubeclient.ts';
@@ -167,5 +167,129 @@ describe('Applier', () => {
     await expect(
       new Applier({ api }).apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} }),
     ).rejects.toThrow(/metadata.name/);
+  });
+});
+
+describe('Applier: full revert of foreign fields (attack 11)', () => {
+  const policy = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'app-billing', namespace: 'acme', labels: { a: '1' } },
+    spec: { podSelector: { matchLabels: { app: 'billing' } }, policyTypes: ['Ingress'], ingress: [] },
+  } as KubernetesObject;
+  const ours = {
+    manager: 'spaces-operator',
+    operation: 'Apply',
+    fieldsV1: { 'f:spec': { 'f:podSelector': {} } },
+  };
+  const edit = { manager: 'kubectl-edit', operation: 'Update', fieldsV1: { 'f:spec': { 'f:egress': {} } } };
+  const tampered = (rv: string, managed = [ours, edit]) =>
+    ({
+      ...policy,
+      metadata: { ...policy.metadata, resourceVersion: rv, managedFields: managed },
+      spec: { ...(policy as any).spec, egress: [{}] },
+    }) as KubernetesObject;
+  const npCache = (obj: KubernetesObject): LiveCache => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    get: (k) => (k === 'acme/app-billing' ? obj : undefined),
+  });
+
+  function apiFor(fresh: KubernetesObject) {
+    return fakeApi((r) => {
+      if (r.method === 'GET') return fresh;
+      if (r.method === 'PUT') return { ...(r.body as object), metadata: { resourceVersion: '8' } };
+      return { ...(r.body as object), metadata: { resourceVersion: '9' } };
+    });
+  }
+
+  it('PUTs the desired object over the live version, then server-side applies', async () => {
+    const live = tampered('7');
+    const { api, requests } = apiFor(live);
+    const result = await new Applier({ api, caches: [npCache(live)] }).apply(policy);
+    expect(requests.map((r) => r.method)).toEqual(['GET', 'PUT', 'PATCH']);
+    expect(requests[1]).toMatchObject({ query: { fieldManager: 'spaces-operator' } });
+    expect(requests[1]!.body).toEqual({ ...policy, metadata: { ...policy.metadata, resourceVersion: '7' } });
+    expect(result.changed).toBe(true);
+  });
+
+  it('reverts a version at most once (a server default cannot loop), and again after a new change', async () => {
+    const live = tampered('9');
+    const { api, requests } = apiFor(live);
+    const applier = new Applier({ api, caches: [npCache(live)] });
+    await applier.apply(policy); // reverts; the fake answers resourceVersion 9 = the cached one
+    requests.length = 0;
+    await applier.apply(policy);
+    // The cache still shows version 9, which the revert produced: no second GET or PUT.
+    expect(requests.filter((r) => r.method !== 'PATCH')).toEqual([]);
+    const other = tampered('10');
+    const again = new Applier({ api, caches: [npCache(other)] });
+    requests.length = 0;
+    await again.apply(policy);
+    expect(requests.map((r) => r.method)).toEqual(['GET', 'PUT', 'PATCH']);
+  });
+
+  it('does not PUT when a fresh read shows no foreign field any more', async () => {
+    const fresh = {
+      ...policy,
+      metadata: { ...policy.metadata, resourceVersion: '8', managedFields: [ours] },
+    };
+    const { api, requests } = apiFor(fresh);
+    await new Applier({ api, caches: [npCache(tampered('7'))] }).apply(policy);
+    expect(requests.map((r) => r.method)).toEqual(['GET', 'PATCH']);
+  });
+
+  it('leaves kinds it does not own outright to server-side apply alone', async () => {
+    const live = tampered('7');
+    const { api, requests } = apiFor(live);
+    await new Applier({ api, caches: [npCache(live)], exclusiveKinds: [] }).apply(policy);
+    expect(requests).toEqual([]);
+  });
+});
+
+describe('revertBody', () => {
+  it("keeps a Service's ClusterIP, IP families, node ports and the live finalizers", () => {
+    const desired = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's', namespace: 'n' },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80, targetPort: 5000 }] },
+    } as KubernetesObject;
+    const live = {
+      ...desired,
+      metadata: {
+        name: 's',
+        namespace: 'n',
+        resourceVersion: '5',
+        finalizers: ['service.kubernetes.io/load-balancer-cleanup'],
+      },
+      spec: {
+        type: 'LoadBalancer',
+        clusterIP: '10.96.0.7',
+        clusterIPs: ['10.96.0.7'],
+        ipFamilies: ['IPv4'],
+        ipFamilyPolicy: 'SingleStack',
+        externalIPs: ['1.2.3.4'],
+        ports: [{ port: 80, protocol: 'TCP', targetPort: 5000, nodePort: 31000 }],
+      },
+    } as KubernetesObject;
+    expect(revertBody(desired, live)).toEqual({
+      ...desired,
+      metadata: {
+        name: 's',
+        namespace: 'n',
+        resourceVersion: '5',
+        finalizers: ['service.kubernetes.io/load-balancer-cleanup'],
+      },
+      spec: {
+        type: 'LoadBalancer',
+        clusterIP: '10.96.0.7',
+        clusterIPs: ['10.96.0.7'],
+        ipFamilies: ['IPv4'],
+        ipFamilyPolicy: 'SingleStack',
+        ports: [{ port: 80, targetPort: 5000, nodePort: 31000 }],
+      },
+    });
+    expect((desired as any).spec.clusterIP).toBeUndefined();
   });
 });

@@ -5,6 +5,18 @@
 // Until the cache shows a write the Applier made, the object that write returned stands in for
 // the cached one (`RecentWrites`), so a reconcile that runs before the WATCH event arrives
 // does not send the same write again.
+//
+// Full revert (issue 16, attack 11). Server-side apply with force resets the fields we set, but
+// leaves fields someone else added: an `egress` rule or a `matchExpressions` a tenant's
+// `kubectl edit` put into an App's NetworkPolicy would stay. For the kinds the operator owns
+// outright (`exclusiveKinds`: Services and NetworkPolicies by default) the Applier looks at the
+// other managers' entries the cache keeps (see slimManagedFields) and, when one owns a field the
+// desired object does not set, first replaces the object with the desired one (PUT carrying the
+// live resourceVersion, finalizers and the fields the server assigned, such as a Service's
+// ClusterIP and node ports, so the Service keeps its address), then server-side applies as usual.
+// The webhook's ownership lock refuses such edits; this is the defence when the webhook was
+// bypassed (an admin, a missing configuration). A revert is tried at most once per
+// resourceVersion, so a field the server defaults to the value a tenant once set cannot loop.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { objectKey } from './cache.ts';
 import type { Clock } from './clock.ts';
@@ -13,7 +25,12 @@ import { apiOf, applyRequest, type KubeApi, type ResourceRef } from './kubeclien
 import { silentLogger, type Logger } from './log.ts';
 import { applyTotal } from './metrics.ts';
 import { RecentWrites } from './recent.ts';
-import { isSubset, ownsFieldsNotDesired, type ManagedFieldsEntry } from './subset.ts';
+import {
+  foreignManagersOfUndesired,
+  isSubset,
+  ownsFieldsNotDesired,
+  type ManagedFieldsEntry,
+} from './subset.ts';
 
 export const FIELD_MANAGER = 'spaces-operator';
 
@@ -34,6 +51,56 @@ export interface ApplierOptions {
   caches?: LiveCache[];
   logger?: Logger;
   clock?: Clock;
+  /** Kinds whose objects the operator owns whole: foreign fields are reverted. Default Service, NetworkPolicy. */
+  exclusiveKinds?: readonly string[];
+}
+
+/** Fields the API server assigns per kind: kept by a revert, never counted as foreign. */
+export const SERVER_ASSIGNED: Readonly<Record<string, readonly (readonly string[])[]>> = {
+  Service: [
+    ['f:spec', 'f:clusterIP'],
+    ['f:spec', 'f:clusterIPs'],
+    ['f:spec', 'f:ipFamilies'],
+    ['f:spec', 'f:ipFamilyPolicy'],
+    ['f:spec', 'f:healthCheckNodePort'],
+    ['f:spec', 'f:ports', '*', 'f:nodePort'],
+  ],
+};
+
+const SERVICE_ASSIGNED_SPEC = [
+  'clusterIP',
+  'clusterIPs',
+  'ipFamilies',
+  'ipFamilyPolicy',
+  'healthCheckNodePort',
+];
+
+type Json = Record<string, unknown>;
+type Port = { port?: unknown; protocol?: unknown; nodePort?: unknown };
+
+/**
+ * The object a revert PUTs: `desired`, with the live resourceVersion and finalizers and, for a
+ * Service, the ClusterIP(s), IP families, health-check and node ports the server assigned (a
+ * Service keeps its address for its App's life). Pure.
+ */
+export function revertBody(desired: KubernetesObject, live: KubernetesObject): KubernetesObject {
+  const body = structuredClone(desired) as KubernetesObject & { spec?: Json };
+  const meta = { ...(body.metadata ?? {}), resourceVersion: live.metadata?.resourceVersion };
+  if (live.metadata?.finalizers?.length) meta.finalizers = live.metadata.finalizers;
+  body.metadata = meta;
+  if (desired.kind !== 'Service') return body;
+  const liveSpec = (live as { spec?: Json }).spec ?? {};
+  const spec = body.spec ?? {};
+  for (const k of SERVICE_ASSIGNED_SPEC)
+    if (spec[k] === undefined && liveSpec[k] !== undefined) spec[k] = liveSpec[k];
+  const livePorts = (liveSpec['ports'] ?? []) as Port[];
+  const ports = (spec['ports'] ?? []) as Port[];
+  for (const p of ports) {
+    const match = livePorts.find((l) => l.port === p.port && (l.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+    if (p.nodePort === undefined && match?.nodePort !== undefined) p.nodePort = match.nodePort;
+  }
+  body.spec = spec;
+  return body;
 }
 
 export interface ApplyResult {
@@ -56,6 +123,9 @@ export class Applier {
   readonly #caches: LiveCache[];
   readonly #log: Logger;
   readonly #recent: RecentWrites<KubernetesObject>;
+  readonly #exclusive: ReadonlySet<string>;
+  /** Per object: the resourceVersion our last revert left (no second revert of that version). */
+  readonly #reverted = new Map<string, string | undefined>();
 
   constructor(opts: ApplierOptions) {
     const api = apiOf(opts, 'Applier');
@@ -64,6 +134,40 @@ export class Applier {
     this.#caches = [...(opts.caches ?? [])];
     this.#log = opts.logger ?? silentLogger;
     this.#recent = new RecentWrites(opts.clock ? { clock: opts.clock } : {});
+    this.#exclusive = new Set(opts.exclusiveKinds ?? ['Service', 'NetworkPolicy']);
+  }
+
+  /**
+   * The managers other than ours that own fields of `live` that `obj` does not set, when `obj`
+   * is of a kind we own outright and we have not already reverted this very version.
+   */
+  foreignManagers(obj: KubernetesObject, live: KubernetesObject | undefined): string[] {
+    if (!live || !obj.kind || !this.#exclusive.has(obj.kind)) return [];
+    const key = recentKey(obj);
+    if (this.#reverted.has(key) && this.#reverted.get(key) === live.metadata?.resourceVersion) return [];
+    const managed = (live.metadata?.managedFields ?? []) as ManagedFieldsEntry[];
+    return foreignManagersOfUndesired(managed, this.fieldManager, obj, SERVER_ASSIGNED[obj.kind] ?? []);
+  }
+
+  /** Replaces the object with `obj` (see revertBody) when a fresh read still shows foreign fields. */
+  async #revert(obj: KubernetesObject, path: string): Promise<void> {
+    let fresh: KubernetesObject;
+    try {
+      fresh = await this.#api.request<KubernetesObject>({ method: 'GET', path });
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    const managers = this.foreignManagers(obj, fresh);
+    if (managers.length === 0) return;
+    await this.#api.request<KubernetesObject>({
+      method: 'PUT',
+      path,
+      query: { fieldManager: this.fieldManager },
+      body: revertBody(obj, fresh),
+    });
+    applyTotal.inc({ result: 'reverted' });
+    this.#log.info({ kind: obj.kind, name: objectKey(obj), managers }, 'reverted fields set by others');
   }
 
   /** Adds a cache to consult (e.g. an informer created after the Applier). */
@@ -105,12 +209,15 @@ export class Applier {
   async apply(obj: KubernetesObject): Promise<ApplyResult> {
     const cached = this.#cached(obj);
     const live = this.live(obj);
-    if (live && this.upToDate(obj, live)) {
+    const foreign = this.foreignManagers(obj, live).length > 0;
+    if (live && !foreign && this.upToDate(obj, live)) {
       applyTotal.inc({ result: 'skipped' });
       return { changed: false, skipped: true, object: live };
     }
     const path = await this.#api.resourcePath(refOf(obj));
+    if (foreign) await this.#revert(obj, path);
     const out = await this.#api.request<KubernetesObject>(applyRequest(path, obj, this.fieldManager));
+    if (foreign) this.#reverted.set(recentKey(obj), out.metadata?.resourceVersion);
     applyTotal.inc({ result: 'written' });
     // Only kinds we cache: without a cache nothing would ever tell us the write is stale.
     if (cached.hasCache) this.#recent.remember(recentKey(obj), cached.object?.metadata?.resourceVersion, out);
@@ -123,6 +230,7 @@ export class Applier {
   async delete(ref: ObjectRef): Promise<boolean> {
     try {
       const path = await this.#api.resourcePath(refOf(ref));
+      this.#reverted.delete(recentKey(ref));
       await this.#api.request({ method: 'DELETE', path, query: { propagationPolicy: 'Background' } });
       this.#log.debug({ kind: ref.kind, name: objectKey(ref) }, 'deleted');
       return true;

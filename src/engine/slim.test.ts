@@ -39,13 +39,58 @@ const entries = (extra?: Record<string, unknown>): ManagedFieldsEntry[] => [
 ];
 
 describe('slimManagedFields', () => {
-  it('keeps only the main-resource Apply entries of the given managers, cut to what the Applier reads', () => {
+  it('keeps the main-resource Apply entries of the given managers, and the spec of foreign ones', () => {
     const slim = slimManagedFields(['spaces-operator']);
     const out = slim(svc('a', entries()));
     expect(out.metadata?.managedFields).toEqual([
       { manager: 'spaces-operator', operation: 'Apply', apiVersion: 'v1', fieldsV1: fields() },
+      {
+        manager: 'kube-controller-manager',
+        operation: 'Update',
+        apiVersion: undefined,
+        fieldsV1: { 'f:spec': { 'f:clusterIP': {} } },
+      },
+      {
+        manager: 'kubectl',
+        operation: 'Apply',
+        apiVersion: undefined,
+        fieldsV1: { 'f:spec': { 'f:ports': {} } },
+      },
     ]);
     expect(out.metadata?.resourceVersion).toBe('1');
+  });
+
+  it('cuts foreign entries to spec, labels and annotations (not finalizers or owner references)', () => {
+    const slim = slimManagedFields(['spaces-operator']);
+    const foreign: ManagedFieldsEntry[] = [
+      {
+        manager: 'gc',
+        operation: 'Update',
+        fieldsV1: { 'f:metadata': { 'f:ownerReferences': {}, 'f:finalizers': {} } },
+      },
+      {
+        manager: 'kubectl-edit',
+        operation: 'Update',
+        fieldsV1: {
+          'f:metadata': { 'f:annotations': { 'f:x': {} }, 'f:finalizers': {} },
+          'f:spec': { 'f:egress': {} },
+        },
+      },
+    ];
+    const out = slim(svc('a', [entries()[0]!, ...foreign]));
+    expect(out.metadata?.managedFields?.slice(1)).toEqual([
+      {
+        manager: 'kubectl-edit',
+        operation: 'Update',
+        apiVersion: undefined,
+        fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:x': {} } }, 'f:spec': { 'f:egress': {} } },
+      },
+    ]);
+  });
+
+  it('keeps no foreign entry on objects we never applied', () => {
+    const slim = slimManagedFields(['spaces-operator']);
+    expect(slim(svc('a', entries().slice(2))).metadata).not.toHaveProperty('managedFields');
   });
 
   it('leaves no managedFields when none of ours remain', () => {

@@ -57,7 +57,11 @@ function internNode(v: unknown, table: InternTable<unknown>): { node: unknown; k
 /**
  * A transform (for `InformerOptions.transform`) that drops every managedFields entry except
  * the main-resource `Apply` entries of `managers`, each cut down to manager, operation,
- * apiVersion and fieldsV1. Changes the object in place and returns it.
+ * apiVersion and fieldsV1. On an object that has such an entry (one we write), the main-resource
+ * entries of every OTHER manager stay too, cut to the fields a tenant could add to our object
+ * (`f:spec`, `f:metadata.f:labels`, `f:metadata.f:annotations`; see `foreignFields`): the
+ * Applier reverts such foreign fields. Our own objects normally have none, so this costs nothing
+ * in the steady state. Changes the object in place and returns it.
  */
 export function slimManagedFields<T extends KubernetesObject>(managers: readonly string[]): (obj: T) => T {
   const keep = new Set(managers);
@@ -67,18 +71,59 @@ export function slimManagedFields<T extends KubernetesObject>(managers: readonly
     const meta = obj.metadata;
     const entries = meta?.managedFields;
     if (!meta || !entries) return obj;
-    const kept = entries
-      .filter((e) => e.operation === 'Apply' && !e.subresource && keep.has(e.manager ?? ''))
-      .map((e) => ({
-        manager: e.manager,
-        operation: e.operation,
-        apiVersion: e.apiVersion,
-        fieldsV1: intern(collapseOwnerReferences(e.fieldsV1)),
-      }));
-    if (kept.length > 0) meta.managedFields = kept;
+    const ours = (e: (typeof entries)[number]): boolean =>
+      e.operation === 'Apply' && !e.subresource && keep.has(e.manager ?? '');
+    const kept = entries.filter(ours).map((e) => ({
+      manager: e.manager,
+      operation: e.operation,
+      apiVersion: e.apiVersion,
+      fieldsV1: intern(collapseOwnerReferences(e.fieldsV1)),
+    }));
+    const foreign = kept.length === 0 ? [] : foreignEntries(entries, keep, intern);
+    if (kept.length > 0) meta.managedFields = [...kept, ...foreign];
     else obj.metadata = omit(meta, ['managedFields']);
     return obj;
   };
+}
+
+type Entries = NonNullable<NonNullable<KubernetesObject['metadata']>['managedFields']>;
+
+/** Main-resource entries of managers not in `keep`, cut to `foreignFields`; empty ones dropped. */
+function foreignEntries(
+  entries: Entries,
+  keep: ReadonlySet<string>,
+  intern: (fields: unknown) => unknown,
+): Entries {
+  const out: Entries = [];
+  for (const e of entries) {
+    if (e.subresource || keep.has(e.manager ?? '')) continue;
+    const fields = foreignFields(e.fieldsV1);
+    if (!fields) continue;
+    out.push({
+      manager: e.manager,
+      operation: e.operation,
+      apiVersion: e.apiVersion,
+      fieldsV1: intern(fields),
+    });
+  }
+  return out;
+}
+
+/**
+ * The part of a field trie that matters when someone other than the operator owns it on one of
+ * the operator's objects: `f:spec`, and the labels and annotations under `f:metadata` (not
+ * finalizers or owner references, which controllers and the garbage collector keep). Undefined
+ * when nothing of that is left.
+ */
+export function foreignFields(fields: unknown): Record<string, unknown> | undefined {
+  if (!fields || typeof fields !== 'object') return undefined;
+  const f = fields as Record<string, Record<string, unknown> | undefined>;
+  const meta: Record<string, unknown> = {};
+  for (const k of ['f:labels', 'f:annotations']) if (f['f:metadata']?.[k]) meta[k] = f['f:metadata'][k];
+  const out: Record<string, unknown> = {};
+  if (Object.keys(meta).length > 0) out['f:metadata'] = meta;
+  if (f['f:spec'] && Object.keys(f['f:spec']).some((k) => k !== '.')) out['f:spec'] = f['f:spec'];
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deepEqual, isSubset, ownsFieldsNotDesired } from './subset.ts';
+import { deepEqual, foreignManagersOfUndesired, isSubset, ownsFieldsNotDesired, prune } from './subset.ts';
 
 const live = {
   apiVersion: 'v1',
@@ -130,5 +130,78 @@ describe('ownsFieldsNotDesired', () => {
   it('says yes to what it cannot read', () => {
     const m = [{ manager: 'm', operation: 'Apply', fieldsV1: { 'z:unknown': {} } }];
     expect(ownsFieldsNotDesired(m, 'm', {})).toBe(true);
+  });
+});
+
+describe('foreignManagersOfUndesired', () => {
+  const desired = {
+    metadata: { labels: { app: 'billing' } },
+    spec: { podSelector: { matchLabels: { app: 'billing' } }, ingress: [{}], policyTypes: ['Ingress'] },
+  };
+  const ours = { manager: 'spaces-operator', operation: 'Apply', fieldsV1: { 'f:spec': { 'f:egress': {} } } };
+
+  it("names a manager that added egress or matchExpressions to the operator's policy", () => {
+    const edit = { manager: 'kubectl-edit', operation: 'Update', fieldsV1: { 'f:spec': { 'f:egress': {} } } };
+    const expr = {
+      manager: 'tenant',
+      operation: 'Apply',
+      fieldsV1: { 'f:spec': { 'f:podSelector': { 'f:matchExpressions': {} } } },
+    };
+    expect(foreignManagersOfUndesired([ours, edit, expr], 'spaces-operator', desired)).toEqual([
+      'kubectl-edit',
+      'tenant',
+    ]);
+  });
+
+  it('ignores fields the desired object sets, our own entries, status, finalizers and ignored paths', () => {
+    const same = {
+      manager: 'tenant',
+      operation: 'Apply',
+      fieldsV1: {
+        'f:metadata': { 'f:labels': { 'f:app': {} }, 'f:finalizers': {} },
+        'f:spec': { 'f:podSelector': {} },
+      },
+    };
+    const status = {
+      manager: 'x',
+      operation: 'Update',
+      subresource: 'status',
+      fieldsV1: { 'f:spec': { 'f:y': {} } },
+    };
+    const ip = { manager: 'kcm', operation: 'Update', fieldsV1: { 'f:spec': { 'f:clusterIP': {} } } };
+    expect(foreignManagersOfUndesired([ours, same, status], 'spaces-operator', desired)).toEqual([]);
+    expect(foreignManagersOfUndesired([ip], 'spaces-operator', desired)).toEqual(['kcm']);
+    expect(foreignManagersOfUndesired([ip], 'spaces-operator', desired, [['f:spec', 'f:clusterIP']])).toEqual(
+      [],
+    );
+  });
+
+  it('names a manager that added a label or an annotation', () => {
+    const ann = {
+      manager: 'm',
+      operation: 'Update',
+      fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:lb': {} } } },
+    };
+    expect(foreignManagersOfUndesired([ann], 'spaces-operator', desired)).toEqual(['m']);
+  });
+});
+
+describe('prune', () => {
+  it('drops nodes at the paths, * matching any key', () => {
+    const trie = {
+      'f:spec': {
+        'f:clusterIP': {},
+        'f:ports': { 'k:{"port":80}': { 'f:nodePort': {}, 'f:port': {} } },
+      },
+    };
+    expect(
+      prune(trie, [
+        ['f:spec', 'f:clusterIP'],
+        ['f:spec', 'f:ports', '*', 'f:nodePort'],
+      ]),
+    ).toEqual({
+      'f:spec': { 'f:ports': { 'k:{"port":80}': { 'f:port': {} } } },
+    });
+    expect(prune(trie, [])).toBe(trie);
   });
 });

@@ -2,7 +2,7 @@
 // field manager own a live field that is no longer desired (which server-side apply would
 // remove, so the write must happen)?
 
-import { OWNED_ENTRIES } from './slim.ts';
+import { foreignFields, OWNED_ENTRIES } from './slim.ts';
 
 type Json = unknown;
 type JsonObject = Record<string, Json>;
@@ -69,6 +69,41 @@ export function ownsFieldsNotDesired(
   const entry = managedFields.find((m) => m.manager === manager && m.operation === 'Apply' && !m.subresource);
   if (!entry) return false;
   return !isPlainObject(entry.fieldsV1) || hasUndesired(entry.fieldsV1, desired);
+}
+
+/**
+ * The managers other than `manager` that own a field `desired` does not set, on the parts of an
+ * object a tenant could add to (spec, labels, annotations; see `foreignFields`): e.g. an `egress`
+ * rule or a `matchExpressions` a tenant's `kubectl edit` added to the operator's NetworkPolicy.
+ * `ignore` lists trie paths the server assigns (`['f:spec', 'f:clusterIP']`; `*` matches any key),
+ * which are kept on purpose. Subresource entries (status) never count.
+ */
+export function foreignManagersOfUndesired(
+  managedFields: readonly ManagedFieldsEntry[],
+  manager: string,
+  desired: Json,
+  ignore: readonly (readonly string[])[] = [],
+): string[] {
+  const found = new Set<string>();
+  for (const e of managedFields) {
+    if (e.subresource || e.manager === manager) continue;
+    const fields = foreignFields(e.fieldsV1);
+    if (fields && hasUndesired(prune(fields, ignore), desired)) found.add(e.manager ?? '');
+  }
+  return [...found];
+}
+
+/** A copy of a field trie without the nodes at `paths` (`*` matches any key). */
+export function prune(node: JsonObject, paths: readonly (readonly string[])[]): JsonObject {
+  if (paths.length === 0) return node;
+  const out: JsonObject = {};
+  for (const [key, child] of Object.entries(node)) {
+    const here = paths.filter((p) => p[0] === key || p[0] === '*');
+    if (here.some((p) => p.length === 1)) continue;
+    const rest = here.map((p) => p.slice(1));
+    out[key] = isPlainObject(child) && rest.length > 0 ? prune(child, rest) : child;
+  }
+  return out;
 }
 
 function hasUndesired(node: JsonObject, desired: Json): boolean {

@@ -7,7 +7,9 @@
 //   startCoreDNS({ dir, command }) the same inside another network namespace (e.g. the data
 //                                  plane's node: command = dp.nodeCommand), queried from there
 //   syncConfigMap(kc, ns, n, dir)  ConfigMap → files in dir, until stop()
-//   queryA(server, name)           one A lookup: the addresses, or the DNS error code
+//   queryA(server, name, from?)    one A lookup (from a local source address, e.g. 127.0.0.2 to
+//                                  play a pod whose status.podIP is 127.0.0.2 for CoreDNS's
+//                                  `kubernetes` plugin): the addresses, or the DNS error code
 //
 // The kubelet itself syncs a ConfigMap volume only every ~60 s; here the copy is immediate
 // (or after `delayMs`), so tests measure the operator's and CoreDNS's share of the latency.
@@ -54,8 +56,11 @@ export interface CoreDNS {
   corefile: string;
   logFile: string;
   pid: number | undefined;
-  /** The A records of `name`, or the error code (`ENOTFOUND` = NXDOMAIN, `ENODATA` = no A record). */
-  queryA(name: string): Promise<string[] | string>;
+  /**
+   * The A records of `name`, or the error code (`ENOTFOUND` = NXDOMAIN, `ENODATA` = no A record).
+   * `from`: the query's source address (a loopback address such as 127.0.0.2; not with `command`).
+   */
+  queryA(name: string, from?: string): Promise<string[] | string>;
   stop(): Promise<void>;
 }
 
@@ -108,7 +113,10 @@ export async function startCoreDNS(opts: CoreDNSOptions): Promise<CoreDNS> {
     corefile,
     logFile: path.join(workDir, 'coredns.log'),
     pid: child.pid,
-    queryA: (name) => query(server, name),
+    queryA: (name, from) => {
+      if (from && opts.command) throw new Error('queryA: a source address is not supported with `command`');
+      return from ? queryA(server, name, from) : query(server, name);
+    },
     stop,
   };
 }
@@ -127,10 +135,11 @@ export function corefileText(
   );
 }
 
-/** One A lookup against `server` (no retries, 1 s timeout). */
-export async function queryA(server: string, name: string): Promise<string[] | string> {
+/** One A lookup against `server` (no retries, 1 s timeout), from source address `from` if given. */
+export async function queryA(server: string, name: string, from?: string): Promise<string[] | string> {
   const r = new Resolver({ timeout: 1000, tries: 1 });
   r.setServers([server]);
+  if (from) r.setLocalAddress(from);
   try {
     return await r.resolve4(name);
   } catch (err) {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   canonicalCidr,
+  canonicalCidrForm,
+  nonCanonicalCidrProblem,
   cidrContains,
   cidrsOverlap,
   dynoSubnets,
@@ -129,4 +131,52 @@ describe('sortCidrs', () => {
     ],
     [['203.0.113.7/24', 'bad'], ['203.0.113.0/24']],
   ])('%j → %j', (input, want) => expect(sortCidrs(input)).toEqual(want));
+});
+
+describe('canonicalCidrForm (attack 12: one reading for the API server, ipset and kube-router)', () => {
+  it.each([
+    ['10.0.0.0/8', '10.0.0.0/8'],
+    ['0.0.0.0/0', '0.0.0.0/0'],
+    ['0.0.0.0/00', '0.0.0.0/0'],
+    ['010.0.0.0/8', '10.0.0.0/8'],
+    ['10.0.0.0/08', '10.0.0.0/8'],
+    ['192.168.001.000/24', '192.168.1.0/24'],
+    ['10.0.5.7/16', '10.0.0.0/16'],
+    ['2001:db8::/32', '2001:db8::/32'],
+    ['2001:DB8::/32', '2001:db8::/32'],
+    ['2001:db8:0:0::/32', '2001:db8::/32'],
+    ['2001:db8::1/32', '2001:db8::/32'],
+    ['::/0', '::/0'],
+    ['::ffff:10.0.0.0/104', '10.0.0.0/8'],
+    ['::ffff:10.1.2.3/128', '10.1.2.3/32'],
+  ])('%s → %s', (text, want) => expect(canonicalCidrForm(text)).toBe(want));
+
+  it.each([
+    '',
+    'bad',
+    '10.0.0.0',
+    '10.0.0.256/8',
+    '10.0.0.0/33',
+    '1.2.3/8',
+    '::/129',
+    'fe80::/10%eth0',
+    '10.0.0.0/-1',
+  ])('%j is no CIDR', (text) => expect(canonicalCidrForm(text)).toBeUndefined());
+});
+
+describe('nonCanonicalCidrProblem', () => {
+  it('passes canonical forms', () => {
+    expect(nonCanonicalCidrProblem('10.0.0.0/8')).toBeUndefined();
+    expect(nonCanonicalCidrProblem('2001:db8::/32')).toBeUndefined();
+  });
+  it.each([
+    ['010.0.0.0/8', '"010.0.0.0/8" is not canonical; write 10.0.0.0/8'],
+    ['0.0.0.0/00', '"0.0.0.0/00" is not canonical; write 0.0.0.0/0'],
+    ['::ffff:10.0.0.0/104', '"::ffff:10.0.0.0/104" is not canonical; write 10.0.0.0/8'],
+    ['nope', '"nope" is not a CIDR; write one like 10.0.0.0/8'],
+  ])('%s', (text, want) => expect(nonCanonicalCidrProblem(text)).toBe(want));
+  it('agrees with isCanonicalCidr on IPv4 (Peering cidrs and trustedIPRanges use that one)', () => {
+    for (const t of ['10.0.0.0/8', '010.0.0.0/8', '0.0.0.0/00', '10.0.5.0/16', '1.2.3.4/32'])
+      expect(nonCanonicalCidrProblem(t) === undefined).toBe(isCanonicalCidr(t));
+  });
 });

@@ -108,3 +108,56 @@ export function sortCidrs(list: readonly string[]): string[] {
   parsed.sort((a, b) => a.base - b.base || a.prefix - b.prefix);
   return [...new Set(parsed.map(format))];
 }
+
+// Canonical CIDRs (issue 16, attack 12). The API server parses a NetworkPolicy's ipBlock
+// "sloppily" and only warns about forms that other parsers read differently: `010.0.0.0/8` is
+// 10/8 to the API server and 8/8 (octal) to ipset, `0.0.0.0/00` wedged kube-router for the whole
+// node, host bits set (`10.0.5.0/16`) and IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) are read as
+// different ranges by different tools. The webhook admits only the one form every reader agrees
+// on: `canonicalCidrForm(text) === text`.
+
+const SLOPPY_V4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/;
+
+function decimal(digits: string, max: number): number | undefined {
+  const n = Number(digits);
+  return digits.length <= 4 && n <= max ? n : undefined;
+}
+
+function sloppyV4(text: string): string | undefined {
+  const m = SLOPPY_V4.exec(text);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map((d) => decimal(d, 255));
+  const prefix = decimal(m[5] as string, 32);
+  if (prefix === undefined || octets.some((o) => o === undefined)) return undefined;
+  const addr = (octets as number[]).reduce((acc, b) => acc * 256 + b, 0);
+  return format({ base: addr - (addr % 2 ** (32 - prefix)), prefix });
+}
+
+function sloppyV6(text: string): string | undefined {
+  const slash = text.lastIndexOf('/');
+  const addr = text.slice(0, slash);
+  const prefix = /^\d+$/.test(text.slice(slash + 1)) ? decimal(text.slice(slash + 1), 128) : undefined;
+  if (slash < 0 || prefix === undefined || addr.includes('%') || !ipaddr.IPv6.isValid(addr)) return undefined;
+  const ip = ipaddr.IPv6.parse(addr);
+  if (ip.isIPv4MappedAddress() && prefix >= 96) {
+    return sloppyV4(`${ip.toIPv4Address().toString()}/${prefix - 96}`);
+  }
+  return `${ipaddr.IPv6.networkAddressFromCIDR(`${addr}/${prefix}`).toRFC5952String()}/${prefix}`;
+}
+
+/**
+ * The canonical form of a CIDR the API server would accept (IPv4 or IPv6): decimal octets without
+ * leading zeros, a prefix without leading zeros, no host bits, IPv6 in RFC 5952 form, an
+ * IPv4-mapped IPv6 range written as the IPv4 range. Undefined when `text` is no CIDR at all.
+ */
+export function canonicalCidrForm(text: string): string | undefined {
+  return text.includes(':') ? sloppyV6(text) : sloppyV4(text);
+}
+
+/** Why `text` is not a canonical CIDR, ending in what to write; undefined when it is one. */
+export function nonCanonicalCidrProblem(text: string): string | undefined {
+  const canonical = canonicalCidrForm(text);
+  if (canonical === text) return undefined;
+  if (canonical === undefined) return `"${text}" is not a CIDR; write one like 10.0.0.0/8`;
+  return `"${text}" is not canonical; write ${canonical}`;
+}

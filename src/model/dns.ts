@@ -37,3 +37,33 @@ export function appDnsNames(app: App, space: Space): string[] {
     .sort();
   return [primary, ...custom, ...(hasDnsDiscovery(app, space) ? [processDiscoveryName(app)] : [])];
 }
+
+/** `example.com`, `.example.com` and `Example.COM.` are the same suffix: lower case, no outer dots. */
+export function normalizeSuffix(suffix: string): string {
+  return suffix
+    .trim()
+    .toLowerCase()
+    .replace(/^\.+|\.+$/g, '');
+}
+
+/** True when `name` is `suffix` or below it (`a.example.com` and `example.com` under `example.com`). */
+export function underSuffix(name: string, suffix: string): boolean {
+  const n = normalizeSuffix(name);
+  const s = normalizeSuffix(suffix);
+  return s.length > 0 && (n === s || n.endsWith(`.${s}`));
+}
+
+/** The first allowed suffix `name` falls under, or undefined. */
+export function allowedSuffixOf(name: string, allowed: readonly string[]): string | undefined {
+  return allowed.find((s) => underSuffix(name, s));
+}
+
+/** Zones no Space domain or custom domain may be in or above: the cluster's own DNS and discovery. */
+export function reservedDnsZones(clusterDomain = 'cluster.local'): string[] {
+  return [normalizeSuffix(clusterDomain), 'in-addr.arpa', 'ip6.arpa', 'localhost', DISCOVERY_ZONE];
+}
+
+/** The reserved zone `name` is in or above, or undefined. */
+export function reservedZoneOf(name: string, clusterDomain?: string): string | undefined {
+  return reservedDnsZones(clusterDomain).find((z) => underSuffix(name, z) || underSuffix(z, name));
+}

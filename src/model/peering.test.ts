@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Peering } from '../api/v1alpha1/peering.ts';
 import type { Space } from '../api/v1alpha1/space.ts';
 import { makePeering, makeSpace } from './fixtures.ts';
-import { activePeeringCidrs, isOlder, peeringPhase, peeringRoutes } from './peering.ts';
+import { activePeeringCidrs, clusterRanges, isOlder, peeringPhase, peeringRoutes } from './peering.ts';
 
 type PeeringCase = [string, Peering, Space | undefined, Peering[], string, RegExp];
 const space = makeSpace('acme', { cidr: '10.20.0.0/16' });
@@ -113,5 +113,27 @@ describe('peeringPhase', () => {
     const b = { ...me, status: { phase: 'active' as const } };
     expect(peeringPhase(a, space, [b]).phase).toBe('active');
     expect(peeringPhase(b, space, [a]).phase).toBe('failed');
+  });
+});
+
+describe('peeringPhase against the cluster ranges', () => {
+  const cluster = clusterRanges(
+    [{ metadata: { name: 'n1' }, spec: { podCIDR: '10.244.1.0/24' } }],
+    [{ metadata: { name: 'kubernetes' }, spec: { cidrs: ['10.96.0.0/12'] } }],
+  );
+
+  it('fails a Peering that covers the pod range, whatever it was before', () => {
+    const p = makePeering({ spec: { cidrs: ['10.244.0.0/16'] } });
+    p.status = { phase: 'active' };
+    expect(peeringPhase(p, space, [], cluster)).toEqual({
+      phase: 'failed',
+      message:
+        "spec.cidrs[0]: 10.244.0.0/16 overlaps the cluster's pod range 10.244.1.0/24 of node n1; a peer network must not cover the cluster",
+    });
+    expect(peeringPhase(p, space, []).phase).toBe('active');
+  });
+
+  it('keeps a Peering beside the cluster active', () => {
+    expect(peeringPhase(makePeering(), space, [], cluster).phase).toBe('active');
   });
 });

@@ -3,7 +3,11 @@ import type { App } from '../api/v1alpha1/app.ts';
 import type { Space } from '../api/v1alpha1/space.ts';
 import { makeApp, makeSpace } from './fixtures.ts';
 import type { FieldError } from './types.ts';
-import { validateApp, validateSpace } from './validate.ts';
+import { platformSettings } from './settings.ts';
+import { spaceDomainOverlapErrors, validateApp, validateSpace } from './validate.ts';
+
+// The examples' suffixes (examples/01-space.yaml uses acme.internal, 02-apps.yaml billing.acme.example).
+const allowing = platformSettings({ allowedDnsSuffixes: ['internal', 'example'] });
 
 const fields = (errors: FieldError[]): string[] => errors.map((e) => e.field);
 
@@ -11,7 +15,11 @@ describe('validateSpace', () => {
   it('accepts the defaults and the example', () => {
     expect(validateSpace(makeSpace('x', { cidr: '10.0.0.0/16' }))).toEqual([]);
     expect(
-      validateSpace(makeSpace('acme', { dnsDomain: 'acme.internal', trustedIPRanges: ['203.0.113.0/24'] })),
+      validateSpace(
+        makeSpace('acme', { dnsDomain: 'acme.internal', trustedIPRanges: ['203.0.113.0/24'] }),
+        undefined,
+        allowing,
+      ),
     ).toEqual([]);
     expect(validateSpace(makeSpace('acme', { trustedIPRanges: [] }))).toEqual([]);
   });
@@ -85,7 +93,11 @@ describe('validateSpace', () => {
 
   it('allows changing trusted ranges and dnsDomain', () => {
     expect(
-      validateSpace(makeSpace('a', { trustedIPRanges: [], dnsDomain: 'a.example' }), makeSpace('a')),
+      validateSpace(
+        makeSpace('a', { trustedIPRanges: [], dnsDomain: 'a.example' }),
+        makeSpace('a'),
+        allowing,
+      ),
     ).toEqual([]);
   });
 });
@@ -108,7 +120,7 @@ describe('validateApp', () => {
       makeApp('www', { selector: { matchLabels: { 'privatespaces.dev/app': 'www', tier: 'web' } } }),
       cedar,
     ],
-  ])('accepts %s', (_name, app, space) => expect(validateApp(app, space)).toEqual([]));
+  ])('accepts %s', (_name, app, space) => expect(validateApp(app, space, undefined, allowing)).toEqual([]));
 
   it.each<[string, App, Space | undefined, string, RegExp]>([
     [
@@ -172,7 +184,7 @@ describe('validateApp', () => {
     ],
     ['name starting with a digit', makeApp('1b'), cedar, 'metadata.name', /starting with a letter/],
   ])('%s → %s', (_name, app, space, field, message) => {
-    const errors = validateApp(app, space);
+    const errors = validateApp(app, space, undefined, allowing);
     expect(fields(errors)).toEqual([field]);
     expect(errors[0]?.message).toMatch(message);
   });
@@ -196,12 +208,93 @@ describe('validateApp', () => {
   it('allows other changes on update', () => {
     const old = makeApp('b', { internalRouting: true });
     expect(
-      validateApp(makeApp('b', { internalRouting: true, port: 8080, domains: ['b.example'] }), cedar, old),
+      validateApp(
+        makeApp('b', { internalRouting: true, port: 8080, domains: ['b.example'] }),
+        cedar,
+        old,
+        allowing,
+      ),
     ).toEqual([]);
   });
 
   it('reports every problem at once', () => {
     const errors = validateApp(makeApp('b', { internalRouting: true, acm: true, port: 0 }), fir);
     expect(fields(errors).sort()).toEqual(['spec.acm', 'spec.internalRouting', 'spec.port']);
+  });
+});
+
+describe('DNS names no one else can answer for (issue 16, attack 2)', () => {
+  const acme = makeSpace('acme', { dnsDomain: 'acme.internal' });
+  const none = platformSettings();
+  const app = (domains: string[]): App => makeApp('billing', { internalRouting: true, domains });
+
+  it('refuses a public custom domain by default, naming the field and the flag', () => {
+    const errors = validateApp(app(['github.com']), makeSpace('acme'));
+    expect(errors).toEqual([
+      {
+        field: 'spec.domains[0]',
+        message:
+          'github.com is not under an allowed suffix (none is allowed); use a name under acme.spaces.local, or ask the platform admin to allow it with --allowed-dns-suffixes',
+      },
+    ]);
+  });
+
+  it.each<[string, string[], Space, string[]]>([
+    ["the App's own name under the Space's domain", ['www.billing.acme.internal'], acme, []],
+    ['the default domain itself', ['billing.acme.spaces.local'], makeSpace('acme'), []],
+    ["another App's name in the Space's domain", ['payments.acme.internal'], acme, ['spec.domains[0]']],
+    ["the Space's domain itself", ['acme.internal'], acme, ['spec.domains[0]']],
+    ['an allowed suffix, any depth', ['a.b.corp.example', 'corp.example'], acme, []],
+    ['a look-alike of an allowed suffix', ['evilcorp.example'], acme, ['spec.domains[0]']],
+    ['a public name', ['api.stripe.com', 'a.corp.example'], acme, ['spec.domains[0]']],
+    ['the cluster domain', ['evil.svc.cluster.local'], acme, ['spec.domains[0]']],
+    ['a reverse zone', ['10.in-addr.arpa'], acme, ['spec.domains[0]']],
+  ])('custom domains: %s', (_name, domains, space, fields_) => {
+    const settings = platformSettings({ allowedDnsSuffixes: ['.Corp.Example.'] });
+    expect(fields(validateApp(app(domains), space, undefined, settings))).toEqual(fields_);
+  });
+
+  it.each<[string, string | undefined, readonly string[], RegExp | undefined]>([
+    ['the default domain (unset)', undefined, [], undefined],
+    ['the default domain, written out', 'acme.spaces.local', [], undefined],
+    [
+      "another Space's default domain",
+      'other.spaces.local',
+      [],
+      /not under an allowed suffix \(none is allowed\)/,
+    ],
+    [
+      'a public zone',
+      'amazonaws.com',
+      ['internal'],
+      /amazonaws.com is not under an allowed suffix \(allowed: internal\)/,
+    ],
+    ['an allowed suffix', 'acme.internal', ['internal'], undefined],
+    ['the cluster domain', 'cluster.local', ['local'], /in or above cluster.local/],
+    ['above the cluster domain', 'local', ['local'], /in or above cluster.local/],
+    ['a reverse zone', '10.in-addr.arpa', ['arpa'], /in or above in-addr.arpa/],
+    ['the discovery zone', 'app.localspace', ['localspace'], /reserved for DNS service discovery/],
+  ])('dnsDomain: %s', (_name, dnsDomain, allowed, message) => {
+    const errors = validateSpace(
+      makeSpace('acme', { dnsDomain }),
+      undefined,
+      platformSettings({ allowedDnsSuffixes: allowed }),
+    );
+    if (!message) return expect(errors).toEqual([]);
+    expect(fields(errors)).toEqual(['spec.dnsDomain']);
+    expect(errors[0]?.message).toMatch(message);
+    expect(none.allowedDnsSuffixes).toEqual([]);
+  });
+
+  it.each<[string, string, RegExp | undefined]>([
+    ['equal', 'acme.internal', /acme.internal is equal to acme.internal, the dnsDomain of Space acme/],
+    ['inside', 'x.acme.internal', /x.acme.internal is inside acme.internal/],
+    ['above', 'internal', /internal is above acme.internal/],
+    ['beside', 'beta.internal', undefined],
+  ])("a Space's dnsDomain %s another Space's is refused (capture)", (_name, dnsDomain, message) => {
+    const errors = spaceDomainOverlapErrors(makeSpace('beta', { dnsDomain }), [acme, makeSpace('beta')]);
+    if (!message) return expect(errors).toEqual([]);
+    expect(fields(errors)).toEqual(['spec.dnsDomain']);
+    expect(errors[0]?.message).toMatch(message);
   });
 });

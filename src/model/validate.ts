@@ -8,7 +8,8 @@ import type { Space } from '../api/v1alpha1/index.ts';
 import { MAX_TRUSTED_IP_RANGES, SPACE_GENERATIONS } from '../api/v1alpha1/constants.ts';
 import { prefixLength } from './cidr.ts';
 import { checkCidr, checkDnsName, checkLabels, isDnsLabel, isServiceName } from './checks.ts';
-import { DISCOVERY_ZONE } from './dns.ts';
+import { DISCOVERY_ZONE, allowedSuffixOf, reservedZoneOf, underSuffix } from './dns.ts';
+import { DEFAULT_DNS_SUFFIX, spaceDnsDomain } from './space.ts';
 import type { FieldError } from './types.ts';
 
 export { validatePeering } from './validate-peering.ts';
@@ -83,6 +84,67 @@ function spaceChangeErrors(space: Space, old: Space): FieldError[] {
   }));
 }
 
+/** The allowed suffixes as a phrase for messages. */
+const allowedList = (settings: PlatformSettings): string =>
+  settings.allowedDnsSuffixes.length === 0
+    ? 'none is allowed'
+    : `allowed: ${settings.allowedDnsSuffixes.join(', ')}`;
+
+// A Space's explicit dnsDomain: never a zone of the cluster's own DNS or of discovery, and under
+// a suffix the platform admin allows (the default <space>.spaces.local always is).
+function dnsDomainErrors(space: Space, settings: PlatformSettings): FieldError[] {
+  const d = space.spec.dnsDomain;
+  if (d === undefined || checkDnsName(d)) return [];
+  const field = 'spec.dnsDomain';
+  if (d === DISCOVERY_ZONE || d.endsWith(`.${DISCOVERY_ZONE}`)) return [];
+  const reserved = reservedZoneOf(d);
+  if (reserved) {
+    return [
+      {
+        field,
+        message: `${d} is in or above ${reserved}, which the cluster's own DNS serves; pick another domain`,
+      },
+    ];
+  }
+  if (d === `${space.metadata.name}.${DEFAULT_DNS_SUFFIX}` || allowedSuffixOf(d, settings.allowedDnsSuffixes))
+    return [];
+  return [
+    {
+      field,
+      message: `${d} is not under an allowed suffix (${allowedList(settings)}); leave spec.dnsDomain unset to use ${space.metadata.name}.${DEFAULT_DNS_SUFFIX}, or ask the platform admin to allow it with --allowed-dns-suffixes`,
+    },
+  ];
+}
+
+/**
+ * A Space's domain may not equal, contain or lie inside another Space's (it would capture the
+ * other Space's names). `others`: the other Spaces of the cluster (the webhook's cache).
+ */
+export function spaceDomainOverlapErrors(space: Space, others: readonly Space[]): FieldError[] {
+  const mine = spaceDnsDomain(space).toLowerCase();
+  for (const other of others) {
+    if (other.metadata.name === space.metadata.name || other.metadata.deletionTimestamp) continue;
+    const theirs = spaceDnsDomain(other).toLowerCase();
+    const how =
+      mine === theirs
+        ? 'equal to'
+        : underSuffix(mine, theirs)
+          ? 'inside'
+          : underSuffix(theirs, mine)
+            ? 'above'
+            : '';
+    if (how) {
+      return [
+        {
+          field: 'spec.dnsDomain',
+          message: `${mine} is ${how} ${theirs}, the dnsDomain of Space ${other.metadata.name}; pick a domain no other Space uses`,
+        },
+      ];
+    }
+  }
+  return [];
+}
+
 function spaceOtherErrors(space: Space): FieldError[] {
   const errors: FieldError[] = [];
   const { region, generation, dnsDomain } = space.spec;
@@ -117,11 +179,11 @@ export function validateSpace(
   old?: Space,
   settings: PlatformSettings = DEFAULT_SETTINGS,
 ): FieldError[] {
-  void settings;
   return [
     ...spaceNameErrors(space),
     ...spaceCidrErrors(space.spec.cidr),
     ...spaceOtherErrors(space),
+    ...dnsDomainErrors(space, settings),
     ...trustedRangeErrors(space.spec.trustedIPRanges),
     ...(old ? spaceChangeErrors(space, old) : []),
   ];
@@ -167,7 +229,8 @@ function appSpecErrors(app: App): FieldError[] {
   return errors;
 }
 
-function domainErrors(domains: readonly string[]): FieldError[] {
+function domainErrors(app: App, space: Space | undefined, settings: PlatformSettings): FieldError[] {
+  const domains = app.spec.domains ?? [];
   const errors: FieldError[] = [];
   domains.forEach((d, i) => {
     const field = `spec.domains[${i}]`;
@@ -180,8 +243,32 @@ function domainErrors(domains: readonly string[]): FieldError[] {
       });
     } else if (domains.indexOf(d) !== i)
       errors.push({ field, message: `${d} is listed twice; remove the duplicate` });
+    else {
+      const message = space ? customDomainProblem(d, app, space, settings) : undefined;
+      if (message) errors.push({ field, message });
+    }
   });
   return errors;
+}
+
+// A custom domain is the App's own name under its Space's domain, or a name under a suffix the
+// platform admin allows; never in or above the cluster's own zones.
+function customDomainProblem(
+  d: string,
+  app: App,
+  space: Space,
+  settings: PlatformSettings,
+): string | undefined {
+  const reserved = reservedZoneOf(d);
+  if (reserved) return `${d} is in or above ${reserved}, which the cluster's own DNS serves; remove it`;
+  const own = spaceDnsDomain(space).toLowerCase();
+  if (underSuffix(d, own)) {
+    const mine = `${app.metadata.name}.${own}`;
+    if (underSuffix(d, mine)) return undefined;
+    return `${d} is in ${own}, the domain of Space ${space.metadata.name}, where this App may only use ${mine} and names below it; rename it or remove it`;
+  }
+  if (allowedSuffixOf(d, settings.allowedDnsSuffixes)) return undefined;
+  return `${d} is not under an allowed suffix (${allowedList(settings)}); use a name under ${own}, or ask the platform admin to allow it with --allowed-dns-suffixes`;
 }
 
 export function validateApp(
@@ -190,7 +277,6 @@ export function validateApp(
   old?: App,
   settings: PlatformSettings = DEFAULT_SETTINGS,
 ): FieldError[] {
-  void settings;
   const errors: FieldError[] = [];
   if (!isServiceName(app.metadata.name)) {
     errors.push({
@@ -198,7 +284,7 @@ export function validateApp(
       message: `"${app.metadata.name}" cannot name a Service: use at most 63 lower-case letters, digits and -, starting with a letter`,
     });
   }
-  errors.push(...appSpaceErrors(app, space), ...appSpecErrors(app), ...domainErrors(app.spec.domains ?? []));
+  errors.push(...appSpaceErrors(app, space), ...appSpecErrors(app), ...domainErrors(app, space, settings));
   if (old && old.spec.internalRouting !== app.spec.internalRouting) {
     errors.push({
       field: 'spec.internalRouting',

@@ -200,16 +200,16 @@ describe('guardNetworkPolicyRemoval', () => {
 describe('guardPodSpec', () => {
   const billing = { [APP]: 'billing', 'privatespaces.dev/process': 'web' };
   const plain: V1PodSpec = { containers: [{ name: 'web', image: 'i', ports: [{ containerPort: 8080 }] }] };
+  const withHostPort = (hostPort: number): V1PodSpec => ({
+    containers: [{ name: 'web', image: 'i', ports: [{ containerPort: 8080, hostPort }] }],
+  });
 
   it.each<{ name: string; labels: Record<string, string>; spec: V1PodSpec; context?: Partial<GuardContext> }>(
     [
       { name: 'an internal app pod without host access', labels: billing, spec: plain },
       { name: 'hostNetwork false', labels: billing, spec: { ...plain, hostNetwork: false } },
-      {
-        name: 'a hostNetwork pod of no internal app',
-        labels: { [APP]: 'www' },
-        spec: { ...plain, hostNetwork: true },
-      },
+      { name: 'hostPort 0 (unset)', labels: { [APP]: 'www' }, spec: withHostPort(0) },
+      { name: 'hostPID and hostIPC false', labels: {}, spec: { ...plain, hostPID: false, hostIPC: false } },
       {
         name: 'outside every Space',
         labels: billing,
@@ -260,6 +260,51 @@ describe('guardPodSpec', () => {
     const d = guardPodSpec(kind, 'billing-web', billing, spec, ctx);
     expect(d.allowed).toBe(false);
     if (!d.allowed) expect(d.message).toMatch(message);
+  });
+
+  // Any pod of a Space's namespace, whatever its labels: a host-network pod reaches every internal app
+  // from the node's address, which NetworkPolicy does not govern.
+  it.each<{ name: string; labels: Record<string, string>; spec: V1PodSpec; field: string }>([
+    {
+      name: 'hostNetwork, unrelated labels',
+      labels: { role: 'x' },
+      spec: { ...plain, hostNetwork: true },
+      field: 'spec.hostNetwork: true',
+    },
+    {
+      name: 'hostNetwork, an external app',
+      labels: { [APP]: 'www' },
+      spec: { ...plain, hostNetwork: true },
+      field: 'spec.hostNetwork: true',
+    },
+    {
+      name: 'hostPID, no labels',
+      labels: {},
+      spec: { ...plain, hostPID: true },
+      field: 'spec.hostPID: true',
+    },
+    { name: 'hostIPC', labels: {}, spec: { ...plain, hostIPC: true }, field: 'spec.hostIPC: true' },
+    {
+      name: 'hostPort',
+      labels: {},
+      spec: withHostPort(9000),
+      field: 'spec.containers[0].ports[0].hostPort: 9000',
+    },
+  ])('denies for any pod in a Space: $name', ({ labels, spec, field }) => {
+    expect(guardPodSpec('Pod', 'p', labels, spec, ctx)).toEqual({
+      allowed: false,
+      message:
+        `Pod acme/p would run pods with ${field} in the namespace of Space "acme": such a pod shares its ` +
+        "node's network, processes or ports, outside NetworkPolicy, and from there reaches every internal app " +
+        'of every Space; remove the field (host access is not allowed in a Space)',
+    });
+  });
+
+  it("names the internal app when the labels match its selector, so relabelling changes the verdict's words", () => {
+    const d = guardPodSpec('Pod', 'p', billing, { ...plain, hostPID: true }, ctx);
+    expect(!d.allowed && d.message).toContain(
+      'would run pods of internal app "billing" with spec.hostPID: true',
+    );
   });
 });
 

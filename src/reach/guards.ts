@@ -4,7 +4,7 @@
 import type { V1Namespace, V1NetworkPolicy, V1PodSpec } from '@kubernetes/client-node';
 import { affectsIngress, policyIngressRules, policyName } from './evaluator.ts';
 import { describeSource, widening, type Allowed } from './exposure.ts';
-import { podSpecField } from './podspec.ts';
+import { hostAccess, podSpecField } from './podspec.ts';
 import { couldSelect, matchesSelector, surelySelects } from './selector.ts';
 import type { Labels, NamespaceInfo } from './types.ts';
 
@@ -120,10 +120,14 @@ export function guardNetworkPolicyRemoval(
 }
 
 /**
- * Refuse a workload whose pods belong to an internal app (their labels match its selector) and use
- * `hostNetwork: true` or a `hostPort`: both make the pod answer on its node's address, where NetworkPolicy
- * does not (or, for hostPort, not on every network plugin) apply. `kind` and `name` name the object;
- * `labels` and `podSpec` are its pod template's (see `podSpecOf`).
+ * Refuse, in a Space's namespace, any workload whose pods reach into their node: `hostNetwork`, `hostPID`,
+ * `hostIPC` or a `hostPort` (see `hostAccess`). A host-network pod answers on the node's address and
+ * connects from it, where NetworkPolicy does not apply (most plugins admit node traffic everywhere), so
+ * one such pod with unrelated labels still reaches every internal app; the others share the node's
+ * processes or ports. The message names the internal app when the pods' labels match its selector, so an
+ * old host-network pod that is relabelled under an app is told apart from one that merely predates the
+ * rule. `kind` and `name` name the object; `labels` and `podSpec` are its pod template's (see `podSpecOf`).
+ * Outside every Space this guard allows everything.
  */
 export function guardPodSpec(
   kind: string,
@@ -134,32 +138,21 @@ export function guardPodSpec(
 ): GuardDecision {
   const space = ctx.space;
   if (!space) return ALLOW;
-  const app = ctx.internalApps.find((a) => matchesSelector({ matchLabels: { ...a.podLabels } }, labels));
-  if (!app) return ALLOW;
-  const path = podSpecField(kind) ?? 'spec';
-  const offence = podSpec.hostNetwork === true ? `${path}.hostNetwork: true` : hostPortField(podSpec, path);
+  const offence = hostAccess(podSpec, podSpecField(kind) ?? 'spec');
   if (offence === undefined) return ALLOW;
-  return deny(
-    `${kind} ${space.namespace}/${name} would run pods of internal app "${app.name}" with ${offence}: ` +
-      `such a pod answers on its node's address, outside NetworkPolicy, and ${INTERNAL_WHY}`,
-  );
-}
-
-/** The first container or init container port with a hostPort, as `<path>.containers[0].ports[1].hostPort: 80`. */
-function hostPortField(podSpec: V1PodSpec, path: string): string | undefined {
-  const groups = [
-    ['containers', podSpec.containers ?? []],
-    ['initContainers', podSpec.initContainers ?? []],
-  ] as const;
-  for (const [group, containers] of groups) {
-    for (const [i, c] of containers.entries()) {
-      const j = (c.ports ?? []).findIndex(
-        (p) => p.hostPort !== undefined && p.hostPort !== null && p.hostPort !== 0,
-      );
-      if (j >= 0) return `${path}.${group}[${i}].ports[${j}].hostPort: ${c.ports?.[j]?.hostPort}`;
-    }
+  const app = ctx.internalApps.find((a) => matchesSelector({ matchLabels: { ...a.podLabels } }, labels));
+  const object = `${kind} ${space.namespace}/${name}`;
+  if (app) {
+    return deny(
+      `${object} would run pods of internal app "${app.name}" with ${offence}: ` +
+        `such a pod answers on its node's address, outside NetworkPolicy, and ${INTERNAL_WHY}`,
+    );
   }
-  return undefined;
+  return deny(
+    `${object} would run pods with ${offence} in the namespace of Space "${space.name}": such a pod shares ` +
+      "its node's network, processes or ports, outside NetworkPolicy, and from there reaches every internal " +
+      'app of every Space; remove the field (host access is not allowed in a Space)',
+  );
 }
 
 /**

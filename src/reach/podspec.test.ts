@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { podSpecField, podSpecOf } from './podspec.ts';
+import { hostAccess, podLabelsField, podSpecField, podSpecOf } from './podspec.ts';
 
 const labels = { 'privatespaces.dev/app': 'billing' };
 const spec = { containers: [{ name: 'c', image: 'i' }] };
@@ -40,4 +40,41 @@ describe('podSpecOf', () => {
   it('a template without labels has none', () => {
     expect(podSpecOf({ kind: 'Job', spec: { template: { spec } } })?.labels).toEqual({});
   });
+});
+
+describe('podLabelsField', () => {
+  it.each([
+    ['spec', 'metadata.labels'],
+    ['spec.template.spec', 'spec.template.metadata.labels'],
+    ['spec.jobTemplate.spec.template.spec', 'spec.jobTemplate.spec.template.metadata.labels'],
+  ])('%s → %s', (field, expected) => expect(podLabelsField(field)).toBe(expected));
+});
+
+describe('hostAccess', () => {
+  const c = (ports?: { containerPort: number; hostPort?: number }[]) => ({
+    name: 'c',
+    image: 'i',
+    ...(ports ? { ports } : {}),
+  });
+  it.each([
+    [{ containers: [c()] }, undefined],
+    [
+      { containers: [c([{ containerPort: 80 }])], hostNetwork: false, hostPID: false, hostIPC: false },
+      undefined,
+    ],
+    [{ containers: [c([{ containerPort: 80, hostPort: 0 }])] }, undefined],
+    [{ containers: [c()], hostNetwork: true }, 'p.hostNetwork: true'],
+    [{ containers: [c()], hostPID: true }, 'p.hostPID: true'],
+    [{ containers: [c()], hostIPC: true }, 'p.hostIPC: true'],
+    [
+      { containers: [c(), c([{ containerPort: 1 }, { containerPort: 2, hostPort: 2 }])] },
+      'p.containers[1].ports[1].hostPort: 2',
+    ],
+    [
+      { containers: [c()], initContainers: [c([{ containerPort: 3, hostPort: 3 }])] },
+      'p.initContainers[0].ports[0].hostPort: 3',
+    ],
+  ])('%j → %s', (spec, expected) => expect(hostAccess(spec, 'p')).toBe(expected));
+
+  it('nothing for an absent spec', () => expect(hostAccess(undefined, 'spec')).toBeUndefined());
 });

@@ -53,3 +53,41 @@ export function podSpecOf(obj: WorkloadObject): PodTemplate | undefined {
   const labels = child(child(template, 'metadata'), 'labels') as Labels | undefined;
   return { labels: labels ?? {}, spec: spec as V1PodSpec, field };
 }
+
+/** The labels path beside a pod spec path: `spec` → `metadata.labels`, `spec.template.spec` → `spec.template.metadata.labels`. */
+export function podLabelsField(specField: string): string {
+  return specField === 'spec' ? 'metadata.labels' : `${specField.slice(0, -'.spec'.length)}.metadata.labels`;
+}
+
+/**
+ * The first way a pod spec reaches into its node, as `<path>.hostNetwork: true`,
+ * `<path>.hostPID: true`, `<path>.hostIPC: true` or `<path>.containers[0].ports[1].hostPort: 80` (init
+ * containers too); undefined when it has none. `path` is where the spec sits (see `podSpecField`).
+ *
+ * Ephemeral containers (`pods/ephemeralcontainers`) add nothing here: host namespaces are pod-level fields
+ * they cannot set, and the apiserver forbids `ports` on an ephemeral container, so no hostPort either.
+ */
+export function hostAccess(podSpec: V1PodSpec | undefined, path: string): string | undefined {
+  if (!podSpec) return undefined;
+  for (const flag of ['hostNetwork', 'hostPID', 'hostIPC'] as const) {
+    if (podSpec[flag] === true) return `${path}.${flag}: true`;
+  }
+  return hostPortField(podSpec, path);
+}
+
+/** The first container or init container port with a hostPort, as `<path>.containers[0].ports[1].hostPort: 80`. */
+function hostPortField(podSpec: V1PodSpec, path: string): string | undefined {
+  const groups = [
+    ['containers', podSpec.containers ?? []],
+    ['initContainers', podSpec.initContainers ?? []],
+  ] as const;
+  for (const [group, containers] of groups) {
+    for (const [i, c] of containers.entries()) {
+      const j = (c.ports ?? []).findIndex(
+        (p) => p.hostPort !== undefined && p.hostPort !== null && p.hostPort !== 0,
+      );
+      if (j >= 0) return `${path}.${group}[${i}].ports[${j}].hostPort: ${c.ports?.[j]?.hostPort}`;
+    }
+  }
+  return undefined;
+}

@@ -31,8 +31,9 @@ describe('buildWebhookConfiguration', () => {
     }
   });
 
-  it('never blocks kube-system, kube-public, kube-node-lease or the operator namespace', () => {
+  it('never blocks kube-system, kube-public, kube-node-lease or the operator namespace (cidrs: see below)', () => {
     for (const w of vwc.webhooks ?? []) {
+      if (w.name === 'cidrs.privatespaces.dev') continue;
       expect(w.namespaceSelector?.matchExpressions).toContainEqual({
         key: 'kubernetes.io/metadata.name',
         operator: 'NotIn',
@@ -62,6 +63,12 @@ describe('buildWebhookConfiguration', () => {
         'batch/cronjobs:CREATE,UPDATE',
         'networking.k8s.io/ingresses:CREATE,UPDATE',
         'networking.k8s.io/networkpolicies:CREATE,UPDATE,DELETE',
+        // owned.privatespaces.dev
+        '/services:CREATE,UPDATE,DELETE',
+        'networking.k8s.io/networkpolicies:CREATE,UPDATE,DELETE',
+        '/namespaces:UPDATE,DELETE',
+        // cidrs.privatespaces.dev
+        'networking.k8s.io/networkpolicies:CREATE,UPDATE',
         'gateway.networking.k8s.io/httproutes:CREATE,UPDATE',
         'gateway.networking.k8s.io/grpcroutes:CREATE,UPDATE',
         'gateway.networking.k8s.io/tcproutes:CREATE,UPDATE',
@@ -91,6 +98,30 @@ describe('buildWebhookConfiguration', () => {
       key: 'privatespaces.dev/space',
       operator: 'Exists',
     });
+  });
+
+  it('locks only objects labelled managed-by spaces-operator, and lets the garbage collector through', () => {
+    const w = vwc.webhooks?.find((x) => x.name === 'owned.privatespaces.dev');
+    expect(w?.objectSelector).toEqual({ matchLabels: { 'app.kubernetes.io/managed-by': 'spaces-operator' } });
+    expect(w?.matchConditions?.map((c) => c.name)).toEqual([
+      'not-the-operator',
+      'not-the-garbage-collector',
+      'not-namespace-cleanup',
+    ]);
+    expect(w?.matchConditions?.[1]?.expression).toBe(
+      "request.userInfo.username != 'system:serviceaccount:kube-system:generic-garbage-collector' && " +
+        "request.userInfo.username != 'system:kube-controller-manager'",
+    );
+  });
+
+  it('checks CIDRs of policies with an ipBlock everywhere but the operator namespace and Space namespaces', () => {
+    const w = vwc.webhooks?.find((x) => x.name === 'cidrs.privatespaces.dev');
+    expect(w?.namespaceSelector?.matchExpressions).toEqual([
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['spaces-system'] },
+      { key: 'privatespaces.dev/space', operator: 'DoesNotExist' },
+    ]);
+    expect(w?.matchConditions?.map((c) => c.name)).toEqual(['not-the-operator', 'with-ip-blocks']);
+    expect(w?.failurePolicy).toBe('Fail');
   });
 
   it('takes a URL for local runs and the cert-manager annotation instead of a caBundle', () => {

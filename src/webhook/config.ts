@@ -11,9 +11,24 @@
 //   namespaces (label privatespaces.dev/space), the only place they can reach an internal app's
 //   pods (a NetworkPolicy or an Ingress acts within its own namespace).
 // - namespaces.privatespaces.dev: Namespaces (labels decide which policies admit a namespace).
-// Every one skips kube-system, kube-public, kube-node-lease and the operator's namespace, and
-// (matchConditions, CEL) the operator's own service account, which must be able to do its work
-// while its webhook is down and only ever writes what the model renders.
+// - owned.privatespaces.dev: the ownership lock (handlers/owned.ts). Services, NetworkPolicies
+//   and Namespaces labelled app.kubernetes.io/managed-by=spaces-operator (objectSelector: for an
+//   UPDATE it matches when the old OR the new object carries the label, so stripping the label is
+//   seen too), on UPDATE and DELETE, and CREATE of a Service or NetworkPolicy carrying the label
+//   (spoofing). It also skips the garbage collector, which deletes and un-owns our children when
+//   their owner goes, and the namespace controller deleting.
+// - cidrs.privatespaces.dev: canonical CIDRs in NetworkPolicies (CREATE, UPDATE) that have an
+//   ipBlock, in every namespace that is not a Space namespace (workloads.privatespaces.dev sends
+//   those already): one non-canonical CIDR anywhere wedges kube-router for the whole node.
+// Every one but cidrs skips kube-system, kube-public, kube-node-lease and the operator's
+// namespace; all skip (matchConditions, CEL) the operator's own service account, which must be
+// able to do its work while its webhook is down and only ever writes what the model renders.
+//
+// cidrs.privatespaces.dev skips only the operator's namespace (and the configured extra ones),
+// NOT kube-system: a bad ipBlock written there by an add-on or an admin wedges the node exactly
+// like one in a tenant's namespace, and only NetworkPolicies with an ipBlock are sent, so an
+// outage of the webhook blocks nothing the control plane needs to start (no Pods, Leases,
+// Endpoints or ConfigMaps), only such policies, until the operator is back.
 //
 // Deliberately NOT skipped: kube-system controllers (replicaset, job, daemonset, statefulset
 // controllers) creating Pods. A template admitted before an internal App existed may match that
@@ -28,7 +43,8 @@ import type {
   V1ValidatingWebhook,
   V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
-import { SPACE_LABEL } from '../model/labels.ts';
+import { MANAGED_BY, MANAGED_BY_LABEL, SPACE_LABEL } from '../model/labels.ts';
+import { CONTROLLER_MANAGER, GARBAGE_COLLECTOR } from './handlers/owned.ts';
 import { VALIDATE_PATH } from './server.ts';
 
 export const WEBHOOK_CONFIGURATION_NAME = 'spaces-operator';
@@ -78,6 +94,12 @@ export const RULES = {
     rule('networking.k8s.io', ['networkpolicies'], ['CREATE', 'UPDATE', 'DELETE']),
   ],
   namespaces: [rule('', ['namespaces'])],
+  owned: [
+    rule('', ['services'], ['CREATE', 'UPDATE', 'DELETE']),
+    rule('networking.k8s.io', ['networkpolicies'], ['CREATE', 'UPDATE', 'DELETE']),
+    rule('', ['namespaces'], ['UPDATE', 'DELETE']),
+  ],
+  cidrs: [rule('networking.k8s.io', ['networkpolicies'])],
 } satisfies Record<string, V1RuleWithOperations[]>;
 
 /** CEL: every webhook skips the operator's own service account. */
@@ -108,6 +130,26 @@ export const NOT_NAMESPACE_CLEANUP: V1MatchCondition = {
     "request.operation != 'DELETE' || " +
     "request.userInfo.username != 'system:serviceaccount:kube-system:namespace-controller'",
 };
+
+/** CEL: the garbage collector deletes our children and strips owner references; never blocked. */
+export const NOT_GARBAGE_COLLECTOR: V1MatchCondition = {
+  name: 'not-the-garbage-collector',
+  expression:
+    `request.userInfo.username != '${GARBAGE_COLLECTOR}' && ` +
+    `request.userInfo.username != '${CONTROLLER_MANAGER}'`,
+};
+
+const hasIpBlock = (rules: string, peers: string): string =>
+  `(has(object.spec.${rules}) && object.spec.${rules}.exists(r, has(r.${peers}) && r.${peers}.exists(p, has(p.ipBlock))))`;
+
+/** CEL: only a NetworkPolicy with an ipBlock can hold a non-canonical CIDR. */
+export const WITH_IP_BLOCKS: V1MatchCondition = {
+  name: 'with-ip-blocks',
+  expression: `${hasIpBlock('ingress', 'from')} || ${hasIpBlock('egress', 'to')}`,
+};
+
+/** The ownership lock only sees objects carrying the operator's managed-by label. */
+export const MANAGED_OBJECTS = { matchLabels: { [MANAGED_BY_LABEL]: MANAGED_BY } };
 
 export function webhookClientConfig(o: WebhookConfigOptions): V1ValidatingWebhook['clientConfig'] {
   const caBundle = o.caBundle ? { caBundle: Buffer.from(o.caBundle, 'utf8').toString('base64') } : {};
@@ -150,6 +192,20 @@ export function buildWebhookConfiguration(o: WebhookConfigOptions): V1Validating
   exposure.matchConditions = [...common.matchConditions, EXPOSING_SERVICES_ONLY];
   const workloads = hook('workloads', RULES.workloads, true);
   workloads.matchConditions = [...common.matchConditions, NOT_NAMESPACE_CLEANUP];
+  const owned = hook('owned', RULES.owned);
+  owned.objectSelector = MANAGED_OBJECTS;
+  owned.matchConditions = [...common.matchConditions, NOT_GARBAGE_COLLECTOR, NOT_NAMESPACE_CLEANUP];
+  const operatorOnly = [...new Set([o.namespace, ...(o.excludeNamespaces ?? [])])];
+  const cidrs: V1ValidatingWebhook = {
+    ...hook('cidrs', RULES.cidrs),
+    namespaceSelector: {
+      matchExpressions: [
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: operatorOnly },
+        { key: SPACE_LABEL, operator: 'DoesNotExist' },
+      ],
+    },
+    matchConditions: [...common.matchConditions, WITH_IP_BLOCKS],
+  };
   const annotations = o.certManagerCertificate
     ? { 'cert-manager.io/inject-ca-from': o.certManagerCertificate }
     : undefined;
@@ -161,6 +217,13 @@ export function buildWebhookConfiguration(o: WebhookConfigOptions): V1Validating
       labels: { 'app.kubernetes.io/managed-by': 'spaces-operator' },
       ...(annotations ? { annotations } : {}),
     },
-    webhooks: [hook('resources', RULES.resources), exposure, workloads, hook('namespaces', RULES.namespaces)],
+    webhooks: [
+      hook('resources', RULES.resources),
+      exposure,
+      workloads,
+      hook('namespaces', RULES.namespaces),
+      owned,
+      cidrs,
+    ],
   };
 }

@@ -4,6 +4,12 @@
 // writes ConfigMap kube-system/coredns-custom → the kubelet's copy into a folder
 // (syncConfigMap) → a real CoreDNS, asked with Node's resolver. A second CoreDNS plays the
 // public internet behind custom domains.
+//
+// Names are answered per Space (CoreDNS `view` on the client pod's namespace, from the
+// `kubernetes` plugin with `pods verified`): the test asks from loopback source addresses that
+// Pods carry as status.podIP — 127.0.0.2 is a pod of the Space, 127.0.0.3 a pod of a second
+// Space `evil` that has an App of the same name (created first, so it would have won
+// web.shop.app.localspace when that name was cluster-wide), 127.0.0.1 is no pod at all.
 import * as k8s from '@kubernetes/client-node';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,7 +19,7 @@ import { testKubeconfig } from '../support/cluster.ts';
 import type { App } from '../../src/api/v1alpha1/app.ts';
 import type { Space } from '../../src/api/v1alpha1/space.ts';
 import { DnsController, DNS_FIELD_MANAGER } from '../../src/dns/controller.ts';
-import { KEYS } from '../../src/dns/render.ts';
+import { KEYS, hostsKey } from '../../src/dns/render.ts';
 import { startCoreDNS, syncConfigMap, type ConfigMapSync, type CoreDNS } from '../../src/harness/coredns.ts';
 import { kubectlOk } from '../../src/harness/kubectl.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
@@ -21,7 +27,11 @@ import { startOperator, type Operator } from '../../src/operator.ts';
 const kubeconfig = testKubeconfig();
 const run = Date.now().toString(36);
 const spaceName = `dns-${run}`;
+const evilName = `dns-evil-${run}`;
 const nodeName = `dns-node-${run}`;
+const CLIENT = '127.0.0.2'; // a pod of spaceName
+const EVIL_CLIENT = '127.0.0.3'; // a pod of evilName
+const NO_POD = '127.0.0.1';
 const domain = `${spaceName}.spaces.local`;
 const custom = `shop-${run}.example.com`;
 const names = { default: `shop.${domain}`, custom, discovery: 'web.shop.app.localspace' };
@@ -34,6 +44,8 @@ let sync: ConfigMapSync;
 let controller: DnsController;
 let op: Operator;
 let clusterIP = '';
+let evilIP = '';
+const namesChanged: string[] = [];
 
 const space: Space = {
   apiVersion: 'privatespaces.dev/v1alpha1',
@@ -46,6 +58,16 @@ const app: App = {
   kind: 'App',
   metadata: { name: 'shop', namespace: spaceName },
   spec: { internalRouting: true, port: 5000, acm: false, dnsDiscovery: true, domains: [custom] },
+};
+const evilSpace: Space = {
+  ...space,
+  metadata: { name: evilName },
+  spec: { ...space.spec, cidr: '10.1.0.0/16' },
+};
+const evilApp: App = {
+  ...app,
+  metadata: { name: 'shop', namespace: evilName },
+  spec: { ...app.spec, domains: [`github-${run}.com`] },
 };
 
 const apply = (obj: unknown): Promise<string> =>
@@ -69,36 +91,46 @@ async function until<T>(
   }
 }
 
-/** Waits until `name` answers `want` (an address list, or an error code such as ENOTFOUND). */
-const resolves = (name: string, want: string[] | string, timeoutMs?: number): Promise<number> => {
+/** Waits until `name`, asked from `from`, answers `want` (addresses, or an error code such as ENOTFOUND). */
+const resolves = (
+  name: string,
+  want: string[] | string,
+  timeoutMs?: number,
+  from: string = CLIENT,
+): Promise<number> => {
   const t0 = Date.now();
   return until(
-    `${name} → ${JSON.stringify(want)}`,
+    `${name} from ${from} → ${JSON.stringify(want)}`,
     async () => {
-      const got = await dns.queryA(name);
+      const got = await dns.queryA(name, from);
       return JSON.stringify(got) === JSON.stringify(want) ? Date.now() - t0 : undefined;
     },
     timeoutMs,
   );
 };
 
-async function setPodReady(ready: boolean): Promise<void> {
+async function setPodReady(
+  ready: boolean,
+  ns = spaceName,
+  pod = 'shop-web-1',
+  ip = '10.0.0.5',
+): Promise<void> {
   const status = ready ? 'True' : 'False';
   const now = new Date().toISOString();
   await kubectlOk(kubeconfig, [
     'patch',
     'pod',
-    'shop-web-1',
+    pod,
     '-n',
-    spaceName,
+    ns,
     '--subresource=status',
     '--type=merge',
     '-p',
     JSON.stringify({
       status: {
         phase: 'Running',
-        podIP: '10.0.0.5',
-        podIPs: [{ ip: '10.0.0.5' }],
+        podIP: ip,
+        podIPs: [{ ip }],
         conditions: [
           { type: 'Ready', status, lastTransitionTime: now },
           { type: 'ContainersReady', status, lastTransitionTime: now },
@@ -124,6 +156,28 @@ const sliceReady = async (): Promise<boolean | undefined> => {
   const eps = items.flatMap((s) => s.endpoints ?? []);
   return eps.length === 0 ? undefined : eps.some((e) => e.conditions?.ready !== false);
 };
+
+async function createPod(ns: string, name: string, labels: Record<string, string>): Promise<void> {
+  await core.createNamespacedPod({
+    namespace: ns,
+    body: {
+      metadata: { name, labels },
+      spec: {
+        nodeName,
+        containers: [{ name: 'web', image: 'registry.invalid/web:1', ports: [{ containerPort: 5000 }] }],
+      },
+    },
+  });
+}
+
+const WEB = { 'privatespaces.dev/app': 'shop', 'privatespaces.dev/process': 'web' };
+
+async function serviceIP(ns: string): Promise<string> {
+  return until(`the App Service in ${ns}`, async () => {
+    const svc = await core.readNamespacedService({ name: 'shop', namespace: ns }).catch(() => undefined);
+    return svc?.spec?.clusterIP;
+  });
+}
 
 beforeAll(async () => {
   kc = new k8s.KubeConfig();
@@ -159,37 +213,47 @@ beforeAll(async () => {
   ]);
 
   // The operator without its own DNS controller (ours is pointed at the harness folder below).
-  op = await startOperator({ kubeconfigPath: kubeconfig, namespace: 'default', webhook: false, dns: false });
+  // The operator admits `.com` (evil's github-<run>.com passes the App reconciler's validation, as
+  // an App admitted before the platform admin narrowed the list would); our DNS controller
+  // allows only example.com, so the render itself must refuse that name.
+  op = await startOperator({
+    kubeconfigPath: kubeconfig,
+    namespace: 'default',
+    webhook: false,
+    dns: false,
+    settings: { allowedDnsSuffixes: ['example.com', 'com'] },
+  });
   await op.ready;
+  // evil first: its App is the older one.
+  await apply(evilSpace);
+  await until('the evil namespace', () => core.readNamespace({ name: evilName }).catch(() => undefined));
+  await apply(evilApp);
+  evilIP = await serviceIP(evilName);
   await apply(space);
   await until('the Space namespace', () => core.readNamespace({ name: spaceName }).catch(() => undefined));
   await apply(app);
-  clusterIP = await until('the App Service', async () => {
-    const svc = await core
-      .readNamespacedService({ name: 'shop', namespace: spaceName })
-      .catch(() => undefined);
-    return svc?.spec?.clusterIP;
-  });
+  clusterIP = await serviceIP(spaceName);
 
-  await core.createNamespacedPod({
-    namespace: spaceName,
-    body: {
-      metadata: {
-        name: 'shop-web-1',
-        labels: { 'privatespaces.dev/app': 'shop', 'privatespaces.dev/process': 'web' },
-      },
-      spec: {
-        nodeName,
-        containers: [{ name: 'web', image: 'registry.invalid/web:1', ports: [{ containerPort: 5000 }] }],
-      },
-    },
-  });
+  await createPod(spaceName, 'shop-web-1', WEB);
+  await createPod(evilName, 'shop-web-1', WEB);
+  await setPodReady(true, evilName, 'shop-web-1', '10.1.0.5');
+  // The clients whose source addresses CoreDNS maps to a namespace.
+  await createPod(spaceName, 'client', { role: 'client' });
+  await setPodReady(true, spaceName, 'client', CLIENT);
+  await createPod(evilName, 'client', { role: 'client' });
+  await setPodReady(true, evilName, 'client', EVIL_CLIENT);
 
   const { spaces, apps, services, endpointSlices } = op.informers;
   controller = new DnsController({
     kc,
     informers: { spaces, apps, services, endpointSlices },
-    render: { dir, upstream: [internet.server] },
+    render: {
+      dir,
+      upstream: [internet.server],
+      kubernetes: { kubeconfig },
+      allowedSuffixes: ['example.com'],
+    },
+    onNamesChanged: (keys) => namesChanged.push(...keys),
   });
   await controller.start();
 });
@@ -203,9 +267,14 @@ afterAll(async () => {
   await kubectlOk(kubeconfig, ['delete', 'space', spaceName, '--ignore-not-found', '--wait=false']).catch(
     () => '',
   );
-  await kubectlOk(kubeconfig, ['delete', 'namespace', spaceName, '--ignore-not-found', '--wait=false']).catch(
-    () => '',
-  );
+  for (const ns of [spaceName, evilName]) {
+    await kubectlOk(kubeconfig, ['delete', 'space', ns, '--ignore-not-found', '--wait=false']).catch(
+      () => '',
+    );
+    await kubectlOk(kubeconfig, ['delete', 'namespace', ns, '--ignore-not-found', '--wait=false']).catch(
+      () => '',
+    );
+  }
   await kubectlOk(kubeconfig, ['delete', 'node', nodeName, '--ignore-not-found']).catch(() => '');
 });
 
@@ -230,6 +299,31 @@ describe('DNS of an internal app', () => {
     expect(clusterIP).toMatch(/^10\.96\./);
   });
 
+  it("answers each Space's pods with their own App's names, and nobody else (issue 16, attacks 2 and 3)", async () => {
+    // Both Spaces have an App `shop`; evil's is older. Each Space's pods get their own answer.
+    await resolves(names.discovery, [clusterIP], 1000, CLIENT);
+    await resolves(names.discovery, [evilIP], 10_000, EVIL_CLIENT);
+    expect(evilIP).not.toBe(clusterIP);
+    // A Space's default and custom domains are private names too.
+    await resolves(names.default, 'ENOTFOUND', 1000, EVIL_CLIENT);
+    await resolves(names.custom, 'ENOTFOUND', 1000, EVIL_CLIENT); // forwarded: the internet has no such name
+    // No pod at all (a node, an unknown source): nothing of any Space.
+    await resolves(names.discovery, 'ENOTFOUND', 1000, NO_POD);
+    await resolves(names.default, 'ENOTFOUND', 1000, NO_POD);
+    // evil's custom domain is not under an allowed suffix: never a zone, not answered, and said so.
+    await resolves(`github-${run}.com`, 'ENOTFOUND', 1000, EVIL_CLIENT);
+    expect(controller.lastResult?.data[KEYS.server]).not.toContain(`github-${run}.com`);
+    expect(controller.names(`${evilName}/shop`)).toEqual({
+      published: [`shop.${evilName}.spaces.local`, names.discovery],
+      refused: [expect.objectContaining({ name: `github-${run}.com`, code: 'NotAllowed' })],
+    });
+    expect(controller.names(`${spaceName}/shop`)).toEqual({
+      published: [names.default, names.custom, names.discovery].sort(),
+      refused: [],
+    });
+    expect(namesChanged).toEqual(expect.arrayContaining([`${spaceName}/shop`, `${evilName}/shop`]));
+  });
+
   it('answers NXDOMAIN for unknown names in the Space zone, and forwards the rest of a custom domain', async () => {
     await resolves(`nope.${domain}`, 'ENOTFOUND', 1000);
     await resolves('web.nope.app.localspace', 'ENOTFOUND', 1000);
@@ -248,10 +342,10 @@ describe('DNS of an internal app', () => {
     await resolves(`api-${run}.example.com`, [clusterIP], 10_000);
     const cm = await core.readNamespacedConfigMap({ name: 'coredns-custom', namespace: 'kube-system' });
     expect(Object.keys(cm.data ?? {}).sort()).toEqual(
-      ['admin.override', KEYS.db, KEYS.hosts, KEYS.server].sort(),
+      ['admin.override', KEYS.db, hostsKey(evilName), hostsKey(spaceName), KEYS.server].sort(),
     );
     const ours = cm.metadata?.managedFields?.find((m) => m.manager === DNS_FIELD_MANAGER);
-    expect(JSON.stringify(ours?.fieldsV1)).toContain(KEYS.hosts);
+    expect(JSON.stringify(ours?.fieldsV1)).toContain(hostsKey(spaceName));
     expect(JSON.stringify(ours?.fieldsV1)).not.toContain('admin.override');
   });
 
@@ -291,7 +385,8 @@ describe('DNS of an internal app', () => {
     await resolves(names.default, 'ENOTFOUND');
     await resolves(names.discovery, 'ENOTFOUND', 1000);
     await resolves(names.custom, 'ENOTFOUND', 1000);
-    expect(controller.lastResult?.published).toEqual({});
+    expect(Object.keys(controller.lastResult?.published ?? {})).toEqual([`${evilName}/shop`]);
+    expect(controller.names(`${spaceName}/shop`)).toBeUndefined();
   });
 
   it("drops the Space's zone when the Space is deleted", async () => {

@@ -12,9 +12,9 @@
 //    For the external app `www` (Space trusted IP ranges: 203.0.113.0/24) we chose to accept what
 //    stays within the promise Heroku makes for a non-internal app, "reachable from its Space and
 //    the trusted ranges": a policy admitting the trusted range (or part of it) and the Space's
-//    namespace, and a hostPort Pod and a hostNetwork Deployment (an external app is public by
-//    design — its LoadBalancer answers the trusted ranges — so host networking is not an Internal
-//    Routing breach; the guard on host networking exists for internal apps only). The same three
+//    namespace. Host networking is refused for every app of a Space: a hostPort Pod by the Space
+//    namespace's Pod Security baseline (before any webhook), a hostNetwork Deployment by the
+//    webhook. The same three
 //    widening policies stay refused for `www`: allow-all and `namespaceSelector: {}` admit pods of
 //    every namespace (not a trusted range: those pods connect to the pod directly, never through
 //    the load balancer the ranges guard), and `0.0.0.0/0` admits addresses outside 203.0.113.0/24.
@@ -28,6 +28,11 @@
 //    `status.reachableFrom` lists `any`; deleting the policy puts everything back. The other two
 //    widening forms expose it the same way, and a policy with 300 peers still yields a status that
 //    fits the CRD's bounds (a bug these proofs found: the status write used to fail with 422).
+// 3. Live state (issue 16): exposure is judged on the live pods, Services and Ingresses and
+//    re-evaluated on every change: a pod relabelled onto an open policy, a selector moved onto such
+//    pods, a tenant's NodePort on a second label, an Ingress to a tenant's ClusterIP Service, a
+//    hostNetwork pod anywhere (HostNetworkReach), an external App whose selector could take an
+//    internal App's pods (Stalled, SelectorConflict, no LoadBalancer), and the Names condition.
 // afterAll deletes the ValidatingWebhookConfiguration first, so no later file meets a fail-closed
 // webhook whose server is gone, then stops the operator and deletes the namespaces.
 import { KubeConfig } from '@kubernetes/client-node';
@@ -248,12 +253,12 @@ describe('the webhook refuses what would widen the internal app "api"', () => {
     expect(msg).toContain(INTERNAL_WHY);
   });
 
-  it('a Pod with a hostPort: it answers on the node, outside NetworkPolicy', async () => {
-    const msg = await refused(hostPortPod('api-hostport', 'api'));
-    expect(msg).toContain(
-      `Pod ${SPACE}/api-hostport would run pods of internal app "api" with ` +
-        "spec.containers[0].ports[1].hostPort: 8080: such a pod answers on its node's address, " +
-        `outside NetworkPolicy, and ${INTERNAL_WHY}`,
+  it('a Pod with a hostPort: it answers on the node, outside NetworkPolicy (Pod Security baseline refuses it first)', async () => {
+    // The Space's namespace enforces Pod Security baseline, an in-tree admission that runs before the webhooks.
+    const r = await k(['apply', '-f', '-'], hostPortPod('api-hostport', 'api'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.replace(/\s+/g, ' ')).toContain(
+      'pods "api-hostport" is forbidden: violates PodSecurity "baseline:latest": hostPort (container "web" uses hostPort 8080)',
     );
   });
 
@@ -303,18 +308,16 @@ describe('the webhook accepts what stays within the promise', () => {
     expect(out).toContain('created');
   });
 
-  it('for the external app: a hostPort Pod and a hostNetwork Deployment', async () => {
-    expect(await apply(hostPortPod('www-hostport', 'www'))).toContain('created');
-    expect(await apply(hostNetworkDeployment('www-hostnet', 'www'))).toContain('created');
-    // kube-controller-manager's ReplicaSet and Pod pass the same webhook (it does not skip them).
-    await until(
-      async () =>
-        (await getJson(kubeconfig, ['pods', '-n', SPACE, '-l', 'privatespaces.dev/app=www']))?.items.some(
-          (p: any) => p.spec.hostNetwork === true,
-        ),
-      30_000,
-      "the Deployment's pod",
+  it('for the external app too, host networking is refused: a hostPort Pod by Pod Security, a hostNetwork Deployment by the webhook', async () => {
+    // Host access is refused in every Space namespace (issue 16, attack 7), external apps included.
+    const pod = await k(['apply', '-f', '-'], hostPortPod('www-hostport', 'www'));
+    expect(pod.code).not.toBe(0);
+    expect(pod.stderr).toContain('violates PodSecurity "baseline:latest": hostPort');
+    const msg = await refused(hostNetworkDeployment('www-hostnet', 'www'));
+    expect(msg).toContain(
+      `Deployment ${SPACE}/www-hostnet would run pods with spec.template.spec.hostNetwork: true`,
     );
+    expect((await k(['get', 'deployment', 'www-hostnet', '-n', SPACE])).code).not.toBe(0);
   });
 
   it('for the external app, beyond its trusted ranges is still refused, naming the ranges', async () => {
@@ -488,5 +491,223 @@ describe('with the webhook unregistered, the App reports an exposure and its end
     await wait('apps.privatespaces.dev/api', 'Exposed=False', '15s', SPACE);
     await wait('apps.privatespaces.dev/api', 'Ready', '15s', SPACE);
     expect((await app('api')).status.reachableFrom).toHaveLength(2);
+  });
+});
+
+// ---- 3. live state, level-triggered (issue 16: attacks 4, 6, 7 and the status half of 8) -----------
+// Still with the webhook unregistered: the App status alone must tell the truth about what a tenant
+// did, judged on the live pods, Services and Ingresses of the namespace, re-evaluated on any change.
+
+const plainPod = (name: string, labels: Record<string, string>, ns = SPACE, hostNetwork = false): string =>
+  `apiVersion: v1
+kind: Pod
+metadata: { name: ${name}, namespace: ${ns}, labels: ${JSON.stringify(labels)} }
+spec:
+  ${hostNetwork ? 'hostNetwork: true' : 'hostNetwork: false'}
+  containers: [{ name: web, image: registry.invalid/web:1, ports: [{ name: web, containerPort: 5000 }] }]
+`;
+const internalApp = (name: string, selector: Record<string, string>, internal = true): string =>
+  `apiVersion: privatespaces.dev/v1alpha1
+kind: App
+metadata: { name: ${name}, namespace: ${SPACE} }
+spec: { internalRouting: ${internal}, port: 5000, selector: { matchLabels: ${JSON.stringify(selector)} } }
+`;
+/** Waits for the App's condition `type` to satisfy `pred`, returning the App. */
+async function untilCondition(
+  name: string,
+  type: string,
+  pred: (c: any) => boolean,
+  ms = 15_000,
+): Promise<any> {
+  return until(
+    async () => {
+      const a = await app(name);
+      const c = condition(a, type);
+      return c && c.observedGeneration === a.metadata.generation && pred(c) ? a : undefined;
+    },
+    ms,
+    `App ${name} condition ${type}`,
+  );
+}
+
+describe('exposure judged on live state, re-evaluated on every change of the namespace', () => {
+  beforeAll(async () => {
+    // Attack 6: an open policy on {app: reports, tier: public}, created before App reports.
+    await apply(
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: open-public, namespace: ${SPACE} }
+spec:
+  podSelector: { matchLabels: { app: reports, tier: public } }
+  ingress: [{}]
+`,
+    );
+    await apply(internalApp('reports', { app: 'reports' }));
+    await apply(plainPod('reports-1', { app: 'reports' }));
+    await wait('apps.privatespaces.dev/reports', 'Ready', '30s', SPACE);
+  });
+
+  it('attack 6: a live pod gaining the labels of an open policy flips Exposed=True; losing them flips it back', async () => {
+    let a = await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+    expect(a.status.exposed).toBe(false);
+    const t0 = Date.now();
+    await ok(['label', 'pod', 'reports-1', '-n', SPACE, 'tier=public']);
+    a = await untilCondition('reports', 'Exposed', (c) => c.status === 'True');
+    console.log(`[exposure] live pod relabelled: Exposed=True after ${Date.now() - t0} ms`);
+    expect(condition(a, 'Exposed')).toMatchObject({ reason: 'WideningPolicy' });
+    expect(condition(a, 'Exposed').message).toContain(
+      `NetworkPolicy ${SPACE}/open-public spec.ingress[0].from is empty`,
+    );
+    expect(a.status.exposed).toBe(true);
+    expect(a.status.reachableFrom).toContainEqual({
+      source: 'any',
+      kind: 'any',
+      policy: `${SPACE}/open-public`,
+    });
+    await ok(['label', 'pod', 'reports-1', '-n', SPACE, 'tier-']);
+    a = await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+    expect(a.status.exposed).toBe(false);
+  });
+
+  it("attack 6: moving an App's selector onto pods an open policy already selects", async () => {
+    await apply(plainPod('public-1', { app: 'reports-v2', tier: 'public' }));
+    await apply(
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: open-v2, namespace: ${SPACE} }
+spec:
+  podSelector: { matchLabels: { tier: public } }
+  ingress: [{}]
+`,
+    );
+    await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+    await ok([
+      'patch',
+      'apps.privatespaces.dev',
+      'reports',
+      '-n',
+      SPACE,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { selector: { matchLabels: { app: 'reports-v2' } } } }),
+    ]);
+    const a = await untilCondition('reports', 'Exposed', (c) => c.status === 'True');
+    expect(condition(a, 'Exposed').message).toContain(`NetworkPolicy ${SPACE}/open-v2`);
+    await ok([
+      'patch',
+      'apps.privatespaces.dev',
+      'reports',
+      '-n',
+      SPACE,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { selector: { matchLabels: { app: 'reports' } } } }),
+    ]);
+    await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+    await ok(['delete', 'networkpolicy', 'open-v2', '-n', SPACE]);
+    await ok(['delete', 'pod', 'public-1', '-n', SPACE, '--wait=false']);
+  });
+
+  it("attack 8 (status): a tenant's NodePort on a second label the pods carry exposes the app", async () => {
+    await ok(['label', 'pod', 'reports-1', '-n', SPACE, 'billing=yes']);
+    await apply(
+      `apiVersion: v1
+kind: Service
+metadata: { name: side-door, namespace: ${SPACE} }
+spec: { type: NodePort, selector: { billing: "yes" }, ports: [{ port: 5000 }] }
+`,
+    );
+    const a = await untilCondition('reports', 'Exposed', (c) => c.status === 'True');
+    expect(condition(a, 'Exposed')).toMatchObject({ reason: 'ExposingService' });
+    expect(condition(a, 'Exposed').message).toContain(
+      `Service ${SPACE}/side-door spec.type is type NodePort`,
+    );
+    expect(condition(a, 'Ready')).toMatchObject({ status: 'False', reason: 'Exposed' });
+    expect(a.status.reachableFrom).toContainEqual({
+      source: 'any',
+      kind: 'any',
+      policy: `Service ${SPACE}/side-door spec.type`,
+    });
+    await ok(['delete', 'service', 'side-door', '-n', SPACE]);
+    await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+  });
+
+  it("attack 8 (status): an Ingress to a tenant's own ClusterIP Service selecting the pods exposes the app", async () => {
+    await apply(
+      `apiVersion: v1
+kind: Service
+metadata: { name: mine, namespace: ${SPACE} }
+spec: { selector: { billing: "yes" }, ports: [{ port: 5000 }] }
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: front, namespace: ${SPACE} }
+spec:
+  rules: [{ http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: mine, port: { number: 5000 } } } }] } }]
+`,
+    );
+    const a = await untilCondition('reports', 'Exposed', (c) => c.status === 'True');
+    expect(condition(a, 'Exposed')).toMatchObject({ reason: 'ExposingIngress' });
+    expect(condition(a, 'Exposed').message).toContain(`Ingress ${SPACE}/front`);
+    await ok(['delete', 'ingress', 'front', '-n', SPACE]);
+    await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+    await ok(['delete', 'service', 'mine', '-n', SPACE]);
+  });
+
+  it("attack 4: an external App whose selector could select an internal App's pods is Stalled, and gets no LoadBalancer", async () => {
+    await apply(internalApp('grab', { billing: 'yes' }, false));
+    const a = await untilCondition('grab', 'Stalled', (c) => c.status === 'True');
+    expect(condition(a, 'Stalled')).toMatchObject({ reason: 'SelectorConflict' });
+    const message: string = condition(a, 'Stalled').message;
+    expect(message).toContain('spec.selector "billing=yes"');
+    expect(message).toContain('App "reports" (pod reports-1 carries the labels of both)');
+    expect((await k(['get', 'service', 'grab', '-n', SPACE])).code).not.toBe(0);
+    expect((await k(['get', 'networkpolicy', 'app-grab', '-n', SPACE])).code).not.toBe(0);
+    await ok(['delete', 'apps.privatespaces.dev', 'grab', '-n', SPACE]);
+  });
+
+  it('attack 4, the other order: an internal App created after the external one stalls the external App', async () => {
+    // Shares a key with both internal apps (api, reports) with another value: no pod can carry both.
+    const selector = { app: 'late', 'privatespaces.dev/app': 'late' };
+    await apply(internalApp('late-ext', selector, false));
+    await wait('apps.privatespaces.dev/late-ext', 'Ready', '30s', SPACE);
+    await apply(internalApp('late-int', { ...selector, tier: 'inner' }));
+    const a = await untilCondition('late-ext', 'Stalled', (c) => c.status === 'True');
+    expect(condition(a, 'Stalled')).toMatchObject({ reason: 'SelectorConflict' });
+    expect(condition(a, 'Stalled').message).toContain('App "late-int"');
+    await ok(['delete', 'apps.privatespaces.dev', 'late-int', 'late-ext', '-n', SPACE]);
+  });
+
+  it('attack 7: a hostNetwork pod, with its own labels or on the selector, is reported', async () => {
+    // Anywhere outside kube-system and the operator's namespace: HostNetworkReach on every internal app.
+    await apply(plainPod('node-agent', { role: 'agent' }, PLAIN, true));
+    let a = await untilCondition(
+      'api',
+      'HostNetworkReach',
+      (c) => c.status === 'True' && c.message.includes(`${PLAIN}/node-agent`),
+    );
+    expect(condition(a, 'HostNetworkReach')).toMatchObject({ reason: 'HostNetworkPods' });
+    expect(condition(a, 'HostNetworkReach').message).toMatch(
+      /hostNetwork pod\(s\) can reach it regardless of NetworkPolicy/,
+    );
+    await ok(['delete', 'pod', 'node-agent', '-n', PLAIN, '--wait=true']);
+    await untilCondition('api', 'HostNetworkReach', (c) => !c.message.includes(`${PLAIN}/node-agent`));
+    // In the Space, on the App's selector: exposed outright (no policy applies on the host's network).
+    const r = await k(['apply', '-f', '-'], plainPod('reports-host', { app: 'reports' }, SPACE, true));
+    if (r.code !== 0) {
+      // Pod Security on the Space namespace refuses host networking: the prevention holds.
+      expect(r.stderr).toMatch(/hostNetwork|violates PodSecurity/);
+      return;
+    }
+    a = await untilCondition('reports', 'Exposed', (c) => c.status === 'True');
+    expect(condition(a, 'Exposed').message).toContain(`Pod ${SPACE}/reports-host spec.hostNetwork`);
+    await ok(['delete', 'pod', 'reports-host', '-n', SPACE]);
+    await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+  });
+
+  it('Names: what DNS publishes for the App is its status, with a Names condition', async () => {
+    const a = await untilCondition('reports', 'Names', () => true, 30_000);
+    expect(condition(a, 'Names')).toMatchObject({ status: 'True', reason: 'Published' });
+    expect(Array.isArray(a.status.names)).toBe(true);
   });
 });

@@ -12,6 +12,7 @@ import { kubectl, type KubectlResult } from '../../src/harness/kubectl.ts';
 import { KubeClient } from '../../src/engine/kubeclient.ts';
 import { freePort } from '../../src/harness/process.ts';
 import { apiLookup } from '../../src/webhook/apilookup.ts';
+import { platformSettings } from '../../src/model/settings.ts';
 import { startWebhook, WEBHOOK_CONFIGURATION_NAME, type Webhook } from '../../src/webhook/index.ts';
 
 const kubeconfig = testKubeconfig();
@@ -51,6 +52,8 @@ function start(): Webhook {
     serviceName: SERVICE,
     url: `https://127.0.0.1:${port}/validate`,
     lookup: apiLookup(api),
+    // The platform admin allows the custom domains the Apps below use.
+    settings: platformSettings({ operatorNamespace: OPS, allowedDnsSuffixes: ['example.com'] }),
   });
 }
 
@@ -63,8 +66,11 @@ const peeringYaml = (name: string, cidrs: string): string =>
 const serviceYaml = (name: string, type: string, app = 'api'): string =>
   `apiVersion: v1\nkind: Service\nmetadata: { name: ${name}, namespace: ${SPACE} }\n` +
   `spec: { type: ${type}, selector: { privatespaces.dev/app: ${app} }, ports: [{ port: 80, targetPort: 5000 }] }\n`;
+// As the operator renders it: a Space namespace enforces Pod Security baseline.
 const spaceNamespace = (name: string): string =>
-  `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${name}, labels: { privatespaces.dev/space: ${name} } }\n`;
+  `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${name}, labels: { privatespaces.dev/space: ${name}, ` +
+  'pod-security.kubernetes.io/enforce: baseline, pod-security.kubernetes.io/enforce-version: latest, ' +
+  'pod-security.kubernetes.io/warn: baseline, pod-security.kubernetes.io/audit: baseline } }\n';
 
 /** The apiserver picks up a new configuration within moments; wait until the webhook answers. */
 async function untilWebhookServes(): Promise<void> {
@@ -194,6 +200,32 @@ describe('refusals, as kubectl shows them', () => {
   });
 });
 
+describe('ownership and canonical CIDRs (issue 16, attacks 11 and 12)', () => {
+  const plainPolicy = (name: string, cidr?: string): string =>
+    `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: ${name}, namespace: ${PLAIN} }\n` +
+    (cidr
+      ? `spec: { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: "${cidr}" } }] }] }\n`
+      : 'spec: { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] }\n');
+
+  it('a Service labelled as managed by the operator (owned.privatespaces.dev, naming the label)', async () => {
+    const spoof =
+      `apiVersion: v1\nkind: Service\nmetadata: { name: fake, namespace: ${SPACE}, labels: { app.kubernetes.io/managed-by: spaces-operator } }\n` +
+      'spec: { selector: { a: b }, ports: [{ port: 80 }] }\n';
+    const msg = await refused(spoof);
+    expect(msg).toContain('admission webhook "owned.privatespaces.dev" denied the request');
+    expect(msg).toContain(`Service "${SPACE}/fake" carries metadata.labels["app.kubernetes.io/managed-by"]`);
+  });
+
+  it('a non-canonical ipBlock in a namespace of no Space (cidrs.privatespaces.dev)', async () => {
+    const msg = await refused(plainPolicy('octal', '010.0.0.0/8'));
+    expect(msg).toContain('admission webhook "cidrs.privatespaces.dev" denied the request');
+    expect(msg).toContain(
+      `NetworkPolicy "${PLAIN}/octal" is invalid: spec.ingress[0].from[0].ipBlock.cidr: "010.0.0.0/8" is not canonical; write 10.0.0.0/8`,
+    );
+    await apply(plainPolicy('canonical', '10.0.0.0/8'));
+  });
+});
+
 describe('allowed changes', () => {
   it('editing the domains of an internal app', async () => {
     const out = await apply(
@@ -238,6 +270,15 @@ describe('with the webhook server stopped (configuration still registered)', () 
 
   it('a ClusterIP Service is not held up (a matchCondition keeps it from the webhook)', async () => {
     await apply(serviceYaml('api-internal-2', 'ClusterIP'));
+  });
+
+  it('outside Spaces only NetworkPolicies with an ipBlock wait for the webhook (a matchCondition)', async () => {
+    const plain = (name: string, from: string): string =>
+      `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: ${name}, namespace: ${PLAIN} }\n` +
+      `spec: { podSelector: {}, ingress: [{ from: [${from}] }] }\n`;
+    await apply(plain('pods-only', '{ podSelector: {} }'));
+    const msg = await refused(plain('with-block', '{ ipBlock: { cidr: 10.0.0.0/8 } }'));
+    expect(msg).toContain('failed calling webhook "cidrs.privatespaces.dev"');
   });
 
   it('a restarted webhook reuses the certificate in the Secret and serves again', async () => {

@@ -104,6 +104,13 @@ export const SpaceStatusSchema = Type.Object(
     namespace: Type.Optional(
       Type.String({ description: "The namespace that holds the Space's Apps and Peerings." }),
     ),
+    namespaceAdopted: Type.Optional(
+      Type.Boolean({
+        description:
+          'True when the namespace existed and opted in to adoption (annotation privatespaces.dev/adopt); ' +
+          'an adopted namespace is released (the operator removes its labels), not deleted, when the Space goes.',
+      }),
+    ),
     state: Type.Optional(
       StringEnum(SPACE_STATES, { description: 'Lifecycle state: allocating, allocated or deleting.' }),
     ),

@@ -56,8 +56,11 @@ describe('App: update', () => {
   });
 
   it('allows editing the domains', async () => {
-    const old = app('acme', 'api', { internalRouting: true, domains: ['a.example.com'] });
-    const next = app('acme', 'api', { internalRouting: true, domains: ['a.example.com', 'b.example.com'] });
+    const old = app('acme', 'api', { internalRouting: true, domains: ['a.api.acme.spaces.local'] });
+    const next = app('acme', 'api', {
+      internalRouting: true,
+      domains: ['a.api.acme.spaces.local', 'b.api.acme.spaces.local'],
+    });
     expect(await run(world, 'UPDATE', next, old)).toEqual({ allowed: true });
   });
 
@@ -69,5 +72,131 @@ describe('App: update', () => {
 
   it('allows DELETE (no rule)', async () => {
     expect(await run(world, 'DELETE', app('default', 'api'))).toEqual({ allowed: true });
+  });
+});
+
+describe('App: selectors judged on the live namespace (attacks 4, 6, 7)', () => {
+  const APP = 'privatespaces.dev/app';
+  const pod = (name: string, labels: Record<string, string>, spec: object = {}) => ({
+    metadata: { name, namespace: 'acme', labels },
+    spec: { containers: [{ name: 'c', image: 'i' }], ...spec },
+    status: { phase: 'Running' },
+  });
+  const billing = app('acme', 'billing', { internalRouting: true });
+  const live: World = {
+    spaces: [space('acme')],
+    apps: [billing, app('acme', 'www')],
+    pods: [
+      pod('billing-1', { [APP]: 'billing', tier: 'x' }),
+      pod('host-1', { role: 'agent' }, { hostNetwork: true }),
+      pod('open-1', { role: 'open' }),
+    ],
+    policies: [
+      {
+        metadata: { name: 'wide-open', namespace: 'acme' },
+        spec: { podSelector: { matchLabels: { role: 'open' } }, ingress: [{}] },
+      },
+    ],
+    services: [
+      {
+        metadata: { name: 'np', namespace: 'acme' },
+        spec: { type: 'NodePort', selector: { role: 'exposed' } },
+      },
+    ],
+  };
+  const sel = (matchLabels: Record<string, string>) => ({ selector: { matchLabels } });
+
+  it("refuses an external App whose selector picks an internal App's pods, naming spec.selector.matchLabels", async () => {
+    const msg = denied(await run(live, 'CREATE', app('acme', 'evil', sel({ tier: 'x' }))));
+    expect(msg).toContain(
+      'App "acme/evil" is invalid: spec.selector.matchLabels: {tier=x} can select the same pods',
+    );
+    expect(msg).toContain(
+      'App "billing"\'s {privatespaces.dev/app=billing} (pod "billing-1" matches both now)',
+    );
+    expect(msg).toContain(
+      'the external App "evil" would get a LoadBalancer for pods of the internally routed App "billing"',
+    );
+  });
+
+  it('refuses selectors that could overlap another App either way, with no pod yet', async () => {
+    const sub = app('acme', 'sub', sel({ [APP]: 'www', tier: 'web' }));
+    expect(denied(await run(live, 'CREATE', sub))).toContain('App "www"\'s {privatespaces.dev/app=www}');
+    const wider = app('acme', 'wider', sel({ team: 'a' }));
+    expect(denied(await run(live, 'CREATE', wider))).toContain('can select the same pods as App "billing"');
+  });
+
+  it('allows Apps whose selectors differ on a key (the default selector)', async () => {
+    const calm: World = { ...live, policies: [] };
+    expect(await run(calm, 'CREATE', app('acme', 'reports', { internalRouting: true }))).toEqual({
+      allowed: true,
+    });
+  });
+
+  // The same rule whichever comes first: a policy that could open an internal App's pods is refused
+  // when the App exists (guardNetworkPolicy), and the App is refused when the policy exists.
+  it('refuses an internal App under an open policy made before it, with no pod yet (attack 6)', async () => {
+    const before: World = {
+      spaces: [space('acme')],
+      policies: [
+        {
+          metadata: { name: 'public', namespace: 'acme' },
+          spec: { podSelector: { matchLabels: { [APP]: 'reports', tier: 'public' } }, ingress: [{}] },
+        },
+      ],
+    };
+    const msg = denied(await run(before, 'CREATE', app('acme', 'reports', { internalRouting: true })));
+    expect(msg).toContain('NetworkPolicy acme/public would admit any source to internal app "reports"');
+  });
+
+  it('refuses moving a selector onto a running hostNetwork pod (attack 7)', async () => {
+    const alone: World = { ...live, apps: [], policies: [] };
+    const old = app('acme', 'agent', { internalRouting: true });
+    const next = app('acme', 'agent', { internalRouting: true, ...sel({ role: 'agent' }) });
+    expect(denied(await run(alone, 'UPDATE', next, old))).toBe(
+      'App "acme/agent" is invalid: spec.selector.matchLabels: {role=agent} selects pod "host-1", which runs ' +
+        "with spec.hostNetwork: true: it answers on its node's address, outside NetworkPolicy; select pods " +
+        'without host access',
+    );
+    // A selector that picks no host pod passes.
+    const fine = app('acme', 'agent', { internalRouting: true, ...sel({ role: 'other' }) });
+    expect(await run(alone, 'UPDATE', fine, old)).toEqual({ allowed: true });
+  });
+
+  it('refuses an internal App whose pods an existing policy opens to any source (attack 6)', async () => {
+    const only: World = { ...live, apps: [] };
+    const msg = denied(
+      await run(only, 'CREATE', app('acme', 'reports', { internalRouting: true, ...sel({ role: 'open' }) })),
+    );
+    expect(msg).toContain(
+      "spec.selector.matchLabels: {role=open} would put the App's pods under a policy that opens them:",
+    );
+    expect(msg).toContain('NetworkPolicy acme/wide-open would admit');
+    expect(msg).toContain('narrow or delete that NetworkPolicy first');
+    // The same selector on an external App is the trusted ranges' business, not refused here.
+    expect(await run(only, 'CREATE', app('acme', 'reports', sel({ role: 'open' })))).toEqual({
+      allowed: true,
+    });
+  });
+
+  it('refuses an internal App whose pods an exposing Service already selects', async () => {
+    const only: World = { ...live, apps: [] };
+    const msg = denied(
+      await run(only, 'CREATE', app('acme', 'r', { internalRouting: true, ...sel({ role: 'exposed' }) })),
+    );
+    expect(msg).toContain(
+      '{role=exposed} selects pods that a NodePort Service "np" (selector {role=exposed}) exposes',
+    );
+  });
+
+  it("refuses an UPDATE that moves an internal selector onto another App's pods; other edits pass", async () => {
+    const moved = { ...billing, spec: { ...billing.spec, ...sel({ [APP]: 'www' }) } };
+    expect(denied(await run(live, 'UPDATE', moved, billing))).toContain('App "www"');
+    // An App that already overlaps (predates this rule) can still change other fields.
+    const old = app('acme', 'legacy', sel({ tier: 'x' }));
+    const next = app('acme', 'legacy', { ...sel({ tier: 'x' }), domains: ['l.legacy.acme.spaces.local'] });
+    expect(await run({ ...live, apps: [...live.apps!, old] }, 'UPDATE', next, old)).toEqual({
+      allowed: true,
+    });
   });
 });

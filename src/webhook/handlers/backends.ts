@@ -1,15 +1,12 @@
-// "Is this backend an internal app's Service?", shared by Ingress and the Gateway API routes: the
-// Service the operator renders for an internal app, or (when the Lookup can read Services) any
-// Service whose selector selects an internal app's pods.
+// "Is this backend an internal app's Service?", shared by Ingress, the Gateway API routes and
+// ExternalName Services: the Service the operator renders for an internal app, or any Service of the
+// namespace (a tenant's own ClusterIP one included) whose selector selects an internal app's pods,
+// by the selector-level rule or through a live pod both match (see selection.ts).
+import type { V1Service } from '@kubernetes/client-node';
 import { fieldErrors, type FieldError } from '../errors.ts';
 import type { Lookup } from '../types.ts';
-import {
-  appPodLabels,
-  internalServices,
-  namespaceView,
-  selectsAppPods,
-  type NamespaceView,
-} from './context.ts';
+import { internalServices, namespaceView, type NamespaceView } from './context.ts';
+import { internalAppSelected, type InternalSelection } from './selection.ts';
 
 export interface BackendRef {
   /** Path of the name field, e.g. spec.rules[0].http.paths[1].backend.service.name. */
@@ -32,22 +29,38 @@ export async function internalBackendErrors(
   };
   const errors: FieldError[] = [];
   for (const ref of refs) {
-    const app = await internalAppBehind(lookup, await view(ref.namespace), ref.name);
+    const hit = await internalAppBehind(lookup, await view(ref.namespace), ref.name);
     const shown = ref.namespace === from ? ref.name : `${ref.namespace}/${ref.name}`;
-    if (app) errors.push(fieldErrors.internalBackend(ref.field, shown, app));
+    if (hit) errors.push(backendError(ref.field, shown, hit));
   }
   return errors;
 }
 
-async function internalAppBehind(
+function backendError(field: string, shown: string, hit: InternalSelection): FieldError {
+  const e = fieldErrors.internalBackend(field, shown, hit.app.metadata.name);
+  if (hit.pod === undefined) return e;
+  return { field, message: `${e.message} (it selects the App's pod "${hit.pod}")` };
+}
+
+async function findService(lookup: Lookup, ns: string, name: string): Promise<V1Service | undefined> {
+  if (lookup.service) return lookup.service(ns, name);
+  return (await lookup.servicesIn(ns)).find((s) => s.metadata?.name === name);
+}
+
+/**
+ * The internal App behind Service `service` of the view's namespace: the one the operator renders for
+ * it, or, for any other Service there, the internal App whose pods its selector selects. A backend need
+ * not be exposing to matter: a ClusterIP Service selecting the app's pods is enough.
+ */
+export async function internalAppBehind(
   lookup: Lookup,
   view: NamespaceView,
   service: string,
-): Promise<string | undefined> {
+): Promise<InternalSelection | undefined> {
   if (view.internal.length === 0) return undefined;
   const rendered = internalServices(view).get(service);
-  if (rendered) return rendered.metadata.name;
-  const svc = lookup.service ? await lookup.service(view.namespace, service) : undefined;
-  // A backend Service need not be exposing to matter: a ClusterIP one selecting the app's pods is enough.
-  return view.internal.find((a) => selectsAppPods(svc?.spec?.selector, appPodLabels(a)))?.metadata.name;
+  if (rendered) return { app: rendered };
+  const svc = await findService(lookup, view.namespace, service);
+  if (!svc?.spec?.selector) return undefined;
+  return internalAppSelected(svc.spec.selector, view.internal, await lookup.podsIn(view.namespace));
 }

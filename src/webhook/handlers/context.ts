@@ -48,19 +48,7 @@ export function internalServices(view: NamespaceView): Map<string, App> {
   return m;
 }
 
-/**
- * Whether a Service selector picks an app's pods: either every selector label is among the app's
- * pod labels (it selects all of them, whatever else they carry), or the selector pins every one of
- * the app's labels (it selects those of its pods that also carry its other labels, which the
- * tenant controls). An empty or absent selector selects no pod (a selector-less Service).
- */
-export function selectsAppPods(selector: Labels | undefined, appLabels: Labels): boolean {
-  const s = Object.entries(selector ?? {});
-  if (s.length === 0) return false;
-  const inApp = s.every(([k, v]) => appLabels[k] === v);
-  const pinsApp = Object.entries(appLabels).every(([k, v]) => selector?.[k] === v);
-  return inApp || pinsApp;
-}
+export { selectsAppPods } from './selection.ts';
 
 export function spaceRef(space: Space | undefined, namespace: string): SpaceRef | undefined {
   return space ? { name: space.metadata.name, namespace } : undefined;

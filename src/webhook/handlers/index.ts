@@ -6,6 +6,7 @@ import type { OperatorIdentity } from './context.ts';
 import { ingressHandler } from './ingress.ts';
 import { namespaceHandler } from './namespace.ts';
 import { networkPolicyHandler } from './networkpolicy.ts';
+import { withOwnership } from './owned.ts';
 import { peeringHandler } from './peering.ts';
 import { ROUTE_KINDS, routeHandler } from './routes.ts';
 import { serviceHandler } from './service.ts';
@@ -15,7 +16,7 @@ import { WORKLOAD_KINDS, workloadHandler } from './workloads.ts';
 export { type OperatorIdentity } from './context.ts';
 
 export interface HandlerOptions {
-  /** The operator's identity; its requests pass the NetworkPolicy and Namespace guards. */
+  /** The operator's identity; its requests pass the ownership lock and the NetworkPolicy and Namespace guards. */
   operator?: OperatorIdentity;
   /** Cluster-wide settings of the platform admin (default `DEFAULT_SETTINGS`). */
   settings?: PlatformSettings;
@@ -27,10 +28,19 @@ export function buildHandlers(lookup: Lookup, o: HandlerOptions = {}): HandlerMa
     [kindKey('privatespaces.dev', 'Space')]: spaceHandler(settings),
     [kindKey('privatespaces.dev', 'App')]: appHandler(lookup, settings),
     [kindKey('privatespaces.dev', 'Peering')]: peeringHandler(lookup, settings),
-    [kindKey('', 'Service')]: serviceHandler(lookup),
-    [kindKey('', 'Namespace')]: namespaceHandler(lookup, o.operator, settings),
+    // The kinds the operator renders: the ownership lock runs before the kind's own checks.
+    [kindKey('', 'Service')]: withOwnership(serviceHandler(lookup), lookup, o.operator),
+    [kindKey('', 'Namespace')]: withOwnership(
+      namespaceHandler(lookup, o.operator, settings),
+      lookup,
+      o.operator,
+    ),
     [kindKey('networking.k8s.io', 'Ingress')]: ingressHandler(lookup),
-    [kindKey('networking.k8s.io', 'NetworkPolicy')]: networkPolicyHandler(lookup, o.operator),
+    [kindKey('networking.k8s.io', 'NetworkPolicy')]: withOwnership(
+      networkPolicyHandler(lookup, o.operator),
+      lookup,
+      o.operator,
+    ),
   };
   for (const kind of ROUTE_KINDS)
     map[kindKey('gateway.networking.k8s.io', kind)] = routeHandler(lookup, kind);

@@ -13,6 +13,18 @@ const world: World = {
       metadata: { name: 'sneaky', namespace: 'acme' },
       spec: { type: 'ClusterIP', selector: { 'privatespaces.dev/app': 'api' } },
     },
+    { metadata: { name: 'second', namespace: 'acme' }, spec: { selector: { tier: 'x' } } },
+    { metadata: { name: 'public', namespace: 'acme' }, spec: { selector: { tier: 'public' } } },
+  ],
+  pods: [
+    { metadata: { name: 'api-7', namespace: 'acme', labels: { 'privatespaces.dev/app': 'api', tier: 'x' } } },
+    {
+      metadata: {
+        name: 'www-1',
+        namespace: 'acme',
+        labels: { 'privatespaces.dev/app': 'www', tier: 'public' },
+      },
+    },
   ],
 };
 
@@ -56,9 +68,23 @@ describe('Ingress', () => {
     expect(await run(ingress(paths('www')))).toEqual({ allowed: true });
   });
 
-  it("denies a tenant's ClusterIP Service that selects the internal app's pods (when Services can be looked up)", async () => {
+  it("denies a tenant's ClusterIP Service that selects the internal app's pods (with or without service())", async () => {
     const d = await run(ingress(paths('sneaky')));
     expect(!d.allowed && d.message).toContain('Service "sneaky" belongs to the internally routed App "api"');
-    expect(await run(ingress(paths('sneaky')), false)).toEqual({ allowed: true });
+    // Without the optional service(), the Service is found through servicesIn().
+    expect((await run(ingress(paths('sneaky')), false)).allowed).toBe(false);
+  });
+
+  it("denies a tenant's ClusterIP Service on a second label a live internal pod carries (attack 8)", async () => {
+    const d = await run(ingress(paths('www', 'second')));
+    expect(!d.allowed && d.message).toBe(
+      'Ingress "acme/web" is invalid: spec.rules[0].http.paths[1].backend.service.name: Service "second" belongs ' +
+        'to the internally routed App "api", which accepts traffic only from its Space and peered networks ' +
+        '(it selects the App\'s pod "api-7")',
+    );
+  });
+
+  it('allows a Service on a label only external pods carry', async () => {
+    expect(await run(ingress(paths('public')))).toEqual({ allowed: true });
   });
 });

@@ -7,6 +7,10 @@ import { buildHandlers } from './index.ts';
 const world: World = {
   spaces: [space('acme')],
   apps: [app('acme', 'api', { internalRouting: true }), app('acme', 'www')],
+  services: [{ metadata: { name: 'tenant', namespace: 'acme' }, spec: { selector: { tier: 'x' } } }],
+  pods: [
+    { metadata: { name: 'api-1', namespace: 'acme', labels: { 'privatespaces.dev/app': 'api', tier: 'x' } } },
+  ],
 };
 const run = (obj: KubeObject): Promise<Decision> =>
   decide(request('CREATE', obj), buildHandlers(memLookup(world)));
@@ -71,5 +75,15 @@ describe('Gateway API routes', () => {
     });
     const other = [{ backendRefs: [{ group: 'example.com', kind: 'Bucket', name: 'api' }] }];
     expect(await run(route('HTTPRoute', other))).toEqual({ allowed: true });
+  });
+
+  it("denies a cross-namespace backendRef to a tenant's Service that selects a live internal pod (attack 8)", async () => {
+    const d = await run(
+      route('HTTPRoute', [{ backendRefs: [{ name: 'tenant', namespace: 'acme', port: 80 }] }], 'edge'),
+    );
+    expect(!d.allowed && d.message).toContain(
+      'spec.rules[0].backendRefs[0].name: Service "acme/tenant" belongs to the internally routed App "api"',
+    );
+    expect(!d.allowed && d.message).toContain('(it selects the App\'s pod "api-1")');
   });
 });

@@ -6,7 +6,7 @@ import { app, memLookup, request, space, type World } from '../fixtures.ts';
 import type { Decision, KubeObject } from '../types.ts';
 import { buildHandlers } from './index.ts';
 import { selectsAppPods } from './context.ts';
-import { parseServiceDns } from './service.ts';
+import { checkService, parseServiceDns, type ServiceObject } from './service.ts';
 
 const acme = space('acme');
 const world: World = {
@@ -81,7 +81,9 @@ describe('Service', () => {
   it("allows the operator's own LoadBalancer Service for an external app", async () => {
     const own = appService(world.apps![2]!, acme) as unknown as KubeObject;
     expect((own['spec'] as V1Service['spec'])?.type).toBe('LoadBalancer');
-    expect(await run('CREATE', own)).toEqual({ allowed: true });
+    // The Service handler's own verdict (the ownership lock in front of it refuses the managed-by label
+    // to anyone but the operator, whose requests matchConditions skip anyway).
+    expect(await checkService(memLookup(world), own as ServiceObject)).toBeUndefined();
   });
 
   it('allows a selector-less NodePort Service and any Service outside a Space', async () => {
@@ -127,6 +129,73 @@ describe('Service', () => {
     const d = await run('UPDATE', next, old);
     expect(d.allowed).toBe(true);
     expect(d.allowed && d.warnings?.[0]).toContain('already like this');
+  });
+});
+
+describe('Service: judged on live pods (attack 8)', () => {
+  const pod = (name: string, labels: Record<string, string>, phase = 'Running') => ({
+    metadata: { name, namespace: 'acme', labels },
+    spec: { containers: [{ name: 'c', image: 'i' }] },
+    status: { phase },
+  });
+  const live: World = {
+    ...world,
+    pods: [
+      pod('api-1', { 'privatespaces.dev/app': 'api', tier: 'x' }),
+      pod('www-1', { 'privatespaces.dev/app': 'www', tier: 'public' }),
+      pod('api-old', { 'privatespaces.dev/app': 'api', tier: 'gone' }, 'Succeeded'),
+    ],
+    services: [
+      { metadata: { name: 'mine', namespace: 'acme' }, spec: { type: 'ClusterIP', selector: { tier: 'x' } } },
+    ],
+  };
+  const runLive = (...args: Parameters<typeof request>): Promise<Decision> =>
+    decide(request(...args), buildHandlers(memLookup(live)));
+
+  it.each([
+    ['NodePort', { type: 'NodePort' }, 'spec.type: a NodePort Service'],
+    ['LoadBalancer', { type: 'LoadBalancer' }, 'spec.type: a LoadBalancer Service'],
+    [
+      'externalIPs',
+      { type: 'ClusterIP', externalIPs: ['198.51.100.7'] },
+      'spec.externalIPs: a Service with externalIPs',
+    ],
+  ])(
+    "denies a %s on a second label the internal app's pods carry, naming the pod",
+    async (_, spec, words) => {
+      const msg = denied(await runLive('CREATE', svc('leak', { ...spec, selector: { tier: 'x' } })));
+      expect(msg).toBe(
+        `Service "acme/leak" is invalid: ${words} must not select the pods of the internally routed App "api" ` +
+          '(it selects its pod "api-1"), which accepts traffic only from its Space and peered networks; ' +
+          'use type ClusterIP without externalIPs',
+      );
+    },
+  );
+
+  it('allows the same NodePort on a label only external pods (or finished ones) carry', async () => {
+    expect(await runLive('CREATE', svc('ok', { type: 'NodePort', selector: { tier: 'public' } }))).toEqual({
+      allowed: true,
+    });
+    expect(await runLive('CREATE', svc('ok', { type: 'NodePort', selector: { tier: 'gone' } }))).toEqual({
+      allowed: true,
+    });
+  });
+
+  it('denies an UPDATE that moves a NodePort onto the internal pods', async () => {
+    const old = svc('np', { type: 'NodePort', selector: { tier: 'public' } });
+    const next = svc('np', { type: 'NodePort', selector: { tier: 'x' } });
+    expect(denied(await runLive('UPDATE', next, old))).toContain('(it selects its pod "api-1")');
+  });
+
+  it("denies an ExternalName to a tenant's ClusterIP Service that selects the internal pods", async () => {
+    const alias = svc(
+      'alias',
+      { type: 'ExternalName', externalName: 'mine.acme.svc.cluster.local' },
+      'default',
+    );
+    expect(denied(await runLive('CREATE', alias))).toContain(
+      'spec.externalName: "mine.acme.svc.cluster.local" names the internally routed App "api"',
+    );
   });
 });
 

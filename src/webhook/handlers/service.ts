@@ -1,14 +1,18 @@
 // Service: refuse one that would expose an internal app's pods outside the Space. Exposing means
 // type NodePort or LoadBalancer, or externalIPs; such a Service is refused when its selector
-// selects an internal app's pods (see selectsAppPods). An ExternalName Service is refused when it
-// points at an internal app: its Service's DNS name or one of its domains. The operator's own
-// LoadBalancer for an external app selects only that app's pods and passes.
+// selects an internal app's pods, by the selector-level rule or through a live pod of the
+// namespace that both its selector and the app's match (see selection.ts). An ExternalName Service
+// is refused when it points at an internal app: its Service's DNS name, any Service of its
+// namespace that selects its pods, or one of its domains. The operator's own LoadBalancer for an
+// external app selects only that app's pods and passes.
 import type { V1Service } from '@kubernetes/client-node';
 import { appDnsNames } from '../../model/index.ts';
 import { denyFieldErrors, fieldErrors, type FieldError } from '../errors.ts';
 import type { Decision, KindHandler, KubeObject, Lookup } from '../types.ts';
-import { appPodLabels, internalServices, namespaceView, selectsAppPods } from './context.ts';
+import { internalAppBehind } from './backends.ts';
+import { namespaceView } from './context.ts';
 import { guarded } from './guarded.ts';
+import { internalAppSelected, selectionErrors } from './selection.ts';
 
 export type ServiceObject = V1Service & KubeObject;
 
@@ -25,9 +29,11 @@ export function exposure(svc: V1Service): { field: string; what: string } | unde
 async function exposingErrors(lookup: Lookup, svc: ServiceObject): Promise<FieldError[]> {
   const how = exposure(svc);
   if (!how) return [];
-  const view = await namespaceView(lookup, svc.metadata?.namespace ?? '');
-  const app = view.internal.find((a) => selectsAppPods(svc.spec?.selector, appPodLabels(a)));
-  return app ? [fieldErrors.exposingService(how.field, how.what, app.metadata.name)] : [];
+  const ns = svc.metadata?.namespace ?? '';
+  const view = await namespaceView(lookup, ns);
+  if (view.internal.length === 0 || !svc.spec?.selector) return [];
+  const hit = internalAppSelected(svc.spec.selector, view.internal, await lookup.podsIn(ns));
+  return hit ? [selectionErrors.exposing(how.field, how.what, hit)] : [];
 }
 
 /** `name.ns`, `name.ns.svc`, `name.ns.svc.<cluster domain>` → {name, namespace}. */
@@ -41,8 +47,8 @@ async function externalNameErrors(lookup: Lookup, svc: ServiceObject): Promise<F
   const target = svc.spec.externalName.toLowerCase().replace(/\.$/, '');
   const ref = parseServiceDns(target);
   if (ref) {
-    const app = internalServices(await namespaceView(lookup, ref.namespace)).get(ref.name);
-    if (app) return [fieldErrors.externalNameToInternal(target, app.metadata.name)];
+    const hit = await internalAppBehind(lookup, await namespaceView(lookup, ref.namespace), ref.name);
+    if (hit) return [fieldErrors.externalNameToInternal(target, hit.app.metadata.name)];
   }
   for (const ns of await lookup.namespaces()) {
     const view = await namespaceView(lookup, ns.metadata?.name ?? '');

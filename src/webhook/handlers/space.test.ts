@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../admission.ts';
 import { memLookup, request, space } from '../fixtures.ts';
 import type { Decision } from '../types.ts';
+import { DEFAULT_SETTINGS } from '../../model/settings.ts';
 import { buildHandlers } from './index.ts';
 
 const run = (...args: Parameters<typeof request>): Promise<Decision> =>
@@ -36,5 +37,25 @@ describe('Space', () => {
   it('allows changing the trusted IP ranges', async () => {
     const next = space('acme', { trustedIPRanges: ['203.0.113.0/24'] });
     expect(await run('UPDATE', next, space('acme'))).toEqual({ allowed: true });
+  });
+
+  it.each(['default', 'kube-system', 'kube-public', 'kube-node-lease', 'kube-flannel', 'spaces-system'])(
+    'denies a Space named after the namespace %s, naming metadata.name',
+    async (name) => {
+      expect(denied(await run('CREATE', space(name)))).toMatch(
+        new RegExp(
+          `^Space "${name}" is invalid: metadata\\.name: Space "${name}" would take over the (system|operator's own) namespace ${name}; choose another name`,
+        ),
+      );
+    },
+  );
+
+  it("denies the operator's namespace as configured, and allows spaces-system then", async () => {
+    const handlers = buildHandlers(memLookup({}), {
+      settings: { ...DEFAULT_SETTINGS, operatorNamespace: 'platform' },
+    });
+    const d = await decide(request('CREATE', space('platform')), handlers);
+    expect(denied(d)).toContain("the operator's own namespace platform");
+    expect(await decide(request('CREATE', space('spaces-system')), handlers)).toEqual({ allowed: true });
   });
 });

@@ -1,0 +1,88 @@
+// The pure parts of the App status: Names, HostNetworkReach and the SelectorConflict message.
+import type { V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { makeApp } from '../model/fixtures.ts';
+import { conflictMessage, hostNetworkCondition, namesStatus } from './app.ts';
+
+describe('namesStatus', () => {
+  const model = ['billing.acme.spaces.local', 'web.billing.app.localspace'];
+
+  it('keeps the model names and sets no condition while DNS has no answer (disabled or not rendered)', () => {
+    expect(namesStatus(undefined, model)).toEqual({ names: model });
+  });
+
+  it('writes what DNS publishes, True / Published', () => {
+    const got = namesStatus({ published: ['billing.acme.spaces.local'], refused: [] }, model);
+    expect(got.names).toEqual(['billing.acme.spaces.local']);
+    expect(got.condition).toMatchObject({ type: 'Names', status: 'True', reason: 'Published' });
+    expect(got.condition?.message).toContain('billing.acme.spaces.local');
+  });
+
+  it.each([
+    ['NameConflict', 'NameConflict'],
+    ['NotAllowed', 'NotAllowed'],
+    ['OverBudget', 'OverBudget'],
+  ])('a refusal coded %s is the reason, every refused name in the message', (code, reason) => {
+    const got = namesStatus(
+      {
+        published: ['web.billing.app.localspace'],
+        refused: [
+          { name: 'github.com', reason: 'not under an allowed suffix: ask the platform admin', code },
+          { name: 'x.example', reason: 'App other/x holds it', code: 'NameConflict' },
+        ],
+      },
+      model,
+    );
+    expect(got.names).toEqual(['web.billing.app.localspace']);
+    expect(got.condition).toMatchObject({ type: 'Names', status: 'False', reason });
+    expect(got.condition?.message).toContain('github.com: not under an allowed suffix');
+    expect(got.condition?.message).toContain('x.example: App other/x holds it');
+  });
+
+  it('a refusal without a code uses its reason when it is one word, else NameRefused', () => {
+    expect(
+      namesStatus({ published: [], refused: [{ name: 'a', reason: 'OverBudget' }] }, model).condition?.reason,
+    ).toBe('OverBudget');
+    expect(
+      namesStatus({ published: [], refused: [{ name: 'a', reason: 'taken by another app' }] }, model)
+        .condition?.reason,
+    ).toBe('NameRefused');
+  });
+});
+
+const hostPod = (namespace: string, name: string): V1Pod => ({
+  metadata: { namespace, name },
+  spec: { hostNetwork: true, containers: [] },
+  status: { phase: 'Running' },
+});
+
+describe('hostNetworkCondition', () => {
+  const exempt = ['kube-system', 'spaces-system'];
+  it('False when only exempt namespaces run hostNetwork pods', () => {
+    const got = hostNetworkCondition(
+      [hostPod('kube-system', 'kube-proxy'), hostPod('spaces-system', 'x')],
+      exempt,
+    );
+    expect(got).toMatchObject({ type: 'HostNetworkReach', status: 'False', reason: 'NoHostNetworkPods' });
+  });
+
+  it('True with the count and up to five names', () => {
+    const pods = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => hostPod('ingress', n));
+    const got = hostNetworkCondition(pods, exempt);
+    expect(got).toMatchObject({ type: 'HostNetworkReach', status: 'True', reason: 'HostNetworkPods' });
+    expect(got.message).toMatch(/^6 hostNetwork pod\(s\)/);
+    expect(got.message).toContain('ingress/e, and 1 more');
+    expect(got.message).not.toContain('ingress/f');
+  });
+});
+
+describe('conflictMessage', () => {
+  it('names spec.selector, the other App and the pod both select', () => {
+    const app = makeApp('www', { selector: { matchLabels: { team: 'x' } } });
+    const text = conflictMessage(app, [{ app: 'billing', pod: 'billing-1' }, { app: 'ledger' }]);
+    expect(text).toContain('spec.selector "team=x"');
+    expect(text).toContain('App "billing" (pod billing-1 carries the labels of both)');
+    expect(text).toContain('App "ledger"');
+    expect(text).toMatch(/change spec.selector/);
+  });
+});

@@ -1,0 +1,685 @@
+// A real single Kubernetes node for the local control plane: containerd + runc with CNI (bridge,
+// host-local, portmap), the kubelet, kube-scheduler, kube-proxy and kube-router's firewall, all
+// but the scheduler inside one network namespace (the node), entered with `nsenter --net=`
+// (`ip netns exec` remounts /sys and hides the cgroup mounts the kubelet needs). Pods are real:
+// the kubelet runs them from images imported with `ctr images import` (imagePullPolicy: Never).
+//
+// Address plan (every address sits on an interface this harness creates):
+//   172.31.253.1/32  the host end of the node's uplink veth (root namespace): the control plane's
+//                    advertised address; a TCP relay there forwards to the loopback apiserver, so
+//                    the node and pods (through the `kubernetes` Service) reach the API
+//   172.31.255.1/32  the node's InternalIP (node end of the uplink): kubelet :10250 for exec/logs
+//   10.244.N.0/24    this node's pods on the cni0 bridge (Node spec.podCIDR)
+//   10.96.0.10       the cluster DNS Service IP the kubelet hands pods (kube-dns, see coredns-deploy)
+// The node's default route leads nowhere (a veth whose peer stays down), so nothing leaves it.
+// Host-wide state the node touches and stop() restores: the sysctls the kubelet sets at start,
+// the overlay/tmpfs mounts under its folder, /run/containerd/s sockets, /run/netns/cni-*.
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { nodeBuild, IMAGES, type NodeBuild } from './images.ts';
+import { kubectl, type KubectlResult } from './kubectl.ts';
+import { addNetns, deleteNetns, ip, sbinPath, which } from './netns.ts';
+import { Supervisor } from './process.ts';
+import { binaries, repoRoot } from './binaries.ts';
+
+const exec = promisify(execFile);
+
+export const HOST_IP = '172.31.253.1';
+export const NODE_IP = '172.31.255.1';
+export const CLUSTER_DNS_IP = '10.96.0.10';
+export const CLUSTER_CIDR = '10.244.0.0/16';
+export const SERVICE_CIDR = '10.96.0.0/16';
+const VOID_GATEWAY = '169.254.0.2';
+const COREDNS_MANIFEST = path.join(repoRoot, 'tools/node/coredns.yaml');
+/** Sysctls the kubelet changes machine-wide at start; stop() puts back what they were. */
+const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'kernel/panic', 'kernel/panic_on_oops'];
+
+export { IMAGES };
+
+/** Flags the control plane needs for a node: its advertised address and how it reaches kubelets. */
+export const NODE_APISERVER_ARGS = [
+  `--advertise-address=${HOST_IP}`,
+  '--kubelet-preferred-address-types=InternalIP,Hostname',
+];
+
+export interface NodeControlPlane {
+  kubeconfigPath: string;
+  dir?: string;
+}
+
+export interface NodeOptions {
+  /** Base of the node name and namespace: `<name>-<pid>-<id>`. Default 'spc-node'. */
+  name?: string;
+  /** Working folder (state, logs). Default: a folder in the control plane's, else a temporary one. */
+  dir?: string;
+  /** Run CoreDNS as a Deployment (tools/node/coredns.yaml) and wait for it. Default true. */
+  coreDNS?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface LocalNode {
+  readonly nodeName: string;
+  readonly netns: string;
+  readonly nodeIP: string;
+  readonly podCIDR: string;
+  readonly dir: string;
+  /** Milliseconds from the kubelet's start to Node Ready. */
+  readonly readyMs: number;
+  /** Milliseconds from applying CoreDNS to its Deployment Available (0 without coreDNS). */
+  readonly dnsReadyMs: number;
+  /** kubectl against the control plane (admin). */
+  kubectl(args: string[], input?: string): Promise<KubectlResult>;
+  /** Imports an OCI archive into the node's containerd (namespace k8s.io). */
+  importImage(tar: string): Promise<void>;
+  /** Throws if a node process died. */
+  assertRunning(): void;
+  stop(): Promise<void>;
+}
+
+/** Why a real node cannot run here (one line), or undefined when it can. */
+export function nodeUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return `a node needs Linux (this is ${process.platform})`;
+  if (process.getuid?.() !== 0) return 'a node needs root (containerd, mounts, network namespaces)';
+  const missing = [
+    'containerd',
+    'containerd-shim-runc-v2',
+    'ctr',
+    'runc',
+    'nsenter',
+    'iptables',
+    'ip',
+  ].filter((b) => !which(b));
+  if (!existsSync('/usr/lib/cni/bridge')) missing.push('/usr/lib/cni/bridge');
+  if (!existsSync('/sys/fs/cgroup/memory')) return 'a node needs cgroup v1 controllers under /sys/fs/cgroup';
+  if (missing.length === 0) return undefined;
+  return `a node needs ${missing.join(', ')}: apt-get install -y containerd runc containernetworking-plugins util-linux`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not done after ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+function readSysctls(): Record<string, string> {
+  return Object.fromEntries(
+    KUBELET_SYSCTLS.map((k) => [k, readFileSync(`/proc/sys/${k}`, 'utf8').trim()] as [string, string]),
+  );
+}
+
+function restoreSysctls(saved: Record<string, string>): void {
+  for (const [k, v] of Object.entries(saved)) {
+    spawnSync('sh', ['-c', `echo ${v} > /proc/sys/${k}`]);
+  }
+}
+
+/** Unmounts every mount point under `dir`, deepest first (overlay rootfs, tmpfs volumes, shm). */
+function unmountUnder(dir: string): void {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync('umount', ['-l', m]);
+}
+
+function choosePodCIDR(nodes: k8s.V1Node[]): string {
+  const used = new Set(nodes.map((n) => n.spec?.podCIDR));
+  for (let n = 0; n < 256; n++) if (!used.has(`10.244.${n}.0/24`)) return `10.244.${n}.0/24`;
+  throw new Error('no free /24 in 10.244.0.0/16 for the node');
+}
+
+/** containerd's config: its own root, state and socket; CRI with the local pause image. */
+export function containerdConfig(dir: string): string {
+  const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  return `version = 2
+root = "${dir}/containerd/root"
+state = "${dir}/containerd/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp"]
+[grpc]
+  address = "${dir}/containerd.sock"
+[ttrpc]
+  address = "${dir}/containerd.ttrpc.sock"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${dir}/containerd/opt"
+[${cri}]
+  sandbox_image = "${IMAGES.pause}"
+  restrict_oom_score_adj = true
+  enable_selinux = false
+  [${cri}.containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [${cri}.containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [${cri}.containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "${dir}/runc"
+  [${cri}.cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${dir}/cni/net.d"
+`;
+}
+
+/** The CNI chain: a bridge with host-local addresses from the node's pod CIDR, and portmap. */
+export function cniConfig(podCIDR: string, dir: string, name = 'spaces-node'): string {
+  return JSON.stringify(
+    {
+      cniVersion: '1.0.0',
+      name,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: 'cni0',
+          isGateway: true,
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: podCIDR }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+            dataDir: `${dir}/cni/ipam`,
+          },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    },
+    null,
+    2,
+  );
+}
+
+/** The kubelet's configuration file (KubeletConfiguration v1beta1). */
+export function kubeletConfig(dir: string): string {
+  return `apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: ${NODE_IP}
+port: 10250
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+authentication:
+  anonymous:
+    enabled: true
+  webhook:
+    enabled: false
+authorization:
+  mode: AlwaysAllow
+cgroupDriver: cgroupfs
+failCgroupV1: false
+containerRuntimeEndpoint: unix://${dir}/containerd.sock
+clusterDNS: [${CLUSTER_DNS_IP}]
+clusterDomain: cluster.local
+resolvConf: ${dir}/resolv.conf
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard:
+  memory.available: 100Mi
+  nodefs.available: 1%
+  imagefs.available: 1%
+  nodefs.inodesFree: 1%
+protectKernelDefaults: false
+serializeImagePulls: false
+syncFrequency: 10s
+fileCheckFrequency: 10s
+nodeStatusReportFrequency: 10s
+maxPods: 110
+`;
+}
+
+class Impl implements LocalNode {
+  readonly nodeName: string;
+  readonly netns: string;
+  readonly nodeIP = NODE_IP;
+  podCIDR = '';
+  readyMs = 0;
+  dnsReadyMs = 0;
+  readonly dir: string;
+  private readonly sup: Supervisor;
+  private readonly cp: NodeControlPlane;
+  private readonly core: k8s.CoreV1Api;
+  private readonly log: (line: string) => void;
+  private readonly uplink: string;
+  private readonly sysctls = readSysctls();
+  private relay?: net.Server;
+  private nodeKubeconfig = '';
+  private containerIds: string[] = [];
+  private stopping?: Promise<void>;
+  keepLogs = false;
+
+  private readonly opts: NodeOptions;
+
+  constructor(cp: NodeControlPlane, prefix: string, dir: string, opts: NodeOptions) {
+    this.cp = cp;
+    this.opts = opts;
+    const log = opts.log ?? ((): void => {});
+    this.nodeName = prefix;
+    this.netns = `${prefix}-node`;
+    this.uplink = `up${prefix.slice(-4)}`;
+    this.dir = dir;
+    this.sup = new Supervisor(dir);
+    this.log = log;
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(cp.kubeconfigPath);
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+  }
+
+  kubectl(args: string[], input?: string): Promise<KubectlResult> {
+    return kubectl(this.cp.kubeconfigPath, args, input);
+  }
+
+  assertRunning(): void {
+    this.sup.assertRunning();
+  }
+
+  /** `nsenter --net=<node> setpriv --pdeathsig KILL -- file args`: dies with this process. */
+  private command(file: string, args: string[]): [string, string[]] {
+    const setpriv = which('setpriv');
+    const wrapped = setpriv ? [setpriv, '--pdeathsig', 'KILL', '--', file, ...args] : [file, ...args];
+    return ['nsenter', [`--net=/run/netns/${this.netns}`, '--', ...wrapped]];
+  }
+
+  private spawn(name: string, file: string, args: string[]): void {
+    const [cmd, cmdArgs] = this.command(file, args);
+    this.sup.spawn(name, cmd, cmdArgs, { ...process.env, PATH: sbinPath });
+  }
+
+  private async inNode(file: string, args: string[]): Promise<string> {
+    const [cmd, cmdArgs] = this.command(file, args);
+    const { stdout } = await exec(cmd, cmdArgs, { env: { ...process.env, PATH: sbinPath } });
+    return stdout;
+  }
+
+  async start(): Promise<void> {
+    const t0 = Date.now();
+    const [build, bin] = await Promise.all([nodeBuild(), binaries('kube-proxy', 'kube-router')]);
+    this.podCIDR = choosePodCIDR((await this.core.listNode()).items);
+    await this.makeNetns();
+    await this.startRelay();
+    await this.startContainerd(build);
+    const tReady = Date.now();
+    await this.startKubelet(build.kubelet);
+    await this.waitNodeReady();
+    this.readyMs = Date.now() - tReady;
+    this.log(`node ${this.nodeName} Ready in ${this.readyMs} ms (kubelet start → Ready)`);
+    await this.startKubeProxy(bin['kube-proxy']);
+    await this.startKubeRouter(bin['kube-router']);
+    this.startScheduler(build.scheduler);
+    if (this.opts.coreDNS ?? true) await this.startCoreDNS();
+    this.log(`node ${this.nodeName} up in ${Date.now() - t0} ms`);
+  }
+
+  private async makeNetns(): Promise<void> {
+    const ns = this.netns;
+    await addNetns(ns);
+    await ip(['link', 'add', this.uplink, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await ip(['addr', 'add', `${HOST_IP}/32`, 'dev', this.uplink]);
+    await ip(['link', 'set', this.uplink, 'up']);
+    await ip(['route', 'add', `${NODE_IP}/32`, 'dev', this.uplink]);
+    // The apiserver calls webhooks by Service (ClusterIP) and kubectl port-forward/proxy reach
+    // pods: route both ranges from the host to the node (gone with the uplink on stop()).
+    for (const range of [SERVICE_CIDR, this.podCIDR]) {
+      await ip(['route', 'add', range, 'via', NODE_IP, 'dev', this.uplink]);
+    }
+    await ip(['addr', 'add', `${NODE_IP}/32`, 'dev', 'eth0'], ns);
+    await ip(['link', 'set', 'eth0', 'up'], ns);
+    await ip(['route', 'add', `${HOST_IP}/32`, 'dev', 'eth0', 'scope', 'link'], ns);
+    await ip(['link', 'add', 'void0', 'type', 'veth', 'peer', 'name', 'void1'], ns);
+    await ip(['link', 'set', 'void0', 'up'], ns);
+    await ip(
+      ['neigh', 'add', VOID_GATEWAY, 'lladdr', '02:00:00:00:00:01', 'dev', 'void0', 'nud', 'permanent'],
+      ns,
+    );
+    await ip(['route', 'add', 'default', 'via', VOID_GATEWAY, 'dev', 'void0', 'onlink'], ns);
+    await this.inNode('sysctl', [
+      '-q',
+      '-w',
+      'net.ipv4.ip_forward=1',
+      'net.ipv4.conf.all.rp_filter=0',
+      'net.ipv4.conf.default.rp_filter=0',
+      'net.bridge.bridge-nf-call-iptables=1',
+    ]);
+    // Pods reach the API through the host end with the node's address (the host has no route to
+    // pods); the kubelet's port is the apiserver's, not the tenants'.
+    await this.inNode('iptables', [
+      '-w',
+      '-t',
+      'nat',
+      '-A',
+      'POSTROUTING',
+      '-d',
+      HOST_IP,
+      '-j',
+      'MASQUERADE',
+    ]);
+    // (raw table: kube-router's INPUT chain accepts pod traffic before any filter rule of ours)
+    const kubeletPort = ['-p', 'tcp', '--dport', '10250', '-m', 'addrtype', '--dst-type', 'LOCAL'];
+    await this.inNode('iptables', [
+      '-w',
+      '-t',
+      'raw',
+      '-A',
+      'PREROUTING',
+      '-s',
+      CLUSTER_CIDR,
+      ...kubeletPort,
+      '-j',
+      'DROP',
+    ]);
+  }
+
+  /** TCP HOST_IP:<apiserver port> → the loopback apiserver; the node's kubeconfig points here. */
+  private async startRelay(): Promise<void> {
+    const text = await readFile(this.cp.kubeconfigPath, 'utf8');
+    const url = new URL(/server: (\S+)/.exec(text)?.[1] ?? '');
+    const port = Number(url.port || 443);
+    this.relay = net.createServer((client) => {
+      const upstream = net.connect(port, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.relay?.once('error', reject);
+      this.relay?.listen(port, HOST_IP, resolve);
+    });
+    this.nodeKubeconfig = path.join(this.dir, 'node.kubeconfig');
+    await writeFile(this.nodeKubeconfig, text.replace(/server: \S+/, `server: https://${HOST_IP}:${port}`), {
+      mode: 0o600,
+    });
+  }
+
+  private async startContainerd(build: NodeBuild): Promise<void> {
+    await mkdir(path.join(this.dir, 'cni/net.d'), { recursive: true });
+    await writeFile(path.join(this.dir, 'containerd.toml'), containerdConfig(this.dir));
+    await writeFile(
+      path.join(this.dir, 'cni/net.d/10-spaces.conflist'),
+      cniConfig(this.podCIDR, this.dir, this.nodeName),
+    );
+    await writeFile(path.join(this.dir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
+    this.spawn('containerd', 'containerd', ['--config', path.join(this.dir, 'containerd.toml')]);
+    await until(
+      'containerd answers',
+      async () => {
+        this.sup.assertRunning();
+        return (await this.ctr(['version']).catch(() => undefined)) ? true : undefined;
+      },
+      30_000,
+    );
+    const t = Date.now();
+    for (const tar of build.imageTars) await this.importImage(tar);
+    this.log(`imported ${build.imageTars.length} images in ${Date.now() - t} ms`);
+  }
+
+  private ctr(args: string[]): Promise<string> {
+    return exec('ctr', ['--address', path.join(this.dir, 'containerd.sock'), '-n', 'k8s.io', ...args], {
+      env: { ...process.env, PATH: sbinPath },
+      maxBuffer: 16 << 20,
+    }).then((r) => r.stdout);
+  }
+
+  async importImage(tar: string): Promise<void> {
+    await this.ctr(['images', 'import', tar]);
+  }
+
+  private async startKubelet(kubelet: string): Promise<void> {
+    await writeFile(path.join(this.dir, 'kubelet.yaml'), kubeletConfig(this.dir));
+    this.spawn('kubelet', kubelet, [
+      `--config=${path.join(this.dir, 'kubelet.yaml')}`,
+      `--kubeconfig=${this.nodeKubeconfig}`,
+      `--hostname-override=${this.nodeName}`,
+      `--node-ip=${NODE_IP}`,
+      `--root-dir=${path.join(this.dir, 'kubelet')}`,
+      `--cert-dir=${path.join(this.dir, 'kubelet/pki')}`,
+      `--node-labels=spaces.local/node=true`,
+      '--v=1',
+    ]);
+  }
+
+  private async waitNodeReady(): Promise<void> {
+    await until(
+      `Node ${this.nodeName} registered (log: ${this.dir}/kubelet.log)`,
+      async () => {
+        this.sup.assertRunning();
+        return (await this.core.readNode({ name: this.nodeName }).catch(() => undefined)) ? true : undefined;
+      },
+      90_000,
+    );
+    await this.core.patchNode(
+      { name: this.nodeName, body: { spec: { podCIDR: this.podCIDR, podCIDRs: [this.podCIDR] } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await until(
+      `Node ${this.nodeName} Ready (log: ${this.dir}/kubelet.log)`,
+      async () => {
+        this.sup.assertRunning();
+        const node = await this.core.readNode({ name: this.nodeName });
+        const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+        return ready?.status === 'True' ? true : undefined;
+      },
+      120_000,
+    );
+    await this.untaint();
+  }
+
+  /** Node lifecycle is not run (no cloud, one node): lift the kubelet's not-ready taint ourselves. */
+  private async untaint(): Promise<void> {
+    const node = await this.core.readNode({ name: this.nodeName });
+    const taints = (node.spec?.taints ?? []).filter((t) => !t.key.startsWith('node.kubernetes.io/'));
+    await this.core.patchNode(
+      { name: this.nodeName, body: { spec: { taints } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+  }
+
+  private async startKubeProxy(bin: string): Promise<void> {
+    this.spawn('kube-proxy', bin, [
+      `--kubeconfig=${this.nodeKubeconfig}`,
+      `--hostname-override=${this.nodeName}`,
+      '--proxy-mode=iptables',
+      `--cluster-cidr=${CLUSTER_CIDR}`,
+      '--conntrack-max-per-core=0',
+      '--conntrack-tcp-timeout-established=0',
+      '--oom-score-adj=0',
+      '--metrics-bind-address=127.0.0.1:10249',
+      '--healthz-bind-address=127.0.0.1:10256',
+      '--iptables-min-sync-period=0',
+      '--v=1',
+    ]);
+    await this.waitHealthy('kube-proxy', 'http://127.0.0.1:10256/healthz');
+  }
+
+  private async startKubeRouter(bin: string): Promise<void> {
+    this.spawn('kube-router', bin, [
+      `--kubeconfig=${this.nodeKubeconfig}`,
+      `--hostname-override=${this.nodeName}`,
+      '--run-firewall=true',
+      '--run-router=false',
+      '--run-service-proxy=false',
+      '--enable-cni=false',
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      '--health-port=20244',
+      '--metrics-port=0',
+      '--v=1',
+    ]);
+    await this.waitHealthy('kube-router', 'http://127.0.0.1:20244/healthz');
+    // kube-router's FORWARD jump must come before kube-proxy's accept of masqueraded packets,
+    // so policies see the original source; kube-router inserts at 1 after kube-proxy's rules.
+    await until(
+      'kube-router FORWARD jump first',
+      async () => {
+        this.sup.assertRunning();
+        const fwd = await this.inNode('iptables', ['-S', 'FORWARD']).catch(() => '');
+        return fwd.split('\n')[1]?.includes('KUBE-ROUTER-FORWARD') ? true : undefined;
+      },
+      30_000,
+    );
+  }
+
+  private async waitHealthy(name: string, url: string): Promise<void> {
+    await until(
+      `${name} healthy (log: ${path.join(this.dir, `${name}.log`)})`,
+      async () => {
+        this.sup.assertRunning();
+        const script = `fetch(${JSON.stringify(url)}).then((r) => console.log(r.status), () => console.log(0))`;
+        const code = await this.inNode(process.execPath, ['-e', script]).catch(() => '');
+        return code.trim() === '200' ? true : undefined;
+      },
+      60_000,
+    );
+  }
+
+  /** CoreDNS as a Deployment behind kube-dns (CLUSTER_DNS_IP), the way kubeadm installs it. */
+  private async startCoreDNS(): Promise<void> {
+    const t = Date.now();
+    const apply = await this.kubectl(['apply', '-f', COREDNS_MANIFEST]);
+    if (apply.code !== 0) throw new Error(`kubectl apply -f ${COREDNS_MANIFEST}: ${apply.stderr}`);
+    const args = ['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=120s'];
+    const r = await this.kubectl(args);
+    if (r.code !== 0)
+      throw new Error(`CoreDNS did not become ready: ${r.stderr} (kubectl -n kube-system get pods)`);
+    this.dnsReadyMs = Date.now() - t;
+    this.log(`CoreDNS Deployment ready in ${this.dnsReadyMs} ms`);
+  }
+
+  private startScheduler(bin: string): void {
+    this.sup.spawn('kube-scheduler', bin, [
+      `--kubeconfig=${this.cp.kubeconfigPath}`,
+      `--authentication-kubeconfig=${this.cp.kubeconfigPath}`,
+      `--authorization-kubeconfig=${this.cp.kubeconfigPath}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      '--v=1',
+    ]);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async removePods(): Promise<void> {
+    // Stop every pod sandbox first, so CNI releases its addresses and netns mounts.
+    const containers = await this.ctr(['containers', 'list', '-q']).catch(() => '');
+    this.containerIds = containers.split('\n').filter(Boolean);
+    const tasks = await this.ctr(['tasks', 'list', '-q']).catch(() => '');
+    for (const id of tasks.split('\n').filter(Boolean)) {
+      await this.ctr(['tasks', 'kill', '-s', 'SIGKILL', id]).catch(() => undefined);
+    }
+  }
+
+  private async doStop(): Promise<void> {
+    const errors: unknown[] = [];
+    const attempt = async (fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        errors.push(err);
+      }
+    };
+    await attempt(() => this.sup.stop('kube-scheduler'));
+    await attempt(() => this.sup.stop('kubelet'));
+    await attempt(() => this.removePods());
+    await attempt(() => this.sup.stopAll(['kube-router', 'kube-proxy', 'containerd']));
+    await attempt(() => this.killShims());
+    await attempt(() => this.core.deleteNode({ name: this.nodeName }).catch(() => undefined));
+    await attempt(async () => new Promise<void>((r) => (this.relay ? this.relay.close(() => r()) : r())));
+    restoreSysctls(this.sysctls);
+    unmountUnder(this.dir);
+    await attempt(() => Promise.resolve(this.removeCniNetns()));
+    await attempt(() => removeDeadShimSockets());
+    await attempt(() => this.removeCniResults());
+    await attempt(() => ip(['link', 'delete', this.uplink]).catch(() => undefined));
+    await attempt(() => deleteNetns(this.netns));
+    const state = ['containerd', 'kubelet', 'runc', 'cni'].map((d) => path.join(this.dir, d));
+    for (const d of state) await attempt(() => rm(d, { recursive: true, force: true }));
+    if (!this.keepLogs && !this.cp.dir) await attempt(() => rm(this.dir, { recursive: true, force: true }));
+    if (errors.length > 0) throw new AggregateError(errors, `node ${this.nodeName}: stop failed`);
+  }
+
+  /** containerd-shim-runc-v2 processes of this node outlive containerd: find them by socket. */
+  private async killShims(): Promise<void> {
+    const out = spawnSync('pgrep', ['-f', `containerd-shim-runc-v2 .*-address ${this.dir}/containerd.sock`], {
+      encoding: 'utf8',
+    }).stdout;
+    for (const pid of out.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    await sleep(200);
+  }
+
+  /** CNI's result cache (/var/lib/cni/results/<network>-<container>-<if>): ours are named after the node. */
+  private async removeCniResults(): Promise<void> {
+    const dir = '/var/lib/cni/results';
+    for (const f of await readdir(dir).catch(() => [] as string[])) {
+      // containerd's own loopback network writes cni-loopback-<sandbox id>-lo
+      const ours = f.startsWith(`${this.nodeName}-`) || this.containerIds.some((id) => f.includes(id));
+      if (ours) await rm(path.join(dir, f), { force: true });
+    }
+    for (const d of [dir, '/var/lib/cni']) await rmdir(d).catch(() => undefined);
+  }
+
+  /** Pod namespaces CNI left (/run/netns/cni-*) whose processes are gone. */
+  private removeCniNetns(): void {
+    if (!existsSync('/run/netns')) return;
+    const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+    for (const name of names.split('\n').map((l) => l.split(' ')[0] ?? '')) {
+      if (!name.startsWith('cni-')) continue;
+      const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout?.trim();
+      if (!pids) spawnSync('ip', ['netns', 'delete', name]);
+    }
+  }
+}
+
+/** Shim sockets in /run/containerd/s that no process answers on any more (killed shims leave them). */
+async function removeDeadShimSockets(): Promise<void> {
+  const dir = '/run/containerd/s';
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    const sock = path.join(dir, f);
+    const dead = await new Promise<boolean>((resolve) => {
+      const c = net.connect(sock);
+      c.once('connect', () => (c.destroy(), resolve(false)));
+      c.once('error', (e: NodeJS.ErrnoException) =>
+        resolve(e.code === 'ECONNREFUSED' || e.code === 'ENOENT'),
+      );
+    });
+    if (dead) await rm(sock, { force: true });
+  }
+  for (const d of [dir, '/run/containerd']) await rmdir(d).catch(() => undefined);
+}
+
+/** Starts a node against `cp` (which must have been started with NODE_APISERVER_ARGS). */
+export async function startNode(cp: NodeControlPlane, opts: NodeOptions = {}): Promise<LocalNode> {
+  const reason = nodeUnavailable();
+  if (reason) throw new Error(reason);
+  const prefix = `${opts.name ?? 'spc-node'}-${process.pid}-${randomBytes(2).toString('hex')}`;
+  const parent = opts.dir ?? cp.dir;
+  const dir = parent ? path.join(parent, prefix) : await mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
+  await mkdir(dir, { recursive: true });
+  const node = new Impl(cp, prefix, dir, opts);
+  try {
+    await node.start();
+  } catch (err) {
+    node.keepLogs = true;
+    await node.stop().catch(() => undefined);
+    throw new Error(`node did not start (logs in ${dir}): ${(err as Error).message}`, { cause: err });
+  }
+  return node;
+}

@@ -1,0 +1,161 @@
+// Names per Space, with packets (issue 16, attack 3): two Spaces both have an App `payments`; the
+// Space created first (`evil`) would have held web.payments.app.localspace for the whole cluster
+// when that name was cluster-wide. Real pods (network namespaces) ask the real CoreDNS in the
+// node through the node's DNAT, with their own source address; CoreDNS's `view` on the client
+// pod's namespace (the `kubernetes` plugin, `pods verified`, against the control plane) picks
+// their Space's answer. Then a TCP connection by name lands on their own Space's pod.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startCoreDNS, syncConfigMap, type ConfigMapSync, type CoreDNS } from '../../src/harness/coredns.ts';
+import {
+  dataPlaneUnavailable,
+  startDataPlane,
+  type DataPlane,
+  type PodHandle,
+} from '../../src/harness/dataplane.ts';
+import { kubectl, kubectlOk } from '../../src/harness/kubectl.ts';
+import { APP_LABEL } from '../../src/model/labels.ts';
+import { startOperator, type Operator } from '../../src/operator.ts';
+import { getJson, until } from '../support/kube.ts';
+
+const kubeconfig = inject('kubeconfig');
+const controlPlaneDir = inject('controlPlaneDir');
+const unavailable = dataPlaneUnavailable();
+
+const run = randomBytes(2).toString('hex');
+const EVIL = `dnsv-evil-${run}`;
+const ACME = `dnsv-acme-${run}`;
+const OTHER = `dnsv-other-${run}`; // a namespace of no Space
+const PORT = 5000;
+const DISCOVERY = 'web.payments.app.localspace';
+
+const spaceYaml = (name: string, cidr: string): string => `apiVersion: privatespaces.dev/v1alpha1
+kind: Space
+metadata: { name: ${name} }
+spec: { cidr: ${cidr}, region: us, generation: cedar, trustedIPRanges: [203.0.113.0/24] }
+---
+apiVersion: privatespaces.dev/v1alpha1
+kind: App
+metadata: { name: payments, namespace: ${name} }
+spec: { internalRouting: true, port: ${PORT}, dnsDiscovery: true }
+`;
+
+describe.skipIf(unavailable)(
+  `DNS names per Space on the data plane${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    let dp: DataPlane | undefined;
+    let sync: ConfigMapSync | undefined;
+    let coredns: CoreDNS | undefined;
+    let op: Operator | undefined;
+    const pods: Record<string, PodHandle> = {};
+    const ips: Record<string, string> = {};
+
+    const D = (): DataPlane => {
+      if (!dp) throw new Error('no data plane');
+      return dp;
+    };
+    const clusterIPOf = (ns: string): Promise<string> =>
+      until(
+        async () =>
+          (await getJson(kubeconfig, ['app', 'payments', '-n', ns]))?.status?.clusterIP as string | undefined,
+        30_000,
+        `App ${ns}/payments status.clusterIP`,
+      );
+
+    beforeAll(async () => {
+      dp = await startDataPlane({ controlPlane: { kubeconfigPath: kubeconfig, dir: controlPlaneDir } });
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(kubeconfig);
+      const dnsDir = path.join(dp.dir, 'coredns-custom');
+      sync = syncConfigMap(kc, 'kube-system', 'coredns-custom', dnsDir);
+      await sync.synced;
+      coredns = await startCoreDNS({
+        dir: dnsDir,
+        workDir: path.join(dp.dir, 'coredns-spaces'),
+        port: 5353,
+        upstream: `${dp.dnsIP}:53`,
+        command: (file, args) => D().nodeCommand(file, args),
+      });
+      await dp.setDNS(dp.nodeIP, 5353);
+      op = await startOperator({
+        kubeconfigPath: kubeconfig,
+        namespace: 'default',
+        webhook: false,
+        dns: { render: { dir: dnsDir, upstream: [`${dp.dnsIP}:53`], kubernetes: { kubeconfig } } },
+      });
+      await op.ready;
+
+      // evil first: the older App, which won the shared name before.
+      await kubectlOk(kubeconfig, ['apply', '-f', '-'], spaceYaml(EVIL, '10.61.0.0/16'));
+      ips[EVIL] = await clusterIPOf(EVIL);
+      await kubectlOk(kubeconfig, ['apply', '-f', '-'], spaceYaml(ACME, '10.62.0.0/16'));
+      ips[ACME] = await clusterIPOf(ACME);
+      await kubectlOk(kubeconfig, ['create', 'namespace', OTHER]);
+      const made = await Promise.all([
+        dp.addPod({
+          namespace: EVIL,
+          name: 'payments-evil',
+          labels: { [APP_LABEL]: 'payments' },
+          port: PORT,
+        }),
+        dp.addPod({
+          namespace: ACME,
+          name: 'payments-acme',
+          labels: { [APP_LABEL]: 'payments' },
+          port: PORT,
+        }),
+        dp.addPod({ namespace: EVIL, name: 'client-evil', labels: { role: 'client' } }),
+        dp.addPod({ namespace: ACME, name: 'client-acme', labels: { role: 'client' } }),
+        dp.addPod({ namespace: OTHER, name: 'outsider', labels: { role: 'client' } }),
+      ]);
+      for (const p of made) pods[p.name] = p;
+    });
+
+    afterAll(async () => {
+      await op?.stop().catch(() => undefined);
+      for (const ns of [EVIL, ACME]) {
+        await kubectl(kubeconfig, ['delete', 'space', ns, '--ignore-not-found', '--wait=false']).catch(
+          () => '',
+        );
+      }
+      await kubectl(kubeconfig, [
+        'delete',
+        'namespace',
+        EVIL,
+        ACME,
+        OTHER,
+        '--ignore-not-found',
+        '--wait=false',
+      ]).catch(() => '');
+      await coredns?.stop().catch(() => undefined);
+      sync?.stop();
+      await dp?.stop().catch(() => undefined);
+    });
+
+    const resolvesTo = (pod: string, name: string, want: string[] | 'NXDOMAIN'): Promise<void> =>
+      expect.poll(() => D().resolve(pods[pod]!, name), { timeout: 30_000, interval: 250 }).toEqual(want);
+
+    it("gives each Space's pods their own Space's web.payments.app.localspace", async () => {
+      expect(ips[ACME]).not.toBe(ips[EVIL]);
+      await resolvesTo('client-acme', DISCOVERY, [ips[ACME]!]);
+      await resolvesTo('client-evil', DISCOVERY, [ips[EVIL]!]);
+      // And a new connection by that name reaches the asker's own Space's pod.
+      await expect
+        .poll(() => D().probe(pods['client-acme']!, DISCOVERY, PORT), { timeout: 30_000, interval: 500 })
+        .toEqual({ result: 'ok', reply: 'payments-acme' });
+    });
+
+    it("answers another Space's default domain, and any Space name to a pod of no Space, NXDOMAIN", async () => {
+      await resolvesTo('client-acme', `payments.${ACME}.spaces.local`, [ips[ACME]!]);
+      await resolvesTo('client-evil', `payments.${ACME}.spaces.local`, 'NXDOMAIN');
+      await resolvesTo('outsider', DISCOVERY, 'NXDOMAIN');
+      await resolvesTo('outsider', `payments.${ACME}.spaces.local`, 'NXDOMAIN');
+      // The node itself (no pod owns its address): nothing either.
+      expect(await coredns?.queryA(DISCOVERY)).toBe('ENOTFOUND');
+      // The cluster's own names still resolve for everyone through the same CoreDNS.
+      await resolvesTo('outsider', `payments.${ACME}.svc.cluster.local`, [ips[ACME]!]);
+    });
+  },
+);
