@@ -34,6 +34,16 @@ export default defineConfig({
         },
       },
       {
+        // A real node (kubelet, containerd, CoreDNS pods, the operator's own image): root only.
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
         test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000 },
       },
     ],

@@ -25,6 +25,9 @@ const { values } = parseArgs({
   },
 });
 
+/** The DNS suffixes the local cluster's platform admin allows: those the examples use. */
+const LOCAL_DNS_SUFFIXES = ['acme.internal', 'acme.example'];
+
 const localDir = path.join(repoRoot, '.local');
 const dir = path.join(localDir, 'controlplane');
 await rm(dir, { recursive: true, force: true });
@@ -82,7 +85,15 @@ async function kubectlOk(args: string[], input?: string): Promise<string> {
 /** `kubectl kustomize deploy/` with the local image, applied; waits for replicas, Lease, webhook. */
 async function installOperator(image: string): Promise<void> {
   const rendered = await kubectlOk(['kustomize', path.join(repoRoot, 'deploy')]);
-  const manifest = rendered.replace(/image: \S*spaces-operator\S*/g, `image: ${image}`);
+  // The platform admin's setting the examples need (their comment says so).
+  const manifest = rendered
+    .replace(/image: \S*spaces-operator\S*/g, `image: ${image}`)
+    .replace(
+      /^(\s*)- --leader-elect$/m,
+      `$1- --allowed-dns-suffixes=${LOCAL_DNS_SUFFIXES.join(',')}\n$1- --leader-elect`,
+    );
+  if (!manifest.includes('--allowed-dns-suffixes='))
+    throw new Error('deploy/ renders no --leader-elect argument to add the allowed DNS suffixes beside');
   if (!manifest.includes(`image: ${image}`))
     throw new Error('deploy/ renders no spaces-operator image to replace');
   say(`kubectl apply -k deploy/ (image ${image})`);
@@ -176,7 +187,10 @@ async function runHere(): Promise<void> {
       webhook: { port, host: '127.0.0.1', url: `https://127.0.0.1:${port}/validate` },
       healthPort: 0,
       leaderElection: false,
-      dns: { render: { dir: dnsDir } },
+      // The per-Space views need CoreDNS's kubernetes plugin, which outside a cluster reads the
+      // control plane's kubeconfig.
+      dns: { render: { dir: dnsDir, kubernetes: { kubeconfig: cp.kubeconfigPath } } },
+      settings: { allowedDnsSuffixes: LOCAL_DNS_SUFFIXES },
     });
     stops.push(() => op.stop());
     await op.ready;

@@ -5,8 +5,8 @@ import type { KubeConfig, KubernetesObject, V1Pod } from '@kubernetes/client-nod
 import { appReconciler } from './controllers/app.ts';
 import { makeInformers, keyOf, type Ctx, type Informers } from './controllers/context.ts';
 import { clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from './controllers/dns-events.ts';
-import { peeringReconciler } from './controllers/peering.ts';
-import { spaceReconciler } from './controllers/space.ts';
+import { peeringReconciler, watchPeeringClusterRanges } from './controllers/peering.ts';
+import { spaceReconciler, spacesOfNamespace } from './controllers/space.ts';
 import { DnsController, type DnsCache, type DnsControllerOptions } from './dns/controller.ts';
 import {
   Applier,
@@ -20,13 +20,13 @@ import {
   type Informer,
   type Logger,
 } from './engine/index.ts';
+import { isNotFound } from './engine/errors.ts';
 import { loadKubeConfig } from './engine/kubeconfig.ts';
 import { isLeader } from './engine/metrics.ts';
 import {
   APP_LABEL,
   MANAGED_BY,
   MANAGED_BY_LABEL,
-  SPACE_LABEL,
   isInternal,
   platformSettings,
   type PlatformSettings,
@@ -181,9 +181,7 @@ function wireExposure(inf: Informers, app: Controller, appsIn: (ns: string | und
 function wire(inf: Informers, ctl: { space: Controller; app: Controller; peering: Controller }): void {
   const appsIn = (ns: string | undefined): string[] => (ns ? inf.apps.list(ns).map(keyOf) : []);
   ctl.space.watch(inf.spaces, (s) => [s.metadata.name]);
-  ctl.space.watch(inf.namespaces, (n) =>
-    n.metadata.labels?.[SPACE_LABEL] ? [n.metadata.labels[SPACE_LABEL]] : [],
-  );
+  ctl.space.watch(inf.namespaces, (n) => spacesOfNamespace(inf, n));
   ctl.space.watch(inf.networkPolicies, (np) =>
     managed(np) && !np.metadata.labels?.[APP_LABEL] ? [np.metadata.namespace ?? ''] : [],
   );
@@ -234,6 +232,7 @@ function wire(inf: Informers, ctl: { space: Controller; app: Controller; peering
 
   ctl.peering.watch(inf.peerings, (p) => inf.peerings.list(p.metadata.namespace).map(keyOf));
   ctl.peering.watch(inf.spaces, (s) => inf.peerings.list(s.metadata.name).map(keyOf));
+  watchPeeringClusterRanges(ctl.peering, inf);
 }
 
 function cacheLookup(inf: Informers): Lookup {
@@ -251,6 +250,21 @@ function cacheLookup(inf: Informers): Lookup {
   };
 }
 
+/** Whether the API server serves `resource` in `groupVersion` (discovery). */
+async function served(api: KubeClient, groupVersion: string, resource: string): Promise<boolean> {
+  try {
+    const list = await api.request<{ resources?: { name: string }[] }>({
+      method: 'GET',
+      path: `/apis/${groupVersion}`,
+    });
+    return (list.resources ?? []).some((r) => r.name === resource);
+  } catch (err) {
+    // Only a 404 says the group version is not served; anything else: assume it is (the
+    // informer then retries, and the Peering check never runs without the ranges).
+    return !isNotFound(err);
+  }
+}
+
 /** One client (one connection pool) for every informer, writer and the webhook. */
 async function connect(opts: OperatorOptions): Promise<KubeClient> {
   if (opts.kc) return new KubeClient(opts.kc);
@@ -261,7 +275,15 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const api = await connect(opts);
   const log = opts.logger ?? createLogger({ base: { component: 'spaces-operator' } });
   const informers = makeInformers(api, log, opts.resyncMs ?? 0);
-  const all = Object.values(informers) as Informer<KubernetesObject>[];
+  // Clusters before 1.33 serve no ServiceCIDR API: that cache stays empty (and out of readiness)
+  // rather than keeping the operator unready forever; --cluster-cidrs must then name the Service range.
+  const serviceCIDRsServed = await served(api, 'networking.k8s.io/v1', 'servicecidrs');
+  if (!serviceCIDRsServed) {
+    log.warn('the API serves no networking.k8s.io/v1 ServiceCIDR: name the Service range in --cluster-cidrs');
+  }
+  const all = (Object.values(informers) as Informer<KubernetesObject>[]).filter(
+    (i) => serviceCIDRsServed || i !== (informers.serviceCIDRs as Informer<KubernetesObject>),
+  );
   const settings = platformSettings({ ...opts.settings, operatorNamespace: opts.namespace });
   const ctx: Ctx = {
     informers,
@@ -287,6 +309,12 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       ? undefined
       : new DnsController({
           ...(typeof opts.dns === 'object' ? opts.dns : {}),
+          // The render checks the platform's allowed suffixes again: an object admitted before the
+          // rule (or while the webhook was down) is never served.
+          render: {
+            allowedSuffixes: settings.allowedDnsSuffixes,
+            ...(typeof opts.dns === 'object' ? opts.dns.render : {}),
+          },
           api,
           logger: log,
           // Views that pass on only the events that can change the entries (dns-events.ts).

@@ -15,7 +15,7 @@ fi
 
 # Debian packages: network namespaces, kube-proxy and kube-router rules; containerd, runc and
 # the CNI plugins for the local node. Root only; without root the data plane says why it can't run.
-pkgs=(iproute2 iptables ipset nftables conntrack containerd runc containernetworking-plugins)
+pkgs=(iproute2 iptables ipset nftables conntrack containerd runc containernetworking-plugins libc6-dev gcc)
 if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -30,4 +30,6 @@ if ! ls .cache/bin/*/.complete >/dev/null 2>&1; then
   say "(about 15 minutes on 2 cores with an empty Go module cache, 5 with a warm one; cached in .cache/bin)"
 fi
 bash tools/build-binaries.sh >/dev/null
+# The real node's kubelet, scheduler and images (root only: only root can run a node).
+if [[ $(id -u) == 0 ]]; then bash tools/build-node.sh >/dev/null; fi
 say "ready after $((SECONDS - start)) s"

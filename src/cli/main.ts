@@ -9,6 +9,7 @@ import { runInfo } from './info.ts';
 import { Kube, type KubeFlags } from './kube.ts';
 import { OUTPUT_FORMATS, type OutputFormat } from './output.ts';
 import { runReach } from './reach.ts';
+import { listFlag } from '../model/settings.ts';
 import { runRender } from './render.ts';
 import { DEFAULT_APP_PORT } from '../api/v1alpha1/constants.ts';
 
@@ -172,17 +173,24 @@ function renderCommand(program: Command, io: Io, outcome: Outcome): void {
     )
     .option('-R, --recursive', 'read folders given to -f recursively', false)
     .option('--diff', 'compare with the live cluster and print a unified diff (or "no changes")', false)
+    .option(
+      '--allowed-dns-suffixes <list>',
+      "the cluster's allowed DNS suffixes (comma-separated), as its operator's flag; default: every suffix the files name",
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  kubectl spaces render -f examples/\n  kubectl spaces render -f examples/ --diff\n  kustomize build overlays/prod | kubectl spaces render -f -\n',
     )
-    .action(async (o: { filename: string[]; recursive: boolean; diff: boolean }, cmd: Command) => {
+    .action(async (o: RenderFlags, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const out = await runRender(
         {
           files: o.filename,
           recursive: o.recursive,
           diff: o.diff,
+          ...(o.allowedDnsSuffixes === undefined
+            ? {}
+            : { allowedDnsSuffixes: listFlag(o.allowedDnsSuffixes) }),
           ...(g.output ? { output: g.output } : {}),
         },
         () => kubeOf(g),
@@ -190,6 +198,13 @@ function renderCommand(program: Command, io: Io, outcome: Outcome): void {
       io.out(out);
       outcome.code = EXIT.ok;
     });
+}
+
+interface RenderFlags {
+  filename: string[];
+  recursive: boolean;
+  diff: boolean;
+  allowedDnsSuffixes?: string;
 }
 
 function doctorCommand(program: Command, io: Io, outcome: Outcome): void {

@@ -18,6 +18,8 @@ import {
   spaceNamespaceName,
   validateApp,
   validateSpace,
+  platformSettings,
+  type PlatformSettings,
   type KubeObject,
 } from '../model/index.ts';
 import { unifiedDiff } from './diff.ts';
@@ -179,12 +181,27 @@ function spaceFor(spaces: readonly Sourced<Space>[], namespace: string | undefin
   return spaces.find((s) => spaceNamespaceName(s.value) === namespace)?.value;
 }
 
+/**
+ * Offline, the cluster's allowed DNS suffixes are unknown: every domain the files name counts as
+ * allowed (the cluster's webhook judges them), unless the caller says what the cluster allows.
+ */
+function offlineSettings(c: Collected, allowedDnsSuffixes?: readonly string[]): PlatformSettings {
+  const named = [
+    ...c.spaces.flatMap((s) => (s.value.spec.dnsDomain ? [s.value.spec.dnsDomain] : [])),
+    ...c.apps.flatMap((a) => a.value.spec.domains ?? []),
+  ];
+  return platformSettings({ allowedDnsSuffixes: allowedDnsSuffixes ?? named });
+}
+
 /** What the webhook would refuse: validateSpace, validateApp against the Space of the same files. */
-export function refusals(c: Collected): string[] {
+export function refusals(c: Collected, allowedDnsSuffixes?: readonly string[]): string[] {
   const out = [...c.refusals];
+  const settings = offlineSettings(c, allowedDnsSuffixes);
   for (const { source, value } of c.spaces) {
     out.push(
-      ...validateSpace(value).map((e) => `${source}: Space ${value.metadata.name}: ${e.field}: ${e.message}`),
+      ...validateSpace(value, undefined, settings).map(
+        (e) => `${source}: Space ${value.metadata.name}: ${e.field}: ${e.message}`,
+      ),
     );
   }
   for (const { source, value } of c.apps) {
@@ -203,7 +220,11 @@ export function refusals(c: Collected): string[] {
       );
       continue;
     }
-    out.push(...validateApp(value, space).map((e) => `${source}: ${what}: ${e.field}: ${e.message}`));
+    out.push(
+      ...validateApp(value, space, undefined, settings).map(
+        (e) => `${source}: ${what}: ${e.field}: ${e.message}`,
+      ),
+    );
   }
   return out;
 }
@@ -277,9 +298,12 @@ function objectName(o: KubeObject): string {
 }
 
 /** Collects and checks; throws the refusal (exit 3) when the webhook would refuse something. */
-export function collectChecked(docs: readonly SourcedDoc[]): Collected {
+export function collectChecked(
+  docs: readonly SourcedDoc[],
+  allowedDnsSuffixes?: readonly string[],
+): Collected {
   const c = collect(docs);
-  const refused = refusals(c);
+  const refused = refusals(c, allowedDnsSuffixes);
   if (refused.length > 0) {
     throw new CliError(
       [
@@ -351,10 +375,12 @@ export interface RenderOptions {
   recursive: boolean;
   diff: boolean;
   output?: OutputFormat;
+  /** The cluster's allowed DNS suffixes; default: every suffix the files name. */
+  allowedDnsSuffixes?: readonly string[];
 }
 
 export async function runRender(o: RenderOptions, kube?: () => Kube): Promise<string> {
-  const c = collectChecked(await readManifests(o.files, o.recursive));
+  const c = collectChecked(await readManifests(o.files, o.recursive), o.allowedDnsSuffixes);
   if (!o.diff || !kube) return formatRender(render(c), o.output);
   const k = kube();
   try {

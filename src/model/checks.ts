@@ -1,6 +1,13 @@
 // Small syntactic checks shared by the validators. Each returns undefined when fine, else a
 // message that says what is wrong and shows a correct example.
-import { canonicalCidr, isCanonicalCidr, isIpv4Cidr, isRfc1918 } from './cidr.ts';
+import {
+  canonicalCidr,
+  canonicalCidrForm,
+  isCanonicalCidr,
+  isIpv4Cidr,
+  isRfc1918,
+  nonCanonicalCidrProblem,
+} from './cidr.ts';
 import type { FieldError } from './types.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -29,6 +36,8 @@ export interface CidrRules {
 }
 
 export function checkCidr(cidr: string, example: string, rules: CidrRules): string | undefined {
+  // 010.0.0.0/8 or 10.0.0.0/08: a CIDR, but not as Kubernetes and ipset read it alike.
+  if (/(^|[./])0\d/.test(cidr) && canonicalCidrForm(cidr) !== undefined) return nonCanonicalCidrProblem(cidr);
   if (!isIpv4Cidr(cidr)) return `"${cidr}" is not an IPv4 CIDR; write it like ${example}`;
   if (!isCanonicalCidr(cidr)) {
     return `${cidr} has host bits set; write the network address ${canonicalCidr(cidr)}`;

@@ -40,6 +40,7 @@ export function apiLookup(api: KubeApi): Lookup {
     servicesIn: (ns) => list<V1Service>(buildPath('v1', 'services', ns)),
     podsIn: (ns) => list<V1Pod>(buildPath('v1', 'pods', ns)),
     nodes: () => list<V1Node>(buildPath('v1', 'nodes')),
+    // A cluster before 1.33 serves no ServiceCIDR API (404): no ranges from it.
     serviceCIDRs: () => list<V1ServiceCIDR>(buildPath('networking.k8s.io/v1', 'servicecidrs')),
   };
 }

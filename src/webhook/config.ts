@@ -86,7 +86,7 @@ export const RULES = {
     rule('gateway.networking.k8s.io', ['httproutes', 'grpcroutes', 'tcproutes', 'tlsroutes']),
   ],
   workloads: [
-    rule('', ['pods']),
+    rule('', ['pods', 'replicationcontrollers']),
     rule('apps', ['deployments', 'statefulsets', 'daemonsets', 'replicasets']),
     rule('batch', ['jobs', 'cronjobs']),
     rule('networking.k8s.io', ['ingresses']),

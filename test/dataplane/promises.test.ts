@@ -69,7 +69,9 @@ const apply = (yaml: string): Promise<string> => kubectlOk(kubeconfig, ['apply',
 
 const spaceYaml = `apiVersion: v1
 kind: Namespace
-metadata: { name: ${S} }
+metadata:
+  name: ${S}
+  annotations: { privatespaces.dev/adopt: ${S} }
 ---
 apiVersion: privatespaces.dev/v1alpha1
 kind: Space
@@ -286,7 +288,7 @@ describe.skipIf(unavailable)(
       );
       if (operator && sync) {
         const mentions = async (): Promise<boolean> => {
-          const files = ['privatespaces.hosts', 'privatespaces.server'].map((f) => path.join(dnsDir, f));
+          const files = [`privatespaces.${S}.hosts`, 'privatespaces.server'].map((f) => path.join(dnsDir, f));
           const text = await Promise.all(files.map((f) => readFile(f, 'utf8').catch(() => '')));
           return text.join('').includes(S);
         };
@@ -307,7 +309,8 @@ describe.skipIf(unavailable)(
       for (const name of Object.values(names)) {
         await expectResolves(client, name, [billingIP]);
         expect(await d.probe(client, name, internal.port)).toEqual({ result: 'ok', reply: 'billing-1' });
-        expect(await coredns?.queryA(name)).toEqual([billingIP]); // asked in the node, no search path
+        // Asked in the node (no pod, so no Space): the names are the Space's alone.
+        expect(await coredns?.queryA(name)).toBe('ENOTFOUND');
       }
       // The external app has its names too; the cluster's own names still work through our CoreDNS.
       expect(await d.resolve(client, `${external.name}.${S}.spaces.local`)).toEqual([wwwIP]);
@@ -320,8 +323,9 @@ describe.skipIf(unavailable)(
 
     it('refuses the internal app to a pod of another namespace, the internet and the trusted range', async () => {
       const d = D();
-      // DNS is not the boundary: the outsider resolves the name, and the policy refuses it.
-      expect(await d.resolve(outsider, names.default)).toEqual([billingIP]);
+      // The outsider does not get the Space's names; and DNS is not the boundary: by address too,
+      // the policy refuses it.
+      expect(await d.resolve(outsider, names.default)).toBe('NXDOMAIN');
       expect(await d.probe(outsider, names.default, internal.port)).toMatchObject({ result: 'refused' });
       for (const from of [outsider, internet, trusted]) {
         expect([from.name, await d.connect(from, billingIP, internal.port)]).toEqual([from.name, 'refused']);

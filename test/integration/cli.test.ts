@@ -220,6 +220,7 @@ describe('with the operator', () => {
       healthPort: 0,
       leaderElection: false,
       dns: true,
+      settings: { allowedDnsSuffixes: ['internal', 'example', 'cli.test'] },
     });
     await op.ready;
     // A fake Node for a pod to "run" on; the test writes the pod's status as a kubelet would.

@@ -19,6 +19,8 @@ beforeAll(async () => {
     namespace: 'default',
     webhook: false,
     concurrency: 4,
+    // The examples' names need the suffixes their comment asks the platform admin to allow.
+    settings: { allowedDnsSuffixes: ['acme.internal', 'acme.example'] },
   });
   await op.ready;
 });

@@ -49,7 +49,10 @@ const readyCondition = (o: Obj): boolean =>
 function spaceYaml(name: string, octet: number): string {
   return `apiVersion: v1
 kind: Namespace
-metadata: { name: ${name} }
+metadata:
+  name: ${name}
+  annotations: { privatespaces.dev/adopt: ${name} }
+  labels: { pod-security.kubernetes.io/enforce: baseline, pod-security.kubernetes.io/enforce-version: latest, pod-security.kubernetes.io/warn: baseline, pod-security.kubernetes.io/audit: baseline }
 ---
 apiVersion: ${GROUP}
 kind: Space
