@@ -33,11 +33,15 @@ export type Widening = { policy: string; field: string; source: Source; reason: 
  */
 export function widening(input: { reach: Reachability; allowed: Allowed }): Widening[] {
   return input.reach.rules.flatMap((rule) => {
-    if (rule.ports !== 'all' && rule.ports.length === 0) return [];
     const reason = widens(rule, input.allowed);
-    return reason === undefined
-      ? []
-      : [{ policy: rule.policy, field: rule.field, source: rule.source, reason }];
+    if (reason === undefined) return [];
+    // A rule whose named ports match no container port admits nothing by the specification, but
+    // some network plugins (kube-router v2.1.0) then admit every port: judged as the plugin acts.
+    const unresolved = rule.ports !== 'all' && rule.ports.length === 0;
+    const why = unresolved
+      ? `${reason} (its named ports match no port of the pod, which some network plugins read as every port)`
+      : reason;
+    return [{ policy: rule.policy, field: rule.field, source: rule.source, reason: why }];
   });
 }
 

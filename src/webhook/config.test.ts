@@ -54,6 +54,7 @@ describe('buildWebhookConfiguration', () => {
         'privatespaces.dev/peerings:CREATE,UPDATE',
         '/services:CREATE,UPDATE',
         '/pods:CREATE,UPDATE',
+        '/replicationcontrollers:CREATE,UPDATE',
         '/namespaces:CREATE,UPDATE',
         'apps/deployments:CREATE,UPDATE',
         'apps/statefulsets:CREATE,UPDATE',

@@ -137,7 +137,16 @@ describe('the ClusterRole in deploy/', () => {
     expect(whoami).toBe(sa);
     operator = spawnOperator(
       kubeconfigSA,
-      ['--no-webhook', '--leader-elect', '--namespace', 'spaces-system', '--health-port', '0'],
+      [
+        '--no-webhook',
+        '--leader-elect',
+        '--namespace',
+        'spaces-system',
+        '--health-port',
+        '0',
+        // The platform admin's setting the examples' names need (their comment says so).
+        '--allowed-dns-suffixes=acme.internal,acme.example',
+      ],
       {
         POD_NAME: 'rbac-test',
         LOG_LEVEL: 'warn',
@@ -175,6 +184,10 @@ describe('the ClusterRole in deploy/', () => {
     expect(await can('patch', 'validatingwebhookconfigurations/other')).toMatch(/: no$/);
     expect(await can('delete', 'namespaces')).toMatch(/: no$/);
     expect(await can('update', 'apps.privatespaces.dev', '-n', 'acme')).toMatch(/: no$/);
+    expect(await can('patch', 'apps.privatespaces.dev', '-n', 'acme')).toMatch(/: no$/);
+    expect(await can('delete', 'spaces.privatespaces.dev')).toMatch(/: no$/);
+    expect(await can('get', 'pods', '-n', 'acme')).toMatch(/: yes$/);
+    expect(await can('delete', 'pods', '-n', 'acme')).toMatch(/: no$/);
     expect(await can('escalate', 'clusterroles')).toMatch(/: no$/);
   });
 });
