@@ -14,6 +14,7 @@ import {
   sortCidrs,
   spaceNamespaceName,
   validateApp,
+  platformSettings,
 } from '../model/index.ts';
 import { CliError, EXIT, notFound, refused, usageError } from './errors.ts';
 import { ApiError, apiFailure, type Kube } from './kube.ts';
@@ -53,7 +54,10 @@ export function buildApp(o: CreateAppOptions, space: Space): App {
 export function checkApp(app: App, space: Space): void {
   const what = `App ${app.metadata.namespace ?? ''}/${app.metadata.name}`;
   const hint = 'nothing was sent to the API server; fix the flags above and run the command again';
-  const errors = validateApp(app, space);
+  // The cluster's allowed DNS suffixes are a flag of its operator, unknown here: the custom domains
+  // are judged by the cluster's webhook (whose message the create then shows), the rest here.
+  const offline = platformSettings({ allowedDnsSuffixes: app.spec.domains ?? [] });
+  const errors = validateApp(app, space, undefined, offline);
   if (errors.length > 0) throw refused(what, errors, hint);
   const parsed = parseApp(app);
   if (!parsed.ok) throw refused(what, parsed.errors, hint);
