@@ -10,6 +10,7 @@ import {
   DEFAULT_SETTINGS,
   isInternal,
   validateApp,
+  platformSettings,
 } from '../model/index.ts';
 import { hostNetworkReach, hostNetworkText, type NamespaceInfo } from '../reach/index.ts';
 import type { Obj } from './kube.ts';
@@ -92,7 +93,13 @@ function specProblems(input: DoctorInput): Problem[] {
       },
     ];
   }
-  return validateApp(app, space).map((e) => ({
+  // Custom domains are the cluster's webhook's to judge (its allowed suffixes are a flag we cannot see).
+  return validateApp(
+    app,
+    space,
+    undefined,
+    platformSettings({ allowedDnsSuffixes: app.spec.domains ?? [] }),
+  ).map((e) => ({
     what: `the webhook would refuse the App: ${e.field}: ${e.message}`,
     fix: `edit it: kubectl -n ${ns} edit app ${app.metadata.name}`,
   }));

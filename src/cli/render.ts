@@ -21,6 +21,7 @@ import {
   platformSettings,
   type PlatformSettings,
   type KubeObject,
+  ADOPT_ANNOTATION,
 } from '../model/index.ts';
 import { unifiedDiff } from './diff.ts';
 import { CliError, EXIT, failure, usageError } from './errors.ts';
@@ -46,6 +47,8 @@ export interface Collected {
   refusals: string[];
   /** Other kinds in the files, which render leaves alone. */
   ignored: string[];
+  /** Namespaces in the files that opt in to adoption by their Space (no owner reference). */
+  adopted: Set<string>;
 }
 
 export interface RenderedObject {
@@ -143,14 +146,29 @@ function isOurKind(kind: unknown): kind is OurKind {
   return typeof kind === 'string' && Object.hasOwn(PARSERS, kind);
 }
 
+/** A v1 Namespace whose own manifest opts in to adoption by the Space of its name. */
+function adoptsItself(doc: unknown): boolean {
+  const d = doc as {
+    apiVersion?: unknown;
+    kind?: unknown;
+    metadata?: { name?: unknown; annotations?: Record<string, unknown> };
+  };
+  return (
+    d?.apiVersion === 'v1' &&
+    d.kind === 'Namespace' &&
+    d.metadata?.annotations?.[ADOPT_ANNOTATION] === d.metadata?.name
+  );
+}
+
 /** Sorts the documents into Spaces, Apps and Peerings (defaulted), with the schema refusals. */
 export function collect(docs: readonly SourcedDoc[]): Collected {
-  const c: Collected = { spaces: [], apps: [], peerings: [], refusals: [], ignored: [] };
+  const c: Collected = { spaces: [], apps: [], peerings: [], refusals: [], ignored: [], adopted: new Set() };
   const seen = new Map<string, string>();
   for (const { source, doc } of docs) {
     const { apiVersion, kind } = (doc ?? {}) as { apiVersion?: unknown; kind?: unknown };
     const what = `${String(kind)} ${nameOf(doc)}`;
     if (apiVersion !== API_VERSION || !isOurKind(kind)) {
+      if (adoptsItself(doc)) c.adopted.add(nameOf(doc));
       c.ignored.push(`${source}: ${String(apiVersion)} ${what}`);
       continue;
     }
@@ -269,7 +287,9 @@ export function render(c: Collected, uids?: Uids): Rendered {
   const notes: string[] = [];
   for (const { value } of c.spaces) {
     const space = withUid(value, uids);
-    for (const object of spaceChildren(space)) objects.push({ from: `Space ${space.metadata.name}`, object });
+    const adopted = c.adopted.has(spaceNamespaceName(space));
+    for (const object of spaceChildren(space, { adopted }))
+      objects.push({ from: `Space ${space.metadata.name}`, object });
   }
   for (const { value } of c.apps) {
     const app = withUid(value, uids);

@@ -41,7 +41,7 @@ import { freePort } from '../../src/harness/process.ts';
 import { APP_LABEL, PROCESS_LABEL } from '../../src/model/labels.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
-import { getJson, until } from '../support/kube.ts';
+import { getJson, until, operatorAccount } from '../support/kube.ts';
 
 const kubeconfig = inject('kubeconfig');
 const controlPlaneDir = inject('controlPlaneDir');
@@ -106,22 +106,7 @@ describe.skipIf(unavailable)(
     /** The operator's own ServiceAccount (cluster-admin here): the webhook skips it, never the tenant. */
     async function operatorConfig(dir: string): Promise<KubeConfig> {
       await admin(['create', 'namespace', OPS]);
-      await admin(['create', 'serviceaccount', 'spaces-operator', '-n', OPS]);
-      await admin([
-        'create',
-        'clusterrolebinding',
-        OPS,
-        '--clusterrole=cluster-admin',
-        `--serviceaccount=${OPS}:spaces-operator`,
-      ]);
-      const file = await serviceAccountKubeconfig(
-        kubeconfig,
-        { namespace: OPS, name: 'spaces-operator' },
-        path.join(dir, 'operator.kubeconfig'),
-      );
-      const kc = new KubeConfig();
-      kc.loadFromFile(file);
-      return kc;
+      return (await operatorAccount(kubeconfig, OPS, dir)).kc;
     }
 
     /** The tenant: `edit` in A (Apps by aggregation) plus Peering writes, with its own token. */

@@ -28,7 +28,7 @@ import { freePort } from '../../src/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, until } from '../support/kube.ts';
+import { getJson, kubectl, until, operatorAccount } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const id = Date.now().toString(36);
@@ -174,22 +174,7 @@ async function accountKubeconfig(name: string, dir: string): Promise<string> {
 }
 
 async function operatorKubeConfig(dir: string): Promise<KubeConfig> {
-  await ok(['create', 'serviceaccount', 'spaces-operator', '-n', OPS]);
-  await ok([
-    'create',
-    'clusterrolebinding',
-    OPS,
-    '--clusterrole=cluster-admin',
-    `--serviceaccount=${OPS}:spaces-operator`,
-  ]);
-  const file = await serviceAccountKubeconfig(
-    kubeconfig,
-    { namespace: OPS, name: 'spaces-operator' },
-    path.join(dir, 'operator.kubeconfig'),
-  );
-  const kc = new KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
+  return (await operatorAccount(kubeconfig, OPS, dir)).kc;
 }
 
 async function addNode(): Promise<void> {

@@ -44,8 +44,8 @@ import { testKubeconfig } from '../support/cluster.ts';
 import { freePort } from '../../src/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
-import { serviceAccountKubeconfig, type KubectlResult } from '../../src/harness/kubectl.ts';
-import { getJson, kubectl, until } from '../support/kube.ts';
+import type { KubectlResult } from '../../src/harness/kubectl.ts';
+import { getJson, kubectl, until, operatorAccount } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const k = (args: string[], input?: string): Promise<KubectlResult> => kubectl(kubeconfig, args, input);
@@ -68,23 +68,8 @@ let op: Operator | undefined;
  * user that the tests' kubectl, playing the tenant, runs as.
  */
 async function operatorKubeConfig(): Promise<KubeConfig> {
-  await ok(['create', 'serviceaccount', 'spaces-operator', '-n', OPS]);
-  await ok([
-    'create',
-    'clusterrolebinding',
-    OPS,
-    '--clusterrole=cluster-admin',
-    `--serviceaccount=${OPS}:spaces-operator`,
-  ]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'spaces-exop-'));
-  const file = await serviceAccountKubeconfig(
-    kubeconfig,
-    { namespace: OPS, name: 'spaces-operator' },
-    path.join(dir, 'kubeconfig'),
-  );
-  const kc = new KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
+  return (await operatorAccount(kubeconfig, OPS, dir)).kc;
 }
 
 async function ok(args: string[], input?: string): Promise<string> {

@@ -8,20 +8,18 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { watchPeeringClusterRanges } from '../../src/controllers/peering.ts';
-import { serviceAccountKubeconfig, type KubectlResult } from '../../src/harness/kubectl.ts';
+import type { KubectlResult } from '../../src/harness/kubectl.ts';
 import { freePort } from '../../src/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, until } from '../support/kube.ts';
+import { getJson, kubectl, until, operatorAccount } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const OPS = 'spaces-system';
 const SPACE = 'acme';
 const k = (args: string[], input?: string): Promise<KubectlResult> => kubectl(kubeconfig, args, input);
 let op: Operator | undefined;
-let operatorKubeconfig = '';
 
 async function ok(args: string[], input?: string): Promise<string> {
   const r = await k(args, input);
@@ -54,23 +52,8 @@ function phase(name: string, want: 'active' | 'failed'): Promise<any> {
 }
 
 async function operatorKubeConfig(): Promise<KubeConfig> {
-  await ok(['create', 'serviceaccount', 'spaces-operator', '-n', OPS]);
-  await ok([
-    'create',
-    'clusterrolebinding',
-    'spaces-operator',
-    '--clusterrole=cluster-admin',
-    `--serviceaccount=${OPS}:spaces-operator`,
-  ]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'spaces-prop-'));
-  operatorKubeconfig = await serviceAccountKubeconfig(
-    kubeconfig,
-    { namespace: OPS, name: 'spaces-operator' },
-    path.join(dir, 'kubeconfig'),
-  );
-  const kc = new KubeConfig();
-  kc.loadFromFile(operatorKubeconfig);
-  return kc;
+  return (await operatorAccount(kubeconfig, OPS, dir)).kc;
 }
 
 beforeAll(async () => {
@@ -83,10 +66,6 @@ beforeAll(async () => {
     webhook: { port, host: '127.0.0.1', url: `https://127.0.0.1:${port}/validate` },
   });
   await op.ready;
-  // Until src/operator.ts calls watchPeeringClusterRanges in its wiring, hook it up here: node and
-  // ServiceCIDR changes re-queue every Peering (resync enqueues them all).
-  const running = op;
-  watchPeeringClusterRanges({ enqueue: () => void running.resync() }, running.informers);
   await ok(
     ['apply', '-f', '-'],
     `apiVersion: privatespaces.dev/v1alpha1\nkind: Space\nmetadata: { name: ${SPACE} }\n` +

@@ -11,12 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../src/harness/binaries.ts';
-import { serviceAccountKubeconfig, type KubectlResult } from '../../src/harness/kubectl.ts';
+import type { KubectlResult } from '../../src/harness/kubectl.ts';
 import { freePort } from '../../src/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { applyExamplesAndWait, getJson, kubectl, until } from '../support/kube.ts';
+import { applyExamplesAndWait, getJson, kubectl, until, operatorAccount } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const OPS = 'spaces-system';
@@ -60,23 +60,13 @@ function stalled(name: string, reason: string): Promise<any> {
 }
 
 async function operatorKubeConfig(): Promise<KubeConfig> {
-  await ok(['create', 'serviceaccount', 'spaces-operator', '-n', OPS]);
-  await ok([
-    'create',
-    'clusterrolebinding',
-    'spaces-operator',
-    '--clusterrole=cluster-admin',
-    `--serviceaccount=${OPS}:spaces-operator`,
-  ]);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'spaces-nsop-'));
-  operatorKubeconfig = await serviceAccountKubeconfig(
+  const account = await operatorAccount(
     kubeconfig,
-    { namespace: OPS, name: 'spaces-operator' },
-    path.join(dir, 'kubeconfig'),
+    OPS,
+    await mkdtemp(path.join(os.tmpdir(), 'spaces-nsop-')),
   );
-  const kc = new KubeConfig();
-  kc.loadFromFile(operatorKubeconfig);
-  return kc;
+  operatorKubeconfig = account.file;
+  return account.kc;
 }
 
 beforeAll(async () => {

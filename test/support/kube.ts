@@ -2,7 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../../src/harness/binaries.ts';
-import { kubectl, kubectlOk } from '../../src/harness/kubectl.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+import { kubectl, kubectlOk, serviceAccountKubeconfig } from '../../src/harness/kubectl.ts';
 
 /** Polls `fn` until it returns something other than undefined/false. */
 export async function until<T>(
@@ -90,3 +91,32 @@ export async function applyExamplesAndWait(
 }
 
 export { kubectl, kubectlOk };
+
+/**
+ * The operator's own credentials, as in its pod: the ServiceAccount `<namespace>/spaces-operator`
+ * (bound to cluster-admin here) and a kubeconfig with its token in `dir`. The webhook's
+ * matchConditions skip the operator's user, so the operator must not share the admin user that
+ * the tests' kubectl, playing the tenant, runs as. The namespace must exist.
+ */
+export async function operatorAccount(
+  adminKubeconfig: string,
+  namespace: string,
+  dir: string,
+): Promise<{ kc: KubeConfig; file: string }> {
+  await kubectlOk(adminKubeconfig, ['create', 'serviceaccount', 'spaces-operator', '-n', namespace]);
+  await kubectlOk(adminKubeconfig, [
+    'create',
+    'clusterrolebinding',
+    `${namespace}-operator`,
+    '--clusterrole=cluster-admin',
+    `--serviceaccount=${namespace}:spaces-operator`,
+  ]);
+  const file = await serviceAccountKubeconfig(
+    adminKubeconfig,
+    { namespace, name: 'spaces-operator' },
+    path.join(dir, 'operator.kubeconfig'),
+  );
+  const kc = new KubeConfig();
+  kc.loadFromFile(file);
+  return { kc, file };
+}
