@@ -135,6 +135,9 @@ describe.skipIf(unavailable)(
         namespace: OPS,
         webhook: { port, host: '127.0.0.1', url: `https://127.0.0.1:${port}/validate` },
         healthPort: undefined,
+        // No CoreDNS entries: the attacks here are judged by packets to addresses, and entries
+        // rendered for this file's CoreDNS-less run would outlive it in the shared control plane.
+        dns: false,
       });
       await op.ready;
       const probe = `apiVersion: privatespaces.dev/v1alpha1\nkind: App\nmetadata: { name: probe, namespace: ${O} }\nspec: {}\n`;

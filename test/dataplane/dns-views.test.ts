@@ -69,6 +69,15 @@ describe.skipIf(unavailable)(
       const kc = new k8s.KubeConfig();
       kc.loadFromFile(kubeconfig);
       const dnsDir = path.join(dp.dir, 'coredns-custom');
+      // Entries an earlier file's operator left in the shared control plane are not this file's.
+      await kubectl(kubeconfig, [
+        'delete',
+        'configmap',
+        'coredns-custom',
+        '-n',
+        'kube-system',
+        '--ignore-not-found',
+      ]);
       sync = syncConfigMap(kc, 'kube-system', 'coredns-custom', dnsDir);
       await sync.synced;
       coredns = await startCoreDNS({
