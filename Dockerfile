@@ -10,10 +10,10 @@ FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
-RUN npx tsc -p tsconfig.json --outDir dist && npm prune --omit=dev --ignore-scripts
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
 
 # Run: distroless Node 24, non-root, nothing but the compiled operator and its dependencies.
 FROM ${RUN_IMAGE}

@@ -10,7 +10,9 @@ export default defineConfig({
     // The JSON report feeds the closing line of .ci/run ("N passed, N failed").
     reporters: ['default', ['json', { outputFile: '.cache/test-results.json' }]],
     projects: [
-      { test: { name: 'unit', include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts'] } },
+      {
+        test: { name: 'unit', include: ['src/**/*.test.ts', 'tools/**/*.test.ts', 'test/unit/**/*.test.ts'] },
+      },
       { test: { name: 'property', include: ['test/property/**/*.test.ts'], testTimeout: 600_000 } },
       {
         test: {

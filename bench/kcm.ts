@@ -3,9 +3,9 @@
 // Services their EndpointSlices, so the control plane, not the operator, would set the pace
 // of the --big phase (and its events would keep the operator busy long after convergence).
 import path from 'node:path';
-import { binaries } from '../src/harness/binaries.ts';
-import type { ControlPlane } from '../src/harness/controlplane.ts';
-import { Supervisor } from '../src/harness/process.ts';
+import { binaries } from '../tools/harness/binaries.ts';
+import type { ControlPlane } from '../tools/harness/controlplane.ts';
+import { Supervisor } from '../tools/harness/process.ts';
 
 export async function startControllerManager(
   cp: ControlPlane,

@@ -24,16 +24,16 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { createLogger } from '../src/engine/index.ts';
-import { repoRoot } from '../src/harness/binaries.ts';
-import { startControlPlane, type ControlPlane } from '../src/harness/controlplane.ts';
+import { repoRoot } from '../tools/harness/binaries.ts';
+import { startControlPlane, type ControlPlane } from '../tools/harness/controlplane.ts';
 import {
   dataPlaneUnavailable,
   startDataPlane,
   type DataPlane,
   type HostHandle,
   type ProbeResult,
-} from '../src/harness/dataplane.ts';
-import { kubectlOk } from '../src/harness/kubectl.ts';
+} from '../tools/harness/dataplane.ts';
+import { kubectlOk } from '../tools/harness/kubectl.ts';
 import { APP_LABEL } from '../src/model/labels.ts';
 import { startOperator, type Operator } from '../src/operator.ts';
 

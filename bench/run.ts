@@ -19,8 +19,8 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { repoRoot } from '../src/harness/binaries.ts';
-import { startControlPlane, type ControlPlane } from '../src/harness/controlplane.ts';
+import { repoRoot } from '../tools/harness/binaries.ts';
+import { startControlPlane, type ControlPlane } from '../tools/harness/controlplane.ts';
 import { parseBenchArgs, type BenchArgs } from './args.ts';
 import { BenchKube, pool, retrying, sleep, until } from './kube.ts';
 import {

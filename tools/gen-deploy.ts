@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { repoRoot } from '../src/harness/binaries.ts';
+import { repoRoot } from './harness/binaries.ts';
 import { buildWebhookConfiguration } from '../src/webhook/config.ts';
 
 export function webhookManifest(): string {

@@ -29,15 +29,15 @@ import {
   type HostHandle,
   type PodHandle,
   type ProbeResult,
-} from '../../src/harness/dataplane.ts';
-import { repoRoot } from '../../src/harness/binaries.ts';
+} from '../../tools/harness/dataplane.ts';
+import { repoRoot } from '../../tools/harness/binaries.ts';
 import {
   kubectl,
   kubectlOk,
   serviceAccountKubeconfig,
   type KubectlResult,
-} from '../../src/harness/kubectl.ts';
-import { freePort } from '../../src/harness/process.ts';
+} from '../../tools/harness/kubectl.ts';
+import { freePort } from '../../tools/harness/process.ts';
 import { APP_LABEL, PROCESS_LABEL } from '../../src/model/labels.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';

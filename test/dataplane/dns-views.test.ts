@@ -8,14 +8,19 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startCoreDNS, syncConfigMap, type ConfigMapSync, type CoreDNS } from '../../src/harness/coredns.ts';
+import {
+  startCoreDNS,
+  syncConfigMap,
+  type ConfigMapSync,
+  type CoreDNS,
+} from '../../tools/harness/coredns.ts';
 import {
   dataPlaneUnavailable,
   startDataPlane,
   type DataPlane,
   type PodHandle,
-} from '../../src/harness/dataplane.ts';
-import { kubectl, kubectlOk } from '../../src/harness/kubectl.ts';
+} from '../../tools/harness/dataplane.ts';
+import { kubectl, kubectlOk } from '../../tools/harness/kubectl.ts';
 import { APP_LABEL } from '../../src/model/labels.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { getJson, until } from '../support/kube.ts';

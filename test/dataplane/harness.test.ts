@@ -16,9 +16,9 @@ import {
   type HostHandle,
   type PodHandle,
   type ProxyMode,
-} from '../../src/harness/dataplane.ts';
-import { binaries } from '../../src/harness/binaries.ts';
-import { kubectlOk } from '../../src/harness/kubectl.ts';
+} from '../../tools/harness/dataplane.ts';
+import { binaries } from '../../tools/harness/binaries.ts';
+import { kubectlOk } from '../../tools/harness/kubectl.ts';
 
 const kubeconfig = inject('kubeconfig');
 const controlPlaneDir = inject('controlPlaneDir');

@@ -24,7 +24,12 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { V1Namespace, V1NetworkPolicy } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startCoreDNS, syncConfigMap, type ConfigMapSync, type CoreDNS } from '../../src/harness/coredns.ts';
+import {
+  startCoreDNS,
+  syncConfigMap,
+  type ConfigMapSync,
+  type CoreDNS,
+} from '../../tools/harness/coredns.ts';
 import {
   dataPlaneUnavailable,
   startDataPlane,
@@ -32,8 +37,8 @@ import {
   type HostHandle,
   type PodHandle,
   type ProbeResult,
-} from '../../src/harness/dataplane.ts';
-import { kubectl, kubectlOk } from '../../src/harness/kubectl.ts';
+} from '../../tools/harness/dataplane.ts';
+import { kubectl, kubectlOk } from '../../tools/harness/kubectl.ts';
 import { APP_LABEL } from '../../src/model/labels.ts';
 import {
   admits,

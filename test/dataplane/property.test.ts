@@ -13,8 +13,8 @@ import {
   type DataPlane,
   type HostHandle,
   type PodHandle,
-} from '../../src/harness/dataplane.ts';
-import { kubectl, kubectlOk } from '../../src/harness/kubectl.ts';
+} from '../../tools/harness/dataplane.ts';
+import { kubectl, kubectlOk } from '../../tools/harness/kubectl.ts';
 import {
   allQueries,
   generatePolicies,

@@ -6,8 +6,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../src/harness/binaries.ts';
-import { kubectl, kubectlOk } from '../../src/harness/kubectl.ts';
+import { repoRoot } from '../../tools/harness/binaries.ts';
+import { kubectl, kubectlOk } from '../../tools/harness/kubectl.ts';
 
 async function dockerUnavailable(): Promise<string | undefined> {
   try {

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
-import { repoRoot } from '../../src/harness/binaries.ts';
+import { repoRoot } from '../../tools/harness/binaries.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { applyExamplesAndWait, getJson, kubectl, kubectlOk, until } from '../support/kube.ts';
-import { runProcess, type ProcessResult } from '../../src/harness/process.ts';
+import { runProcess, type ProcessResult } from '../../tools/harness/process.ts';
 
 const kubeconfig = testKubeconfig();
 const run = Math.random().toString(36).slice(2, 7);

@@ -9,7 +9,7 @@ import { testKubeconfig } from '../support/cluster.ts';
 import { parse } from 'yaml';
 import type { App } from '../../src/api/v1alpha1/app.ts';
 import type { Space } from '../../src/api/v1alpha1/space.ts';
-import { kubectl, type KubectlResult } from '../../src/harness/kubectl.ts';
+import { kubectl, type KubectlResult } from '../../tools/harness/kubectl.ts';
 import { validateApp } from '../../src/model/index.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
-import { serviceAccountKubeconfig } from '../../src/harness/kubectl.ts';
-import { repoRoot } from '../../src/harness/binaries.ts';
+import { serviceAccountKubeconfig } from '../../tools/harness/kubectl.ts';
+import { repoRoot } from '../../tools/harness/binaries.ts';
 import {
   exited,
   getJson,

@@ -20,8 +20,13 @@ import type { App } from '../../src/api/v1alpha1/app.ts';
 import type { Space } from '../../src/api/v1alpha1/space.ts';
 import { DnsController, DNS_FIELD_MANAGER } from '../../src/dns/controller.ts';
 import { KEYS, hostsKey } from '../../src/dns/render.ts';
-import { startCoreDNS, syncConfigMap, type ConfigMapSync, type CoreDNS } from '../../src/harness/coredns.ts';
-import { kubectlOk } from '../../src/harness/kubectl.ts';
+import {
+  startCoreDNS,
+  syncConfigMap,
+  type ConfigMapSync,
+  type CoreDNS,
+} from '../../tools/harness/coredns.ts';
+import { kubectlOk } from '../../tools/harness/kubectl.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 
 const kubeconfig = testKubeconfig();

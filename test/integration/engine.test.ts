@@ -20,7 +20,7 @@ import {
   readyConditions,
   type ListResult,
 } from '../../src/engine/index.ts';
-import { kubectlOk } from '../../src/harness/kubectl.ts';
+import { kubectlOk } from '../../tools/harness/kubectl.ts';
 
 const kubeconfig = testKubeconfig();
 const ns = `engine-${Date.now().toString(36)}`;

@@ -41,10 +41,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
-import { freePort } from '../../src/harness/process.ts';
+import { freePort } from '../../tools/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
-import type { KubectlResult } from '../../src/harness/kubectl.ts';
+import type { KubectlResult } from '../../tools/harness/kubectl.ts';
 import { getJson, kubectl, until, operatorAccount } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();

@@ -3,7 +3,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
-import { kubectlOk } from '../../src/harness/kubectl.ts';
+import { kubectlOk } from '../../tools/harness/kubectl.ts';
 
 const kubeconfig = testKubeconfig();
 const ns = `foundation-${Date.now().toString(36)}`;

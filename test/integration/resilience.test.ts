@@ -13,9 +13,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { createLogger, KubeClient, listAll, metricValue } from '../../src/engine/index.ts';
-import { repoRoot } from '../../src/harness/binaries.ts';
-import { startControlPlane, type ControlPlane } from '../../src/harness/controlplane.ts';
-import { freePort } from '../../src/harness/process.ts';
+import { repoRoot } from '../../tools/harness/binaries.ts';
+import { startControlPlane, type ControlPlane } from '../../tools/harness/controlplane.ts';
+import { freePort } from '../../tools/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { getJson, kubectl, kubectlOk, namespaceGone, until } from '../support/kube.ts';
 import {

@@ -13,8 +13,8 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../src/harness/binaries.ts';
-import { serviceAccountKubeconfig, type KubectlResult } from '../../src/harness/kubectl.ts';
+import { repoRoot } from '../../tools/harness/binaries.ts';
+import { serviceAccountKubeconfig, type KubectlResult } from '../../tools/harness/kubectl.ts';
 import { testKubeconfig } from '../support/cluster.ts';
 import { kubectl, until } from '../support/kube.ts';
 

@@ -8,10 +8,10 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
-import { kubectl, type KubectlResult } from '../../src/harness/kubectl.ts';
+import { kubectl, type KubectlResult } from '../../tools/harness/kubectl.ts';
 import { KubeClient } from '../../src/engine/kubeclient.ts';
-import { freePort } from '../../src/harness/process.ts';
-import { apiLookup } from '../../src/webhook/apilookup.ts';
+import { freePort } from '../../tools/harness/process.ts';
+import { apiLookup } from '../support/apilookup.ts';
 import { platformSettings } from '../../src/model/settings.ts';
 import { startWebhook, WEBHOOK_CONFIGURATION_NAME, type Webhook } from '../../src/webhook/index.ts';
 

@@ -1,8 +1,10 @@
 // The Dockerfile interpreter behind the operator's local image (tools/node/dockerfile.ts): pure
 // parsing, and the project's own Dockerfile read with its defaults and with local base images.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { operatorImage } from '../../tools/harness/images.ts';
 import { expand, parseCopy, parseDockerfile, parseExecForm } from '../../tools/node/dockerfile.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -57,5 +59,36 @@ describe('instruction arguments', () => {
 
   it('takes ENTRYPOINT in exec form only', () => {
     expect(() => parseExecForm('"node main.js"')).toThrow(/exec form/);
+  });
+});
+
+/** The paths in the one layer of an OCI archive written by tools/harness/oci.ts. */
+function layerFiles(tar: string): string[] {
+  const read = (member: string): string =>
+    execFileSync('tar', ['-xOf', tar, member], { maxBuffer: 1 << 20 }).toString();
+  const index = JSON.parse(read('index.json')) as { manifests: { digest: string }[] };
+  const man = JSON.parse(read(`blobs/sha256/${index.manifests[0]!.digest.slice(7)}`)) as {
+    layers: { digest: string }[];
+  };
+  const layer = execFileSync('tar', ['-xOf', tar, `blobs/sha256/${man.layers[0]!.digest.slice(7)}`], {
+    maxBuffer: 512 << 20,
+  });
+  return execFileSync('tar', ['-tz'], { input: layer, maxBuffer: 64 << 20 })
+    .toString()
+    .split('\n')
+    .filter(Boolean);
+}
+
+describe("the operator's image", () => {
+  it('holds the compiled operator and CLI, and no harness, test, fixture or local-run code', async () => {
+    const { tar } = await operatorImage();
+    const files = layerFiles(tar).map((f) => f.replace(/^\.?\//, ''));
+    const app = files.filter((f) => f.startsWith('app/dist/'));
+    expect(app).toContain('app/dist/src/main.js');
+    expect(app).toContain('app/dist/src/cli/main.js');
+    const forbidden = app.filter((f) =>
+      /harness|\.test\.js|fixtures\.js|testdata|local\.js|apilookup|\/test\/|\/tools\/|\/bench\//.test(f),
+    );
+    expect(forbidden).toEqual([]);
   });
 });

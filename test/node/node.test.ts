@@ -2,15 +2,15 @@
 // control plane: real pods run from images built here, and packets prove the Service, policy
 // and DNS paths. Root only; without root the reason is printed and the file is skipped.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from '../../src/harness/controlplane.ts';
-import { operatorImage } from '../../src/harness/images.ts';
+import { startControlPlane, type ControlPlane } from '../../tools/harness/controlplane.ts';
+import { operatorImage } from '../../tools/harness/images.ts';
 import {
   IMAGES,
   NODE_APISERVER_ARGS,
   nodeUnavailable,
   startNode,
   type LocalNode,
-} from '../../src/harness/node.ts';
+} from '../../tools/harness/node.ts';
 
 const reason = nodeUnavailable();
 if (reason) console.warn(`test/node: skipped: ${reason}`);

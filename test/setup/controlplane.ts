@@ -4,9 +4,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { repoRoot } from '../../src/harness/binaries.ts';
-import { startControlPlane, type ControlPlane } from '../../src/harness/controlplane.ts';
-import { dataPlaneUnavailable } from '../../src/harness/netns.ts';
+import { repoRoot } from '../../tools/harness/binaries.ts';
+import { startControlPlane, type ControlPlane } from '../../tools/harness/controlplane.ts';
+import { dataPlaneUnavailable } from '../../tools/harness/netns.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -4,8 +4,8 @@
 // left registered), and a file that fails leaves nothing behind.
 import path from 'node:path';
 import { afterAll } from 'vitest';
-import { repoRoot } from '../../src/harness/binaries.ts';
-import { startControlPlane } from '../../src/harness/controlplane.ts';
+import { repoRoot } from '../../tools/harness/binaries.ts';
+import { startControlPlane } from '../../tools/harness/controlplane.ts';
 
 const cp = await startControlPlane();
 afterAll(() => cp.stop());

@@ -1,9 +1,9 @@
 // Small helpers for tests against the real control plane.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { repoRoot } from '../../src/harness/binaries.ts';
+import { repoRoot } from '../../tools/harness/binaries.ts';
 import { KubeConfig } from '@kubernetes/client-node';
-import { kubectl, kubectlOk, serviceAccountKubeconfig } from '../../src/harness/kubectl.ts';
+import { kubectl, kubectlOk, serviceAccountKubeconfig } from '../../tools/harness/kubectl.ts';
 
 /** Polls `fn` until it returns something other than undefined/false. */
 export async function until<T>(

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { repoRoot } from '../../src/harness/binaries.ts';
+import { repoRoot } from '../../tools/harness/binaries.ts';
 import { webhookManifest } from '../../tools/gen-deploy.ts';
 
 describe('generated manifests', () => {

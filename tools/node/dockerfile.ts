@@ -8,13 +8,13 @@
 // is what node:24-bookworm-slim provides. A stage FROM `spaces.local/nodejs-run` starts from a
 // distroless-like root made here: /nodejs/bin/node (Node 24) and the shared libraries it loads,
 // copied from the host, plus /etc/passwd with nonroot (65532) and /tmp. The last stage is written
-// as a one-layer OCI archive (src/harness/oci.ts) for `ctr images import`.
+// as a one-layer OCI archive (tools/harness/oci.ts) for `ctr images import`.
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { stageRootfs, writeImage, type ImageConfig } from '../../src/harness/oci.ts';
+import { stageRootfs, writeImage, type ImageConfig } from '../harness/oci.ts';
 
 export interface Instruction {
   op: string;

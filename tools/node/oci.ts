@@ -2,7 +2,7 @@
 //   node tools/node/oci.ts --name spaces.local/pause:3.10 --entrypoint /pause --out pause.tar /host/pause=/pause ...
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { stageRootfs, writeImage } from '../../src/harness/oci.ts';
+import { stageRootfs, writeImage } from '../harness/oci.ts';
 
 const { values, positionals } = parseArgs({
   options: { name: { type: 'string' }, entrypoint: { type: 'string' }, out: { type: 'string' } },

@@ -13,7 +13,7 @@ import { startControlPlane } from './harness/controlplane.ts';
 import { startCoreDNS, syncConfigMap } from './harness/coredns.ts';
 import { serviceAccountKubeconfig } from './harness/kubectl.ts';
 import { freePort } from './harness/process.ts';
-import { startOperator } from './operator.ts';
+import { startOperator } from '../src/operator.ts';
 import { operatorImage } from './harness/images.ts';
 import { NODE_APISERVER_ARGS, nodeUnavailable, startNode } from './harness/node.ts';
 

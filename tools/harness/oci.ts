@@ -46,7 +46,7 @@ export function imageConfig(config: ImageConfig, diffId: string): string {
       ...(config.exposedPorts?.length ? { ExposedPorts: ports } : {}),
     },
     rootfs: { type: 'layers', diff_ids: [diffId] },
-    history: [{ created_by: 'spaces-operator src/harness/oci.ts' }],
+    history: [{ created_by: 'spaces-operator tools/harness/oci.ts' }],
   });
 }
 

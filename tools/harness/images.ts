@@ -55,7 +55,15 @@ async function build(): Promise<NodeBuild> {
 }
 
 /** What the operator's image is built from (besides node_modules, which `npm ci` makes). */
-const OPERATOR_INPUTS = ['Dockerfile', 'package.json', 'package-lock.json', 'tsconfig.json', 'src', 'bin'];
+const OPERATOR_INPUTS = [
+  'Dockerfile',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'src',
+  'bin',
+];
 
 function hashInputs(): string {
   const h = createHash('sha256');

@@ -9,11 +9,11 @@ import type {
   V1Service,
   V1ServiceCIDR,
 } from '@kubernetes/client-node';
-import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
-import { API_VERSION } from '../api/v1alpha1/constants.ts';
-import { buildPath, type KubeApi } from '../engine/kubeclient.ts';
-import { isNotFound } from './errors.ts';
-import type { Lookup } from './types.ts';
+import type { App, Peering, Space } from '../../src/api/v1alpha1/index.ts';
+import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
+import { buildPath, type KubeApi } from '../../src/engine/kubeclient.ts';
+import { isNotFound } from '../../src/webhook/errors.ts';
+import type { Lookup } from '../../src/webhook/types.ts';
 
 interface List<T> {
   items?: T[];

@@ -22,7 +22,7 @@ import { mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, writeFile } fro
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Informer } from '../engine/informer.ts';
+import { Informer } from '../../src/engine/informer.ts';
 import { binaries } from './binaries.ts';
 import { Supervisor } from './process.ts';
 
