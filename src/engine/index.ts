@@ -27,6 +27,15 @@ export type { KubeApi, KubeRequest, ResourceRef } from './kubeclient.ts';
 export { LeaderElector, decideLease, defaultIdentity, nextLeaseSpec } from './leader.ts';
 export type { Lease, LeaseAction, LeaderElectorOptions } from './leader.ts';
 export { createLogger, keyLogger, silentLogger } from './log.ts';
+export { Manager, every, leaderOnly } from './manager.ts';
+export type {
+  Elector,
+  ElectorCallbacks,
+  ManagerOptions,
+  ReadyCheck,
+  Runnable,
+  StopReason,
+} from './manager.ts';
 export type { Logger, LoggerOptions } from './log.ts';
 export { enableDefaultMetrics, metricValue, registry } from './metrics.ts';
 export { WorkQueue } from './queue.ts';

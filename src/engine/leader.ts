@@ -4,6 +4,7 @@
 // the leader renews every retry period and gives up leadership when it cannot renew within the
 // renew deadline. Writes carry the resourceVersion that was read, so two candidates cannot
 // both win: the loser gets 409 Conflict. On a graceful stop the leader releases the Lease.
+// The `spaces_leader` gauge is the manager's (src/engine/manager.ts), not written here.
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { realClock, sleep, type Clock } from './clock.ts';
@@ -11,7 +12,6 @@ import { isConflict, isNotFound } from './errors.ts';
 import { microTime } from './events.ts';
 import { apiOf, type KubeApi } from './kubeclient.ts';
 import { silentLogger, type Logger } from './log.ts';
-import { isLeader } from './metrics.ts';
 
 export interface LeaseSpec {
   holderIdentity?: string;
@@ -214,7 +214,6 @@ export class LeaderElector {
 
   async #setLeading(leading: boolean): Promise<void> {
     this.#leading = leading;
-    isLeader.set({ lease: `${this.#opts.namespace}/${this.#opts.name}` }, leading ? 1 : 0);
     this.#log.info({ identity: this.identity }, leading ? 'started leading' : 'stopped leading');
     const callback = leading ? this.#opts.onStartedLeading : this.#opts.onStoppedLeading;
     const done = Promise.resolve()
