@@ -127,7 +127,7 @@ describe('Manager', () => {
       }),
     );
     await expect(m.start()).rejects.toThrow('port in use');
-    expect(log).toEqual(['start caches', 'stop caches']);
+    expect(log).toEqual(['start caches', 'stop webhook', 'stop caches']); // a begun start is stopped too
     expect(() => m.add(recorder(log, 'late', false))).toThrow(/after start/);
   });
 

@@ -55,7 +55,10 @@ export interface ReadyCheck {
 
 interface Entry {
   readonly runnable: Runnable;
+  /** start() was called: stop() must be (even when start has not resolved). */
   started: boolean;
+  /** start() resolved. */
+  running: boolean;
 }
 
 export class Manager {
@@ -86,7 +89,7 @@ export class Manager {
     if (this.#entries.some((e) => e.runnable.name === runnable.name)) {
       throw new Error(`manager: a runnable named ${runnable.name} was already added`);
     }
-    this.#entries.push({ runnable, started: false });
+    this.#entries.push({ runnable, started: false, running: false });
   }
 
   /** An extra `/readyz` check, beside the runnables' own (controller-runtime's AddReadyzCheck). */
@@ -112,7 +115,7 @@ export class Manager {
   readiness(): ReadyCheck[] {
     const lines = this.#entries
       .filter((e) => !e.runnable.needLeaderElection)
-      .map((e) => ({ name: e.runnable.name, ok: e.started && (e.runnable.ready?.() ?? true) }));
+      .map((e) => ({ name: e.runnable.name, ok: e.running && (e.runnable.ready?.() ?? true) }));
     for (const [name, check] of this.#checks) lines.push({ name, ok: safe(check) });
     return lines;
   }
@@ -130,7 +133,7 @@ export class Manager {
     this.#started = true;
     isLeader.set({ lease: this.#lease }, 0);
     try {
-      for (const e of this.#group(false)) await this.#startOne(e);
+      for (const e of this.#group(false)) if (!this.#stopping) await this.#startOne(e);
     } catch (err) {
       await this.stop();
       throw err;
@@ -165,14 +168,16 @@ export class Manager {
   }
 
   async #startOne(e: Entry): Promise<void> {
-    await e.runnable.start();
     e.started = true;
+    await e.runnable.start();
+    e.running = true;
     this.#log.info({ runnable: e.runnable.name }, 'started');
   }
 
   async #stopOne(e: Entry): Promise<void> {
     if (!e.started) return;
     e.started = false;
+    e.running = false;
     try {
       await e.runnable.stop();
     } catch (err) {

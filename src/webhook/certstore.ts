@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { realClock, type Clock } from '../engine/clock.ts';
 import { buildPath, type KubeApi } from '../engine/kubeclient.ts';
 import { renew, renewReason, splitPem, type CertBundle, type RenewOptions } from './certs.ts';
 import { isConflict, isNotFound } from './errors.ts';
@@ -72,6 +73,8 @@ export interface SecretCertStoreOptions extends RenewOptions {
   logger?: Logger;
   /** Attempts before giving up when replicas keep racing. Default 5. */
   attempts?: number;
+  /** What "now" is when `now` is not given (validity and renewal). Default the real clock. */
+  clock?: Clock;
 }
 
 /** The operator's own certificates, kept in a Secret and shared by every replica. */
@@ -93,9 +96,10 @@ export class SecretCertStore implements CertSource {
     for (let i = 0; i < (this.o.attempts ?? 5); i++) {
       const live = await this.read();
       const have = bundleFromSecret(live);
-      const reason = renewReason(have, { ...this.o, now: this.o.now ?? new Date() });
+      const now = this.o.now ?? new Date((this.o.clock ?? realClock).now());
+      const reason = renewReason(have, { ...this.o, now });
       if (!reason) return have!;
-      const next = await renew(have, reason, { ...this.o, now: this.o.now ?? new Date() });
+      const next = await renew(have, reason, { ...this.o, now });
       this.o.logger?.info({ secret: `${namespace}/${name}`, reason }, 'issuing webhook certificate');
       try {
         // The replace carries the live resourceVersion: a concurrent write makes it fail with 409.

@@ -3,6 +3,7 @@
 // the handlers. See README.md in this folder for what it promises.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { realClock, sleep, type Clock } from '../engine/clock.ts';
 import type { KubeApi } from '../engine/kubeclient.ts';
 import { silentLogger } from '../engine/log.ts';
 import { registry as engineRegistry } from '../engine/metrics.ts';
@@ -69,8 +70,14 @@ export interface StartWebhookOptions {
   secretName?: string;
   /** Renew when less than this is left. Default 30. */
   rotateBeforeDays?: number;
-  /** How often to re-read the certificate (rotation, another replica's renewal). Default 1 h, cert-manager 1 min. */
+  /**
+   * How often to re-read the certificate (rotation, another replica's renewal). Default 1 h,
+   * cert-manager 1 min (`certCheckIntervalMs`). 0: never here; the caller runs `refresh()` (the
+   * operator's manager does, on its clock).
+   */
   checkIntervalMs?: number;
+  /** Drives the wait for cert-manager's first certificate, the periodic check and certificate times. */
+  clock?: Clock;
   registry?: Registry;
 }
 
@@ -89,7 +96,7 @@ function certManagerOptions(o: StartWebhookOptions): CertManagerOptions | undefi
   return o.certManager === true ? {} : o.certManager;
 }
 
-function certSource(o: StartWebhookOptions, logger: Logger): CertSource {
+function certSource(o: StartWebhookOptions, logger: Logger, clock: Clock): CertSource {
   const cm = certManagerOptions(o);
   const secretName = o.secretName ?? `${o.serviceName}-tls`;
   if (cm?.dir) return new DirCertSource(cm.dir);
@@ -103,16 +110,21 @@ function certSource(o: StartWebhookOptions, logger: Logger): CertSource {
     secretName,
     names,
     logger,
+    clock,
     ...(o.rotateBeforeDays === undefined ? {} : { rotateBeforeDays: o.rotateBeforeDays }),
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** How often the certificate is re-read: `checkIntervalMs`, or 1 min with cert-manager, 1 h without. */
+export function certCheckIntervalMs(o: Pick<StartWebhookOptions, 'checkIntervalMs' | 'certManager'>): number {
+  return o.checkIntervalMs || (o.certManager ? 60_000 : 3_600_000);
+}
 
 /** Starts the webhook: certificate, server, configuration; then re-checks the certificate periodically. */
 export function startWebhook(o: StartWebhookOptions): Webhook {
   const logger = (o.logger ?? silentLogger).child({ component: 'webhook' });
-  const source = certSource(o, logger);
+  const clock = o.clock ?? realClock;
+  const source = certSource(o, logger, clock);
   const cm = certManagerOptions(o);
   const name = o.configurationName ?? WEBHOOK_CONFIGURATION_NAME;
   const register = o.register ?? o.url !== undefined;
@@ -121,7 +133,7 @@ export function startWebhook(o: StartWebhookOptions): Webhook {
   // service account (in a pod, and in `npm run local`), never as the users it guards against.
   const operatorUsername = `system:serviceaccount:${o.namespace}:${serviceAccount}`;
   let server: WebhookServer | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  const stopping = new AbortController();
   let stopped = false;
 
   // Every check re-reads the configuration: a GitOps sync that reset the caBundle is repaired at
@@ -154,7 +166,7 @@ export function startWebhook(o: StartWebhookOptions): Webhook {
       } catch (err) {
         if (!cm || stopped) throw err;
         logger.warn({ err }, 'waiting for the cert-manager certificate');
-        await sleep(delay);
+        await sleep(clock, delay, stopping.signal);
       }
     }
   };
@@ -169,16 +181,13 @@ export function startWebhook(o: StartWebhookOptions): Webhook {
   };
 
   const schedule = (): void => {
-    if (stopped) return;
-    timer = setTimeout(
-      () => {
-        refresh()
-          .catch((err: unknown) => logger.error({ err }, 'webhook certificate check failed'))
-          .finally(schedule);
-      },
-      o.checkIntervalMs ?? (cm ? 60_000 : 3_600_000),
-    );
-    timer.unref();
+    if (stopped || o.checkIntervalMs === 0) return;
+    void sleep(clock, certCheckIntervalMs(o), stopping.signal).then(() => {
+      if (stopped) return;
+      refresh()
+        .catch((err: unknown) => logger.error({ err }, 'webhook certificate check failed'))
+        .finally(schedule);
+    });
   };
 
   const ready = (async (): Promise<void> => {
@@ -207,7 +216,7 @@ export function startWebhook(o: StartWebhookOptions): Webhook {
     refresh,
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      stopping.abort();
       await ready.catch(() => undefined);
       await server?.close();
     },

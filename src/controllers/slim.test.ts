@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { isSubset } from '../engine/subset.ts';
-import { LAST_APPLIED, slimChild, slimCommon, slimEndpointSlice, slimIngress } from './context.ts';
+import { LAST_APPLIED, slimChild, slimCommon, slimEndpointSlice, slimIngress } from './slim.ts';
 
 // The fields the operator applies to a Service, and the Service as the API server returns it.
 const applied = {

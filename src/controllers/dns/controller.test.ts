@@ -1,10 +1,10 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it, vi } from 'vitest';
-import { FakeClock } from '../engine/clock.ts';
-import { Informer, type WatchFn } from '../engine/informer.ts';
-import type { KubeApi, KubeRequest } from '../engine/kubeclient.ts';
+import { FakeClock } from '../../engine/clock.ts';
+import { Informer, type WatchFn } from '../../engine/informer.ts';
+import type { KubeApi, KubeRequest } from '../../engine/kubeclient.ts';
 import { DnsController, DNS_FIELD_MANAGER, type DnsInformers } from './controller.ts';
-import { KEYS, hostsKey } from './render.ts';
+import { KEYS, hostsKey } from '../../dns/render.ts';
 
 type Obj = KubernetesObject & { metadata: { name: string; namespace?: string; resourceVersion?: string } };
 

@@ -1,8 +1,6 @@
-// Which informer updates the operator turns into App reconciles (src/operator.ts `wire`).
+// Which informer updates the App controller turns into reconciles (watches.ts).
 import { describe, expect, it } from 'vitest';
-import type { KubernetesObject } from '@kubernetes/client-node';
-import type { DnsCache } from './dns/controller.ts';
-import { appChanged, appServicesOnly, peeringChanged, podChanged } from './operator.ts';
+import { appChanged, peeringChanged, podChanged } from './watches.ts';
 
 const app = (generation: number, observed?: number, deletionTimestamp?: string) => ({
   metadata: { generation, ...(deletionTimestamp ? { deletionTimestamp } : {}) },
@@ -67,38 +65,5 @@ describe('podChanged', () => {
 
   it('ignores an IP assignment and other status churn', () => {
     expect(podChanged(pod({}), pod({ ip: '10.0.0.9' }))).toBe(false);
-  });
-});
-
-describe('appServicesOnly', () => {
-  const ours = { metadata: { name: 'web', namespace: 'acme', labels: { 'privatespaces.dev/app': 'web' } } };
-  const theirs = { metadata: { name: 'np', namespace: 'acme', labels: { team: 'x' } } };
-  const handlers: { add: ((o: KubernetesObject) => void)[] } = { add: [] };
-  const source: DnsCache<KubernetesObject> = {
-    apiVersion: 'v1',
-    kind: 'Service',
-    synced: Promise.resolve(),
-    get: (key) => [ours, theirs].find((o) => `acme/${o.metadata.name}` === key),
-    list: () => [ours, theirs],
-    onAdd: (fn) => {
-      handlers.add.push(fn);
-      return () => undefined;
-    },
-    onUpdate: () => () => undefined,
-    onDelete: () => () => undefined,
-  };
-
-  it('lists, gets and passes on only the Services of Apps', () => {
-    const view = appServicesOnly(source);
-    expect(view.list()).toEqual([ours]);
-    expect(view.get('acme/np')).toBeUndefined();
-    expect(view.get('acme/web')).toBe(ours);
-    const seen: string[] = [];
-    view.onAdd((o) => void seen.push(o.metadata?.name ?? ''));
-    for (const h of handlers.add) {
-      h(theirs);
-      h(ours);
-    }
-    expect(seen).toEqual(['web']);
   });
 });

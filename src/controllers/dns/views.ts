@@ -1,4 +1,4 @@
-// Which informer events may change the CoreDNS entries. The DNS controller re-renders every
+// The DNS writer's views of the shared informers: which events may change the CoreDNS entries. The DNS controller re-renders every
 // Space and App on any event it is told about (one render costs O(all Apps): ~100 ms at 10,000
 // Apps), so the operator hands it views of the shared informers that pass on only what the
 // render reads: Spaces and Apps (spec and deletion, not our status writes), a Service's
@@ -6,9 +6,10 @@
 // endpoint-slice controller creates or touches). Everything else (get, list, synced) is the
 // informer's own.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { DnsCache } from '../dns/controller.ts';
-import { SERVICE_NAME_LABEL, sliceHasReadyEndpoint } from '../dns/snapshot.ts';
-import type { Informer } from '../engine/index.ts';
+import type { DnsCache } from './controller.ts';
+import { SERVICE_NAME_LABEL, sliceHasReadyEndpoint } from '../../dns/snapshot.ts';
+import { APP_LABEL } from '../../model/labels.ts';
+import type { Informer } from '../../engine/index.ts';
 
 export interface Relevance<T> {
   add?(obj: T): boolean;
@@ -64,3 +65,30 @@ export const readinessChanged: Relevance<KubernetesObject> = {
   update: (o, n) => ready(o) !== ready(n) || (ready(n) && serviceOf(o) !== serviceOf(n)),
   delete: ready,
 };
+
+/**
+ * The DNS controller's view of Services: only those of Apps (the informer holds every Service of the
+ * cluster, for the exposure report).
+ */
+export function appServicesOnly<T extends KubernetesObject>(view: DnsCache<T>): DnsCache<T> {
+  const ours = (o: KubernetesObject): boolean => o.metadata?.labels?.[APP_LABEL] !== undefined;
+  return {
+    get apiVersion() {
+      return view.apiVersion;
+    },
+    get kind() {
+      return view.kind;
+    },
+    get synced() {
+      return view.synced;
+    },
+    get: (key) => {
+      const o = view.get(key);
+      return o && ours(o) ? o : undefined;
+    },
+    list: () => view.list().filter(ours),
+    onAdd: (fn) => view.onAdd((o) => ours(o) && fn(o)),
+    onUpdate: (fn) => view.onUpdate((o, n) => (ours(o) || ours(n)) && fn(o, n)),
+    onDelete: (fn) => view.onDelete((o) => ours(o) && fn(o)),
+  };
+}

@@ -3,9 +3,9 @@
 // pods, Services, Ingresses and every policy, not only ours) and whether an internal app is exposed
 // beyond its Space and peers, or reachable by hostNetwork pods that no policy restricts.
 import type { V1EndpointSlice } from '@kubernetes/client-node';
-import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
-import type { Condition, Reconciler } from '../engine/index.ts';
-import { readyConditions, setCondition } from '../engine/index.ts';
+import type { App, Peering, Space } from '../../api/v1alpha1/index.ts';
+import type { Condition, Reconciler } from '../../engine/index.ts';
+import { readyConditions, setCondition } from '../../engine/index.ts';
 import {
   activePeeringCidrs,
   appChildren,
@@ -15,7 +15,7 @@ import {
   isInternal,
   sortCidrs,
   validateApp,
-} from '../model/index.ts';
+} from '../../model/index.ts';
 import {
   evaluateIngress,
   formatSelector,
@@ -30,16 +30,11 @@ import {
   type ReachableFrom,
   type SelectorConflict,
   type Widening,
-} from '../reach/index.ts';
-import { SERVICE_NAME_LABEL } from '../dns/snapshot.ts';
-import {
-  HOST_NETWORK_INDEX,
-  errorText,
-  keyOf,
-  reportInvalidSpec,
-  type Ctx,
-  type DnsNames,
-} from './context.ts';
+} from '../../reach/index.ts';
+import { SERVICE_NAME_LABEL } from '../../dns/snapshot.ts';
+import { keyOf, type Ctx, type DnsNames } from '../context.ts';
+import { HOST_NETWORK_INDEX } from '../informers.ts';
+import { errorText, reportInvalidSpec } from '../status.ts';
 
 export function readyEndpointCount(slices: readonly V1EndpointSlice[], service: string): number {
   let n = 0;

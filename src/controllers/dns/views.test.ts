@@ -1,7 +1,8 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { Informer } from '../engine/index.ts';
-import { clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from './dns-events.ts';
+import type { Informer } from '../../engine/index.ts';
+import type { DnsCache } from './controller.ts';
+import { appServicesOnly, clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from './views.ts';
 
 type Handlers = {
   add: ((o: KubernetesObject) => void)[];
@@ -79,5 +80,38 @@ describe('relevance to the DNS entries', () => {
     expect(readinessChanged.update!(slice(true), slice(true, ['10.0.0.1'], 'b'))).toBe(true);
     expect(readinessChanged.delete!(slice(true))).toBe(true);
     expect(readinessChanged.delete!(slice(false))).toBe(false);
+  });
+});
+
+describe('appServicesOnly', () => {
+  const ours = { metadata: { name: 'web', namespace: 'acme', labels: { 'privatespaces.dev/app': 'web' } } };
+  const theirs = { metadata: { name: 'np', namespace: 'acme', labels: { team: 'x' } } };
+  const handlers: { add: ((o: KubernetesObject) => void)[] } = { add: [] };
+  const source: DnsCache<KubernetesObject> = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    synced: Promise.resolve(),
+    get: (key) => [ours, theirs].find((o) => `acme/${o.metadata.name}` === key),
+    list: () => [ours, theirs],
+    onAdd: (fn) => {
+      handlers.add.push(fn);
+      return () => undefined;
+    },
+    onUpdate: () => () => undefined,
+    onDelete: () => () => undefined,
+  };
+
+  it('lists, gets and passes on only the Services of Apps', () => {
+    const view = appServicesOnly(source);
+    expect(view.list()).toEqual([ours]);
+    expect(view.get('acme/np')).toBeUndefined();
+    expect(view.get('acme/web')).toBe(ours);
+    const seen: string[] = [];
+    view.onAdd((o) => void seen.push(o.metadata?.name ?? ''));
+    for (const h of handlers.add) {
+      h(theirs);
+      h(ours);
+    }
+    expect(seen).toEqual(['web']);
   });
 });

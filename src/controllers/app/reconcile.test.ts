@@ -1,8 +1,8 @@
 // The pure parts of the App status: Names, HostNetworkReach and the SelectorConflict message.
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { makeApp } from '../model/fixtures.ts';
-import { conflictMessage, hostNetworkCondition, namesStatus } from './app.ts';
+import { makeApp } from '../../model/fixtures.ts';
+import { conflictMessage, hostNetworkCondition, namesStatus } from './reconcile.ts';
 
 describe('namesStatus', () => {
   const model = ['billing.acme.spaces.local', 'web.billing.app.localspace'];

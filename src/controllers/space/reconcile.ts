@@ -5,9 +5,9 @@
 // is Stalled (NamespaceExists) and nothing is written to the namespace. An adopted namespace is
 // never owned: a finalizer on the Space releases it (our labels removed) before the Space goes.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { API_VERSION } from '../api/v1alpha1/constants.ts';
-import type { Reconciler, ReconcileResult } from '../engine/index.ts';
-import { isConflict, isNotFound, readyConditions } from '../engine/index.ts';
+import { API_VERSION } from '../../api/v1alpha1/constants.ts';
+import type { Reconciler, ReconcileResult } from '../../engine/index.ts';
+import { isConflict, isNotFound, readyConditions } from '../../engine/index.ts';
 import {
   namespaceClaim,
   RELEASE_FINALIZER,
@@ -20,8 +20,9 @@ import {
   validateSpace,
   writtenOnlyBy,
   type NamespaceClaim,
-} from '../model/index.ts';
-import { errorText, reportInvalidSpec, type Ctx } from './context.ts';
+} from '../../model/index.ts';
+import type { Ctx } from '../context.ts';
+import { errorText, reportInvalidSpec } from '../status.ts';
 
 /** How long a Space that may not take its namespace waits before it looks again. */
 export const NAMESPACE_RECHECK_MS = 5000;

@@ -1,12 +1,11 @@
 // Peering → its phase (active, or failed with the reason) and the routes the peer must add.
 // Judged on live state: a Peering that covers the cluster's own ranges (ServiceCIDRs, node pod
 // CIDRs and addresses, configured cluster ranges) is failed, and re-judged whenever a node or a
-// ServiceCIDR changes those ranges (watchPeeringClusterRanges).
-import type { KubernetesObject } from '@kubernetes/client-node';
-import type { EventSource, Reconciler } from '../engine/index.ts';
-import { readyConditions, type Progress } from '../engine/index.ts';
-import { clusterRanges, peeringPhase, peeringRoutes, type ClusterRange } from '../model/index.ts';
-import { keyOf, type Ctx, type Informers } from './context.ts';
+// ServiceCIDR changes those ranges (`watchPeeringClusterRanges` in index.ts).
+import type { Reconciler } from '../../engine/index.ts';
+import { readyConditions, type Progress } from '../../engine/index.ts';
+import { clusterRanges, peeringPhase, peeringRoutes, type ClusterRange } from '../../model/index.ts';
+import type { Ctx } from '../context.ts';
 
 /** The cluster's own ranges as the caches show them now. */
 export function cachedClusterRanges(c: Pick<Ctx, 'informers' | 'settings'>): ClusterRange[] {
@@ -53,36 +52,4 @@ export function peeringReconciler(c: Ctx): Reconciler<string> {
       }
     },
   };
-}
-
-/** The part of a Node or ServiceCIDR that is a cluster range (to ignore status heartbeats). */
-function rangesOf(obj: KubernetesObject): string {
-  const o = obj as KubernetesObject & {
-    spec?: { podCIDR?: string; podCIDRs?: string[]; cidrs?: string[] };
-    status?: { addresses?: unknown[] };
-  };
-  return JSON.stringify([o.spec?.podCIDR, o.spec?.podCIDRs, o.spec?.cidrs, o.status?.addresses]);
-}
-
-/**
- * Re-judges every Peering when the cluster's ranges change: a node or ServiceCIDR added or
- * removed, or one whose pod CIDRs, addresses or Service ranges changed. To be called by the
- * operator's wiring next to the other watches.
- */
-export function watchPeeringClusterRanges(
-  ctl: { enqueue(key: string): void },
-  inf: Pick<Informers, 'nodes' | 'serviceCIDRs' | 'peerings'>,
-): void {
-  const all = (): void => {
-    for (const p of inf.peerings.list()) ctl.enqueue(keyOf(p));
-  };
-  const onRangeChange = <T extends KubernetesObject>(source: EventSource<T>): void => {
-    source.onAdd(all);
-    source.onDelete(all);
-    source.onUpdate((o, n) => {
-      if (rangesOf(o) !== rangesOf(n)) all();
-    });
-  };
-  onRangeChange(inf.nodes);
-  onRangeChange(inf.serviceCIDRs);
 }

@@ -1,0 +1,296 @@
+// The DNS writer: keeps our keys of the CoreDNS ConfigMap (kube-system/coredns-custom by
+// default) equal to the rendering of the cluster's Spaces, Apps, Services and EndpointSlices.
+//
+// One writer, one queue key: every change (to any watched object) schedules one re-render of
+// all Spaces from the caches, after a batching delay so a burst of changes costs one render and
+// at most one write. The delay is `batchMs`, or 5× the last render's time when that is longer
+// (capped at 5 s): a render of 10,000 Apps takes tens of milliseconds, and re-rendering after
+// every 250 ms of a large burst would spend most of the operator's CPU (and memory churn) there.
+// The Applier skips the write when the live ConfigMap already holds the result. The entries are a pure function of the caches, so nothing needs cleaning up when a Space or an
+// App goes (no finalizer): its names simply are not rendered again. A render is never written
+// before every cache has synced, so a restart cannot publish a half-empty state.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { Gauge } from 'prom-client';
+import type { App } from '../../api/v1alpha1/app.ts';
+import type { Space } from '../../api/v1alpha1/space.ts';
+import { Applier, type LiveCache } from '../../engine/apply.ts';
+import { realClock, type Clock } from '../../engine/clock.ts';
+import { Controller, type EventSource, type Reconciler } from '../../engine/controller.ts';
+import { terminal } from '../../engine/errors.ts';
+import type { Informer } from '../../engine/informer.ts';
+import type { KubeApi } from '../../engine/kubeclient.ts';
+import { silentLogger, type Logger } from '../../engine/log.ts';
+import { registry } from '../../engine/metrics.ts';
+import { APP_LABEL } from '../../model/labels.ts';
+import { newInformer } from '../informers.ts';
+import { DnsTooLargeError } from '../../dns/errors.ts';
+import { foreignOf } from '../../dns/foreign.ts';
+import { CONFIGMAP_MAX_BYTES, renderCoreDNS } from '../../dns/render.ts';
+import { dnsSpaces, type EndpointSliceLike, type ServiceLike } from '../../dns/snapshot.ts';
+import type { AppNames, RenderOptions, RenderResult } from '../../dns/types.ts';
+
+export const DNS_FIELD_MANAGER = 'spaces-operator-dns';
+export const DEFAULT_DNS_NAMESPACE = 'kube-system';
+export const DEFAULT_DNS_CONFIGMAP = 'coredns-custom';
+const KEY = 'coredns';
+const RENDER_TIME_FACTOR = 5;
+const MAX_BATCH_MS = 5000;
+
+type Obj<T> = T & KubernetesObject & { metadata: { name: string } };
+export type ConfigMapObject = Obj<{ data?: Record<string, string> }>;
+
+/** What the controller needs of an informer (an engine `Informer` of a compatible kind is one). */
+export interface DnsCache<T extends KubernetesObject> extends EventSource<T>, LiveCache {
+  readonly synced: Promise<void>;
+  get(key: string): T | undefined;
+  list(): T[];
+}
+
+/** The caches the controller reads; pass the operator's shared informers, or let it make its own. */
+export interface DnsInformers {
+  spaces: DnsCache<Obj<Space>>;
+  apps: DnsCache<Obj<App>>;
+  services: DnsCache<Obj<ServiceLike>>;
+  endpointSlices: DnsCache<Obj<EndpointSliceLike>>;
+  configMap: DnsCache<ConfigMapObject>;
+}
+
+export interface DnsControllerOptions {
+  kc?: KubeConfig;
+  /** Overrides `kc` for API calls (tests). */
+  api?: KubeApi;
+  /** Namespace and name of the CoreDNS ConfigMap. Default kube-system/coredns-custom. */
+  namespace?: string;
+  configMap?: string;
+  /** Where CoreDNS mounts it, upstream, cluster domain, TTL (see RenderOptions). */
+  render?: Omit<RenderOptions, 'foreignZones' | 'maxBytes'>;
+  /** Shared informers; any left out are created (and started and stopped) by the controller. */
+  informers?: Partial<DnsInformers>;
+  /** Least delay from a change to the render, batching bursts. Default 250 ms. */
+  batchMs?: number;
+  logger?: Logger;
+  /** Called after each render (written or not), e.g. to surface conflicts in App status. */
+  onResult?: (result: RenderResult) => void;
+  /**
+   * Called after a render with the keys (`namespace/name`) of the Apps whose published or refused
+   * names changed since the previous render (Apps that appeared included); read them with `names`.
+   */
+  onNamesChanged?: (appKeys: string[]) => void;
+  /** Times renders (and drives the work queue). Default the real clock. */
+  clock?: Clock;
+}
+
+const bytesGauge = new Gauge({
+  name: 'spaces_dns_configmap_bytes',
+  help: 'Bytes of the CoreDNS entries last rendered (the ConfigMap limit is 1 MiB).',
+  registers: [registry],
+});
+const namesGauge = new Gauge({
+  name: 'spaces_dns_published_names',
+  help: 'DNS names answered right now (ready apps).',
+  registers: [registry],
+});
+const conflictsGauge = new Gauge({
+  name: 'spaces_dns_conflicts',
+  help: 'Names not served, by reason (name-taken, foreign-domain, reserved, capacity, ...).',
+  labelNames: ['reason'],
+  registers: [registry],
+});
+
+export class DnsController implements Reconciler<string> {
+  readonly name = 'dns';
+  readonly informers: DnsInformers;
+  readonly #own: Informer<KubernetesObject>[];
+  readonly #applier: Applier;
+  readonly #controller: Controller<string>;
+  readonly #opts: DnsControllerOptions;
+  readonly #log: Logger;
+  #last: RenderResult | undefined;
+  #lastRenderMs = 0;
+  #lastConflicts = '';
+  #names = new Map<string, string>();
+  #started = false;
+  readonly #unsubscribe: (() => void)[] = [];
+
+  constructor(opts: DnsControllerOptions) {
+    this.#opts = opts;
+    this.#log = (opts.logger ?? silentLogger).child({ controller: this.name });
+    const given = opts.informers ?? {};
+    const made = ownInformers(opts, given, this.#log);
+    this.informers = made.informers;
+    this.#own = made.own;
+    this.#applier = new Applier({
+      kc: opts.kc,
+      api: opts.api,
+      fieldManager: DNS_FIELD_MANAGER,
+      caches: [this.informers.configMap],
+      logger: this.#log,
+    });
+    this.#controller = new Controller<string>(this, { logger: opts.logger, clock: this.#clock });
+  }
+
+  get #clock(): Clock {
+    return this.#opts.clock ?? realClock;
+  }
+
+  /**
+   * What the last render says about App `appKey` (`namespace/name`): the names it answers for
+   * right now and those it cannot have, with why. Undefined before the first render, and for an
+   * App that was not rendered (not in a Space, or being deleted).
+   */
+  names(appKey: string): AppNames | undefined {
+    return this.#last?.names[appKey];
+  }
+
+  get namespace(): string {
+    return this.#opts.namespace ?? DEFAULT_DNS_NAMESPACE;
+  }
+
+  get configMapName(): string {
+    return this.#opts.configMap ?? DEFAULT_DNS_CONFIGMAP;
+  }
+
+  /** How long a change waits for more before the render: see the top of this file. */
+  batchDelayMs(): number {
+    return Math.max(
+      this.#opts.batchMs ?? 250,
+      Math.min(MAX_BATCH_MS, RENDER_TIME_FACTOR * this.#lastRenderMs),
+    );
+  }
+
+  /** The last render (undefined before the first). */
+  get lastResult(): RenderResult | undefined {
+    return this.#last;
+  }
+
+  /** Starts the informers it owns, waits for every cache, then renders on every change. */
+  async start(): Promise<void> {
+    if (this.#started) throw new Error('DNS controller already started');
+    this.#started = true;
+    // Not Controller.watch: a change schedules the one key after batchMs, so bursts coalesce.
+    const schedule = (): void => this.#controller.queue.addAfter(KEY, this.batchDelayMs());
+    for (const inf of Object.values(this.informers) as DnsCache<KubernetesObject>[]) {
+      this.#unsubscribe.push(inf.onAdd(schedule), inf.onUpdate(schedule), inf.onDelete(schedule));
+    }
+    for (const inf of this.#own) inf.start();
+    await Promise.all(Object.values(this.informers).map((i: DnsCache<KubernetesObject>) => i.synced));
+    this.#controller.start();
+    this.#controller.enqueue(KEY);
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.#unsubscribe.splice(0)) off();
+    await this.#controller.stop();
+    for (const inf of this.#own) inf.stop();
+  }
+
+  /** Renders from the caches and applies our keys of the ConfigMap (skipped when unchanged). */
+  async reconcile(): Promise<void> {
+    await this.render();
+  }
+
+  /** `reconcile`, returning the render. Throws TerminalError when the entries cannot fit. */
+  async render(): Promise<RenderResult> {
+    const live = this.informers.configMap.get(`${this.namespace}/${this.configMapName}`);
+    const foreign = foreignOf(live?.data);
+    let result: RenderResult;
+    const started = this.#clock.now();
+    try {
+      result = renderCoreDNS(
+        dnsSpaces({
+          spaces: this.informers.spaces.list(),
+          apps: this.informers.apps.list(),
+          services: this.informers.services.list(),
+          endpointSlices: this.informers.endpointSlices.list(),
+        }),
+        { ...this.#opts.render, foreignZones: foreign.zones, maxBytes: CONFIGMAP_MAX_BYTES - foreign.bytes },
+      );
+    } catch (err) {
+      // Retrying cannot help; the next change renders again. The last entries stay in place.
+      if (err instanceof DnsTooLargeError) throw terminal('CoreDNS entries not written', err);
+      throw err;
+    } finally {
+      this.#lastRenderMs = this.#clock.now() - started;
+    }
+    const applied = await this.#applier.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: this.configMapName, namespace: this.namespace },
+      data: result.data,
+    } as KubernetesObject);
+    this.#report(result, !applied.skipped && applied.changed);
+    return result;
+  }
+
+  #report(result: RenderResult, written: boolean): void {
+    this.#last = result;
+    bytesGauge.set(result.bytes);
+    namesGauge.set(Object.values(result.published).reduce((n, names) => n + names.length, 0));
+    conflictsGauge.reset();
+    for (const c of result.conflicts) conflictsGauge.inc({ reason: c.reason });
+    const conflicts = JSON.stringify(result.conflicts.map((c) => c.message));
+    if (conflicts !== this.#lastConflicts) {
+      this.#lastConflicts = conflicts;
+      for (const c of result.conflicts)
+        this.#log.warn({ reason: c.reason, app: c.app, space: c.space }, c.message);
+    }
+    if (written)
+      this.#log.info(
+        { bytes: result.bytes, apps: Object.keys(result.published).length },
+        'CoreDNS entries written',
+      );
+    this.#opts.onResult?.(result);
+    const changed = this.#namesChanged(result);
+    if (changed.length > 0) this.#opts.onNamesChanged?.(changed);
+  }
+
+  // The Apps whose names differ from the previous render's (remembered as JSON per App).
+  #namesChanged(result: RenderResult): string[] {
+    const next = new Map<string, string>();
+    const changed: string[] = [];
+    for (const [key, names] of Object.entries(result.names)) {
+      const json = JSON.stringify(names);
+      next.set(key, json);
+      if (this.#names.get(key) !== json) changed.push(key);
+    }
+    this.#names = next;
+    return changed.sort();
+  }
+}
+
+// The informers the controller makes for the caches it was not given (it starts and stops those):
+// in the operator only the ConfigMap's; a DnsController on its own (tests, tools) makes them all.
+function ownInformers(
+  opts: DnsControllerOptions,
+  given: Partial<DnsInformers>,
+  logger: Logger,
+): { informers: DnsInformers; own: Informer<KubernetesObject>[] } {
+  const own: Informer<KubernetesObject>[] = [];
+  const common = { kc: opts.kc, api: opts.api, logger };
+  const mk = <T extends KubernetesObject>(
+    name: string,
+    path: string,
+    select: { labelSelector?: string; fieldSelector?: string } = {},
+  ): DnsCache<T> => {
+    const inf = newInformer<T>({ ...common, ...select, name, path });
+    own.push(inf as unknown as Informer<KubernetesObject>);
+    return inf;
+  };
+  const ns = encodeURIComponent(opts.namespace ?? DEFAULT_DNS_NAMESPACE);
+  const informers: DnsInformers = {
+    spaces: given.spaces ?? mk('dns-spaces', '/apis/privatespaces.dev/v1alpha1/spaces'),
+    apps: given.apps ?? mk('dns-apps', '/apis/privatespaces.dev/v1alpha1/apps'),
+    // The App's Service carries privatespaces.dev/app, and the EndpointSlice controller copies a
+    // Service's labels onto its slices: both watches see only the operator's own.
+    services: given.services ?? mk('dns-services', '/api/v1/services', { labelSelector: APP_LABEL }),
+    endpointSlices:
+      given.endpointSlices ??
+      mk('dns-endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', { labelSelector: APP_LABEL }),
+    configMap:
+      given.configMap ??
+      mk('dns-configmap', `/api/v1/namespaces/${ns}/configmaps`, {
+        fieldSelector: `metadata.name=${opts.configMap ?? DEFAULT_DNS_CONFIGMAP}`,
+      }),
+  };
+  return { informers, own };
+}

@@ -1,0 +1,50 @@
+// The DNS writer: keeps the CoreDNS entries equal to the rendering of the caches (controller.ts),
+// fed by views of the shared informers that pass on only what the render reads (views.ts). It
+// runs on the leader only; the names it publishes or refuses go to each App's status.
+import type { Runnable } from '../../engine/index.ts';
+import type { ControllerSetup, Registered, SetupContext } from '../setup.ts';
+import { DnsController, type DnsControllerOptions, type DnsInformers } from './controller.ts';
+import { appServicesOnly, clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from './views.ts';
+
+export { DnsController, DNS_FIELD_MANAGER } from './controller.ts';
+
+/** Where CoreDNS reads the entries and how they are rendered. */
+export type DnsSetupOptions = Pick<DnsControllerOptions, 'namespace' | 'configMap' | 'render'>;
+
+/** Views that pass on only the events that can change the entries. */
+function dnsViews(inf: SetupContext['informers']): Partial<DnsInformers> {
+  return {
+    spaces: onlyRelevant(inf.spaces, specChanged),
+    apps: onlyRelevant(inf.apps, specChanged),
+    services: appServicesOnly(onlyRelevant(inf.services, clusterIPChanged)),
+    endpointSlices: onlyRelevant(inf.endpointSlices, readinessChanged),
+  };
+}
+
+function setup(ctx: SetupContext): Registered | undefined {
+  if (ctx.dns === false) return undefined;
+  const app = ctx.controllers.get('app');
+  const dns = new DnsController({
+    ...ctx.dns,
+    // The render checks the platform's allowed suffixes again: an object admitted before the
+    // rule (or while the webhook was down) is never served.
+    render: { allowedSuffixes: ctx.settings.allowedDnsSuffixes, ...ctx.dns.render },
+    api: ctx.api,
+    logger: ctx.log,
+    clock: ctx.clock,
+    informers: dnsViews(ctx.informers),
+    // The names an App answers for (or is refused) go to its status.
+    onNamesChanged: (keys) => keys.forEach((k) => app?.enqueue?.(k)),
+  });
+  ctx.dnsNames = (key) => dns.names(key);
+  const runnable: Runnable = {
+    name: 'dns',
+    needLeaderElection: true,
+    start: () => dns.start(),
+    stop: () => dns.stop(),
+  };
+  ctx.manager.add(runnable);
+  return {};
+}
+
+export const dns: ControllerSetup = { name: 'dns', setup };
