@@ -104,6 +104,11 @@ function numbers(
   return error === undefined ? (checked as Record<keyof typeof checked, number>) : { error };
 }
 
+function webhookOptions(v: Values, port: number): OperatorOptions['webhook'] {
+  if (v['no-webhook']) return false;
+  return { port, url: v['webhook-url'], host: v['webhook-host'], certManager: v['cert-manager'] ?? false };
+}
+
 /** Parses the operator's argv (without node and the script); `env` gives POD_NAMESPACE and POD_NAME. */
 export function parseFlags(argv: string[], env: Record<string, string | undefined> = {}): ParsedFlags {
   let values: Values;
@@ -123,14 +128,7 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
       namespace: values.namespace ?? env['POD_NAMESPACE'] ?? 'spaces-system',
       identity: env['POD_NAME'],
       leaderElection: values['leader-elect'] ?? false,
-      webhook: values['no-webhook']
-        ? false
-        : {
-            port: n.webhook,
-            url: values['webhook-url'],
-            host: values['webhook-host'],
-            certManager: values['cert-manager'] ?? false,
-          },
+      webhook: webhookOptions(values, n.webhook),
       healthPort: n.health,
       concurrency: n.concurrency,
       resyncMs: n.resync * 1000,

@@ -96,7 +96,7 @@ export class SecretCertStore implements CertSource {
     for (let i = 0; i < (this.o.attempts ?? 5); i++) {
       const live = await this.read();
       const have = bundleFromSecret(live);
-      const now = this.o.now ?? new Date((this.o.clock ?? realClock).now());
+      const now = this.now();
       const reason = renewReason(have, { ...this.o, now });
       if (!reason) return have!;
       const next = await renew(have, reason, { ...this.o, now });
@@ -126,6 +126,11 @@ export class SecretCertStore implements CertSource {
       }
     }
     throw new Error(`webhook certificate Secret ${namespace}/${name}: gave up after repeated conflicts`);
+  }
+
+  /** `now` when given, else the clock's time. */
+  private now(): Date {
+    return this.o.now ?? new Date((this.o.clock ?? realClock).now());
   }
 
   private async read(): Promise<V1Secret | undefined> {
