@@ -2,7 +2,8 @@
 // The operator's entry point: `npm start` (current kubeconfig or in-cluster config) and the
 // container's command. Flags (src/flags.ts) override the environment; SIGTERM/SIGINT stop it
 // gracefully. The only place that exits the process: 0 after a stop, 1 when the leader lost its
-// Lease (a lost term cannot resume; the pod restarts clean), 2 on a bad flag.
+// Lease (a lost term cannot resume; the pod restarts clean) or a controller failed to start, 2 on
+// a bad flag.
 import { parseFlags } from './flags.ts';
 import { startOperator } from './operator.ts';
 
@@ -17,7 +18,7 @@ if ('error' in parsed) {
 }
 
 const op = await startOperator(parsed.options);
-void op.done.then((reason) => process.exit(reason === 'lost-lease' ? 1 : 0));
+void op.done.then((reason) => process.exit(reason === 'stopped' ? 0 : 1));
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -79,7 +79,8 @@ export interface Operator {
   stop(): Promise<void>;
   /**
    * Resolves when the operator has stopped: `stopped` after `stop()`, `lost-lease` when the leader
-   * lost its Lease (a lost term cannot be resumed: main.ts exits 1 so the pod restarts clean).
+   * lost its Lease (a lost term cannot be resumed: main.ts exits 1 so the pod restarts clean),
+   * `failed` when a controller could not start.
    */
   done: Promise<StopReason>;
 }
@@ -236,16 +237,22 @@ function writers(
   api: KubeClient,
   informers: Informers,
   log: Logger,
-  identity: string | undefined,
+  o: { identity: string | undefined; clock: Clock },
 ): Pick<Ctx, 'applier' | 'status' | 'events'> {
   return {
     applier: new Applier({
       api,
       logger: log,
+      clock: o.clock,
       caches: [informers.namespaces, informers.services, informers.networkPolicies],
     }),
-    status: new StatusWriter({ api, logger: log }),
-    events: new EventRecorder({ api, logger: log, ...(identity ? { instance: identity } : {}) }),
+    status: new StatusWriter({ api, logger: log, clock: o.clock }),
+    events: new EventRecorder({
+      api,
+      logger: log,
+      clock: o.clock,
+      ...(o.identity ? { instance: o.identity } : {}),
+    }),
   };
 }
 
@@ -253,7 +260,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const api = await connect(opts);
   const log = opts.logger ?? createLogger({ base: { component: 'spaces-operator' } });
   const clock = opts.clock ?? realClock;
-  const informers = makeInformers(api, log, opts.resyncMs ?? 0);
+  const informers = makeInformers(api, log, opts.resyncMs ?? 0, clock);
   const settings = platformSettings({ ...opts.settings, operatorNamespace: opts.namespace });
   const mgr = newManager(opts, api, log, clock);
   const health = opts.healthPort === undefined ? undefined : healthRunnable(opts.healthPort, mgr, log);
@@ -269,7 +276,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const controllers = setupControllers({
     informers,
     settings,
-    ...writers(api, informers, log, opts.identity),
+    ...writers(api, informers, log, { identity: opts.identity, clock }),
     log,
     manager: mgr,
     api,

@@ -18,7 +18,9 @@ import {
   FIELD_MANAGER,
   Informer,
   internStrings,
+  realClock,
   slimManagedFields,
+  type Clock,
   type InformerOptions,
   type KubeApi,
   type Logger,
@@ -58,7 +60,12 @@ export function newInformer<T extends KubernetesObject>(o: InformerOptions<T>): 
 }
 
 /** One informer per kind the operator reads; nothing starts until `start()` is called on each. */
-export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Informers {
+export function makeInformers(
+  api: KubeApi,
+  logger: Logger,
+  resyncMs = 0,
+  clock: Clock = realClock,
+): Informers {
   // Caches keep only our own Apply entry of managedFields (the Applier's "fields we dropped"
   // check), and one copy of each repeated string across every cache.
   const slim = slimManagedFields([FIELD_MANAGER]);
@@ -77,6 +84,7 @@ export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Infor
       path,
       logger,
       resyncMs,
+      clock,
       transform: (o) => intern(transform(o)) as T,
       ...(labelSelector ? { labelSelector } : {}),
     });
@@ -103,6 +111,7 @@ export function makeInformers(api: KubeApi, logger: Logger, resyncMs = 0): Infor
       path: '/api/v1/pods',
       logger,
       resyncMs,
+      clock,
       transform: (o) => intern(slimPod(o)) as Named<V1Pod>,
       indexers: { [HOST_NETWORK_INDEX]: (p) => (p.spec?.hostNetwork ? ['true'] : []) },
     }),

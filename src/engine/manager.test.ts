@@ -131,6 +131,20 @@ describe('Manager', () => {
     expect(() => m.add(recorder(log, 'late', false))).toThrow(/after start/);
   });
 
+  it('stops with reason failed when a leader-only runnable cannot start (the Lease is not kept)', async () => {
+    const log: string[] = [];
+    const e = scriptedElector();
+    const m = new Manager({ leaderElection: e.factory });
+    m.add(recorder(log, 'webhook', false));
+    m.add(recorder(log, 'dns', true, { start: () => Promise.reject(new Error('no ConfigMap access')) }));
+    await m.start();
+    await e.win();
+    expect(await m.done).toBe('failed');
+    expect(e.state.stopped).toBe(true);
+    expect(m.isLeader()).toBe(false);
+    expect(log).toEqual(['start webhook', 'stop dns', 'stop webhook']);
+  });
+
   it('leaderOnly stops a controller draining its work in flight', async () => {
     const calls: unknown[] = [];
     const r = leaderOnly('space', {

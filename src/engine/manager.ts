@@ -35,8 +35,11 @@ export interface ElectorCallbacks {
   onStoppedLeading: () => Promise<void>;
 }
 
-/** Why the manager stopped: `stop()` was called, or the Lease was lost (a term cannot resume). */
-export type StopReason = 'stopped' | 'lost-lease';
+/**
+ * Why the manager stopped: `stop()` was called, the Lease was lost (a term cannot resume), or a
+ * leader-only runnable failed to start.
+ */
+export type StopReason = 'stopped' | 'lost-lease' | 'failed';
 
 export interface ManagerOptions {
   clock?: Clock;
@@ -195,7 +198,7 @@ export class Manager {
     })().catch((err: unknown) => {
       // A leader that cannot run its controllers must not keep the Lease.
       this.#log.error({ err }, 'a leader-only runnable failed to start');
-      void this.stop('lost-lease');
+      void this.stop('failed');
     });
     return this.#leaderStart;
   }
