@@ -40,7 +40,12 @@ const FLAGS = {
   'cert-manager': { type: 'boolean', help: "use cert-manager's certificate instead of managing one" },
   'health-port': { type: 'string', arg: 'N', default: '8080', help: '/healthz, /readyz and /metrics' },
   concurrency: { type: 'string', arg: 'N', default: '4', help: 'reconciles in flight per controller' },
-  'resync-seconds': { type: 'string', arg: 'N', default: '0', help: 'periodic full resync (0: off)' },
+  'resync-seconds': {
+    type: 'string',
+    arg: 'N',
+    default: '0',
+    help: 'seconds between periodic full resyncs (0: off)',
+  },
   'no-dns': { type: 'boolean', help: 'do not maintain CoreDNS entries' },
   'allowed-dns-suffixes': {
     type: 'string',
@@ -66,7 +71,7 @@ type Name = keyof typeof FLAGS;
 /** `--help`: every flag of the table, with its argument and default. */
 export function helpText(): string {
   const lines = (Object.entries(FLAGS) as [Name, Flag][]).map(([name, f]) => {
-    const left = `  --${name}${f.arg ? ` ${f.arg}` : ''}`.padEnd(30);
+    const left = `  --${name}${f.arg ? ` ${f.arg}` : ''}`.padEnd(32);
     return `${left}${f.help}${f.default === undefined ? '' : ` (default ${f.default})`}`;
   });
   return ['spaces-operator: reconciles privatespaces.dev Spaces, Apps and Peerings.', '', ...lines].join(
