@@ -44,6 +44,21 @@ export function leaderController(ctx: SetupContext, reconciler: Reconciler<strin
   return controller;
 }
 
+/**
+ * The usual controller: a leader-only work queue over `reconciler`, its watches wired by `watch`,
+ * resynced over the keys of `owned` (the cache of the kind it reconciles).
+ */
+export function queueController(
+  ctx: SetupContext,
+  reconciler: Reconciler<string>,
+  owned: { keys(): string[] },
+  watch: (controller: Controller<string>) => void,
+): Registered {
+  const controller = leaderController(ctx, reconciler);
+  watch(controller);
+  return { enqueue: (k) => controller.enqueue(k), resync: () => enqueueAll(controller, owned.keys()) };
+}
+
 /** Queues every key of `keys` into `controller`; returns how many. */
 export function enqueueAll(controller: { enqueue(key: string): void }, keys: Iterable<string>): number {
   let n = 0;

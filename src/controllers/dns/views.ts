@@ -9,7 +9,6 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { DnsCache } from './controller.ts';
 import { SERVICE_NAME_LABEL, sliceHasReadyEndpoint } from '../../dns/snapshot.ts';
 import { APP_LABEL } from '../../model/labels.ts';
-import type { Informer } from '../../engine/index.ts';
 
 export interface Relevance<T> {
   add?(obj: T): boolean;
@@ -17,11 +16,18 @@ export interface Relevance<T> {
   delete?(obj: T): boolean;
 }
 
-/** A view of `source` whose handlers hear only the events `relevant` lets through (default: all). */
+/**
+ * A view of `source` that holds only the objects `include` keeps (default: all) and whose handlers
+ * hear only the events `relevant` lets through (default: all).
+ */
 export function onlyRelevant<T extends KubernetesObject>(
-  source: Informer<T>,
+  source: DnsCache<T>,
   relevant: Relevance<KubernetesObject>,
+  include: (o: KubernetesObject) => boolean = () => true,
 ): DnsCache<T> {
+  const add = (o: T): boolean => include(o) && (relevant.add?.(o) ?? true);
+  const update = (o: T, n: T): boolean => (include(o) || include(n)) && (relevant.update?.(o, n) ?? true);
+  const del = (o: T): boolean => include(o) && (relevant.delete?.(o) ?? true);
   return {
     get apiVersion() {
       return source.apiVersion;
@@ -32,11 +38,14 @@ export function onlyRelevant<T extends KubernetesObject>(
     get synced() {
       return source.synced;
     },
-    get: (key) => source.get(key),
-    list: () => source.list(),
-    onAdd: (fn) => source.onAdd((o) => (relevant.add?.(o) ?? true) && fn(o)),
-    onUpdate: (fn) => source.onUpdate((o, n) => (relevant.update?.(o, n) ?? true) && fn(o, n)),
-    onDelete: (fn) => source.onDelete((o) => (relevant.delete?.(o) ?? true) && fn(o)),
+    get: (key) => {
+      const o = source.get(key);
+      return o && include(o) ? o : undefined;
+    },
+    list: () => source.list().filter(include),
+    onAdd: (fn) => source.onAdd((o) => add(o) && fn(o)),
+    onUpdate: (fn) => source.onUpdate((o, n) => update(o, n) && fn(o, n)),
+    onDelete: (fn) => source.onDelete((o) => del(o) && fn(o)),
   };
 }
 
@@ -71,24 +80,5 @@ export const readinessChanged: Relevance<KubernetesObject> = {
  * cluster, for the exposure report).
  */
 export function appServicesOnly<T extends KubernetesObject>(view: DnsCache<T>): DnsCache<T> {
-  const ours = (o: KubernetesObject): boolean => o.metadata?.labels?.[APP_LABEL] !== undefined;
-  return {
-    get apiVersion() {
-      return view.apiVersion;
-    },
-    get kind() {
-      return view.kind;
-    },
-    get synced() {
-      return view.synced;
-    },
-    get: (key) => {
-      const o = view.get(key);
-      return o && ours(o) ? o : undefined;
-    },
-    list: () => view.list().filter(ours),
-    onAdd: (fn) => view.onAdd((o) => ours(o) && fn(o)),
-    onUpdate: (fn) => view.onUpdate((o, n) => (ours(o) || ours(n)) && fn(o, n)),
-    onDelete: (fn) => view.onDelete((o) => ours(o) && fn(o)),
-  };
+  return onlyRelevant(view, {}, (o) => o.metadata?.labels?.[APP_LABEL] !== undefined);
 }

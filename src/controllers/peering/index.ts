@@ -2,13 +2,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { EventSource } from '../../engine/index.ts';
 import { keyOf, type Informers } from '../context.ts';
-import {
-  enqueueAll,
-  leaderController,
-  type ControllerSetup,
-  type Registered,
-  type SetupContext,
-} from '../setup.ts';
+import { queueController, type ControllerSetup, type Registered, type SetupContext } from '../setup.ts';
 import { peeringReconciler } from './reconcile.ts';
 
 export { cachedClusterRanges, peeringReconciler } from './reconcile.ts';
@@ -16,11 +10,11 @@ export { cachedClusterRanges, peeringReconciler } from './reconcile.ts';
 /** A Peering is judged against the other Peerings of its Space, its Space, and the cluster's ranges. */
 function setup(ctx: SetupContext): Registered {
   const inf = ctx.informers;
-  const ctl = leaderController(ctx, peeringReconciler(ctx));
-  ctl.watch(inf.peerings, (p) => inf.peerings.list(p.metadata.namespace).map(keyOf));
-  ctl.watch(inf.spaces, (s) => inf.peerings.list(s.metadata.name).map(keyOf));
-  watchPeeringClusterRanges(ctl, inf);
-  return { enqueue: (k) => ctl.enqueue(k), resync: () => enqueueAll(ctl, inf.peerings.keys()) };
+  return queueController(ctx, peeringReconciler(ctx), inf.peerings, (ctl) => {
+    ctl.watch(inf.peerings, (p) => inf.peerings.list(p.metadata.namespace).map(keyOf));
+    ctl.watch(inf.spaces, (s) => inf.peerings.list(s.metadata.name).map(keyOf));
+    watchPeeringClusterRanges(ctl, inf);
+  });
 }
 
 export const peering: ControllerSetup = { name: 'peering', setup };
