@@ -3,13 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  EXEC_RERUN_MS,
-  FILE_CHECK_MS,
-  KubeConfigError,
-  connectionFromKubeConfig,
-  loadKubeConfig,
-} from './kubeconfig.ts';
+import { FILE_CHECK_MS, KubeConfigError, connectionFromKubeConfig, loadKubeConfig } from './kubeconfig.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -361,18 +355,22 @@ describe('exec credential plugins', () => {
   it('runs the plugin again after invalidate() (a 401), once for a burst', async () => {
     const { runs } = await plugin({ token: 'no-expiry' });
     const file = await kubeconfig('config', single({}, execUser()));
-    let t = 1_000_000;
-    const conn = await loadKubeConfig({ path: file, env: noEnv, now: () => t });
-    await conn.options();
-    t += EXEC_RERUN_MS;
-    conn.invalidate?.();
+    const conn = await loadKubeConfig({ path: file, env: noEnv });
+    const refused = await conn.options();
+    const script = path.join(dir, 'plugin.sh');
+    await writeFile(script, (await readFile(script, 'utf8')).replace('no-expiry', 'fresh'));
+    conn.invalidate?.(refused);
+    expect((await conn.options()).headers.Authorization).toBe('Bearer fresh');
+    expect(await runs()).toBe(2);
+    // More 401s from requests sent with the old token: the fresh credentials are kept...
+    conn.invalidate?.(refused);
+    conn.invalidate?.(refused);
     await conn.options();
     expect(await runs()).toBe(2);
-    // More 401s from requests sent with the old token: the fresh run is kept.
-    conn.invalidate?.();
-    conn.invalidate?.();
+    // ...and a 401 for the fresh ones runs it again.
+    conn.invalidate?.(await conn.options());
     await conn.options();
-    expect(await runs()).toBe(2);
+    expect(await runs()).toBe(3);
   });
 
   it('caches until expirationTimestamp and runs again after it', async () => {

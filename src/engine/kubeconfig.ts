@@ -44,8 +44,9 @@ export interface ClusterConnection {
    * (re-reading those that changed); exec credentials are kept until status.expirationTimestamp. */
   options(): Promise<ConnectionOptions>;
   /** The server refused the credentials (401) or the TLS handshake failed: the next `options()`
-   * looks at every file again and runs the exec plugin again. */
-  invalidate?(): void;
+   * looks at every file again and runs the exec plugin again, unless `stale` (what the refused
+   * request was sent with) no longer is what the plugin gave. */
+  invalidate?(stale?: ConnectionOptions): void;
 }
 
 /** A kubeconfig that cannot be used as asked; `contexts` lists the known ones when a context is missing. */
@@ -75,8 +76,6 @@ export interface LoadOptions {
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** How often a file is looked at (stat) for a change. */
 export const FILE_CHECK_MS = 10_000;
-/** An exec plugin run this recently is not run again on `invalidate()` (a burst of 401s runs it once). */
-export const EXEC_RERUN_MS = 1_000;
 const EXEC_TIMEOUT_MS = 60_000;
 
 type Obj = Record<string, unknown>;
@@ -86,7 +85,7 @@ type Creds = { authorization?: string; cert?: Pem; key?: Pem };
 /** A cluster, user or context entry and the file it came from (relative paths resolve against it). */
 type Entry = { file: string; value: Obj };
 /** What one load shares: the environment, the clock, and what `invalidate()` resets. */
-type Ctx = { env: NodeJS.ProcessEnv; now: () => number; resets: Array<() => void> };
+type Ctx = { env: NodeJS.ProcessEnv; now: () => number; resets: Array<(stale?: ConnectionOptions) => void> };
 /** TLS material read when needed (files are re-read when they change). */
 type Material = () => Promise<Pem | undefined>;
 
@@ -300,25 +299,31 @@ function watchedFile(file: string, field: string, ctx: Ctx): () => Promise<Buffe
 function execPlugin(ex: Obj, dir: string, ctx: Ctx): () => Promise<Creds> {
   const { run, what } = execCommand(ex, dir, ctx);
   let pending: Promise<Creds> | undefined;
+  let last: Creds | undefined; // what `pending` resolved to; undefined while it runs
   let until = Infinity;
-  let startedAt = -Infinity;
-  ctx.resets.push(() => {
-    // A burst of 401s after one run runs the plugin once more, not once per request.
-    if (pending && ctx.now() - startedAt >= EXEC_RERUN_MS) pending = undefined;
+  ctx.resets.push((stale) => {
+    // Run again, unless a run is under way or the refused credentials are already replaced (a
+    // burst of 401s for requests sent with the old token runs the plugin once).
+    if (!pending || !last || (stale && !sameCreds(last, stale))) return;
+    pending = undefined;
   });
   return () => {
     // While a run is pending `until` is Infinity, so concurrent callers share it.
     if (pending && ctx.now() < until) return pending;
     until = Infinity;
-    startedAt = ctx.now();
+    last = undefined;
     const p = run().then((stdout) => {
       const answer = parseExecCredential(stdout, what);
       until = answer.until;
-      return answer.creds;
+      return (last = answer.creds);
     });
     p.catch(() => pending === p && (pending = undefined)); // a failure is retried on the next call
     return (pending = p);
   };
+}
+
+function sameCreds(creds: Creds, used: ConnectionOptions): boolean {
+  return creds.authorization === used.headers.Authorization && creds.cert === used.cert;
 }
 
 /** The plugin's command line, resolved like client-go, and a function that runs it once. */
@@ -376,8 +381,8 @@ function connection(
       const headers = authorization ? { ...base.headers, Authorization: authorization } : { ...base.headers };
       return { ...base.tls, ca, cert, key, headers };
     },
-    invalidate() {
-      for (const reset of ctx.resets) reset();
+    invalidate(stale?: ConnectionOptions) {
+      for (const reset of ctx.resets) reset(stale);
     },
   };
 }
