@@ -11,6 +11,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from './output.ts';
 import { runReach } from './reach.ts';
 import { listFlag } from '../model/settings.ts';
 import { runRender } from './render.ts';
+import { versionText } from './version.ts';
 import { DEFAULT_APP_PORT } from '../api/v1alpha1/constants.ts';
 
 export interface Io {
@@ -245,6 +246,9 @@ export function program(io: Io, outcome: Outcome): Command {
   reachCommand(p, io, outcome);
   renderCommand(p, io, outcome);
   doctorCommand(p, io, outcome);
+  p.command('version')
+    .description('Print the version of kubectl-spaces')
+    .action(() => io.out(versionText()));
   return p;
 }
 

@@ -35,15 +35,16 @@ export class ApiError extends Error {
   readonly code: number;
   readonly reason: string;
   readonly body: unknown;
-  /** The answer as a Status: `message` is the server's alone (the Error's message names the request). */
-  readonly status: ApiStatus;
-
   constructor(code: number, message: string, reason = '', body?: unknown) {
     super(message);
     this.code = code;
     this.reason = reason;
     this.body = body;
-    this.status = statusOf(code, reason, body);
+  }
+
+  /** The answer as a Status: `message` is the server's alone (the Error's message names the request). */
+  get status(): ApiStatus {
+    return statusOf(this.code, this.reason, this.body);
   }
 }
 
