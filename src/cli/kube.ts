@@ -25,7 +25,7 @@ export interface KubeFlags {
   namespace?: string;
 }
 
-export interface ObjectList<T> {
+interface ObjectList<T> {
   items: T[];
   metadata?: { continue?: string };
 }

@@ -124,9 +124,9 @@ export function applyRequest(
 /** A request without an answer for this long fails (watches have their own idle limit). */
 export const REQUEST_TIMEOUT_MS = 60_000;
 /** How often a request answered 429 is sent again (client-go: 10; the CLI user waits for it). */
-export const MAX_RETRIES = 5;
+const MAX_RETRIES = 5;
 /** The longest wait for one 429's `Retry-After`. */
-export const MAX_RETRY_AFTER_MS = 10_000;
+const MAX_RETRY_AFTER_MS = 10_000;
 /** A watch that delivers nothing (not even a bookmark) for this long is ended and reopened. */
 export const WATCH_IDLE_MS = 60_000;
 

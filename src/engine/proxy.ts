@@ -133,7 +133,7 @@ export class ProxyConfig {
 }
 
 /** Opens a CONNECT tunnel to `host:port` through `proxy`; the socket once the proxy said 200. */
-export function connectTunnel(proxy: Proxy, host: string, port: number): Promise<Duplex> {
+function connectTunnel(proxy: Proxy, host: string, port: number): Promise<Duplex> {
   const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const headers: Record<string, string> = { Host: authority };
   if (proxy.authorization) headers['Proxy-Authorization'] = proxy.authorization;
