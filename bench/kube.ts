@@ -1,5 +1,6 @@
 // The bench's own API calls: server-side apply (field manager `bench`), LIST, DELETE, through
-// the engine's KubeClient (one undici connection pool, objects untouched), and a promise pool.
+// the engine's KubeClient (the operator's client: one node:https keep-alive pool, objects
+// untouched, 429 Retry-After handled by the client), and a promise pool.
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, isNotFound } from '../src/engine/errors.ts';
 import { KubeClient, applyRequest, buildPath } from '../src/engine/kubeclient.ts';
@@ -71,7 +72,10 @@ export async function pool<T>(
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
-/** Retries `fn` a few times on errors that a busy apiserver answers (429, 5xx, resets). */
+/**
+ * Retries `fn` a few times on errors that a busy apiserver answers (5xx, resets, conflicts; and
+ * a 429 that outlasted the client's own Retry-After retries).
+ */
 export async function retrying<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
   for (let i = 1; ; i++) {
     try {

@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliError, EXIT } from './errors.ts';
-import { ApiError, apiFailure, Kube, loadKubeConfig, objectPath, type ApiStatus } from './kube.ts';
+import { ApiError, apiFailure, Kube, loadKubeConfig } from './kube.ts';
+import type { ApiStatus } from '../engine/errors.ts';
 
 const api = (s: Partial<ApiStatus> & { code: number }): ApiError =>
-  new ApiError({ reason: '', message: 'm', ...s });
+  new ApiError(s.code, 'GET /x: m', s.reason ?? '', { kind: 'Status', message: 'm', ...s });
 
 describe('apiFailure', () => {
   it('schema or CEL refusal (422): exit 3, one line per field', () => {
@@ -56,30 +57,6 @@ describe('apiFailure', () => {
   });
 });
 
-describe('objectPath', () => {
-  it.each([
-    [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }, '/api/v1/namespaces/a'],
-    [
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'a' } },
-      '/api/v1/namespaces/a/services/s',
-    ],
-    [
-      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'p', namespace: 'a' } },
-      '/apis/networking.k8s.io/v1/namespaces/a/networkpolicies/p',
-    ],
-    [
-      { apiVersion: 'privatespaces.dev/v1alpha1', kind: 'Space', metadata: { name: 's' } },
-      '/apis/privatespaces.dev/v1alpha1/spaces/s',
-    ],
-  ])('%j', (obj, want) => expect(objectPath(obj)).toBe(want));
-
-  it('refuses a kind it does not know', () => {
-    expect(() => objectPath({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' } })).toThrow(
-      CliError,
-    );
-  });
-});
-
 describe('loadKubeConfig', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cli-kubeconfig-'));
   const file = path.join(dir, 'config');
@@ -96,20 +73,56 @@ describe('loadKubeConfig', () => {
     ].join('\n'),
   );
 
-  it("-n, else the context's namespace, else default", () => {
-    expect(new Kube(loadKubeConfig({ kubeconfig: file })).namespace).toBe('team');
-    expect(new Kube(loadKubeConfig({ kubeconfig: file, context: 'two' })).namespace).toBe('default');
-    const given = Kube.load({ kubeconfig: file, namespace: 'x' });
+  it("-n, else the context's namespace, else default", async () => {
+    expect(new Kube(await loadKubeConfig({ kubeconfig: file })).namespace).toBe('team');
+    expect(new Kube(await loadKubeConfig({ kubeconfig: file, context: 'two' })).namespace).toBe('default');
+    const given = await Kube.load({ kubeconfig: file, namespace: 'x' });
     expect([given.namespace, given.namespaceGiven]).toEqual(['x', true]);
   });
 
-  it('an unknown --context is a usage error that lists the known ones', () => {
+  it('an unknown --context is a usage error that lists the known ones', async () => {
     try {
-      loadKubeConfig({ kubeconfig: file, context: 'three' });
+      await loadKubeConfig({ kubeconfig: file, context: 'three' });
       expect.unreachable();
     } catch (err) {
       expect((err as CliError).exitCode).toBe(EXIT.usage);
       expect((err as CliError).hint).toContain('known contexts: one, two');
     }
+  });
+});
+
+describe('Kube on the engine client', () => {
+  it('follows continue, maps a missing object to undefined and an unreachable server to exit 1', async () => {
+    const { createServer } = await import('node:http');
+    const urls: string[] = [];
+    const server = createServer((req, res) => {
+      urls.push(req.url ?? '');
+      if (req.url?.includes('/configmaps/gone')) {
+        res.writeHead(404).end(JSON.stringify({ kind: 'Status', code: 404, details: { name: 'gone' } }));
+      } else if (req.url?.includes('continue=next')) res.end('{"items":[{"n":2}],"metadata":{}}');
+      else res.end('{"items":[{"n":1}],"metadata":{"continue":"next"}}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const conn = (p: number) => ({
+      server: `http://127.0.0.1:${p}`,
+      source: 'test',
+      options: () => Promise.resolve({ rejectUnauthorized: true, headers: {} }),
+    });
+    const kube = new Kube(conn(port));
+    try {
+      expect(await kube.list('/api/v1/namespaces')).toEqual([{ n: 1 }, { n: 2 }]);
+      expect(urls).toEqual(['/api/v1/namespaces?limit=500', '/api/v1/namespaces?limit=500&continue=next']);
+      expect(await kube.getConfigMap('a', 'gone')).toBeUndefined();
+    } finally {
+      kube.client.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+    const err = await new Kube(conn(port)).listNamespaces().catch((e: unknown) => e);
+    expect((err as CliError).exitCode).toBe(EXIT.error);
+    expect((err as CliError).message).toMatch(
+      /cannot reach the API server at http:\/\/127.0.0.1:\d+: ECONNREFUSED/,
+    );
   });
 });

@@ -1,21 +1,22 @@
-// The CLI's access to the cluster: kubeconfig and context loading as kubectl does it, and the
-// few reads and writes the commands need, as plain JSON exactly as the API server writes it.
-//
-// Why JSON requests and not client-node's typed APIs (CoreV1Api, ...): those rename fields
-// (a NetworkPolicy rule's `from` becomes `_from`), turn timestamps into Dates, and the
-// serializer that would turn them back is not exported; so `-o yaml` would print `_from`, and a
-// server-side dry-run apply of a NetworkPolicy would silently drop its peers. The transport is
-// still client-node's (its RequestContext, its fetch library, KubeConfig's authentication:
-// tokens, client certificates, exec plugins), so every kubeconfig kubectl accepts works here.
-import {
-  IsomorphicFetchHttpLibrary,
-  KubeConfig,
-  RequestContext,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+// The CLI's access to the cluster: the engine's `KubeClient` (the operator's own client: kubeconfig
+// and context loading as kubectl does it, exec plugins, proxies from the environment, 429
+// retries) and the few reads and writes the commands need, as plain JSON exactly as the API
+// server writes it (a NetworkPolicy rule's `from` stays `from`, timestamps stay strings), so `-o
+// yaml` prints what kubectl prints and a dry-run apply sends every field. This module's job is
+// the CLI's side: flags → connection, and every failure → a CliError that says what to do.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
 import { API_VERSION } from '../api/v1alpha1/constants.ts';
+import { ApiError, CredentialError, type ApiStatus } from '../engine/errors.ts';
+import { KubeClient, type KubeRequest } from '../engine/kubeclient.ts';
+import {
+  KubeConfigError,
+  loadKubeConfig as loadConnection,
+  type ClusterConnection,
+} from '../engine/kubeconfig.ts';
 import { CliError, EXIT, failure, usageError } from './errors.ts';
+
+export { ApiError };
 
 /** The kubectl flags every command takes. */
 export interface KubeFlags {
@@ -24,34 +25,7 @@ export interface KubeFlags {
   namespace?: string;
 }
 
-type Method = 'GET' | 'POST' | 'PATCH';
-
-export interface KubeRequest {
-  method?: Method;
-  path: string;
-  query?: Record<string, string | undefined>;
-  body?: unknown;
-  contentType?: string;
-}
-
-/** A Status the API server answered with (non-2xx). */
-export interface ApiStatus {
-  code: number;
-  reason: string;
-  message: string;
-  details?: { name?: string; kind?: string; causes?: { field?: string; message?: string }[] };
-}
-
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
-  readonly status: ApiStatus;
-  constructor(status: ApiStatus) {
-    super(status.message);
-    this.status = status;
-  }
-}
-
-export interface ObjectList<T> {
+interface ObjectList<T> {
   items: T[];
   metadata?: { continue?: string };
 }
@@ -60,114 +34,68 @@ export type Obj = KubernetesObject & Record<string, unknown>;
 
 const CR = `/apis/${API_VERSION}`;
 const PAGE = 500;
-const MAX_RETRIES = 5;
 
-type Dispatcher = ReturnType<RequestContext['getDispatcher']>;
-
-/** Loads the kubeconfig like kubectl: --kubeconfig, else $KUBECONFIG / ~/.kube/config / in-cluster. */
-export function loadKubeConfig(flags: KubeFlags): KubeConfig {
-  const kc = new KubeConfig();
+/** Loads the kubeconfig like kubectl: --kubeconfig, else $KUBECONFIG / in-cluster / ~/.kube/config. */
+export async function loadKubeConfig(flags: KubeFlags): Promise<ClusterConnection> {
   try {
-    if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
-    else kc.loadFromDefault();
+    return await loadConnection({
+      ...(flags.kubeconfig ? { path: flags.kubeconfig } : {}),
+      ...(flags.context ? { context: flags.context } : {}),
+    });
   } catch (err) {
-    throw failure(
-      `cannot load kubeconfig${flags.kubeconfig ? ` ${flags.kubeconfig}` : ''}: ${(err as Error).message}`,
-      'pass --kubeconfig PATH or set KUBECONFIG',
-      err,
-    );
-  }
-  if (flags.context) {
-    if (!kc.getContextObject(flags.context)) {
-      const known = kc.getContexts().map((c) => c.name);
+    const contexts = err instanceof KubeConfigError ? err.contexts : undefined;
+    if (flags.context && contexts) {
       throw usageError(
         `context "${flags.context}" is not in the kubeconfig`,
-        `known contexts: ${known.join(', ') || '<none>'} (kubectl config get-contexts)`,
+        `known contexts: ${contexts.join(', ') || '<none>'} (kubectl config get-contexts)`,
       );
     }
-    kc.setCurrentContext(flags.context);
+    const file = flags.kubeconfig ? ` ${flags.kubeconfig}` : '';
+    const hint = 'pass --kubeconfig PATH or set KUBECONFIG';
+    throw failure(`cannot load kubeconfig${file}: ${(err as Error).message}`, hint, err);
   }
-  if (!kc.getCurrentCluster()) {
-    throw failure(
-      'the kubeconfig has no current cluster',
-      'pass --context NAME or run kubectl config use-context',
-    );
-  }
-  return kc;
 }
 
 export class Kube {
-  readonly kc: KubeConfig;
+  readonly client: KubeClient;
   /** -n, else the context's namespace, else default. */
   readonly namespace: string;
   /** Whether -n was given (commands that can find the namespace themselves use this). */
   readonly namespaceGiven: boolean;
-  readonly #http = new IsomorphicFetchHttpLibrary();
-  #dispatcher: Dispatcher;
 
-  constructor(kc: KubeConfig, namespace?: string) {
-    this.kc = kc;
+  constructor(conn: ClusterConnection, namespace?: string) {
+    this.client = new KubeClient(conn);
     this.namespaceGiven = namespace !== undefined;
-    this.namespace = namespace ?? kc.getContextObject(kc.currentContext)?.namespace ?? 'default';
+    this.namespace = namespace ?? conn.namespace ?? 'default';
   }
 
-  static load(flags: KubeFlags): Kube {
-    return new Kube(loadKubeConfig(flags), flags.namespace);
+  static async load(flags: KubeFlags): Promise<Kube> {
+    return new Kube(await loadKubeConfig(flags), flags.namespace);
   }
 
   get server(): string {
-    return this.kc.getCurrentCluster()?.server ?? '<no server>';
+    return this.client.server;
   }
 
   /** One request; the parsed JSON answer. Throws ApiError for a Status, CliError when unreachable. */
-  async request<T>(req: KubeRequest): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const { code, text, retryAfter } = await this.#send(req);
-      if (code >= 200 && code <= 299) return (text ? JSON.parse(text) : undefined) as T;
-      // 429: API Priority and Fairness, or storage still initialising: retry like client-go.
-      if (code === 429 && attempt < MAX_RETRIES) {
-        await new Promise((r) => setTimeout(r, Math.min(retryAfter, 2) * 1000));
-        continue;
-      }
-      throw new ApiError(statusOf(code, text));
-    }
-  }
-
-  async #send(req: KubeRequest): Promise<{ code: number; text: string; retryAfter: number }> {
-    const url = new URL(this.server.replace(/\/$/, '') + req.path);
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    const ctx = new RequestContext(url.toString(), req.method ?? 'GET');
-    ctx.setHeaderParam('Accept', 'application/json');
-    if (req.body !== undefined) {
-      ctx.setHeaderParam('Content-Type', req.contentType ?? 'application/json');
-      ctx.setBody(JSON.stringify(req.body));
-    }
-    await this.kc.applySecurityAuthentication(ctx).catch((err: unknown) => {
-      throw failure(
-        `the kubeconfig user's credentials failed: ${causeText(err)}`,
-        'check the user of the current context (kubectl config view --minify); log in again',
-        err,
-      );
-    });
+  async request<T>(req: Omit<KubeRequest, 'method'> & { method?: KubeRequest['method'] }): Promise<T> {
     try {
-      this.#reuseDispatcher(ctx);
-      const rsp = await this.#http.send(ctx).toPromise();
-      const retryAfter = Number(rsp.headers['retry-after'] ?? '1') || 1;
-      return { code: rsp.httpStatusCode, text: await rsp.body.text(), retryAfter };
+      return await this.client.request<T>({ method: 'GET', ...req });
     } catch (err) {
+      if (err instanceof ApiError) throw err;
+      if (err instanceof CredentialError) {
+        throw failure(
+          `the kubeconfig user's credentials failed: ${err.message}`,
+          'check the user of the current context (kubectl config view --minify); log in again',
+          err,
+        );
+      }
       throw failure(
         `cannot reach the API server at ${this.server}: ${causeText(err)}`,
         'check the cluster is up and the context is right (kubectl cluster-info; --context, --kubeconfig)',
         err,
       );
     }
-  }
-
-  #reuseDispatcher(ctx: RequestContext): void {
-    const fresh = ctx.getDispatcher();
-    if (!fresh) return;
-    if (this.#dispatcher) ctx.setDispatcher(this.#dispatcher);
-    else this.#dispatcher = fresh;
   }
 
   /** GET, or undefined when the object does not exist. */
@@ -187,12 +115,28 @@ export class Kube {
     do {
       const page = await this.request<ObjectList<T>>({
         path,
-        query: { ...query, limit: String(PAGE), continue: token },
+        query: { ...query, limit: PAGE, continue: token },
       });
       items.push(...page.items);
       token = page.metadata?.continue || undefined;
     } while (token);
     return items;
+  }
+
+  /** The path of an object the model renders (by discovery, as the operator finds it). */
+  async objectPath(obj: KubernetesObject): Promise<string> {
+    const ref = {
+      apiVersion: obj.apiVersion ?? '',
+      kind: obj.kind ?? '',
+      namespace: obj.metadata?.namespace ?? 'default',
+      name: obj.metadata?.name ?? '',
+    };
+    try {
+      return await this.client.resourcePath(ref);
+    } catch (err) {
+      if (err instanceof ApiError || err instanceof CliError) throw err;
+      throw failure(`${(err as Error).message}`, undefined, err);
+    }
   }
 
   // --- privatespaces.dev -------------------------------------------------------------------
@@ -270,15 +214,15 @@ export class Kube {
   // --- any object the model renders ----------------------------------------------------------
 
   /** The live object, or undefined. */
-  getObject(obj: KubernetesObject): Promise<Obj | undefined> {
-    return this.getOrUndefined<Obj>(objectPath(obj));
+  async getObject(obj: KubernetesObject): Promise<Obj | undefined> {
+    return this.getOrUndefined<Obj>(await this.objectPath(obj));
   }
 
   /** What a server-side apply of `obj` by `fieldManager` (forced) would store: dryRun=All. */
-  applyDryRun(obj: KubernetesObject, fieldManager: string): Promise<Obj> {
+  async applyDryRun(obj: KubernetesObject, fieldManager: string): Promise<Obj> {
     return this.request<Obj>({
       method: 'PATCH',
-      path: objectPath(obj),
+      path: await this.objectPath(obj),
       query: { dryRun: 'All', fieldManager, force: 'true' },
       body: obj,
       contentType: 'application/apply-patch+yaml',
@@ -290,43 +234,9 @@ function enc(s: string): string {
   return encodeURIComponent(s);
 }
 
-/** Paths of the kinds the model renders (no discovery needed: they are fixed). */
-const PLURALS: Record<string, { plural: string; namespaced: boolean }> = {
-  'v1/Namespace': { plural: 'namespaces', namespaced: false },
-  'v1/Service': { plural: 'services', namespaced: true },
-  'v1/ConfigMap': { plural: 'configmaps', namespaced: true },
-  'networking.k8s.io/v1/NetworkPolicy': { plural: 'networkpolicies', namespaced: true },
-  [`${API_VERSION}/Space`]: { plural: 'spaces', namespaced: false },
-  [`${API_VERSION}/App`]: { plural: 'apps', namespaced: true },
-  [`${API_VERSION}/Peering`]: { plural: 'peerings', namespaced: true },
-};
-
-export function objectPath(obj: KubernetesObject): string {
-  const key = `${obj.apiVersion ?? ''}/${obj.kind ?? ''}`;
-  const r = PLURALS[key];
-  if (!r) throw new CliError(`kubectl-spaces does not handle ${key} objects`, EXIT.error);
-  const root = obj.apiVersion?.includes('/') ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion ?? ''}`;
-  const ns = r.namespaced ? `/namespaces/${enc(obj.metadata?.namespace ?? 'default')}` : '';
-  return `${root}${ns}/${r.plural}/${enc(obj.metadata?.name ?? '')}`;
-}
-
-function statusOf(code: number, text: string): ApiStatus {
-  try {
-    const s = JSON.parse(text) as Partial<ApiStatus>;
-    return {
-      code,
-      reason: s.reason ?? '',
-      message: s.message ?? text.slice(0, 300),
-      ...(s.details ? { details: s.details } : {}),
-    };
-  } catch {
-    return { code, reason: '', message: text.slice(0, 300) || `HTTP ${code}` };
-  }
-}
-
 function causeText(err: unknown): string {
-  const e = err as { message?: string; cause?: { code?: string; message?: string } };
-  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+  const e = err as { message?: string; code?: string; cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(err);
 }
 
 const HINTS: Record<number, string> = {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { VERSION } from './version.ts';
 import { EXIT } from './errors.ts';
 import { main, type Io } from './main.ts';
 
@@ -9,6 +11,17 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
   const code = await main(argv, io);
   return { code, out, err };
 }
+
+describe('kubectl spaces version', () => {
+  it("prints the package's version", async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(VERSION).toBe(pkg.version);
+    const r = await run('version');
+    expect([r.code, r.out]).toEqual([EXIT.ok, expect.stringMatching(`^kubectl-spaces ${VERSION} \\(node `)]);
+  });
+});
 
 describe('kubectl spaces: help and usage (no cluster needed)', () => {
   it.each([[], ['create'], ['create', 'app'], ['info'], ['reach'], ['render'], ['doctor']])(

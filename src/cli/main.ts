@@ -11,6 +11,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from './output.ts';
 import { runReach } from './reach.ts';
 import { listFlag } from '../model/settings.ts';
 import { runRender } from './render.ts';
+import { versionText } from './version.ts';
 import { DEFAULT_APP_PORT } from '../api/v1alpha1/constants.ts';
 
 export interface Io {
@@ -38,7 +39,7 @@ interface GlobalOptions extends KubeFlags {
   output?: OutputFormat;
 }
 
-function kubeOf(opts: GlobalOptions): Kube {
+function kubeOf(opts: GlobalOptions): Promise<Kube> {
   return Kube.load({
     ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
     ...(opts.context ? { context: opts.context } : {}),
@@ -101,7 +102,7 @@ function createCommand(program: Command, io: Io, outcome: Outcome): void {
     )
     .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const out = await runCreateApp(kubeOf(g), {
+      const out = await runCreateApp(await kubeOf(g), {
         name,
         space: o['space'] as string,
         internalRouting: o['internalRouting'] === true,
@@ -129,7 +130,7 @@ function infoCommand(program: Command, io: Io, outcome: Outcome): void {
     .addHelpText('after', '\nExamples:\n  kubectl spaces info acme\n  kubectl spaces info acme -o wide\n')
     .action(async (space: string, _o: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      io.out(await runInfo(kubeOf(g), space, g.output));
+      io.out(await runInfo(await kubeOf(g), space, g.output));
       outcome.code = EXIT.ok;
     });
 }
@@ -150,7 +151,7 @@ function reachCommand(program: Command, io: Io, outcome: Outcome): void {
     )
     .action(async (app: string, _o: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const r = await runReach(kubeOf(g), app, g.output);
+      const r = await runReach(await kubeOf(g), app, g.output);
       io.out(r.out);
       outcome.code = r.exposed ? EXIT.problems : EXIT.ok;
     });
@@ -220,7 +221,7 @@ function doctorCommand(program: Command, io: Io, outcome: Outcome): void {
     .addHelpText('after', '\nExample:\n  kubectl spaces doctor billing -n acme\n')
     .action(async (app: string, _o: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const r = await runDoctor(kubeOf(g), app, g.output, io.now());
+      const r = await runDoctor(await kubeOf(g), app, g.output, io.now());
       io.out(r.out);
       outcome.code = r.problems > 0 ? EXIT.problems : EXIT.ok;
     });
@@ -245,6 +246,9 @@ export function program(io: Io, outcome: Outcome): Command {
   reachCommand(p, io, outcome);
   renderCommand(p, io, outcome);
   doctorCommand(p, io, outcome);
+  p.command('version')
+    .description('Print the version of kubectl-spaces')
+    .action(() => io.out(versionText()));
   return p;
 }
 

@@ -399,10 +399,10 @@ export interface RenderOptions {
   allowedDnsSuffixes?: readonly string[];
 }
 
-export async function runRender(o: RenderOptions, kube?: () => Kube): Promise<string> {
+export async function runRender(o: RenderOptions, kube?: () => Promise<Kube>): Promise<string> {
   const c = collectChecked(await readManifests(o.files, o.recursive), o.allowedDnsSuffixes);
   if (!o.diff || !kube) return formatRender(render(c), o.output);
-  const k = kube();
+  const k = await kube();
   try {
     const rendered = render(c, await liveUids(k, c));
     const notes = rendered.notes.map((n) => `# NOTE: ${n}\n`).join('');

@@ -1,7 +1,15 @@
 // A small JSON client for the API server on Node's own https module. Objects stay exactly as
 // the API server wrote them (no renamed fields, no Dates), so objects from a LIST, a WATCH and a
 // PATCH compare equal. Kinds are resolved to paths by discovery, cached. One keep-alive agent
-// (connection pool) serves every request and watch of a client.
+// (connection pool) serves every request and watch of a client. It is the one client of the
+// project: the operator, the CLI, the bench and the test harness all use it.
+//
+// What it does for every request (client-go's behaviour):
+// - proxies from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (`proxy.ts`; CONNECT tunnel for https);
+// - 429 Too Many Requests (API Priority and Fairness): waits `Retry-After` (default 1 s, at most
+//   MAX_RETRY_AFTER_MS) on the injected clock and sends again, at most `maxRetries` times;
+// - 401, or a TLS handshake failure: asks the connection to refresh its credentials (exec plugin
+//   run again, rotated token/certificate/CA files re-read) and sends once more.
 //
 // Why not client-node's transport: importing @kubernetes/client-node costs ~86 MiB of RSS (its
 // KubeConfig module loads the whole generated API, and undici another ~28 MiB), more than half
@@ -10,7 +18,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { apiError } from './errors.ts';
+import { realClock, sleep, type Clock } from './clock.ts';
+import { apiError, CredentialError } from './errors.ts';
+import { ProxyConfig, TunnelAgent, type Proxy } from './proxy.ts';
 import { connectionFromKubeConfig, type ClusterConnection, type ConnectionOptions } from './kubeconfig.ts';
 import { apiRequests } from './metrics.ts';
 import type { WatchFn } from './watch.ts';
@@ -113,6 +123,10 @@ export function applyRequest(
 
 /** A request without an answer for this long fails (watches have their own idle limit). */
 export const REQUEST_TIMEOUT_MS = 60_000;
+/** How often a request answered 429 is sent again (client-go: 10; the CLI user waits for it). */
+const MAX_RETRIES = 5;
+/** The longest wait for one 429's `Retry-After`. */
+const MAX_RETRY_AFTER_MS = 10_000;
 /** A watch that delivers nothing (not even a bookmark) for this long is ended and reopened. */
 export const WATCH_IDLE_MS = 60_000;
 
@@ -150,23 +164,106 @@ export interface KubeClientOptions {
   requestTimeoutMs?: number;
   /** Default WATCH_IDLE_MS. */
   watchIdleMs?: number;
+  /** Waits for `Retry-After`; default the real clock. */
+  clock?: Clock;
+  /** 429 answers sent again; default MAX_RETRIES. */
+  maxRetries?: number;
+  /** Where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** One answer: status, body text and the `Retry-After` header. */
+interface Answer {
+  status: number;
+  text: string;
+  retryAfter: string | undefined;
+  /** What the request was sent with (a 401 tells the connection these are stale). */
+  used: ConnectionOptions;
+}
+
+interface RetryState {
+  refreshed: boolean;
+  retries: number;
+}
+
+/** Error codes of a TLS handshake that rotated certificate or CA files may fix. */
+const TLS_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+]);
+
+function isTlsFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (TLS_CODES.has(code) || code.startsWith('ERR_SSL_'));
+}
+
+/** Milliseconds a `Retry-After` header asks for (seconds or an HTTP date), 1 s by default, capped. */
+export function retryAfterMs(header: string | undefined, now: number): number {
+  const value = header?.trim() ?? '';
+  let ms = 1000;
+  if (/^\d+$/.test(value)) ms = Number(value) * 1000;
+  else if (value && !Number.isNaN(Date.parse(value))) ms = Date.parse(value) - now;
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
+const DEFAULTS = {
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  watchIdleMs: WATCH_IDLE_MS,
+  clock: realClock,
+  maxRetries: MAX_RETRIES,
+};
+
+/** The options that are set (an explicit undefined keeps the default). */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The connection pool: plain, TLS, or TLS through a CONNECT tunnel. */
+function agentFor(plain: boolean, proxy: Proxy | undefined): http.Agent {
+  if (plain) return new http.Agent({ keepAlive: true });
+  return proxy ? new TunnelAgent(proxy, { keepAlive: true }) : new https.Agent({ keepAlive: true });
+}
+
+/** Splits a stream of text into lines; `onLine` returns false to stop. Returns the data handler. */
+function lineSplitter(onLine: (line: string) => boolean): (chunk: string) => void {
+  let buf = '';
+  return (chunk) => {
+    buf += chunk;
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.trim() && !onLine(line)) return;
+    }
+  };
 }
 
 export class KubeClient implements KubeApi {
   readonly #conn: ClusterConnection;
   readonly #requestTimeoutMs: number;
   readonly #watchIdleMs: number;
+  readonly #clock: Clock;
+  readonly #maxRetries: number;
   readonly #transport: typeof https | typeof http;
   readonly #agent: http.Agent;
+  /** Set for a plain-http server behind HTTP_PROXY: requests go to it with absolute URLs. */
+  readonly #httpProxy: Proxy | undefined;
   readonly #discovery = new Map<string, Promise<ApiResource[]>>();
 
   constructor(conn: ClusterConnection | KubeConfig, opts: KubeClientOptions = {}) {
     this.#conn = isConnection(conn) ? conn : connectionFromKubeConfig(conn);
-    this.#requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
-    this.#watchIdleMs = opts.watchIdleMs ?? WATCH_IDLE_MS;
+    const o = { ...DEFAULTS, ...definedOnly(opts) };
+    [this.#requestTimeoutMs, this.#watchIdleMs] = [o.requestTimeoutMs, o.watchIdleMs];
+    [this.#clock, this.#maxRetries] = [o.clock, o.maxRetries];
     const plain = this.#conn.server.startsWith('http:');
+    const proxy = new ProxyConfig(opts.env).proxyFor(new URL(this.#conn.server));
     this.#transport = plain ? http : https;
-    this.#agent = plain ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
+    this.#httpProxy = plain ? proxy : undefined;
+    this.#agent = agentFor(plain, proxy);
   }
 
   /** The API server URL. */
@@ -174,26 +271,71 @@ export class KubeClient implements KubeApi {
     return this.#conn.server;
   }
 
+  /** Where the connection came from (kubeconfig path and context, or in-cluster). */
+  get source(): string {
+    return this.#conn.source;
+  }
+
+  /** The context's namespace, when the kubeconfig names one. */
+  get namespace(): string | undefined {
+    return this.#conn.namespace;
+  }
+
+  /**
+   * Sends a request; resolves with the parsed JSON answer, throws `ApiError` on non-2xx. Sends
+   * again after a 429 (waiting Retry-After on the clock) and once after a 401 or a TLS failure
+   * (with refreshed credentials).
+   */
   async request<T>(req: KubeRequest): Promise<T> {
+    const state: RetryState = { refreshed: false, retries: 0 };
+    for (;;) {
+      const answer = await this.#send(req).catch((err: unknown) => this.#tlsFailure(err, state));
+      if (answer && answer.status >= 200 && answer.status <= 299) {
+        return (answer.text ? JSON.parse(answer.text) : undefined) as T;
+      }
+      if (!(await this.#retry(answer, state)))
+        throw apiError(`${req.method} ${req.path}`, answer!.status, answer!.text);
+    }
+  }
+
+  /** A TLS failure the connection may fix by re-reading its files: undefined (retry), once. */
+  #tlsFailure(err: unknown, state: RetryState): undefined {
+    if (state.refreshed || !isTlsFailure(err) || !this.#conn.invalidate) throw err;
+    return undefined;
+  }
+
+  /** Whether to send again: once after a 401 or TLS failure, up to maxRetries after a 429. */
+  async #retry(answer: Answer | undefined, state: RetryState): Promise<boolean> {
+    if ((!answer || answer.status === 401) && !state.refreshed && this.#conn.invalidate) {
+      this.#conn.invalidate(answer?.used);
+      state.refreshed = true;
+      return true;
+    }
+    if (answer?.status !== 429 || state.retries >= this.#maxRetries) return false;
+    state.retries++;
+    await sleep(this.#clock, retryAfterMs(answer.retryAfter, this.#clock.now()));
+    return true;
+  }
+
+  async #send(req: KubeRequest): Promise<Answer> {
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = req.contentType ?? 'application/json';
     countApiRequest(req.verb ?? VERBS[req.method], req.path);
     const what = `${req.method} ${req.path}`;
-    const r = await this.#open(req.method, req.path, req.query, headers);
+    const { r, used } = await this.#open(req.method, req.path, req.query, headers);
     const timeoutMs = req.timeoutMs ?? this.#requestTimeoutMs;
     r.setTimeout(timeoutMs, () => r.destroy(new TimeoutError(`${what}: no answer in ${timeoutMs / 1000} s`)));
-    const answered = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const answered = new Promise<Answer>((resolve, reject) => {
       r.on('error', reject);
       r.on('response', (res) => {
         res.on('error', reject);
-        void readText(res).then((text) => resolve({ status: res.statusCode ?? 0, text }));
+        const retryAfter = res.headers['retry-after'];
+        void readText(res).then((text) => resolve({ status: res.statusCode ?? 0, text, retryAfter, used }));
       });
     });
     r.end(body);
-    const { status, text } = await answered;
-    if (status < 200 || status > 299) throw apiError(what, status, text);
-    return (text ? JSON.parse(text) : undefined) as T;
+    return answered;
   }
 
   /**
@@ -215,36 +357,38 @@ export class KubeClient implements KubeApi {
       onDone(err);
     };
     countApiRequest('watch', path);
-    const r = await this.#open('GET', path, { ...query, watch: true }, { Accept: 'application/json' });
+    const accept = { Accept: 'application/json' };
+    const { r, used } = await this.#open('GET', path, { ...query, watch: true }, accept);
     r.setTimeout(this.#watchIdleMs, () =>
       r.destroy(new TimeoutError(`WATCH ${path}: nothing for ${this.#watchIdleMs / 1000} s`)),
     );
-    r.on('error', done);
+    r.on('error', (err) => {
+      if (isTlsFailure(err)) this.#conn.invalidate?.();
+      done(err);
+    });
     r.on('response', (res) => {
       res.setEncoding('utf8');
       if (res.statusCode !== 200) {
+        if (res.statusCode === 401) this.#conn.invalidate?.(used); // the informer's next try has fresh ones
         void readText(res).then((text) => done(apiError(`WATCH ${path}`, res.statusCode ?? 0, text)));
         return;
       }
-      let buf = '';
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let nl: number;
-        while (!finished && (nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (!line.trim()) continue;
-          let ev: { type: string; object: unknown };
-          try {
-            ev = JSON.parse(line) as { type: string; object: unknown };
-          } catch (err) {
-            r.destroy();
-            done(err);
-            return;
-          }
-          onEvent(ev.type, ev.object);
+      const onLine = (line: string): boolean => {
+        let ev: { type: string; object: unknown };
+        try {
+          ev = JSON.parse(line) as { type: string; object: unknown };
+        } catch (err) {
+          r.destroy();
+          done(err);
+          return false;
         }
-      });
+        onEvent(ev.type, ev.object);
+        return !finished;
+      };
+      res.on(
+        'data',
+        lineSplitter((line) => !finished && onLine(line)),
+      );
       res.on('end', () => done(null));
       res.on('error', (err) => done(err));
       // A connection dropped mid-stream: the watch ended; the informer reopens it.
@@ -269,10 +413,31 @@ export class KubeClient implements KubeApi {
     path: string,
     query: WatchQuery | undefined,
     headers: Record<string, string>,
-  ): Promise<http.ClientRequest> {
+  ): Promise<{ r: http.ClientRequest; used: ConnectionOptions }> {
     const url = new URL(this.#conn.server + path);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const o: ConnectionOptions = await this.#conn.options();
+    const o = await this.#options();
+    return { r: this.#request(url, method, headers, o), used: o };
+  }
+
+  #request(
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    o: ConnectionOptions,
+  ): http.ClientRequest {
+    const proxy = this.#httpProxy;
+    if (proxy) {
+      // Plain http through a proxy: the absolute URL goes to the proxy.
+      const auth = proxy.authorization ? { 'Proxy-Authorization': proxy.authorization } : {};
+      const target = { host: proxy.url.hostname, port: Number(proxy.url.port) || 80, path: url.href };
+      return http.request({
+        ...target,
+        method,
+        agent: this.#agent,
+        headers: { ...o.headers, ...headers, ...auth },
+      });
+    }
     return this.#transport.request(url, {
       method,
       agent: this.#agent,
@@ -283,6 +448,15 @@ export class KubeClient implements KubeApi {
       ...(o.servername ? { servername: o.servername } : {}),
       rejectUnauthorized: o.rejectUnauthorized,
     });
+  }
+
+  async #options(): Promise<ConnectionOptions> {
+    try {
+      return await this.#conn.options();
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err);
+      throw new CredentialError(`credentials from ${this.#conn.source}: ${text}`, { cause: err });
+    }
   }
 
   async resourcePath(ref: ResourceRef): Promise<string> {

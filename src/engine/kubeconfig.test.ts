@@ -1,9 +1,9 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectionFromKubeConfig, loadKubeConfig } from './kubeconfig.ts';
+import { FILE_CHECK_MS, KubeConfigError, connectionFromKubeConfig, loadKubeConfig } from './kubeconfig.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -14,6 +14,13 @@ afterEach(async () => {
 });
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/** Rewrites a file the way a rotation does: new content, and an mtime that surely differs. */
+async function rewrite(file: string, text: string): Promise<void> {
+  await writeFile(file, text);
+  const later = new Date(Date.now() + 60_000);
+  await utimes(file, later, later);
+}
 
 /** Writes a kubeconfig (JSON is valid YAML) and returns its path. */
 async function kubeconfig(name: string, doc: object): Promise<string> {
@@ -51,17 +58,61 @@ describe('loadKubeConfig from a file', () => {
     expect(o.ca).toBeUndefined();
   });
 
-  it('re-reads a tokenFile at most once per 60 s', async () => {
+  it('re-reads a tokenFile when it changes, looking at most every FILE_CHECK_MS', async () => {
     await writeFile(path.join(dir, 'tok'), 'one\n');
     const file = await kubeconfig('config', single({}, { tokenFile: 'tok' }));
     let t = 1_000_000;
     const conn = await loadKubeConfig({ path: file, env: noEnv, now: () => t });
     expect((await conn.options()).headers.Authorization).toBe('Bearer one');
-    await writeFile(path.join(dir, 'tok'), 'two\n');
-    t += 59_000;
+    await rewrite(path.join(dir, 'tok'), 'two\n');
+    t += FILE_CHECK_MS - 1;
     expect((await conn.options()).headers.Authorization).toBe('Bearer one');
-    t += 2_000;
+    t += 1;
     expect((await conn.options()).headers.Authorization).toBe('Bearer two');
+  });
+
+  it('re-reads rotated CA, client certificate and key files at once after invalidate()', async () => {
+    for (const f of ['ca.pem', 'cert.pem', 'key.pem']) await writeFile(path.join(dir, f), `old ${f}`);
+    const user = { 'client-certificate': 'cert.pem', 'client-key': 'key.pem' };
+    const file = await kubeconfig('config', single({ 'certificate-authority': 'ca.pem' }, user));
+    const conn = await loadKubeConfig({ path: file, env: noEnv, now: () => 1_000_000 });
+    const texts = async () => {
+      const o = await conn.options();
+      return [o.ca, o.cert, o.key].map(String);
+    };
+    expect(await texts()).toEqual(['old ca.pem', 'old cert.pem', 'old key.pem']);
+    for (const f of ['ca.pem', 'cert.pem', 'key.pem']) await rewrite(path.join(dir, f), `new ${f}`);
+    // The clock stands still: nothing is looked at again until invalidate().
+    expect(await texts()).toEqual(['old ca.pem', 'old cert.pem', 'old key.pem']);
+    conn.invalidate?.();
+    expect(await texts()).toEqual(['new ca.pem', 'new cert.pem', 'new key.pem']);
+  });
+
+  it('keeps the last good content when a rotated file is briefly missing', async () => {
+    await writeFile(path.join(dir, 'tok'), 'one');
+    const file = await kubeconfig('config', single({}, { tokenFile: 'tok' }));
+    const conn = await loadKubeConfig({ path: file, env: noEnv });
+    await conn.options();
+    await rm(path.join(dir, 'tok'));
+    conn.invalidate?.();
+    expect((await conn.options()).headers.Authorization).toBe('Bearer one');
+  });
+
+  it('names a missing client-certificate file at load', async () => {
+    const file = await kubeconfig(
+      'config',
+      single({}, { 'client-certificate': 'nope.pem', 'client-key': 'k' }),
+    );
+    await expect(loadKubeConfig({ path: file, env: noEnv })).rejects.toThrow(
+      /client-certificate .*nope\.pem/,
+    );
+  });
+
+  it("gives the context's namespace", async () => {
+    const doc = single({}, { token: 't' });
+    Object.assign(doc.contexts[0]!.context, { namespace: 'team' });
+    const conn = await loadKubeConfig({ path: await kubeconfig('config', doc), env: noEnv });
+    expect(conn.namespace).toBe('team');
   });
 
   it('reads a CA file relative to the kubeconfig, and CA data', async () => {
@@ -117,9 +168,10 @@ describe('loadKubeConfig from a file', () => {
 
   it('names an unknown context and the file', async () => {
     const file = await kubeconfig('config', single({}, { token: 'a' }));
-    await expect(loadKubeConfig({ path: file, context: 'nope', env: noEnv })).rejects.toThrow(
-      `kubeconfig ${file}: context "nope" not found`,
-    );
+    const err = await loadKubeConfig({ path: file, context: 'nope', env: noEnv }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KubeConfigError);
+    expect((err as KubeConfigError).message).toBe(`kubeconfig ${file}: context "nope" not found`);
+    expect((err as KubeConfigError).contexts).toEqual(['ctx']);
   });
 
   it('names an unknown user', async () => {
@@ -205,10 +257,10 @@ describe('loadKubeConfig search order', () => {
     expect(o.ca?.toString()).toBe('CLUSTER CA');
     expect(o.rejectUnauthorized).toBe(true);
     expect(o.headers).toEqual({ Authorization: 'Bearer tok-1' });
-    await writeFile(path.join(sa, 'token'), 'tok-2');
-    t += 30_000;
+    await rewrite(path.join(sa, 'token'), 'tok-2');
+    t += FILE_CHECK_MS / 2;
     expect((await conn.options()).headers.Authorization).toBe('Bearer tok-1');
-    t += 31_000;
+    t += FILE_CHECK_MS / 2;
     expect((await conn.options()).headers.Authorization).toBe('Bearer tok-2');
   });
 
@@ -294,10 +346,31 @@ describe('exec credential plugins', () => {
       spec: { interactive: false },
     });
     expect((await readFile(path.join(dir, 'args'), 'utf8')).trim()).toBe('--arg v');
-    // No expirationTimestamp: cached for good.
+    // No expirationTimestamp: kept until the server refuses it (invalidate()).
     await conn.options();
     await conn.options();
     expect(await runs()).toBe(1);
+  });
+
+  it('runs the plugin again after invalidate() (a 401), once for a burst', async () => {
+    const { runs } = await plugin({ token: 'no-expiry' });
+    const file = await kubeconfig('config', single({}, execUser()));
+    const conn = await loadKubeConfig({ path: file, env: noEnv });
+    const refused = await conn.options();
+    const script = path.join(dir, 'plugin.sh');
+    await writeFile(script, (await readFile(script, 'utf8')).replace('no-expiry', 'fresh'));
+    conn.invalidate?.(refused);
+    expect((await conn.options()).headers.Authorization).toBe('Bearer fresh');
+    expect(await runs()).toBe(2);
+    // More 401s from requests sent with the old token: the fresh credentials are kept...
+    conn.invalidate?.(refused);
+    conn.invalidate?.(refused);
+    await conn.options();
+    expect(await runs()).toBe(2);
+    // ...and a 401 for the fresh ones runs it again.
+    conn.invalidate?.(await conn.options());
+    await conn.options();
+    expect(await runs()).toBe(3);
   });
 
   it('caches until expirationTimestamp and runs again after it', async () => {

@@ -5,14 +5,17 @@
 // the in-cluster service account itself, with node builtins only.
 //
 // Covered (kubectl semantics): clusters with server, certificate-authority[-data],
-// insecure-skip-tls-verify, tls-server-name; users with token, tokenFile (re-read, it rotates),
-// client-certificate[-data], client-key[-data], username/password, `as` (impersonation) and exec
-// credential plugins (client.authentication.k8s.io/v1 and v1beta1); $KUBECONFIG lists merged the
-// kubectl way; in-cluster service accounts with rotating bound tokens. Not covered, with a clear
-// error: the legacy auth-provider (use an exec plugin such as kubelogin or
-// gke-gcloud-auth-plugin), proxy-url, and group/extra impersonation.
+// insecure-skip-tls-verify, tls-server-name; users with token, tokenFile, client-certificate[-data],
+// client-key[-data], username/password, `as` (impersonation) and exec credential plugins
+// (client.authentication.k8s.io/v1 and v1beta1); $KUBECONFIG lists merged the kubectl way;
+// in-cluster service accounts with rotating bound tokens. Rotation: every file (token, CA,
+// client certificate and key) is re-read when its mtime or size changes, looked at at most every
+// 10 s and at once after `invalidate()` (the client calls it on a 401 or a TLS failure); exec
+// credentials are kept until their expirationTimestamp or the next `invalidate()`. Not covered,
+// with a clear error: the legacy auth-provider (use an exec plugin such as kubelogin or
+// gke-gcloud-auth-plugin), proxy-url (use HTTPS_PROXY), and group/extra impersonation.
 import { execFile } from 'node:child_process';
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -35,9 +38,26 @@ export interface ClusterConnection {
   readonly server: string;
   /** Where it came from, for error messages: a kubeconfig path + context, or 'in-cluster'. */
   readonly source: string;
-  /** Called before every request: cheap when nothing changed; re-reads token files at most once
-   * per 60 s; exec credentials are cached until status.expirationTimestamp (forever without one). */
+  /** The context's namespace (in-cluster: the service account's), when it names one. */
+  readonly namespace?: string | undefined;
+  /** Called before every request: cheap when nothing changed; looks at files at most every 10 s
+   * (re-reading those that changed); exec credentials are kept until status.expirationTimestamp. */
   options(): Promise<ConnectionOptions>;
+  /** The server refused the credentials (401) or the TLS handshake failed: the next `options()`
+   * looks at every file again and runs the exec plugin again, unless `stale` (what the refused
+   * request was sent with) no longer is what the plugin gave. */
+  invalidate?(stale?: ConnectionOptions): void;
+}
+
+/** A kubeconfig that cannot be used as asked; `contexts` lists the known ones when a context is missing. */
+export class KubeConfigError extends Error {
+  override readonly name = 'KubeConfigError';
+  readonly contexts: readonly string[] | undefined;
+
+  constructor(message: string, contexts?: readonly string[], options?: ErrorOptions) {
+    super(message, options);
+    this.contexts = contexts;
+  }
 }
 
 export interface LoadOptions {
@@ -49,12 +69,13 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Default /var/run/secrets/kubernetes.io/serviceaccount (token, ca.crt). */
   serviceAccountDir?: string;
-  /** Default Date.now, for token re-read and expiry. */
+  /** Default Date.now, for file checks and credential expiry. */
   now?: () => number;
 }
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-const REREAD_MS = 60_000;
+/** How often a file is looked at (stat) for a change. */
+export const FILE_CHECK_MS = 10_000;
 const EXEC_TIMEOUT_MS = 60_000;
 
 type Obj = Record<string, unknown>;
@@ -63,7 +84,10 @@ type Pem = string | Buffer;
 type Creds = { authorization?: string; cert?: Pem; key?: Pem };
 /** A cluster, user or context entry and the file it came from (relative paths resolve against it). */
 type Entry = { file: string; value: Obj };
-type Ctx = { env: NodeJS.ProcessEnv; now: () => number };
+/** What one load shares: the environment, the clock, and what `invalidate()` resets. */
+type Ctx = { env: NodeJS.ProcessEnv; now: () => number; resets: Array<(stale?: ConnectionOptions) => void> };
+/** TLS material read when needed (files are re-read when they change). */
+type Material = () => Promise<Pem | undefined>;
 
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const objs = (v: unknown): Obj[] => (Array.isArray(v) ? v.map(obj) : []);
@@ -77,7 +101,7 @@ const exists = (file: string): Promise<boolean> =>
 
 /** controller-runtime's order: opts.path → $KUBECONFIG → in-cluster → $HOME/.kube/config. */
 export async function loadKubeConfig(opts: LoadOptions = {}): Promise<ClusterConnection> {
-  const ctx: Ctx = { env: opts.env ?? process.env, now: opts.now ?? Date.now };
+  const ctx: Ctx = { env: opts.env ?? process.env, now: opts.now ?? Date.now, resets: [] };
   if (opts.path) return fromFiles([path.resolve(opts.path)], opts.context, ctx);
   const tried: string[] = [];
   const listed = (ctx.env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean);
@@ -101,18 +125,23 @@ export async function loadKubeConfig(opts: LoadOptions = {}): Promise<ClusterCon
 
 async function inCluster(host: string, port: string, dir: string, ctx: Ctx): Promise<ClusterConnection> {
   const caFile = path.join(dir, 'ca.crt');
-  const ca = (await exists(caFile)) ? await readFile(caFile) : undefined;
-  const token = rotatingFile(path.join(dir, 'token'), ctx.now);
+  const ca = (await exists(caFile)) ? watchedFile(caFile, 'CA file', ctx) : undefined;
+  const token = watchedFile(path.join(dir, 'token'), 'token file', ctx);
+  const nsFile = path.join(dir, 'namespace');
+  const namespace = (await exists(nsFile)) ? (await readFile(nsFile, 'utf8')).trim() : undefined;
   const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return connection(server, 'in-cluster', { ca, rejectUnauthorized: true, headers: {} }, async () => ({
-    authorization: `Bearer ${await token()}`,
+  const base = { ca, tls: { rejectUnauthorized: true }, headers: {} };
+  return connection({ server, source: 'in-cluster', namespace }, base, ctx, async () => ({
+    authorization: `Bearer ${String(await token()).trim()}`,
   }));
 }
 
-async function fromFiles(files: string[], context: string | undefined, ctx: Ctx): Promise<ClusterConnection> {
+type Maps = Record<'clusters' | 'users' | 'contexts', Map<string, Entry>>;
+
+/** Reads and merges the files the kubectl way: the first file defining a name wins. */
+async function readMerged(files: string[]): Promise<{ maps: Maps; current: string | undefined }> {
   const { parse } = await import('yaml');
-  const entries = (): Map<string, Entry> => new Map();
-  const maps = { clusters: entries(), users: entries(), contexts: entries() };
+  const maps: Maps = { clusters: new Map(), users: new Map(), contexts: new Map() };
   let current: string | undefined;
   for (const file of files) {
     let doc: Obj;
@@ -125,38 +154,58 @@ async function fromFiles(files: string[], context: string | undefined, ctx: Ctx)
     for (const [key, map] of Object.entries(maps))
       for (const item of objs(doc[key])) addEntry(map, item, key, file);
   }
+  return { maps, current };
+}
+
+async function fromFiles(files: string[], context: string | undefined, ctx: Ctx): Promise<ClusterConnection> {
+  const { maps, current } = await readMerged(files);
   const where = `kubeconfig ${files.join(path.delimiter)}`;
   const ctxName = context ?? current;
-  if (!ctxName) throw new Error(`${where}: no current-context set and no context given`);
-  const lookup = (kind: keyof typeof maps, name: string | undefined): Entry => {
+  const known = [...maps.contexts.keys()];
+  if (!ctxName) throw new KubeConfigError(`${where}: no current-context set and no context given`, known);
+  const lookup = (kind: keyof Maps, name: string | undefined): Entry => {
     const found = name === undefined ? undefined : maps[kind].get(name);
-    if (!found) throw new Error(`${where}: ${kind.slice(0, -1)} "${name ?? ''}" not found`);
-    return found;
+    if (found) return found;
+    const message = `${where}: ${kind.slice(0, -1)} "${name ?? ''}" not found`;
+    throw new KubeConfigError(message, kind === 'contexts' ? known : undefined);
   };
   const c = lookup('contexts', ctxName).value;
   const clusterName = str(c.cluster);
-  const cluster = lookup('clusters', clusterName);
-  const cv = cluster.value;
-  const server = str(cv.server)?.replace(/\/+$/, '');
-  if (!server) throw new Error(`${where}: cluster "${clusterName}" has no server`);
-  if (cv['proxy-url'] !== undefined) {
-    throw new Error(
-      `${where}: cluster "${clusterName}" sets proxy-url, which is not supported; reach the API server directly`,
-    );
-  }
-  const base: ConnectionOptions = {
-    ca: await fileOrData(cv, 'certificate-authority', path.dirname(cluster.file)),
-    rejectUnauthorized: cv['insecure-skip-tls-verify'] !== true,
-    servername: str(cv['tls-server-name']),
-    headers: {},
-  };
+  const base = clusterBase(lookup('clusters', clusterName), `${where}: cluster "${clusterName}"`, ctx);
+  await base.ca?.(); // a missing CA file fails the load, naming it
+  const head = { server: base.server, source: `${where}, context ${ctxName}`, namespace: str(c.namespace) };
   const userName = str(c.user);
-  if (!userName) return connection(server, `${where}, context ${ctxName}`, base);
+  if (!userName) return connection(head, base, ctx);
   const user = lookup('users', userName);
   const as = str(user.value.as);
   if (as) base.headers['Impersonate-User'] = as;
-  const creds = await credentials(user, `${where}: user "${userName}"`, ctx);
-  return connection(server, `${where}, context ${ctxName}`, base, creds);
+  return connection(head, base, ctx, await credentials(user, `${where}: user "${userName}"`, ctx));
+}
+
+/** What a request takes from the cluster entry, besides credentials. */
+interface Base {
+  ca: Material | undefined;
+  tls: { rejectUnauthorized: boolean; servername?: string };
+  headers: Record<string, string>;
+}
+
+function clusterBase(cluster: Entry, who: string, ctx: Ctx): Base & { server: string } {
+  const cv = cluster.value;
+  const server = str(cv.server)?.replace(/\/+$/, '');
+  if (!server) throw new KubeConfigError(`${who} has no server`);
+  if (cv['proxy-url'] !== undefined) {
+    throw new KubeConfigError(`${who} sets proxy-url, which is not supported; set HTTPS_PROXY instead`);
+  }
+  const servername = str(cv['tls-server-name']);
+  return {
+    server,
+    ca: fileOrData(cv, 'certificate-authority', path.dirname(cluster.file), ctx),
+    tls: {
+      rejectUnauthorized: cv['insecure-skip-tls-verify'] !== true,
+      ...(servername ? { servername } : {}),
+    },
+    headers: {},
+  };
 }
 
 /** The first file defining a name wins, as kubectl merges $KUBECONFIG. */
@@ -166,69 +215,122 @@ function addEntry(map: Map<string, Entry>, item: Obj, key: string, file: string)
 }
 
 /** The `<key>-data` (base64) or, failing that, the file `<key>` (relative to the kubeconfig's directory). */
-async function fileOrData(v: Obj, key: string, dir: string): Promise<Buffer | undefined> {
+function fileOrData(v: Obj, key: string, dir: string, ctx: Ctx): Material | undefined {
   const data = str(v[`${key}-data`]);
-  if (data) return Buffer.from(data, 'base64');
+  if (data) {
+    const pemData = Buffer.from(data, 'base64');
+    return () => Promise.resolve(pemData);
+  }
   const file = str(v[key]);
-  return file ? readFile(path.resolve(dir, file)) : undefined;
+  return file ? watchedFile(path.resolve(dir, file), key, ctx) : undefined;
 }
 
 async function credentials(user: Entry, who: string, ctx: Ctx): Promise<() => Promise<Creds>> {
   const v = user.value;
   const dir = path.dirname(user.file);
+  refuseUnsupported(v, who);
+  const cert = fileOrData(v, 'client-certificate', dir, ctx);
+  const key = fileOrData(v, 'client-key', dir, ctx);
+  // Read once now, so a missing file fails the load, naming the field.
+  await Promise.all([cert?.(), key?.()]);
+  const auth = authorization(v, dir, ctx);
+  return async () => ({ cert: await cert?.(), key: await key?.(), ...(await auth()) });
+}
+
+function refuseUnsupported(v: Obj, who: string): void {
   if (v['auth-provider'] !== undefined) {
     const name = str(obj(v['auth-provider']).name) ?? 'unknown';
-    throw new Error(
+    throw new KubeConfigError(
       `${who} uses auth-provider "${name}", which is not supported; use an exec credential plugin ` +
         `instead (e.g. kubelogin for OIDC/Azure, gke-gcloud-auth-plugin for GKE)`,
     );
   }
   if (v['as-groups'] !== undefined || v['as-user-extra'] !== undefined || v['as-uid'] !== undefined) {
-    throw new Error(`${who}: as-groups, as-uid and as-user-extra are not supported (only "as")`);
+    throw new KubeConfigError(`${who}: as-groups, as-uid and as-user-extra are not supported (only "as")`);
   }
-  const fixed: Creds = {
-    cert: await fileOrData(v, 'client-certificate', dir),
-    key: await fileOrData(v, 'client-key', dir),
-  };
+}
+
+/** The Authorization a user sends (exec plugin, token, tokenFile or basic), or none. */
+function authorization(v: Obj, dir: string, ctx: Ctx): () => Promise<Creds> {
+  if (v.exec !== undefined) return execPlugin(obj(v.exec), dir, ctx);
   const token = str(v.token);
   const tokenFile = str(v.tokenFile);
   const username = str(v.username);
-  if (v.exec !== undefined) {
-    const run = execPlugin(obj(v.exec), dir, ctx);
-    return async () => ({ ...fixed, ...(await run()) });
+  if (token) return () => Promise.resolve({ authorization: `Bearer ${token}` });
+  if (tokenFile) {
+    const read = watchedFile(path.resolve(dir, tokenFile), 'tokenFile', ctx);
+    return async () => ({ authorization: `Bearer ${String(await read()).trim()}` });
   }
-  if (token) fixed.authorization = `Bearer ${token}`;
-  else if (tokenFile) {
-    const read = rotatingFile(path.resolve(dir, tokenFile), ctx.now);
-    return async () => ({ ...fixed, authorization: `Bearer ${await read()}` });
-  } else if (username) {
-    fixed.authorization = `Basic ${Buffer.from(`${username}:${str(v.password) ?? ''}`).toString('base64')}`;
-  }
-  return () => Promise.resolve(fixed);
+  if (!username) return () => Promise.resolve({});
+  const basic = `Basic ${Buffer.from(`${username}:${str(v.password) ?? ''}`).toString('base64')}`;
+  return () => Promise.resolve({ authorization: basic });
 }
 
-/** A file's trimmed text, re-read at most every 60 s; a failed re-read keeps the last good value. */
-function rotatingFile(file: string, now: () => number): () => Promise<string> {
-  let value: string | undefined;
-  let readAt = 0;
+/**
+ * A file's content, re-read when its mtime or size changes. The file is looked at (stat) at most
+ * every FILE_CHECK_MS, and at once after `invalidate()`. A failed re-read keeps the last good
+ * content; a failed first read throws, naming `field` and the file.
+ */
+function watchedFile(file: string, field: string, ctx: Ctx): () => Promise<Buffer> {
+  let content: Buffer | undefined;
+  let version = '';
+  let checkedAt = -Infinity;
+  ctx.resets.push(() => (checkedAt = -Infinity));
+  const load = async (): Promise<Buffer> => {
+    const s = await stat(file);
+    const seen = `${s.mtimeMs}/${s.size}/${s.ino}`;
+    if (content === undefined || seen !== version) [content, version] = [await readFile(file), seen];
+    return content;
+  };
   return async () => {
-    if (value !== undefined && now() - readAt < REREAD_MS) return value;
-    readAt = now();
+    if (content !== undefined && ctx.now() - checkedAt < FILE_CHECK_MS) return content;
+    checkedAt = ctx.now();
     try {
-      value = (await readFile(file, 'utf8')).trim();
+      return await load();
     } catch (err) {
-      if (value === undefined)
-        throw new Error(`cannot read token file ${file}: ${errText(err)}`, { cause: err });
+      if (content !== undefined) return content;
+      checkedAt = -Infinity;
+      throw new KubeConfigError(`cannot read ${field} ${file}: ${errText(err)}`, undefined, { cause: err });
     }
-    return value;
   };
 }
 
-/** Runs an exec credential plugin; its answer is cached until status.expirationTimestamp. */
+/** Runs an exec credential plugin (see `execCommand`) for the current credentials. */
 function execPlugin(ex: Obj, dir: string, ctx: Ctx): () => Promise<Creds> {
+  const { run, what } = execCommand(ex, dir, ctx);
+  let pending: Promise<Creds> | undefined;
+  let last: Creds | undefined; // what `pending` resolved to; undefined while it runs
+  let until = Infinity;
+  ctx.resets.push((stale) => {
+    // Run again, unless a run is under way or the refused credentials are already replaced (a
+    // burst of 401s for requests sent with the old token runs the plugin once).
+    if (!pending || !last || (stale && !sameCreds(last, stale))) return;
+    pending = undefined;
+  });
+  return () => {
+    // While a run is pending `until` is Infinity, so concurrent callers share it.
+    if (pending && ctx.now() < until) return pending;
+    until = Infinity;
+    last = undefined;
+    const p = run().then((stdout) => {
+      const answer = parseExecCredential(stdout, what);
+      until = answer.until;
+      return (last = answer.creds);
+    });
+    p.catch(() => pending === p && (pending = undefined)); // a failure is retried on the next call
+    return (pending = p);
+  };
+}
+
+function sameCreds(creds: Creds, used: ConnectionOptions): boolean {
+  return creds.authorization === used.headers.Authorization && creds.cert === used.cert;
+}
+
+/** The plugin's command line, resolved like client-go, and a function that runs it once. */
+function execCommand(ex: Obj, dir: string, ctx: Ctx): { run: () => Promise<string>; what: string } {
   const apiVersion = str(ex.apiVersion) ?? 'client.authentication.k8s.io/v1';
   const command = str(ex.command);
-  if (!command) throw new Error('exec plugin without a command');
+  if (!command) throw new KubeConfigError('exec plugin without a command');
   // Like client-go: a command with a path separator is relative to the kubeconfig; others use PATH.
   const file = command.includes(path.sep) ? path.resolve(dir, command) : command;
   const args = Array.isArray(ex.args) ? ex.args.map(String) : [];
@@ -245,20 +347,7 @@ function execPlugin(ex: Obj, dir: string, ctx: Ctx): () => Promise<Creds> {
         reject(new Error(`${what} ${how}: ${stderr.trim() || err.message}`, { cause: err }));
       });
     });
-  let pending: Promise<Creds> | undefined;
-  let until = Infinity;
-  return () => {
-    // While a run is pending `until` is Infinity, so concurrent callers share it.
-    if (pending && ctx.now() < until) return pending;
-    until = Infinity;
-    const p = run().then((stdout) => {
-      const answer = parseExecCredential(stdout, what);
-      until = answer.until;
-      return answer.creds;
-    });
-    p.catch(() => pending === p && (pending = undefined)); // a failure is retried on the next call
-    return (pending = p);
-  };
+  return { run, what };
 }
 
 function parseExecCredential(stdout: string, what: string): { creds: Creds; until: number } {
@@ -280,25 +369,27 @@ function parseExecCredential(stdout: string, what: string): { creds: Creds; unti
 }
 
 function connection(
-  server: string,
-  source: string,
-  base: ConnectionOptions,
+  head: { server: string; source: string; namespace: string | undefined },
+  base: Base,
+  ctx: Ctx,
   creds: () => Promise<Creds> = () => Promise.resolve({}),
 ): ClusterConnection {
   return {
-    server,
-    source,
+    ...head,
     async options() {
-      const { authorization, cert, key } = await creds();
+      const [ca, { authorization, cert, key }] = await Promise.all([base.ca?.(), creds()]);
       const headers = authorization ? { ...base.headers, Authorization: authorization } : { ...base.headers };
-      return { ...base, cert, key, headers };
+      return { ...base.tls, ca, cert, key, headers };
+    },
+    invalidate(stale?: ConnectionOptions) {
+      for (const reset of ctx.resets) reset(stale);
     },
   };
 }
 
 const pem = (v: unknown): Pem | undefined => (typeof v === 'string' || Buffer.isBuffer(v) ? v : undefined);
 
-/** Wraps a client-node KubeConfig someone already holds (tests, CLI) without importing client-node. */
+/** Wraps a client-node KubeConfig someone already holds (tests, tools) without importing client-node. */
 export function connectionFromKubeConfig(
   kc: Pick<KubeConfig, 'getCurrentCluster' | 'getCurrentContext' | 'applyToHTTPSOptions'>,
 ): ClusterConnection {

@@ -14,6 +14,7 @@ import * as k8s from '@kubernetes/client-node';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { waitFor } from '../support/kube.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import type { App } from '../../src/api/v1alpha1/app.ts';
@@ -82,20 +83,6 @@ const apply = (obj: unknown): Promise<string> =>
     JSON.stringify(obj),
   );
 
-async function until<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Waits until `name`, asked from `from`, answers `want` (addresses, or an error code such as ENOTFOUND). */
 const resolves = (
   name: string,
@@ -104,7 +91,7 @@ const resolves = (
   from: string = CLIENT,
 ): Promise<number> => {
   const t0 = Date.now();
-  return until(
+  return waitFor(
     `${name} from ${from} → ${JSON.stringify(want)}`,
     async () => {
       const got = await dns.queryA(name, from);
@@ -178,7 +165,7 @@ async function createPod(ns: string, name: string, labels: Record<string, string
 const WEB = { 'privatespaces.dev/app': 'shop', 'privatespaces.dev/process': 'web' };
 
 async function serviceIP(ns: string): Promise<string> {
-  return until(`the App Service in ${ns}`, async () => {
+  return waitFor(`the App Service in ${ns}`, async () => {
     const svc = await core.readNamespacedService({ name: 'shop', namespace: ns }).catch(() => undefined);
     return svc?.spec?.clusterIP;
   });
@@ -231,11 +218,11 @@ beforeAll(async () => {
   await op.ready;
   // evil first: its App is the older one.
   await apply(evilSpace);
-  await until('the evil namespace', () => core.readNamespace({ name: evilName }).catch(() => undefined));
+  await waitFor('the evil namespace', () => core.readNamespace({ name: evilName }).catch(() => undefined));
   await apply(evilApp);
   evilIP = await serviceIP(evilName);
   await apply(space);
-  await until('the Space namespace', () => core.readNamespace({ name: spaceName }).catch(() => undefined));
+  await waitFor('the Space namespace', () => core.readNamespace({ name: spaceName }).catch(() => undefined));
   await apply(app);
   clusterIP = await serviceIP(spaceName);
 
@@ -285,7 +272,7 @@ afterAll(async () => {
 
 describe('DNS of an internal app', () => {
   it('resolves nothing while the web process has no ready endpoint', async () => {
-    await until('first render', () => controller.lastResult);
+    await waitFor('first render', () => controller.lastResult);
     await resolves(names.default, 'ENOTFOUND');
     await resolves(names.discovery, 'ENOTFOUND');
     await resolves(names.custom, 'ENOTFOUND'); // forwarded: the internet has no such name
@@ -294,7 +281,7 @@ describe('DNS of an internal app', () => {
   it('resolves the default, custom and discovery names to the ClusterIP once a pod is ready', async () => {
     const t0 = Date.now();
     await setPodReady(true);
-    await until('a ready EndpointSlice', async () => ((await sliceReady()) ? true : undefined));
+    await waitFor('a ready EndpointSlice', async () => ((await sliceReady()) ? true : undefined));
     const tSlice = Date.now() - t0;
     await resolves(names.default, [clusterIP]);
     const total = Date.now() - t0;
@@ -361,7 +348,7 @@ describe('DNS of an internal app', () => {
       ?.resourceVersion;
     await setPodReady(true);
     const t0 = Date.now();
-    const rv = await until('the ConfigMap written', () => {
+    const rv = await waitFor('the ConfigMap written', () => {
       const v = controller.informers.configMap.get('kube-system/coredns-custom')?.metadata?.resourceVersion;
       return v !== rvBefore ? v : undefined;
     });
@@ -377,7 +364,7 @@ describe('DNS of an internal app', () => {
 
   it('stops resolving when the pod is no longer ready', async () => {
     await setPodReady(false);
-    await until('EndpointSlice not ready', async () => ((await sliceReady()) === false ? true : undefined));
+    await waitFor('EndpointSlice not ready', async () => ((await sliceReady()) === false ? true : undefined));
     await resolves(names.default, 'ENOTFOUND');
     await resolves(names.discovery, 'ENOTFOUND', 1000);
     await resolves(names.custom, 'ENOTFOUND', 1000);
@@ -396,7 +383,7 @@ describe('DNS of an internal app', () => {
 
   it("drops the Space's zone when the Space is deleted", async () => {
     await kubectlOk(kubeconfig, ['delete', 'space', spaceName, '--wait=false']);
-    await until('zone gone', () =>
+    await waitFor('zone gone', () =>
       controller.lastResult?.data[KEYS.server]?.includes(domain) === false ? true : undefined,
     );
     const cm = await core.readNamespacedConfigMap({ name: 'coredns-custom', namespace: 'kube-system' });

@@ -6,6 +6,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { waitFor } from '../support/kube.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig, testControlPlaneDir } from '../support/cluster.ts';
 import {
@@ -26,20 +27,6 @@ const kubeconfig = testKubeconfig();
 const ns = `engine-${Date.now().toString(36)}`;
 let kc: k8s.KubeConfig;
 let api: KubeClient;
-
-async function until<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const configMap = (
   name: string,
@@ -110,14 +97,14 @@ describe('Informer against the API server', () => {
     expect(inf.get(`${ns}/before`)).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap', data: { a: '1' } });
     expect(inf.kind).toBe('ConfigMap');
     await kubectlOk(kubeconfig, ['-n', ns, 'create', 'configmap', 'later', '--from-literal=b=1']);
-    await until('add', () => events.includes('add later'));
+    await waitFor('add', () => events.includes('add later'));
     await kubectlOk(kubeconfig, ['-n', ns, 'patch', 'configmap', 'later', '-p', '{"data":{"b":"2"}}']);
-    await until(
+    await waitFor(
       'update',
       () => (inf.get(`${ns}/later`) as { data?: Record<string, string> })?.data?.['b'] === '2',
     );
     await kubectlOk(kubeconfig, ['-n', ns, 'delete', 'configmap', 'later']);
-    await until('delete', () => events.includes('delete later'));
+    await waitFor('delete', () => events.includes('delete later'));
     expect(events.filter((e) => e.endsWith(' later'))).toEqual(['add later', 'update later', 'delete later']);
     expect(inf.get(`${ns}/later`)).toBeUndefined();
     inf.stop();
@@ -146,7 +133,7 @@ describe('Informer against the API server', () => {
     const events = recordEvents(inf);
     inf.start();
     await inf.synced;
-    await until('ghost deleted', () => events.includes('delete ghost'));
+    await waitFor('ghost deleted', () => events.includes('delete ghost'));
     expect(lists).toBe(2);
     expect(events.filter((e) => e.startsWith('update'))).toHaveLength(1);
     expect(inf.get(`${ns}/ghost`)).toBeUndefined();
@@ -155,7 +142,7 @@ describe('Informer against the API server', () => {
     const adds = () => events.filter((e) => e.startsWith('add')).length;
     const before = adds();
     await recorder.emit(regarding, { reason: 'Second', action: 'Test' });
-    await until('add after re-list', () => adds() > before);
+    await waitFor('add after re-list', () => adds() > before);
     inf.stop();
   });
 
@@ -172,7 +159,7 @@ describe('Informer against the API server', () => {
     await new Promise((r) => setTimeout(r, 5_000));
     expect(await watches()).toBeGreaterThanOrEqual(before + 2);
     await kubectlOk(kubeconfig, ['-n', ns, 'create', 'secret', 'generic', 'after-quiet']);
-    await until('add after a quiet spell', () => events.includes('add after-quiet'), 5_000);
+    await waitFor('add after a quiet spell', () => events.includes('add after-quiet'), 5_000);
     // Reopened, never re-listed, and an idle end is not an error.
     expect(await metricValue('spaces_informer_lists_total', { informer: 'it-quiet' })).toBe(1);
     expect(await metricValue('spaces_informer_watch_errors_total', { informer: 'it-quiet' })).toBe(0);
@@ -198,7 +185,7 @@ describe('Applier against the API server', () => {
   afterAll(() => inf.stop());
 
   const cached = (name: string, rv: string | undefined) =>
-    until(`cache of ${name} at ${rv}`, () => inf.get(`${ns}/${name}`)?.metadata?.resourceVersion === rv);
+    waitFor(`cache of ${name} at ${rv}`, () => inf.get(`${ns}/${name}`)?.metadata?.resourceVersion === rv);
 
   it('writes once, then skips: the second apply sends nothing', async () => {
     const desired = configMap('applied', { k: 'v' }, { app: 'x' });
@@ -239,7 +226,7 @@ describe('Applier against the API server', () => {
         spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
       }) as KubernetesObject;
     const first = await svcApplier.apply(svc());
-    await until(
+    await waitFor(
       'service cached',
       () => svcs.get(`${ns}/web`)?.metadata?.resourceVersion === first.object.metadata?.resourceVersion,
     );
@@ -315,7 +302,7 @@ describe('StatusWriter, EventRecorder and LeaderElector against the API server',
       onStoppedLeading: () => void events.push('stopped'),
     });
     elector.start();
-    await until('leading', () => elector.isLeader());
+    await waitFor('leading', () => elector.isLeader());
     const lease = await api.request<{ spec: { holderIdentity: string } }>({
       method: 'GET',
       path: `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/leader`,

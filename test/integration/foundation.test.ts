@@ -1,6 +1,7 @@
 // The foundation's promises, against the real control plane: kubectl apply → read back through
 // client-node; garbage collection by kube-controller-manager; a watch that stays open > 60 s.
 import * as k8s from '@kubernetes/client-node';
+import { until } from '../support/kube.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { kubectlOk } from '../../tools/harness/kubectl.ts';
@@ -9,16 +10,6 @@ const kubeconfig = testKubeconfig();
 const ns = `foundation-${Date.now().toString(36)}`;
 let kc: k8s.KubeConfig;
 let core: k8s.CoreV1Api;
-
-async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   kc = new k8s.KubeConfig();

@@ -1,6 +1,7 @@
-// A Lookup that reads the API server directly, one request per question: for local runs, the
-// CLI and the integration test. The operator uses informer caches instead (no request per
-// admission). Objects stay raw JSON, the same shape the AdmissionReview carries.
+// A Lookup that reads the API server directly, one request per question: for the webhook's
+// integration tests (a webhook server without informers). The operator uses informer caches
+// instead (no request per admission); nothing shipped uses this file. Objects stay raw JSON,
+// the same shape the AdmissionReview carries.
 import type {
   V1Namespace,
   V1NetworkPolicy,

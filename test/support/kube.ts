@@ -1,28 +1,40 @@
 // Small helpers for tests against the real control plane.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { vi } from 'vitest';
 import path from 'node:path';
 import { repoRoot } from '../../tools/harness/binaries.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kubectl, kubectlOk, serviceAccountKubeconfig } from '../../tools/harness/kubectl.ts';
 
-/** Polls `fn` until it returns something other than undefined/false. */
+/**
+ * vitest's `vi.waitFor` for a value: polls `fn` until it returns something other than
+ * undefined/false (a throw counts as not yet), and fails naming `what` with the last error.
+ */
 export async function until<T>(
   fn: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 30_000,
   what = 'condition',
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${what} not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
+  return waitFor(what, fn, timeoutMs);
+}
+
+/** The same with `what` first (the order the engine, DNS and foundation suites read best). */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
+  try {
+    return await vi.waitFor(
+      async () => {
+        const v = await fn();
+        if (v === undefined || v === false) throw new Error('not yet');
+        return v;
+      },
+      { timeout: timeoutMs, interval: 100 },
+    );
+  } catch (err) {
+    throw new Error(`${what} not met within ${timeoutMs} ms: ${String(err)}`, { cause: err });
   }
 }
 
