@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { listFlag, type PodSecurityLevel } from './model/settings.ts';
 import { startOperator } from './operator.ts';
+import { parseTlsIssuer, type CertManagerIssuer } from './tls/objects.ts';
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     'allowed-dns-suffixes': { type: 'string' },
     'cluster-cidrs': { type: 'string' },
     'pod-security': { type: 'string', default: 'baseline' },
+    'tls-issuer': { type: 'string', default: 'operator' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -44,7 +46,9 @@ if (values.help) {
                           (default: none; only each Space's own domain)
   --cluster-cidrs         comma-separated cluster ranges no Peering may cover, beyond what the API shows
                           (ServiceCIDRs, node pod CIDRs and addresses)
-  --pod-security LEVEL    Pod Security level enforced on Space namespaces: baseline (default) or restricted`);
+  --pod-security LEVEL    Pod Security level enforced on Space namespaces: baseline (default) or restricted
+  --tls-issuer ISSUER     who issues the Apps' certificates: operator (default: a CA per Space) or
+                          cert-manager:ClusterIssuer/<name> / cert-manager:Issuer/<name> (one per Space namespace)`);
   process.exit(0);
 }
 
@@ -70,7 +74,17 @@ const op = await startOperator({
     clusterCidrs: listFlag(values['cluster-cidrs']),
     podSecurity: podSecurityLevel(values['pod-security']),
   },
+  tls: { issuer: tlsIssuer(values['tls-issuer']) },
 });
+
+function tlsIssuer(v: string | undefined): CertManagerIssuer | undefined {
+  try {
+    return parseTlsIssuer(v);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+}
 
 function podSecurityLevel(v: string | undefined): PodSecurityLevel {
   if (v === 'baseline' || v === 'restricted') return v;

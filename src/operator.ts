@@ -7,6 +7,7 @@ import { makeInformers, keyOf, type Ctx, type Informers } from './controllers/co
 import { clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from './controllers/dns-events.ts';
 import { peeringReconciler, watchPeeringClusterRanges } from './controllers/peering.ts';
 import { spaceReconciler, spacesOfNamespace } from './controllers/space.ts';
+import { tlsController, type TlsOptions } from './controllers/tls.ts';
 import { DnsController, type DnsCache, type DnsControllerOptions } from './dns/controller.ts';
 import {
   Applier,
@@ -61,6 +62,8 @@ export interface OperatorOptions {
   logger?: Logger;
   /** Cluster-wide settings of the platform admin (defaults: `DEFAULT_SETTINGS`; the namespace is `namespace`). */
   settings?: Partial<PlatformSettings>;
+  /** Private TLS for Apps (src/tls/README.md): cert-manager issuer, lifetimes, clock. */
+  tls?: TlsOptions;
   /**
    * Called when a leader loses its Lease. A lost term cannot be resumed (its controllers are
    * stopped for good), so by default the process exits with code 1 for its pod to restart clean.
@@ -302,6 +305,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     space: new Controller(spaceReconciler(ctx), { concurrency, logger: log }),
     app: new Controller(appReconciler(ctx), { concurrency, logger: log }),
     peering: new Controller(peeringReconciler(ctx), { concurrency, logger: log }),
+    tls: tlsController(ctx, api, opts.tls),
   };
   wire(informers, controllers);
   const dns =
