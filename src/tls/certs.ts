@@ -155,10 +155,15 @@ export function validity(certPem: string): { notBefore: number; notAfter: number
   return { notBefore: Date.parse(c.validFrom), notAfter: Date.parse(c.validTo) };
 }
 
-/** When a certificate is renewed: at 2/3 of its lifetime (cert-manager's default). */
+/**
+ * When a certificate is renewed: at 2/3 of its lifetime (cert-manager's default), counted from
+ * when it was issued (notBefore is backdated by BACKDATE_MS for clock skew), so a short-lived
+ * certificate is not due the moment it is made.
+ */
 export function renewAt(certPem: string): number {
   const { notBefore, notAfter } = validity(certPem);
-  return notBefore + Math.floor(((notAfter - notBefore) * 2) / 3);
+  const issued = Math.min(notBefore + BACKDATE_MS, notAfter);
+  return issued + Math.floor(((notAfter - issued) * 2) / 3);
 }
 
 export { certNames };
