@@ -25,7 +25,7 @@ import {
 } from '../engine/index.ts';
 import { applyRequest } from '../engine/kubeclient.ts';
 import { timestamp } from '../engine/status.ts';
-import { APP_LABEL, SPACE_LABEL } from '../model/index.ts';
+import { SPACE_LABEL } from '../model/index.ts';
 import { issueServingCert, type KeyedCert } from '../tls/certs.ts';
 import {
   bundleOf,
@@ -55,7 +55,13 @@ import {
   validity,
   type CaState,
 } from '../tls/policy.ts';
-import { createOrReplace, deleteExactly, readSecret } from '../tls/store.ts';
+import {
+  accessBinding,
+  createOrReplace,
+  deleteExactly,
+  ensureAccessBinding,
+  readObject,
+} from '../tls/store.ts';
 import { tlsSpecErrors, userSecretErrors } from '../tls/validate.ts';
 import { certificateExpiry } from '../webhook/metrics.ts';
 import { keyOf, splitKey, type Ctx } from './context.ts';
@@ -94,21 +100,27 @@ export class TlsController {
   readonly #api: KubeApi;
   readonly #o: TlsOptions;
   readonly #clock: Clock;
+  /** The CA Secrets, in the operator's own namespace (the only Secrets it lists). */
   readonly secrets: Informer<V1Secret & { metadata: { name: string } }>;
-  readonly configMaps: Informer<V1ConfigMap & { metadata: { name: string } }>;
   readonly #ctl: Controller<string>;
   readonly #applier: Applier;
   #started = false;
+  /** Space namespaces where the operator's access RoleBinding is known to exist. */
+  readonly #access = new Set<string>();
+  #subject: Promise<{ kind: string; namespace?: string; name: string }> | undefined;
 
   constructor(c: Ctx, api: KubeApi, o: TlsOptions = {}) {
     this.#c = c;
     this.#api = api;
     this.#o = o;
     this.#clock = o.clock ?? realClock;
-    const mk = <T extends KubernetesObject>(name: string, path: string): Informer<T> =>
-      new Informer<T>({ api, name, path, logger: c.log, clock: this.#clock, labelSelector: TLS_LABEL });
-    this.secrets = mk('tls-secrets', '/api/v1/secrets');
-    this.configMaps = mk('tls-configmaps', '/api/v1/configmaps');
+    this.secrets = new Informer({
+      api,
+      name: 'tls-ca-secrets',
+      path: `/api/v1/namespaces/${c.settings.operatorNamespace}/secrets`,
+      logger: c.log,
+      labelSelector: TLS_LABEL,
+    });
     this.#applier = new Applier({ api, logger: c.log });
     this.#ctl = new Controller(this.#reconciler(), {
       concurrency: o.concurrency ?? 2,
@@ -118,12 +130,11 @@ export class TlsController {
     this.#wire();
   }
 
-  /** Starts the two caches, then reconciling once they have synced. Leader only, like every controller. */
+  /** Starts the CA cache, then reconciling once it has synced. Leader only, like every controller. */
   start(): void {
     this.#started = true;
     this.secrets.start();
-    this.configMaps.start();
-    void Promise.all([this.secrets.synced, this.configMaps.synced]).then(() => {
+    void this.secrets.synced.then(() => {
       if (!this.#started) return;
       this.#ctl.start();
       for (const s of this.#c.informers.spaces.list()) this.#ctl.enqueue(`space:${s.metadata.name}`);
@@ -136,7 +147,6 @@ export class TlsController {
     this.#started = false;
     if (was) await this.#ctl.stop(opts).catch(() => undefined);
     this.secrets.stop();
-    this.configMaps.stop();
   }
 
   enqueue(key: string): void {
@@ -164,18 +174,14 @@ export class TlsController {
     spaces.onUpdate((o, n) => {
       if (o.metadata.generation !== n.metadata.generation) onSpace(n);
     });
-    const onTlsObject = (o: KubernetesObject): void => {
+    // A CA written (by us, or by another replica before a leader change) or deleted: its Space and Apps.
+    const onCa = (o: KubernetesObject): void => {
       const space = o.metadata?.labels?.[SPACE_LABEL];
-      const app = o.metadata?.labels?.[APP_LABEL];
-      if (!space) return;
-      if (app) q([`app:${ns(o)}/${app}`]);
-      else q([`space:${space}`, ...(o.kind === 'Secret' || !o.kind ? this.#appsOf(space) : [])]);
+      if (space) q([`space:${space}`, ...this.#appsOf(space)]);
     };
-    for (const inf of [this.secrets, this.configMaps] as Informer<KubernetesObject>[]) {
-      inf.onAdd(onTlsObject);
-      inf.onUpdate((_o, n) => onTlsObject(n));
-      inf.onDelete(onTlsObject);
-    }
+    this.secrets.onAdd(onCa);
+    this.secrets.onUpdate((_o, n) => onCa(n));
+    this.secrets.onDelete(onCa);
   }
 
   #reconciler(): Reconciler<string> {
@@ -239,8 +245,40 @@ export class TlsController {
     return { requeueAfter: this.#bounded(caNextEvent(state!, this.#o.propagationMs) - now) };
   }
 
+  /** Who the operator is (SelfSubjectReview): the subject of its access RoleBindings. */
+  async #self(): Promise<{ kind: string; namespace?: string; name: string }> {
+    this.#subject ??= this.#api
+      .request<{ status?: { userInfo?: { username?: string } } }>({
+        method: 'POST',
+        path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+      })
+      .then((r) => subjectOf(r.status?.userInfo?.username ?? ''))
+      .catch((err: unknown) => {
+        this.#subject = undefined;
+        throw err;
+      });
+    return this.#subject;
+  }
+
+  /** The operator's rights on Secrets and ConfigMaps in this Space's namespace (a RoleBinding it makes once). */
+  async #ensureAccess(space: SpaceObj): Promise<void> {
+    if (this.#access.has(space.metadata.name)) return;
+    const binding = accessBinding(space, await this.#self());
+    if (await ensureAccessBinding(this.#api, binding)) {
+      this.#c.log.info({ namespace: space.metadata.name }, 'bound spaces-operator-space-tls for private TLS');
+    }
+    this.#access.add(space.metadata.name);
+  }
+
   async #publishBundle(space: SpaceObj, bundle: string): Promise<void> {
-    const live = this.configMaps.get(`${space.metadata.name}/${CA_BUNDLE_CONFIGMAP}`);
+    await this.#ensureAccess(space);
+    const live = await readObject<V1ConfigMap>(
+      this.#api,
+      'ConfigMap',
+      space.metadata.name,
+      CA_BUNDLE_CONFIGMAP,
+    );
     if (live && !ownedBy(live, space.metadata.uid)) {
       await this.#c.events.emit(space, {
         type: 'Warning',
@@ -269,7 +307,7 @@ export class TlsController {
     }
     const space = this.#c.informers.spaces.get(namespace);
     if (!space) return;
-    await this.#dropStaleSecrets(app);
+    await this.#dropStaleSecret(app, space);
     const result = await this.#judge(app, space);
     if (!result) return;
     await this.#writeStatus(app, result);
@@ -296,6 +334,7 @@ export class TlsController {
         condition: cond('True', 'NotRequested', 'spec.tls.mode is none: no certificate'),
       };
     }
+    await this.#ensureAccess(space);
     if (mode === 'secret') return this.#judgeUserSecret(app, space);
     if (this.#o.issuer) return this.#judgeCertManager(app, space, this.#o.issuer);
     return this.#issue(app, space);
@@ -303,7 +342,7 @@ export class TlsController {
 
   async #judgeUserSecret(app: AppObj, space: SpaceObj): Promise<AppResult> {
     const secretName = tlsSecretName(app);
-    const secret = await readSecret<V1Secret>(this.#api, ns(app), secretName);
+    const secret = await readObject<V1Secret>(this.#api, 'Secret', ns(app), secretName);
     const now = this.#clock.now();
     const errors = userSecretErrors(app, secret, certificateNames(app, space), now);
     const tls = { mode: 'secret' as const, secretName };
@@ -344,7 +383,7 @@ export class TlsController {
         ),
       };
     }
-    const cert = keyedCertOf(this.secrets.get(`${ns(app)}/${secretName}`));
+    const cert = keyedCertOf(await readObject<V1Secret>(this.#api, 'Secret', ns(app), secretName));
     if (!cert)
       return {
         tls,
@@ -374,9 +413,7 @@ export class TlsController {
         condition: cond('Unknown', 'WaitingForCA', `waiting for the CA of Space ${space.metadata.name}`),
       };
     }
-    const live =
-      this.secrets.get(`${ns(app)}/${secretName}`) ??
-      (await readSecret<V1Secret>(this.#api, ns(app), secretName));
+    const live = await readObject<V1Secret>(this.#api, 'Secret', ns(app), secretName);
     if (live && !ownedBy(live, app.metadata.uid)) {
       const message = `spec.tls.secretName: Secret ${ns(app)}/${secretName} exists and was not created by spaces-operator for this App: it is never overwritten; delete it, set spec.tls.secretName to another name, or use spec.tls.mode secret`;
       return { tls, condition: cond('False', 'SecretNotOwned', message) };
@@ -418,15 +455,18 @@ export class TlsController {
     };
   }
 
-  /** Our serving Secrets of this App under another name than the one in use (or any, in mode secret/none). */
-  async #dropStaleSecrets(app: AppObj): Promise<void> {
-    const keep = tlsMode(app) === 'operator' ? tlsSecretName(app) : undefined;
-    const stale = this.secrets
-      .list(ns(app))
-      .filter((s) => s.metadata.labels?.[APP_LABEL] === app.metadata.name && s.metadata.name !== keep)
-      .filter((s) => s.metadata.name !== (tlsMode(app) === 'secret' ? tlsSecretName(app) : undefined))
-      .filter((s) => ownedBy(s, app.metadata.uid));
-    for (const s of stale) await deleteExactly(this.#api, s);
+  /**
+   * The Secret this controller reported last (status.tls.secretName), when the App no longer uses
+   * it (mode or name changed): deleted if it is ours, left alone if not (a user's stays theirs).
+   */
+  async #dropStaleSecret(app: AppObj, space: SpaceObj): Promise<void> {
+    const previous = app.status?.tls?.secretName;
+    const inUse = tlsMode(app) === 'none' ? undefined : tlsSecretName(app);
+    if (!previous || previous === inUse) return;
+    await this.#ensureAccess(space);
+    const old = await readObject<V1Secret>(this.#api, 'Secret', ns(app), previous);
+    if (old && ownedBy(old, app.metadata.uid)) await deleteExactly(this.#api, old);
+    certificateExpiry().remove({ namespace: ns(app), name: previous });
   }
 
   /** status.tls and the Certificate condition, server-side applied as our own field manager (nothing else of the status). */
@@ -469,7 +509,8 @@ function cond(status: Condition['status'], reason: string, message: string): Con
 
 /** An App whose status no longer holds what this controller wrote (another writer's merge patch dropped it). */
 function lostOurStatus(app: App): boolean {
-  return app.status?.tls === undefined && tlsMode(app) !== 'none';
+  if (tlsMode(app) === 'none') return false;
+  return app.status?.tls === undefined || !app.status.conditions?.some((c) => c.type === CONDITION);
 }
 
 /** The controller as the operator registers it (leader only: started and stopped with the others). */
@@ -478,3 +519,10 @@ export function tlsController(c: Ctx, api: KubeApi, o: TlsOptions = {}): TlsCont
 }
 
 export type { CaState };
+
+/** An RBAC subject from a username: `system:serviceaccount:<ns>:<name>` or a plain User. */
+export function subjectOf(username: string): { kind: string; namespace?: string; name: string } {
+  const m = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(username);
+  if (m) return { kind: 'ServiceAccount', namespace: m[1]!, name: m[2]! };
+  return { kind: 'User', name: username };
+}

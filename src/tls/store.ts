@@ -5,7 +5,7 @@
 // replicas or two reconciles never issue two certificates for one Secret: the loser gets a 409
 // and runs again on fresh state.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { buildPath, isNotFound, type KubeApi } from '../engine/index.ts';
+import { buildPath, isConflict, isNotFound, type KubeApi } from '../engine/index.ts';
 
 type Obj = KubernetesObject;
 
@@ -50,12 +50,84 @@ export async function deleteExactly(api: KubeApi, obj: Obj): Promise<void> {
   }
 }
 
-/** A Secret read straight from the API (a user's Secret is in no cache of ours); undefined if absent. */
-export async function readSecret<T>(api: KubeApi, namespace: string, name: string): Promise<T | undefined> {
+/**
+ * A Secret or ConfigMap read straight from the API (the operator may not list or watch them in
+ * Space namespaces, so they are in no cache of ours); undefined if absent.
+ */
+export async function readObject<T>(
+  api: KubeApi,
+  kind: 'Secret' | 'ConfigMap',
+  namespace: string,
+  name: string,
+): Promise<T | undefined> {
   try {
-    return await api.request<T>({ method: 'GET', path: pathOf('Secret', namespace, name) });
+    return await api.request<T>({ method: 'GET', path: pathOf(kind, namespace, name) });
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
   }
+}
+
+/** The ClusterRole the operator binds to itself in each Space namespace that needs private TLS. */
+export const SPACE_TLS_ROLE = 'spaces-operator-space-tls';
+
+/**
+ * The RoleBinding giving the operator's ServiceAccount `SPACE_TLS_ROLE` in one Space namespace
+ * (owned by the Space, so it goes with it). The operator holds Secret and ConfigMap rights only
+ * where a Space needs them, never cluster-wide: it may `bind` that one ClusterRole, nothing else.
+ */
+export function accessBinding(
+  space: { metadata: { name: string; uid?: string } },
+  subject: { kind: string; namespace?: string; name: string },
+): object {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: {
+      name: SPACE_TLS_ROLE,
+      namespace: space.metadata.name,
+      labels: {
+        'app.kubernetes.io/managed-by': 'spaces-operator',
+        'privatespaces.dev/space': space.metadata.name,
+      },
+      ...(space.metadata.uid
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: 'privatespaces.dev/v1alpha1',
+                kind: 'Space',
+                name: space.metadata.name,
+                uid: space.metadata.uid,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          }
+        : {}),
+    },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: SPACE_TLS_ROLE },
+    subjects: [
+      subject.kind === 'ServiceAccount'
+        ? { kind: 'ServiceAccount', namespace: subject.namespace, name: subject.name }
+        : { apiGroup: 'rbac.authorization.k8s.io', kind: subject.kind, name: subject.name },
+    ],
+  };
+}
+
+/** Creates the access RoleBinding when it is missing (a 409 means someone made it meanwhile: fine). */
+export async function ensureAccessBinding(api: KubeApi, binding: object): Promise<boolean> {
+  const b = binding as { metadata: { namespace: string; name: string } };
+  const base = buildPath('rbac.authorization.k8s.io/v1', 'rolebindings', b.metadata.namespace);
+  try {
+    await api.request({ method: 'GET', path: `${base}/${b.metadata.name}` });
+    return false;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  try {
+    await api.request({ method: 'POST', path: base, body: binding });
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+  return true;
 }
