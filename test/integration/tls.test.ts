@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricValue } from '../../src/engine/metrics.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { issueServingCert, issueSpaceCA } from '../../src/tls/certs.ts';
 import { testKubeconfig } from '../support/cluster.ts';
@@ -113,6 +114,15 @@ describe('what the operator writes', () => {
     const status = (await app('billing')).status.tls;
     expect(status).toMatchObject({ mode: 'operator', secretName: 'billing-tls' });
     expect(Date.parse(status.notAfter)).toBeGreaterThan(Date.now());
+    // spaces_certificate_expiry_seconds{namespace,name}: notAfter in unix seconds.
+    const expiry = await until(async () => {
+      const v = await metricValue('spaces_certificate_expiry_seconds', {
+        namespace: SPACE,
+        name: 'billing-tls',
+      });
+      return v > 0 ? v : undefined;
+    });
+    expect(Math.abs(expiry - Date.parse(status.notAfter) / 1000)).toBeLessThan(SERVING_MS / 1000 + 1);
   });
 
   it("never overwrites a user's Secret, and says which field to change", async () => {
