@@ -10,6 +10,7 @@
 import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { App, Space } from '../api/v1alpha1/index.ts';
 import {
+  ApiError,
   Applier,
   Controller,
   Informer,
@@ -188,9 +189,16 @@ export class TlsController {
     return {
       name: 'tls',
       reconcile: async (key) => {
-        if (key.startsWith('space:')) return this.#reconcileSpace(key.slice('space:'.length));
-        if (key.startsWith('app:')) return this.#reconcileApp(key.slice('app:'.length));
-        return undefined;
+        try {
+          if (key.startsWith('space:')) return await this.#reconcileSpace(key.slice('space:'.length));
+          if (key.startsWith('app:')) return await this.#reconcileApp(key.slice('app:'.length));
+          return undefined;
+        } catch (err) {
+          // Forbidden: our RoleBinding in that namespace is gone (a namespace admin removed it);
+          // forget it, so the retry makes it again.
+          if (err instanceof ApiError && err.code === 403) this.#access.delete(spaceOfKey(key));
+          throw err;
+        }
       },
     };
   }
@@ -519,6 +527,11 @@ export function tlsController(c: Ctx, api: KubeApi, o: TlsOptions = {}): TlsCont
 }
 
 export type { CaState };
+
+/** The Space (= namespace) a key concerns. */
+function spaceOfKey(key: string): string {
+  return key.startsWith('space:') ? key.slice('space:'.length) : splitKey(key.slice('app:'.length)).namespace;
+}
 
 /** An RBAC subject from a username: `system:serviceaccount:<ns>:<name>` or a plain User. */
 export function subjectOf(username: string): { kind: string; namespace?: string; name: string } {
