@@ -2,6 +2,7 @@
 // every flag) and the checks. Pure: argv and environment in, options or a message naming the flag out.
 import { parseArgs } from 'node:util';
 import { listFlag, type PodSecurityLevel } from './model/settings.ts';
+import { parseTlsIssuer, type CertManagerIssuer } from './tls/objects.ts';
 import type { OperatorOptions } from './operator.ts';
 
 interface Flag {
@@ -63,6 +64,12 @@ const FLAGS = {
     default: 'baseline',
     help: 'Pod Security level enforced on Space namespaces: baseline or restricted',
   },
+  'tls-issuer': {
+    type: 'string',
+    arg: 'ISSUER',
+    default: 'operator',
+    help: "who issues the Apps' certificates: operator (a CA per Space) or cert-manager:ClusterIssuer/<name> / cert-manager:Issuer/<name>",
+  },
   help: { type: 'boolean', short: 'h', help: 'this help' },
 } satisfies Record<string, Flag>;
 
@@ -93,6 +100,14 @@ type Values = { [K in Name]?: (typeof FLAGS)[K]['type'] extends 'boolean' ? bool
 function podSecurity(v: string | undefined): { level: PodSecurityLevel } | { error: string } {
   if (v === 'baseline' || v === 'restricted') return { level: v };
   return { error: `--pod-security: "${v}" is not baseline or restricted` };
+}
+
+function tlsIssuer(v: string | undefined): { issuer: CertManagerIssuer | undefined } | { error: string } {
+  try {
+    return { issuer: parseTlsIssuer(v) };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
 }
 
 /** The numeric flags, checked; the first bad one as a message. */
@@ -127,6 +142,8 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
   if ('error' in n) return n;
   const security = podSecurity(values['pod-security']);
   if ('error' in security) return security;
+  const issuer = tlsIssuer(values['tls-issuer']);
+  if ('error' in issuer) return issuer;
   return {
     options: {
       kubeconfigPath: values.kubeconfig,
@@ -143,6 +160,7 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
         clusterCidrs: listFlag(values['cluster-cidrs']),
         podSecurity: security.level,
       },
+      tls: { issuer: issuer.issuer },
     },
   };
 }

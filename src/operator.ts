@@ -3,7 +3,13 @@
 // of src/controllers (CONTROLLERS: Space, App, Peering, the DNS writer). `stop()` finishes
 // in-flight reconciles and releases the Lease; `done` says when and why the operator stopped.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { CONTROLLERS, makeInformers, type DnsSetupOptions, type Informers } from './controllers/index.ts';
+import {
+  CONTROLLERS,
+  makeInformers,
+  type DnsSetupOptions,
+  type Informers,
+  type TlsOptions,
+} from './controllers/index.ts';
 import type { Ctx } from './controllers/context.ts';
 import type { Registered, SetupContext } from './controllers/setup.ts';
 import {
@@ -65,6 +71,8 @@ export interface OperatorOptions {
   settings?: Partial<PlatformSettings>;
   /** Drives every timer and retry of the operator (tests); default the real clock. */
   clock?: Clock;
+  /** Private TLS for Apps (src/tls/README.md): cert-manager issuer, lifetimes. */
+  tls?: TlsOptions;
 }
 
 export interface Operator {
@@ -284,6 +292,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     concurrency: opts.concurrency ?? 4,
     dns: opts.dns === false ? false : typeof opts.dns === 'object' ? opts.dns : {},
     identity: opts.identity,
+    tls: opts.tls,
   });
   const ready = mgr.start().then(() => log.info('ready'));
   const done = mgr.done.then((reason) => {

@@ -76,6 +76,8 @@ export interface DoctorReport {
   dns: { source: string; checked: boolean; names: DnsName[] };
   policies: string[];
   reach?: ReachView;
+  /** The App's certificate and its expiry (src/tls/report.ts). */
+  certificate?: string;
   problems: Problem[];
 }
 

@@ -3,6 +3,7 @@
 // part reads — the App, its Space and Peerings, its Service and EndpointSlices, its pods, the
 // NetworkPolicies of the namespace, the Events about it and the CoreDNS entries (ConfigMap
 // kube-system/coredns-custom) — and applies the rules of doctor-checks.ts. Exit 4 on a problem.
+import { certificateProblem, certificateText } from '../tls/report.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import { appDnsNames, appSelector, appServiceName, isInternal } from '../model/index.ts';
 import type { Space } from '../api/v1alpha1/index.ts';
@@ -174,8 +175,10 @@ export function diagnose(input: DoctorInput): DoctorReport {
     dns: dnsFacts(input, space),
     policies: selectingPolicies(input),
     ...(reachInput ? { reach: reachView(reachInput) } : {}),
+    certificate: certificateText(app, input.now.getTime()),
   };
-  const problems = problemsOf(input, facts);
+  const cert = certificateProblem(app, input.now.getTime());
+  const problems = [...problemsOf(input, facts), ...(cert ? [cert] : [])];
   return { ...facts, problems };
 }
 
@@ -216,6 +219,7 @@ function summaryText(r: DoctorReport, wide: boolean): string {
     ['Endpoints', `${e.ready} ready of ${e.total}${wide ? ` (EndpointSlices: ${list(e.slices)})` : ''}`],
     ['Policies', `${list(r.policies)} (every Ingress policy selecting the web pods)`],
     ['Reach', reach],
+    ['TLS', r.certificate ?? '<unknown>'],
   ]);
 }
 

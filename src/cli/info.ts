@@ -10,6 +10,7 @@ import {
   spaceDnsDomain,
   spaceNetworkStatus,
 } from '../model/index.ts';
+import { certificateText } from '../tls/report.ts';
 import { notFound } from './errors.ts';
 import { apiFailure, type Kube } from './kube.ts';
 import { fields, structured, table, type OutputFormat } from './output.ts';
@@ -53,6 +54,8 @@ export interface AppInfo {
   clusterIP: string;
   readyEndpoints: string;
   exposed: string;
+  /** The App's certificate and its expiry (src/tls/report.ts). */
+  certificate: string;
 }
 
 export interface InfoView {
@@ -74,7 +77,12 @@ function byName<T extends { metadata: { name: string } }>(items: readonly T[]): 
   );
 }
 
-export function infoView(space: Space, peerings: readonly Peering[], apps: readonly App[]): InfoView {
+export function infoView(
+  space: Space,
+  peerings: readonly Peering[],
+  apps: readonly App[],
+  now: number = Date.now(),
+): InfoView {
   const net = spaceNetworkStatus(space);
   return {
     space: {
@@ -107,6 +115,7 @@ export function infoView(space: Space, peerings: readonly Peering[], apps: reado
       clusterIP: a.status?.clusterIP ?? '<none>',
       readyEndpoints: a.status?.readyEndpoints === undefined ? '<unknown>' : String(a.status.readyEndpoints),
       exposed: a.status?.exposed === undefined ? '<unknown>' : String(a.status.exposed),
+      certificate: certificateText(a, now),
     })),
   };
 }
@@ -150,14 +159,14 @@ function peeringsText(v: InfoView, wide: boolean): string {
 
 function appsText(v: InfoView, wide: boolean): string {
   if (v.apps.length === 0) return 'Apps: <none>\n';
-  const extra = wide ? ['CLUSTER-IP', 'ENDPOINTS', 'EXPOSED'] : [];
+  const extra = wide ? ['CLUSTER-IP', 'ENDPOINTS', 'EXPOSED', 'CERTIFICATE'] : [];
   const headers = ['NAME', 'ROUTING', 'READY', 'PORT', ...extra, 'NAMES'];
   const rows = v.apps.map((a) => [
     a.name,
     a.routing,
     a.ready,
     String(a.port),
-    ...(wide ? [a.clusterIP, a.readyEndpoints, a.exposed] : []),
+    ...(wide ? [a.clusterIP, a.readyEndpoints, a.exposed, a.certificate] : []),
     a.names.join(','),
   ]);
   return `Apps:\n${table(headers, rows, '  ')}`;

@@ -6,6 +6,7 @@ import { dns } from './dns/index.ts';
 import { peering } from './peering/index.ts';
 import type { ControllerSetup } from './setup.ts';
 import { space } from './space/index.ts';
+import { tls } from './tls/index.ts';
 
 export const CONTROLLERS: readonly ControllerSetup[] = [
   space,
@@ -13,6 +14,8 @@ export const CONTROLLERS: readonly ControllerSetup[] = [
   peering,
   // After app: its names go to the App controller's queue.
   dns,
+  // Private TLS: a CA per Space, a certificate per internal App (src/tls/README.md).
+  tls,
 ];
 
 export type { Ctx, DnsNames, Informers } from './context.ts';
@@ -20,3 +23,4 @@ export { keyOf, splitKey } from './context.ts';
 export { makeInformers } from './informers.ts';
 export type { ControllerSetup, Registered, SetupContext } from './setup.ts';
 export type { DnsSetupOptions } from './dns/index.ts';
+export type { TlsOptions } from './tls/index.ts';

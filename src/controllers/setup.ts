@@ -5,6 +5,7 @@ import type { Clock, KubeApi, Manager, Reconciler } from '../engine/index.ts';
 import { Controller, leaderOnly } from '../engine/index.ts';
 import type { Ctx } from './context.ts';
 import type { DnsSetupOptions } from './dns/index.ts';
+import type { TlsOptions } from './tls/controller.ts';
 
 /** What a set-up controller offers the operator and the controllers set up after it. */
 export interface Registered {
@@ -23,6 +24,8 @@ export interface SetupContext extends Ctx {
   controllers: ReadonlyMap<string, Registered>;
   /** The DNS writer's settings; false: no DNS writer. */
   dns: false | DnsSetupOptions;
+  /** Private TLS settings (cert-manager issuer, lifetimes). */
+  tls?: TlsOptions | undefined;
   /** The operator's instance name (Events' reportingInstance). */
   identity?: string | undefined;
 }

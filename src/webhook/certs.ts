@@ -80,21 +80,21 @@ export interface KeyedCert {
   key: string;
 }
 
-async function newKeys(): Promise<CryptoKeyPair> {
+export async function newKeys(): Promise<CryptoKeyPair> {
   return crypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
 }
 
-async function keyPem(key: CryptoKey): Promise<string> {
+export async function keyPem(key: CryptoKey): Promise<string> {
   const der = await crypto.subtle.exportKey('pkcs8', key);
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
 }
 
-async function importSigningKey(pem: string): Promise<CryptoKey> {
+export async function importSigningKey(pem: string): Promise<CryptoKey> {
   const der = x509.PemConverter.decodeFirst(pem);
   return crypto.subtle.importKey('pkcs8', der, ECDSA, false, ['sign']);
 }
 
-function serial(): string {
+export function serial(): string {
   const bytes = webcrypto.getRandomValues(new Uint8Array(16));
   bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive
   return Buffer.from(bytes).toString('hex');

@@ -1,6 +1,7 @@
 // The webhook's metrics: one counter of decisions and one latency histogram, registered once per
 // prom-client Registry (so several servers, e.g. in tests, share them instead of colliding).
-import { Counter, Histogram, register as globalRegistry, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
+import { registry as engineRegistry } from '../engine/metrics.ts';
 
 export type Outcome = 'allowed' | 'denied' | 'error' | 'malformed';
 
@@ -31,4 +32,24 @@ export function webhookMetrics(registry: Registry = globalRegistry): WebhookMetr
   };
   byRegistry.set(registry, m);
   return m;
+}
+
+const expiryByRegistry = new WeakMap<Registry, Gauge<'namespace' | 'name'>>();
+
+/**
+ * `spaces_certificate_expiry_seconds{namespace,name}`: the notAfter (unix seconds) of each
+ * certificate the operator manages or checks (an App's TLS Secret: its namespace and name).
+ * Registered once per registry; by default the engine's, which /metrics serves.
+ */
+export function certificateExpiry(registry: Registry = engineRegistry): Gauge<'namespace' | 'name'> {
+  const have = expiryByRegistry.get(registry);
+  if (have) return have;
+  const g = new Gauge({
+    name: 'spaces_certificate_expiry_seconds',
+    help: 'When a certificate managed or checked by the operator expires (notAfter), in unix seconds.',
+    labelNames: ['namespace', 'name'] as const,
+    registers: [registry],
+  });
+  expiryByRegistry.set(registry, g);
+  return g;
 }

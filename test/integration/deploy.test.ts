@@ -159,6 +159,9 @@ describe('the ClusterRole in deploy/', () => {
       getJson(kubeconfig, ['lease', 'spaces-operator', '-n', 'spaces-system']),
     );
     expect(lease.spec.holderIdentity).toMatch(/^rbac-test/);
+    // Private TLS with the same token: the internal App's certificate and the Space's CA bundle.
+    await until(() => getJson(kubeconfig, ['secret', 'billing-tls', '-n', 'acme']), 30_000, 'billing-tls');
+    await until(() => getJson(kubeconfig, ['configmap', 'privatespaces-ca', '-n', 'acme']), 30_000);
     expect(logs).not.toMatch(/forbidden/i);
   });
 
@@ -176,7 +179,14 @@ describe('the ClusterRole in deploy/', () => {
     expect(await can('create', 'secrets', '-n', 'spaces-system')).toMatch(/: yes$/);
     expect(await can('patch', 'validatingwebhookconfigurations/spaces-operator')).toMatch(/: yes$/);
     // What it must not do.
-    expect(await can('get', 'secrets', '-n', 'acme')).toMatch(/: no$/);
+    // Private TLS: Secrets of a Space namespace only by name, through the RoleBinding the operator
+    // made there (billing is internal, so acme has one); never listed, never cluster-wide.
+    expect(await can('get', 'secrets', '-n', 'acme')).toMatch(/: yes$/);
+    expect(await can('list', 'secrets', '-n', 'acme')).toMatch(/: no$/);
+    expect(await can('watch', 'secrets', '-n', 'acme')).toMatch(/: no$/);
+    expect(await can('get', 'secrets', '-n', 'default')).toMatch(/: no$/);
+    expect(await can('bind', 'clusterroles/spaces-operator-space-tls')).toMatch(/: yes$/);
+    expect(await can('bind', 'clusterroles/admin')).toMatch(/: no$/);
     expect(await can('get', 'secrets', '-n', 'kube-system')).toMatch(/: no$/);
     expect(await can('patch', 'configmaps', '-n', 'acme')).toMatch(/: no$/);
     expect(await can('create', 'pods', '-n', 'acme')).toMatch(/: no$/);

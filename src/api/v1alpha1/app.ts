@@ -12,6 +12,7 @@ import {
   ResourceSchema,
 } from './common.ts';
 import { DEFAULT_APP_PORT, MAX_APP_DOMAINS, REACH_KINDS, INTERNAL_ROUTING_IMMUTABLE } from './constants.ts';
+import { AppTlsSchema, AppTlsStatusSchema } from './tls.ts';
 
 export const AppSelectorSchema = Type.Object(
   {
@@ -80,6 +81,7 @@ export const AppSpecSchema = Type.Object(
         'router) at web.<app>.app.localspace. Default true. Not available in fir spaces.',
       default: true,
     }),
+    tls: Type.Optional(AppTlsSchema),
   },
   {
     description: 'Desired state of the App.',
@@ -138,6 +140,7 @@ export const AppStatusSchema = Type.Object(
         description: 'True when anyone outside the Space and its peerings can reach the web pods.',
       }),
     ),
+    tls: Type.Optional(AppTlsStatusSchema),
     observedGeneration: Type.Optional(ObservedGeneration()),
     conditions: Type.Optional(Conditions('App')),
   },

@@ -3,4 +3,5 @@ export * from './constants.ts';
 export * from './common.ts';
 export * from './space.ts';
 export * from './app.ts';
+export * from './tls.ts';
 export * from './peering.ts';

@@ -20,6 +20,7 @@ import {
   type PlatformSettings,
 } from '../../model/index.ts';
 import { guardNetworkPolicy } from '../../reach/guards.ts';
+import { tlsSpecErrors } from '../../tls/validate.ts';
 import { denyFieldErrors } from '../errors.ts';
 import type { KindHandler, Lookup } from '../types.ts';
 import { guardContext, jsonEqual, namespaceView, specUnchanged, type NamespaceView } from './context.ts';
@@ -36,7 +37,7 @@ export function appHandler(lookup: Lookup, settings: PlatformSettings = DEFAULT_
   const check = async (object: App, old?: App): Promise<FieldError[]> => {
     const ns = object.metadata.namespace ?? '';
     const space = await lookup.space(ns);
-    const errors = validateApp(object, space, old, settings);
+    const errors = [...validateApp(object, space, old, settings), ...tlsSpecErrors(object)];
     if (!space || (old && jsonEqual(appSelector(object), appSelector(old)))) return errors;
     return [...errors, ...(await selectorErrors(lookup, object))];
   };
