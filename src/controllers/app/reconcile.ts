@@ -388,7 +388,7 @@ export function appReconciler(c: Ctx): Reconciler<string> {
         readyEndpoints: readyEndpointCount(c.informers.endpointSlices.list(namespace), service),
         reachableFrom,
         exposed,
-        // status.tls is the TLS controller's (src/controllers/tls.ts): kept, not merged away.
+        // status.tls is the TLS controller's (src/controllers/tls/): kept, not merged away.
         ...(app.status?.tls ? { tls: app.status.tls } : {}),
         observedGeneration: generation,
         conditions: appConditions(c, app, { ...reach, listed }, names),
