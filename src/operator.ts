@@ -8,6 +8,7 @@ import { clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from '.
 import { peeringReconciler, watchPeeringClusterRanges } from './controllers/peering.ts';
 import { spaceReconciler, spacesOfNamespace } from './controllers/space.ts';
 import { DnsController, type DnsCache, type DnsControllerOptions } from './dns/controller.ts';
+import { podChangedForDns } from './dns/snapshot.ts';
 import {
   Applier,
   Controller,
@@ -323,6 +324,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
             apps: onlyRelevant(informers.apps, specChanged),
             services: appServicesOnly(onlyRelevant(informers.services, clusterIPChanged)),
             endpointSlices: onlyRelevant(informers.endpointSlices, readinessChanged),
+            pods: onlyRelevant(informers.pods, { update: podChangedForDns }), // DNS discovery to pods
           },
           // The names an App answers for (or is refused) go to its status.
           onNamesChanged: (keys) => keys.forEach((k) => controllers.app.enqueue(k)),

@@ -25,7 +25,7 @@ import { APP_LABEL } from '../model/labels.ts';
 import { DnsTooLargeError } from './errors.ts';
 import { foreignOf } from './foreign.ts';
 import { CONFIGMAP_MAX_BYTES, renderCoreDNS } from './render.ts';
-import { dnsSpaces, type EndpointSliceLike, type ServiceLike } from './snapshot.ts';
+import { dnsSpaces, type EndpointSliceLike, type PodLike, type ServiceLike } from './snapshot.ts';
 import type { AppNames, RenderOptions, RenderResult } from './types.ts';
 
 export const DNS_FIELD_MANAGER = 'spaces-operator-dns';
@@ -52,6 +52,8 @@ export interface DnsInformers {
   services: DnsCache<Obj<ServiceLike>>;
   endpointSlices: DnsCache<Obj<EndpointSliceLike>>;
   configMap: DnsCache<ConfigMapObject>;
+  /** Pods, for DNS discovery to pods; without it no discovery name answers (the operator passes its own). */
+  pods?: DnsCache<Obj<PodLike>>;
 }
 
 export interface DnsControllerOptions {
@@ -201,8 +203,14 @@ export class DnsController implements Reconciler<string> {
           apps: this.informers.apps.list(),
           services: this.informers.services.list(),
           endpointSlices: this.informers.endpointSlices.list(),
+          pods: this.informers.pods?.list(),
         }),
-        { ...this.#opts.render, foreignZones: foreign.zones, maxBytes: CONFIGMAP_MAX_BYTES - foreign.bytes },
+        {
+          ...this.#opts.render,
+          foreignZones: foreign.zones,
+          maxBytes: CONFIGMAP_MAX_BYTES - foreign.bytes,
+          previous: live?.data,
+        },
       );
     } catch (err) {
       // Retrying cannot help; the next change renders again. The last entries stay in place.
