@@ -297,6 +297,7 @@ function makeInformers(
       mk('dns-configmap', `/api/v1/namespaces/${ns}/configmaps`, {
         fieldSelector: `metadata.name=${opts.configMap ?? DEFAULT_DNS_CONFIGMAP}`,
       }),
+    ...(given.pods ? { pods: given.pods } : {}),
   };
   return { informers, own };
 }
