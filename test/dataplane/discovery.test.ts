@@ -124,7 +124,13 @@ describe.skipIf(unavailable)(
       // One at a time, so the numbers are known: web-1 is numbered before web-2 exists.
       await add(ACME, 'billing-worker-1', 'worker');
       await add(ACME, 'billing-web-1', 'web');
-      await resolvesTo('billing-worker-1', `1.${WEB}`, [pods['billing-web-1']!.ip]);
+      await until(
+        async () =>
+          JSON.stringify(await resolved('billing-worker-1', `1.${WEB}`)) ===
+            JSON.stringify([pods['billing-web-1']!.ip]) || undefined,
+        30_000,
+        `1.${WEB} from the worker`,
+      );
       await add(ACME, 'billing-web-2', 'web');
       await add(OTHER, 'other-client');
     });
