@@ -229,7 +229,8 @@ function dnsProblems(report: Pick<DoctorReport, 'dns' | 'endpoints' | 'service'>
         },
       ];
     }
-    if (n.published && ip && n.address !== ip) {
+    // Discovery names (app.localspace) answer with the pods themselves, not the ClusterIP.
+    if (n.published && ip && n.address !== ip && !n.name.endsWith('.app.localspace')) {
       return [
         {
           what: `${n.name} points at ${n.address ?? '?'} but the Service's ClusterIP is ${ip}`,
