@@ -179,7 +179,7 @@ export function diagnose(input: DoctorInput): DoctorReport {
     ...(input.service ? { service: serviceFacts(input.service) } : {}),
     selector: labelText(appSelector(app)),
     pods: { total: input.pods.length, ready: input.pods.filter(podReady).length },
-    processes: processCounts(app, (input.allPods ?? input.pods)),
+    processes: processCounts(app, input.allPods ?? input.pods),
     discovery:
       space && hasDnsDiscovery(app, space)
         ? appProcesses(app).map((p) => processDiscoveryName(app, p.name))
