@@ -71,6 +71,14 @@ describe('parseFlags', () => {
     });
   });
 
+  it('reads --tls-issuer, and names it when it is wrong', () => {
+    expect(options(['--tls-issuer=cert-manager:ClusterIssuer/ca'])).toMatchObject({
+      tls: { issuer: { kind: 'ClusterIssuer', name: 'ca' } },
+    });
+    const r = parseFlags(['--tls-issuer=letsencrypt']);
+    expect('error' in r ? r.error : '').toMatch(/tls-issuer/);
+  });
+
   it('--help lists every flag, and every flag it lists is one the parser takes', () => {
     expect(parseFlags(['-h'])).toEqual({ help: helpText() });
     const listed = [...helpText().matchAll(/^ {2}--([a-z-]+)/gm)].map((m) => m[1]);
@@ -90,6 +98,7 @@ describe('parseFlags', () => {
       'allowed-dns-suffixes',
       'cluster-cidrs',
       'pod-security',
+      'tls-issuer',
       'help',
     ]);
     for (const flag of listed) {

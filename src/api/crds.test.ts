@@ -114,8 +114,12 @@ describe('specific rules', () => {
     ['App', '.spec.internalRouting', false],
     ['App', '.spec.port', 5000],
     ['App', '.spec.acm', false],
-    ['App', '.spec.dnsDiscovery', true],
   ])('%s %s defaults to %j', (kind, at, value) => expect(node(kind, at)['default']).toEqual(value));
+
+  it('App .spec.dnsDiscovery has no default: unset means on in cedar, and fir refuses an explicit true', () => {
+    expect(node('App', '.spec.dnsDiscovery')['default']).toBeUndefined();
+    expect(node('App', '.spec.dnsDiscovery')['description']).toMatch(/fir spaces refuse true/);
+  });
 
   it('internalRouting is always present (defaulted) so removing it is a change the rule sees', () => {
     expect(node('App', '.spec')['default']).toEqual({});

@@ -18,7 +18,7 @@ describe('parse', () => {
     });
     expect(parseApp(envelope('App', { spec: { internalRouting: true } }))).toMatchObject({
       ok: true,
-      value: { spec: { internalRouting: true, port: 5000, acm: false, dnsDiscovery: true } },
+      value: { spec: { internalRouting: true, port: 5000, acm: false } },
     });
   });
 

@@ -44,9 +44,10 @@ describe('buildApp', () => {
       internalRouting: true,
       port: 5000,
       acm: false,
-      dnsDiscovery: true,
       domains: ['billing.acme.example'],
     });
+    // Discovery on is the CRD's "unset"; only off is written (fir refuses an explicit true).
+    expect(buildApp(opts({ dnsDiscovery: false }), acme).spec.dnsDiscovery).toBe(false);
   });
 
   it('accepts a valid App', () => {

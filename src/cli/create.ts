@@ -44,7 +44,8 @@ export function buildApp(o: CreateAppOptions, space: Space): App {
       internalRouting: o.internalRouting,
       port: o.port,
       acm: o.acm,
-      dnsDiscovery: o.dnsDiscovery,
+      // Unset means on (cedar); fir refuses an explicit true, so only "off" is written.
+      ...(o.dnsDiscovery ? {} : { dnsDiscovery: false }),
       ...(o.domains.length > 0 ? { domains: o.domains } : {}),
     },
   };

@@ -4,6 +4,7 @@ import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
 import {
   appPolicyName,
+  appPort,
   appService,
   appServiceName,
   DEFAULT_DENY_POLICY,
@@ -25,6 +26,8 @@ export interface DoctorInput {
   namespaces: readonly NamespaceInfo[];
   /** Live pods matching the App's selector, as the API returns them. */
   pods: readonly Obj[];
+  /** Every pod of the namespace (process counts); absent: only the web pods above are counted. */
+  allPods?: readonly Obj[];
   service?: Obj;
   endpointSlices: readonly Obj[];
   events: readonly Obj[];
@@ -72,6 +75,9 @@ export interface DoctorReport {
   service?: { name: string; type: string; clusterIP: string; ports: string };
   selector: string;
   pods: { total: number; ready: number };
+  /** Per process `web=2/3` (ready/live), and the discovery names while DNS discovery is on. */
+  processes: string[];
+  discovery: string[];
   endpoints: { ready: number; total: number; slices: string[] };
   dns: { source: string; checked: boolean; names: DnsName[] };
   policies: string[];
@@ -181,7 +187,7 @@ function endpointProblems(
   facts: Pick<DoctorReport, 'pods' | 'endpoints' | 'selector' | 'namespace'>,
 ): Problem[] {
   const { pods, endpoints, selector, namespace } = facts;
-  const port = input.app.spec.port;
+  const port = appPort(input.app);
   const out: Problem[] = [];
   const declared = containerPorts(input.pods);
   if (declared.length > 0 && !declared.includes(port)) {
@@ -225,7 +231,8 @@ function dnsProblems(report: Pick<DoctorReport, 'dns' | 'endpoints' | 'service'>
         },
       ];
     }
-    if (n.published && ip && n.address !== ip) {
+    // Discovery names (app.localspace) answer with the pods themselves, not the ClusterIP.
+    if (n.published && ip && n.address !== ip && !n.name.endsWith('.app.localspace')) {
       return [
         {
           what: `${n.name} points at ${n.address ?? '?'} but the Service's ClusterIP is ${ip}`,

@@ -5,7 +5,16 @@
 // kube-system/coredns-custom) — and applies the rules of doctor-checks.ts. Exit 4 on a problem.
 import { certificateProblem, certificateText } from '../tls/report.ts';
 import type { V1Pod } from '@kubernetes/client-node';
-import { appDnsNames, appSelector, appServiceName, isInternal } from '../model/index.ts';
+import {
+  appDnsNames,
+  appProcesses,
+  appSelector,
+  appServiceName,
+  hasDnsDiscovery,
+  isInternal,
+  processDiscoveryName,
+} from '../model/index.ts';
+import { processCounts } from './info.ts';
 import type { Space } from '../api/v1alpha1/index.ts';
 import { affectsIngress, matchesSelector, policyName } from '../reach/index.ts';
 import {
@@ -171,6 +180,11 @@ export function diagnose(input: DoctorInput): DoctorReport {
     ...(input.service ? { service: serviceFacts(input.service) } : {}),
     selector: labelText(appSelector(app)),
     pods: { total: input.pods.length, ready: input.pods.filter(podReady).length },
+    processes: processCounts(app, input.allPods ?? input.pods),
+    discovery:
+      space && hasDnsDiscovery(app, space)
+        ? appProcesses(app).map((p) => processDiscoveryName(app, p.name))
+        : [],
     endpoints: endpointCounts(input.endpointSlices),
     dns: dnsFacts(input, space),
     policies: selectingPolicies(input),
@@ -216,6 +230,8 @@ function summaryText(r: DoctorReport, wide: boolean): string {
       svc ? `${svc.name}: type ${svc.type}, ClusterIP ${svc.clusterIP}, port ${svc.ports}` : '<missing>',
     ],
     ['Web pods', `${r.pods.total} labelled ${r.selector}, ${r.pods.ready} Ready`],
+    ['Processes', `${r.processes.join(' ')} (ready/live)`],
+    ['Discovery', r.discovery.length > 0 ? `${list(r.discovery)} (pods of the Space only)` : 'off'],
     ['Endpoints', `${e.ready} ready of ${e.total}${wide ? ` (EndpointSlices: ${list(e.slices)})` : ''}`],
     ['Policies', `${list(r.policies)} (every Ingress policy selecting the web pods)`],
     ['Reach', reach],
@@ -271,16 +287,18 @@ export async function fetchDoctorInput(kube: Kube, name: string, now: Date): Pro
   const space = await findSpace(kube, ns);
   const selector = labelText(appSelector(app));
   const svcName = appServiceName(app);
-  const [peerings, policies, namespaces, pods, service, endpointSlices, events, dns] = await Promise.all([
-    kube.listPeerings(ns),
-    kube.listNetworkPolicies(ns),
-    kube.listNamespaces(),
-    kube.listPods(ns, selector),
-    kube.getService(ns, svcName),
-    kube.listEndpointSlices(ns, svcName),
-    kube.listEvents(ns, 'App', app.metadata.name),
-    readDns(kube),
-  ]);
+  const [peerings, policies, namespaces, pods, service, endpointSlices, events, dns, allPods] =
+    await Promise.all([
+      kube.listPeerings(ns),
+      kube.listNetworkPolicies(ns),
+      kube.listNamespaces(),
+      kube.listPods(ns, selector),
+      kube.getService(ns, svcName),
+      kube.listEndpointSlices(ns, svcName),
+      kube.listEvents(ns, 'App', app.metadata.name),
+      readDns(kube),
+      kube.listPods(ns, ''),
+    ]);
   const hostNetwork = isInternal(app) ? await readHostNetwork(kube) : undefined;
   return {
     app,
@@ -289,6 +307,7 @@ export async function fetchDoctorInput(kube: Kube, name: string, now: Date): Pro
     policies,
     namespaces: namespaces.map(namespaceInfo),
     pods,
+    allPods,
     ...(service ? { service } : {}),
     endpointSlices,
     events,

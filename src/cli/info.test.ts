@@ -27,7 +27,11 @@ const peerings = [
   makePeering({ name: 'dc', spec: { type: 'vpn', cidrs: ['172.20.0.0/16'] } }),
 ];
 const billing: App = {
-  ...makeApp('billing', { internalRouting: true, domains: ['billing.acme.example'] }),
+  ...makeApp('billing', {
+    internalRouting: true,
+    domains: ['billing.acme.example'],
+    processes: [{ name: 'web' }, { name: 'worker' }],
+  }),
   status: {
     clusterIP: '10.96.0.20',
     readyEndpoints: 2,
@@ -43,7 +47,12 @@ const www: App = {
     ],
   },
 };
-const view = infoView(space, peerings, [www, billing]);
+const pod = (process: string, ready: boolean, phase = 'Running') => ({
+  metadata: { labels: { 'privatespaces.dev/app': 'billing', 'privatespaces.dev/process': process } },
+  status: { phase, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+});
+const pods = [pod('web', true), pod('web', true), pod('worker', false), pod('worker', true, 'Succeeded')];
+const view = infoView(space, peerings, [www, billing], pods);
 
 describe('infoView', () => {
   it("takes the network facts from the model, the same as the operator's status", () => {
@@ -70,6 +79,12 @@ describe('infoView', () => {
       ['www', 'external', 'False (InvalidSpec)'],
     ]);
     expect(view.apps[0]?.names).toEqual(appDnsNames(billing, space));
+  });
+
+  it("counts each process's ready/live pods and names its discovery names", () => {
+    expect(view.apps[0]?.processes).toEqual(['web=2/2', 'worker=0/1']);
+    expect(view.apps[0]?.discovery).toEqual(['web.billing.app.localspace', 'worker.billing.app.localspace']);
+    expect(view.apps[1]?.processes).toEqual(['web=0/0']);
   });
 
   it('readyText', () => {

@@ -4,7 +4,11 @@
 import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
 import {
   appDnsNames,
+  appPort,
+  appProcesses,
+  hasDnsDiscovery,
   isInternal,
+  processDiscoveryName,
   peeringRoutes,
   sortCidrs,
   spaceDnsDomain,
@@ -56,6 +60,33 @@ export interface AppInfo {
   exposed: string;
   /** The App's certificate and its expiry (src/tls/report.ts). */
   certificate: string;
+  /** Per process: `web=2/3` (ready/live pods). */
+  processes: string[];
+  /** `<process>.<app>.app.localspace` of every process while DNS discovery is on. */
+  discovery: string[];
+}
+
+/** What the CLI reads of a pod to count a process's dynos. */
+export interface PodCount {
+  metadata?: { labels?: Record<string, string>; deletionTimestamp?: unknown };
+  status?: { phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+/** `web=2/3` per process: ready/live pods its selector matches (a pod counts once, web first). */
+export function processCounts(app: App, pods: readonly PodCount[]): string[] {
+  const procs = appProcesses(app);
+  const n = new Map(procs.map((p) => [p.name, { ready: 0, live: 0 }]));
+  for (const pod of pods) {
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed' || pod.metadata?.deletionTimestamp) continue;
+    const labels = pod.metadata?.labels ?? {};
+    const proc = procs.find((p) => Object.entries(p.selector).every(([k, v]) => labels[k] === v));
+    const c = proc ? n.get(proc.name) : undefined;
+    if (!c) continue;
+    c.live++;
+    if ((pod.status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True')) c.ready++;
+  }
+  return procs.map((p) => `${p.name}=${n.get(p.name)?.ready ?? 0}/${n.get(p.name)?.live ?? 0}`);
 }
 
 export interface InfoView {
@@ -81,6 +112,7 @@ export function infoView(
   space: Space,
   peerings: readonly Peering[],
   apps: readonly App[],
+  pods: readonly PodCount[] = [],
   now: number = Date.now(),
 ): InfoView {
   const net = spaceNetworkStatus(space);
@@ -110,12 +142,15 @@ export function infoView(
       name: a.metadata.name,
       routing: isInternal(a) ? 'internal' : 'external',
       ready: readyText(a.status?.conditions),
-      port: a.spec.port,
+      port: appPort(a),
       names: appDnsNames(a, space),
       clusterIP: a.status?.clusterIP ?? '<none>',
       readyEndpoints: a.status?.readyEndpoints === undefined ? '<unknown>' : String(a.status.readyEndpoints),
       exposed: a.status?.exposed === undefined ? '<unknown>' : String(a.status.exposed),
       certificate: certificateText(a, now),
+
+      processes: processCounts(a, pods),
+      discovery: hasDnsDiscovery(a, space) ? appProcesses(a).map((p) => processDiscoveryName(a, p.name)) : [],
     })),
   };
 }
@@ -160,14 +195,16 @@ function peeringsText(v: InfoView, wide: boolean): string {
 function appsText(v: InfoView, wide: boolean): string {
   if (v.apps.length === 0) return 'Apps: <none>\n';
   const extra = wide ? ['CLUSTER-IP', 'ENDPOINTS', 'EXPOSED', 'CERTIFICATE'] : [];
-  const headers = ['NAME', 'ROUTING', 'READY', 'PORT', ...extra, 'NAMES'];
+  const headers = ['NAME', 'ROUTING', 'READY', 'PORT', 'PROCESSES', ...extra, 'NAMES'];
+  // NAMES: router-facing names, then every process's discovery name (pods of the Space only).
   const rows = v.apps.map((a) => [
     a.name,
     a.routing,
     a.ready,
     String(a.port),
+    a.processes.join(','),
     ...(wide ? [a.clusterIP, a.readyEndpoints, a.exposed, a.certificate] : []),
-    a.names.join(','),
+    [...new Set([...a.names, ...a.discovery])].join(','),
   ]);
   return `Apps:\n${table(headers, rows, '  ')}`;
 }
@@ -186,8 +223,12 @@ export async function runInfo(kube: Kube, name: string, output?: OutputFormat): 
     const space = await kube.getSpace(name);
     if (!space) throw notFound(`Space "${name}"`, 'list the Spaces with kubectl get spaces');
     const ns = spaceNetworkStatus(space).namespace;
-    const [peerings, apps] = await Promise.all([kube.listPeerings(ns), kube.listApps(ns)]);
-    return formatInfo(infoView(space, peerings, apps), output);
+    const [peerings, apps, pods] = await Promise.all([
+      kube.listPeerings(ns),
+      kube.listApps(ns),
+      kube.listPods(ns, ''),
+    ]);
+    return formatInfo(infoView(space, peerings, apps, pods), output);
   } catch (err) {
     throw apiFailure(err, `reading Space ${name}`);
   }

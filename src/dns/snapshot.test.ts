@@ -89,6 +89,8 @@ describe('dnsSpaces', () => {
             names: ['shop.alpha.corp.example', 'www.shop.example', 'web.shop.app.localspace'],
             ready: true,
             created: '2025-02-01T00:00:00Z',
+            // DNS discovery on (the default): the web process, no pods given.
+            processes: [{ name: 'web', pods: [] }],
           },
           expect.objectContaining({ name: 'idle', clusterIP: '10.96.0.11', ready: false }),
         ],

@@ -1,10 +1,18 @@
 // Pure: the cluster's cached objects → the render input. Which names an App has is the model's
 // decision (appDnsNames); this file only adds what the cluster says: the Service's ClusterIP
-// and whether the web process has a ready endpoint (EndpointSlices of the Service).
+// and whether the web process has a ready endpoint (EndpointSlices of the Service); with DNS
+// discovery, each process's live pods (by the process's selector) with their IP and readiness.
 import type { App } from '../api/v1alpha1/app.ts';
 import type { Space } from '../api/v1alpha1/space.ts';
-import { appDnsNames, appServiceName, spaceDnsDomain, spaceNamespaceName } from '../model/index.ts';
-import type { DnsApp, DnsSpace } from './types.ts';
+import {
+  appDnsNames,
+  appProcesses,
+  appServiceName,
+  hasDnsDiscovery,
+  spaceDnsDomain,
+  spaceNamespaceName,
+} from '../model/index.ts';
+import type { DnsApp, DnsPod, DnsProcess, DnsSpace } from './types.ts';
 
 /** The EndpointSlice label naming its Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -19,11 +27,25 @@ export interface EndpointSliceLike {
   endpoints?: { addresses?: string[]; conditions?: { ready?: boolean | null } | null }[] | null;
 }
 
+/** What discovery needs of a pod (the operator's slimmed pods have it). */
+export interface PodLike {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    deletionTimestamp?: unknown;
+  };
+  spec?: { hostNetwork?: boolean };
+  status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
+}
+
 export interface ClusterState {
   spaces: Space[];
   apps: App[];
   services: ServiceLike[];
   endpointSlices: EndpointSliceLike[];
+  /** Pods (any namespaces); without them no discovery name answers. */
+  pods?: PodLike[];
 }
 
 /**
@@ -54,6 +76,7 @@ export function dnsSpaces(state: ClusterState): DnsSpace[] {
   const services = new Map<string, ServiceLike>();
   for (const s of state.services) services.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s);
   const ready = readyServices(state.endpointSlices);
+  const pods = podsByNamespace(state.pods ?? []);
   const byNamespace = new Map<string, { space: Space; out: DnsSpace }>();
   for (const space of state.spaces.filter(alive)) {
     const out: DnsSpace = {
@@ -68,7 +91,11 @@ export function dnsSpaces(state: ClusterState): DnsSpace[] {
   for (const app of state.apps.filter(alive)) {
     const home = byNamespace.get(app.metadata.namespace ?? '');
     if (!home) continue;
-    home.out.apps.push(dnsApp(app, home.space, services, ready));
+    const app0 = dnsApp(app, home.space, services, ready);
+    const procs = hasDnsDiscovery(app, home.space)
+      ? dnsProcesses(app, pods.get(app.metadata.namespace ?? '') ?? [])
+      : [];
+    home.out.apps.push(procs.length > 0 ? { ...app0, processes: procs } : app0);
   }
   return [...byNamespace.values()].map((v) => v.out);
 }
@@ -83,4 +110,55 @@ function dnsApp(app: App, space: Space, services: Map<string, ServiceLike>, read
     ready: ready.has(key),
     created: app.metadata.creationTimestamp,
   };
+}
+
+function podsByNamespace(pods: PodLike[]): Map<string, PodLike[]> {
+  const out = new Map<string, PodLike[]>();
+  for (const p of pods) {
+    const ns = p.metadata?.namespace ?? '';
+    const list = out.get(ns);
+    if (list) list.push(p);
+    else out.set(ns, [p]);
+  }
+  return out;
+}
+
+const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+/**
+ * Each process with the live pods its selector matches (a pod goes to the first process, web
+ * first, whose selector matches it: validation keeps process selectors apart). Not a pod that is
+ * finished, being deleted, or on the host's network (its IP is the node's, shared with others).
+ */
+export function dnsProcesses(app: App, pods: readonly PodLike[]): DnsProcess[] {
+  const procs = appProcesses(app);
+  const out = new Map<string, DnsPod[]>(procs.map((p) => [p.name, []]));
+  for (const pod of pods) {
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed' || pod.metadata?.deletionTimestamp) continue;
+    if (pod.spec?.hostNetwork) continue;
+    const labels = pod.metadata?.labels ?? {};
+    const proc = procs.find((p) => matches(p.selector, labels));
+    if (!proc) continue;
+    const ip = pod.status?.podIP ?? '';
+    const ready =
+      ip !== '' && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+    out.get(proc.name)?.push({ name: pod.metadata?.name ?? '', ip, ready });
+  }
+  return procs.map((p) => ({ name: p.name, pods: out.get(p.name) ?? [] }));
+}
+
+const podKey = (p: PodLike): string =>
+  JSON.stringify([
+    p.metadata?.labels ?? {},
+    p.status?.podIP ?? '',
+    p.status?.phase ?? '',
+    (p.status?.conditions ?? []).find((c) => c.type === 'Ready')?.status ?? '',
+    Boolean(p.metadata?.deletionTimestamp),
+  ]);
+
+/** Whether a pod update can change discovery answers: labels, IP, phase, readiness or deletion. */
+export function podChangedForDns(oldPod: PodLike, newPod: PodLike): boolean {
+  return podKey(oldPod) !== podKey(newPod);
 }

@@ -12,6 +12,36 @@ export interface DnsApp {
   ready: boolean;
   /** `metadata.creationTimestamp` (RFC 3339): the older App wins a contested name. */
   created?: string;
+  /**
+   * DNS discovery (absent or empty: off): each process and its live pods. Discovery names
+   * (`<process>.<app>.app.localspace`, `<n>.<process>…`) answer with pod IPs, never the ClusterIP.
+   */
+  processes?: DnsProcess[];
+}
+
+/** One process type of an App with discovery on. */
+export interface DnsProcess {
+  name: string;
+  pods: DnsPod[];
+}
+
+/** A live pod (not finished, not being deleted) of a process. */
+export interface DnsPod {
+  name: string;
+  /** status.podIP; empty while it has none. */
+  ip: string;
+  /** The pod's Ready condition is True (and it has an IP). */
+  ready: boolean;
+}
+
+/** One numbered pod of a process, as rendered: `<n>.<process>.<app>.app.localspace`. */
+export interface DnsInstance {
+  process: string;
+  /** 1-based; kept by the pod for its life, a new pod takes the lowest free number. */
+  n: number;
+  pod: string;
+  ip: string;
+  ready: boolean;
 }
 
 /** One Space and its Apps. */
@@ -53,6 +83,13 @@ export interface RenderOptions {
    * (`pods verified`). `kubeconfig`: out of cluster (harness); default in-cluster credentials.
    */
   kubernetes?: { kubeconfig?: string; context?: string };
+  /**
+   * The live ConfigMap's data (our keys are read, others ignored): the instance numbers already
+   * given (kept as comments in each Space's hosts key) and the TXT zones' serials. So numbers
+   * stay with their pods across renders and operator restarts, and a changed zone gets a higher
+   * serial (the `file` plugin reloads only then).
+   */
+  previous?: Record<string, string>;
 }
 
 export type ConflictReason =
@@ -91,6 +128,8 @@ export interface RenderResult {
   names: Record<string, AppNames>;
   /** Bytes each Space may spend on its Apps (its share of the budget), by Space name. */
   shares: Record<string, number>;
+  /** `namespace/name` → numbered pods of every process (discovery on, within budget), by process then n. */
+  instances: Record<string, DnsInstance[]>;
 }
 
 /** Why an App cannot have a name, as its `Names` condition reports it. */

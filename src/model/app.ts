@@ -7,13 +7,20 @@
 //              externalTrafficPolicy Local (client source IPs reach the policy);
 //              ingress from the Space's namespace (any port) + each trusted range (web port).
 // The Space's namespace is selected by kubernetes.io/metadata.name, which no tenant can forge.
+//
+// Only the web process (processes.ts) gets the Service and that policy. With DNS discovery on,
+// every other process gets a policy `app-<app>.<process>` admitting the Space's namespace on
+// every port and protocol (pods of the Space connect to each other directly, as Heroku's dynos
+// do) and nothing else: peers and trusted ranges reach the web process only.
 import type { V1ServiceSpec } from '@kubernetes/client-node';
 import type { App } from '../api/v1alpha1/app.ts';
 import type { Peering } from '../api/v1alpha1/peering.ts';
 import type { Space } from '../api/v1alpha1/space.ts';
 import { sortCidrs } from './cidr.ts';
-import { APP_LABEL, NAMESPACE_NAME_LABEL, managedLabels, sortedLabels } from './labels.ts';
+import { NAMESPACE_NAME_LABEL, WEB_PROCESS, managedLabels } from './labels.ts';
+import { hasDnsDiscovery } from './dns.ts';
 import { activePeeringCidrs } from './peering.ts';
+import { appProcesses, webProcess, type AppProcess } from './processes.ts';
 import { spaceNamespaceName } from './space.ts';
 import {
   childMeta,
@@ -25,11 +32,17 @@ import {
 
 export const WEB_PORT_NAME = 'web';
 
-/** The web pods' labels: spec.selector.matchLabels, or {privatespaces.dev/app: <name>} when absent or empty. */
+/**
+ * The web pods' labels: the web process's selector (processes.ts); in the older form
+ * spec.selector.matchLabels, or {privatespaces.dev/app: <name>} when absent or empty.
+ */
 export function appSelector(app: Pick<App, 'metadata' | 'spec'>): Record<string, string> {
-  const given = app.spec.selector?.matchLabels;
-  if (given && Object.keys(given).length > 0) return sortedLabels(given);
-  return { [APP_LABEL]: app.metadata.name };
+  return webProcess(app).selector;
+}
+
+/** The web process's port: processes[web].port, else spec.port. */
+export function appPort(app: Pick<App, 'metadata' | 'spec'>): number {
+  return webProcess(app).port ?? app.spec.port;
 }
 
 export function appServiceName(app: Pick<App, 'metadata'>): string {
@@ -52,7 +65,7 @@ export function admittedCidrs(app: App, space: Space, peerings: readonly Peering
 }
 
 function serviceSpec(app: App, space: Space): V1ServiceSpec {
-  const port = app.spec.port;
+  const port = appPort(app);
   const base: V1ServiceSpec = {
     selector: appSelector(app),
     ports: [{ name: WEB_PORT_NAME, protocol: 'TCP', port, targetPort: port }],
@@ -87,7 +100,7 @@ function ingressRules(app: App, space: Space, peerings: readonly Peering[]): Net
   if (cidrs.length > 0) {
     rules.push({
       from: cidrs.map((cidr) => ({ ipBlock: { cidr } })),
-      ports: [{ protocol: 'TCP', port: app.spec.port }],
+      ports: [{ protocol: 'TCP', port: appPort(app) }],
     });
   }
   return rules;
@@ -107,11 +120,70 @@ export function appNetworkPolicy(app: App, space: Space, peerings: readonly Peer
   };
 }
 
-/** Service, then NetworkPolicy. Only peerings of the App's namespace whose status.phase is active count. */
+/** `app-<app>.<process>`: a dot, so it can never be another App's `app-<name>`. */
+export function processPolicyName(app: Pick<App, 'metadata'>, process: string): string {
+  return `${appPolicyName(app)}.${process}`;
+}
+
+/** The processes other than web that get a discovery policy (DNS discovery on, not fir). */
+export function discoveryProcesses(app: App, space: Space): AppProcess[] {
+  if (!hasDnsDiscovery(app, space)) return [];
+  return appProcesses(app).filter((p) => p.name !== WEB_PROCESS);
+}
+
+/** The Space's namespace, on every port and protocol, to one non-web process's pods. */
+export function processNetworkPolicy(app: App, space: Space, process: AppProcess): NetworkPolicyObject {
+  const ns = app.metadata.namespace ?? spaceNamespaceName(space);
+  const fromSpace: NetworkPolicyPeer = {
+    namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: spaceNamespaceName(space) } },
+  };
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: childMeta(
+      app,
+      processPolicyName(app, process.name),
+      managedLabels(space.metadata.name, app.metadata.name),
+      ns,
+    ),
+    spec: {
+      podSelector: { matchLabels: process.selector },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [fromSpace] }],
+    },
+  };
+}
+
+/**
+ * Service, then the web NetworkPolicy, then one policy per discovery process (sorted). Only
+ * peerings of the App's namespace whose status.phase is active count.
+ */
 export function appChildren(
   app: App,
   space: Space,
   peerings: readonly Peering[],
-): [ServiceObject, NetworkPolicyObject] {
-  return [appService(app, space), appNetworkPolicy(app, space, peerings)];
+): [ServiceObject, NetworkPolicyObject, ...NetworkPolicyObject[]] {
+  return [
+    appService(app, space),
+    appNetworkPolicy(app, space, peerings),
+    ...discoveryProcesses(app, space).map((p) => processNetworkPolicy(app, space, p)),
+  ];
+}
+
+/**
+ * Policies the operator made for this App's processes that it no longer wants (process removed,
+ * discovery turned off): named `app-<app>.<process>`, controlled by this App (owner uid), so
+ * nothing another writer made is ever listed.
+ */
+export function staleProcessPolicies<
+  T extends { metadata?: { name?: string; ownerReferences?: { uid?: string; controller?: boolean }[] } },
+>(app: App, space: Space, live: readonly T[]): T[] {
+  const want = new Set(discoveryProcesses(app, space).map((p) => processPolicyName(app, p.name)));
+  const prefix = `${appPolicyName(app)}.`;
+  const uid = app.metadata.uid;
+  return live.filter((np) => {
+    const name = np.metadata?.name ?? '';
+    const owned = (np.metadata?.ownerReferences ?? []).some((r) => r.controller && uid && r.uid === uid);
+    return owned && name.startsWith(prefix) && !want.has(name);
+  });
 }

@@ -16,14 +16,30 @@ export function appDefaultDomain(
   return `${app.metadata.name}.${spaceDnsDomain(space)}`;
 }
 
+/** `_apps.app.localspace`: TXT, the Space's Apps that have discovery on (one string each). */
+export const APPS_TXT_NAME = `_apps.${DISCOVERY_ZONE}`;
+
+/** `_instances.<process>.<app>.app.localspace`: TXT, one string per pod, `<n> <ip> <pod>`. */
+export function instancesTxtName(app: Pick<App, 'metadata'>, process: string = WEB_PROCESS): string {
+  return `_instances.${processDiscoveryName(app, process)}`;
+}
+
+/** `<n>.<process>.<app>.app.localspace`: one pod, numbered from 1. */
+export function instanceDiscoveryName(app: Pick<App, 'metadata'>, process: string, n: number): string {
+  return `${n}.${processDiscoveryName(app, process)}`;
+}
+
 /** <process>.<app>.app.localspace: every dyno of one process type. */
 export function processDiscoveryName(app: Pick<App, 'metadata'>, process: string = WEB_PROCESS): string {
   return `${process}.${app.metadata.name}.${DISCOVERY_ZONE}`;
 }
 
-/** Whether DNS service discovery applies: the App asks for it and the Space is not fir (Heroku: not on Fir). */
+/**
+ * Whether DNS service discovery applies: the App does not turn it off and the Space is not fir
+ * (Heroku: not on Fir; validateApp refuses an explicit true there).
+ */
 export function hasDnsDiscovery(app: Pick<App, 'spec'>, space: Pick<Space, 'spec'>): boolean {
-  return app.spec.dnsDiscovery && space.spec.generation !== 'fir';
+  return app.spec.dnsDiscovery !== false && space.spec.generation !== 'fir';
 }
 
 /**

@@ -29,7 +29,7 @@ export function makeApp(name = 'billing', spec: Partial<AppSpec> = {}, namespace
     apiVersion: API_VERSION,
     kind: 'App',
     metadata: { name, namespace, uid: `uid-${name}` },
-    spec: { internalRouting: false, port: 5000, acm: false, dnsDiscovery: true, ...spec },
+    spec: { internalRouting: false, port: 5000, acm: false, ...spec },
   };
 }
 

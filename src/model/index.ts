@@ -7,6 +7,7 @@ export * from './checks.ts';
 export * from './validate.ts';
 export * from './space.ts';
 export * from './app.ts';
+export * from './processes.ts';
 export * from './peering.ts';
 export * from './dns.ts';
 export * from './settings.ts';

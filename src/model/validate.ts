@@ -9,6 +9,7 @@ import { MAX_TRUSTED_IP_RANGES, SPACE_GENERATIONS } from '../api/v1alpha1/consta
 import { prefixLength } from './cidr.ts';
 import { checkCidr, checkDnsName, checkLabels, isDnsLabel, isServiceName } from './checks.ts';
 import { DISCOVERY_ZONE, allowedSuffixOf, reservedZoneOf, underSuffix } from './dns.ts';
+import { processErrors } from './processes.ts';
 import { DEFAULT_DNS_SUFFIX, spaceDnsDomain } from './space.ts';
 import type { FieldError } from './types.ts';
 
@@ -206,6 +207,14 @@ function appSpaceErrors(app: App, space: Space | undefined): FieldError[] {
       },
     ];
   }
+  if (space.spec.generation === 'fir' && app.spec.dnsDiscovery === true) {
+    return [
+      {
+        field: 'spec.dnsDiscovery',
+        message: `DNS service discovery is not available in fir spaces and Space "${space.metadata.name}" is fir; remove spec.dnsDiscovery (or set it to false) or use a cedar Space`,
+      },
+    ];
+  }
   return [];
 }
 
@@ -226,6 +235,7 @@ function appSpecErrors(app: App): FieldError[] {
     });
   }
   if (selector) errors.push(...checkLabels(selector.matchLabels, 'spec.selector.matchLabels'));
+  errors.push(...processErrors(app));
   return errors;
 }
 

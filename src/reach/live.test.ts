@@ -322,6 +322,21 @@ describe('selectorConflicts', () => {
     expect(selectorConflicts({ name: 'www', selector, internal: false }, others, pods)).toEqual(want);
   });
 
+  it("an external App's selector may not reach any process of an internal App (its workers too)", () => {
+    const jobs = {
+      name: 'jobs',
+      selector: { app: 'jobs', process: 'web' },
+      internal: true,
+      processes: [{ app: 'jobs', process: 'web' }, { role: 'worker' }] as Record<string, string>[],
+    };
+    const www = { name: 'www', selector: { role: 'worker' }, internal: false };
+    expect(selectorConflicts(www, [jobs], [])).toEqual([{ app: 'jobs' }]);
+    expect(selectorConflicts(www, [jobs], [pod('w1', { role: 'worker', app: 'x' })])).toEqual([
+      { app: 'jobs', pod: 'w1' },
+    ]);
+    expect(selectorConflicts({ ...www, selector: { role: 'other', app: 'www' } }, [jobs], [])).toEqual([]);
+  });
+
   it('selectorsOverlap is symmetric', () => {
     expect(selectorsOverlap({ a: '1' }, { a: '2' })).toBe(false);
     expect(selectorsOverlap({ a: '2' }, { a: '1' })).toBe(false);

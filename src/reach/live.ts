@@ -249,8 +249,11 @@ export function hostNetworkText(pods: readonly HostNetworkPod[], shown = 5): str
   );
 }
 
-/** An App as the selector-conflict check needs it. */
-export type AppSelectorRef = { name: string; selector: Labels; internal: boolean };
+/**
+ * An App as the selector-conflict check needs it: its web selector and, with process types, the
+ * selectors of all its processes (an internal App's workers are as private as its web pods).
+ */
+export type AppSelectorRef = { name: string; selector: Labels; internal: boolean; processes?: Labels[] };
 
 /** What makes two Apps' selectors collide: a live pod both select, or a pod both could select. */
 export type SelectorConflict = { app: string; pod?: string };
@@ -272,14 +275,15 @@ export function selectorConflicts(
   return others
     .filter((o) => o.internal && o.name !== app.name)
     .flatMap((o): SelectorConflict[] => {
+      const theirs = o.processes && o.processes.length > 0 ? o.processes : [o.selector];
       const both = pods.find((p) => {
         const labels = p.metadata?.labels ?? {};
         return (
           matchesSelector({ matchLabels: app.selector }, labels) &&
-          matchesSelector({ matchLabels: o.selector }, labels)
+          theirs.some((sel) => matchesSelector({ matchLabels: sel }, labels))
         );
       });
       if (both) return [{ app: o.name, pod: both.metadata?.name ?? '' }];
-      return selectorsOverlap(app.selector, o.selector) ? [{ app: o.name }] : [];
+      return theirs.some((sel) => selectorsOverlap(app.selector, sel)) ? [{ app: o.name }] : [];
     });
 }

@@ -25,7 +25,7 @@ export function app(ns: string, name: string, spec: Partial<App['spec']> = {}): 
     apiVersion: 'privatespaces.dev/v1alpha1',
     kind: 'App',
     metadata: { name, namespace: ns, uid: `uid-${name}` },
-    spec: { internalRouting: false, port: 5000, acm: false, dnsDiscovery: true, ...spec },
+    spec: { internalRouting: false, port: 5000, acm: false, ...spec },
   };
 }
 

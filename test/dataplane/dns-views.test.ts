@@ -153,8 +153,9 @@ describe.skipIf(unavailable)(
 
     it("gives each Space's pods their own Space's web.payments.app.localspace", async () => {
       expect(ips[ACME]).not.toBe(ips[EVIL]);
-      await resolvesTo('client-acme', DISCOVERY, [ips[ACME]!]);
-      await resolvesTo('client-evil', DISCOVERY, [ips[EVIL]!]);
+      // DNS discovery answers with the Space's own pods (issue 19), never another Space's.
+      await resolvesTo('client-acme', DISCOVERY, [pods['payments-acme']!.ip]);
+      await resolvesTo('client-evil', DISCOVERY, [pods['payments-evil']!.ip]);
       // And a new connection by that name reaches the asker's own Space's pod.
       await expect
         .poll(() => D().probe(pods['client-acme']!, DISCOVERY, PORT), { timeout: 30_000, interval: 500 })

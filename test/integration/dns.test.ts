@@ -21,6 +21,7 @@ import type { App } from '../../src/api/v1alpha1/app.ts';
 import type { Space } from '../../src/api/v1alpha1/space.ts';
 import { DnsController, DNS_FIELD_MANAGER } from '../../src/dns/controller.ts';
 import { KEYS, hostsKey } from '../../src/dns/render.ts';
+import { txtKey } from '../../src/dns/instances.ts';
 import {
   startCoreDNS,
   syncConfigMap,
@@ -38,6 +39,8 @@ const nodeName = `dns-node-${run}`;
 const CLIENT = '127.0.0.2'; // a pod of spaceName
 const EVIL_CLIENT = '127.0.0.3'; // a pod of evilName
 const NO_POD = '127.0.0.1';
+const POD_IP = '10.0.0.5'; // shop-web-1 of spaceName (setPodReady's default)
+const EVIL_POD_IP = '10.1.0.5'; // shop-web-1 of evilName
 const domain = `${spaceName}.spaces.local`;
 const custom = `shop-${run}.example.com`;
 const names = { default: `shop.${domain}`, custom, discovery: 'web.shop.app.localspace' };
@@ -235,10 +238,10 @@ beforeAll(async () => {
   await createPod(evilName, 'client', { role: 'client' });
   await setPodReady(true, evilName, 'client', EVIL_CLIENT);
 
-  const { spaces, apps, services, endpointSlices } = op.informers;
+  const { spaces, apps, services, endpointSlices, pods } = op.informers;
   controller = new DnsController({
     kc,
-    informers: { spaces, apps, services, endpointSlices },
+    informers: { spaces, apps, services, endpointSlices, pods },
     render: {
       dir,
       upstream: [internet.server],
@@ -278,7 +281,7 @@ describe('DNS of an internal app', () => {
     await resolves(names.custom, 'ENOTFOUND'); // forwarded: the internet has no such name
   });
 
-  it('resolves the default, custom and discovery names to the ClusterIP once a pod is ready', async () => {
+  it('resolves the default and custom names to the ClusterIP, discovery to the pod, once a pod is ready', async () => {
     const t0 = Date.now();
     await setPodReady(true);
     await waitFor('a ready EndpointSlice', async () => ((await sliceReady()) ? true : undefined));
@@ -286,15 +289,15 @@ describe('DNS of an internal app', () => {
     await resolves(names.default, [clusterIP]);
     const total = Date.now() - t0;
     await resolves(names.custom, [clusterIP], 1000);
-    await resolves(names.discovery, [clusterIP], 1000);
+    await resolves(names.discovery, [POD_IP], 1000); // DNS discovery goes straight to the pods
     console.log(`[dns] pod Ready → EndpointSlice ready ${tSlice} ms; → name served ${total} ms`);
     expect(clusterIP).toMatch(/^10\.96\./);
   });
 
   it("answers each Space's pods with their own App's names, and nobody else (issue 16, attacks 2 and 3)", async () => {
     // Both Spaces have an App `shop`; evil's is older. Each Space's pods get their own answer.
-    await resolves(names.discovery, [clusterIP], 1000, CLIENT);
-    await resolves(names.discovery, [evilIP], 10_000, EVIL_CLIENT);
+    await resolves(names.discovery, [POD_IP], 1000, CLIENT);
+    await resolves(names.discovery, [EVIL_POD_IP], 10_000, EVIL_CLIENT);
     expect(evilIP).not.toBe(clusterIP);
     // A Space's default and custom domains are private names too.
     await resolves(names.default, 'ENOTFOUND', 1000, EVIL_CLIENT);
@@ -334,7 +337,15 @@ describe('DNS of an internal app', () => {
     await resolves(`api-${run}.example.com`, [clusterIP], 10_000);
     const cm = await core.readNamespacedConfigMap({ name: 'coredns-custom', namespace: 'kube-system' });
     expect(Object.keys(cm.data ?? {}).sort()).toEqual(
-      ['admin.override', KEYS.db, hostsKey(evilName), hostsKey(spaceName), KEYS.server].sort(),
+      [
+        'admin.override',
+        KEYS.db,
+        hostsKey(evilName),
+        hostsKey(spaceName),
+        txtKey(evilName),
+        txtKey(spaceName),
+        KEYS.server,
+      ].sort(),
     );
     const ours = cm.metadata?.managedFields?.find((m) => m.manager === DNS_FIELD_MANAGER);
     expect(JSON.stringify(ours?.fieldsV1)).toContain(hostsKey(spaceName));

@@ -4,6 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
   Conditions,
+  DNS_LABEL_PATTERN,
   DNS_NAME_PATTERN,
   ObservedGeneration,
   StringEnum,
@@ -11,7 +12,13 @@ import {
   immutable,
   ResourceSchema,
 } from './common.ts';
-import { DEFAULT_APP_PORT, MAX_APP_DOMAINS, REACH_KINDS, INTERNAL_ROUTING_IMMUTABLE } from './constants.ts';
+import {
+  DEFAULT_APP_PORT,
+  MAX_APP_DOMAINS,
+  MAX_APP_PROCESSES,
+  REACH_KINDS,
+  INTERNAL_ROUTING_IMMUTABLE,
+} from './constants.ts';
 import { AppTlsSchema, AppTlsStatusSchema } from './tls.ts';
 
 export const AppSelectorSchema = Type.Object(
@@ -33,6 +40,46 @@ export const AppSelectorSchema = Type.Object(
   },
 );
 
+// One process type of the App (Heroku's web, worker, ...): its pods and, for web only, its port.
+export const AppProcessSchema = Type.Object(
+  {
+    name: Type.String({
+      description:
+        'Process type, a DNS label (web, worker, ...). Only web gets the Service, the router-facing names and ' +
+        'the Internal Routing policy; every process gets DNS discovery names when spec.dnsDiscovery is on.',
+      minLength: 1,
+      maxLength: 63,
+      pattern: DNS_LABEL_PATTERN,
+    }),
+    selector: Type.Optional(
+      Type.Object(
+        { matchLabels: AppSelectorSchema.properties.matchLabels },
+        {
+          description:
+            "The process's pods. Default: matchLabels {privatespaces.dev/app: <app>, privatespaces.dev/process: " +
+            '<name>}. Must not overlap the selector of another process or of another App of the Space.',
+        },
+      ),
+    ),
+    port: Type.Optional(
+      Type.Integer({
+        description: 'Only for web: the port it listens on ($PORT). Wins over spec.port when both are given.',
+        minimum: 1,
+        maximum: 65535,
+      }),
+    ),
+  },
+  {
+    ...cel({
+      rule: "!has(self.port) || self.name == 'web'",
+      fieldPath: '.port',
+      message:
+        'spec.processes[].port is only for the web process: other processes are reached on any port through DNS ' +
+        'discovery; remove it',
+    }),
+  },
+);
+
 export const AppSpecSchema = Type.Object(
   {
     internalRouting: Type.Boolean({
@@ -45,6 +92,17 @@ export const AppSpecSchema = Type.Object(
       ...cel(immutable(INTERNAL_ROUTING_IMMUTABLE)),
     }),
     selector: Type.Optional(AppSelectorSchema),
+    processes: Type.Optional(
+      Type.Array(AppProcessSchema, {
+        description:
+          'Process types of the App (web at most once, names unique). Without it, spec.selector and spec.port ' +
+          "describe one web process (the older form). Not together with spec.selector; the web entry's port " +
+          `wins over spec.port. At most ${MAX_APP_PROCESSES}.`,
+        maxItems: MAX_APP_PROCESSES,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+      }),
+    ),
     port: Type.Integer({
       description:
         'Port the web process listens on ($PORT); the Service exposes the same port. Default 5000.',
@@ -75,24 +133,36 @@ export const AppSpecSchema = Type.Object(
         'certificate authority cannot validate a private name). Default false.',
       default: false,
     }),
-    dnsDiscovery: Type.Boolean({
-      description:
-        'DNS service discovery: other apps of the Space reach this one directly (any port, TCP and UDP, no ' +
-        'router) at web.<app>.app.localspace. Default true. Not available in fir spaces.',
-      default: true,
-    }),
+    dnsDiscovery: Type.Optional(
+      Type.Boolean({
+        description:
+          "DNS service discovery: pods of the Space reach this app's pods directly (any port, TCP and UDP, no " +
+          'router) at <process>.<app>.app.localspace (every ready pod) and <n>.<process>.<app>.app.localspace ' +
+          '(one pod, numbered from 1). Unset means on in cedar spaces; fir spaces refuse true. Set false to ' +
+          'turn it off.',
+      }),
+    ),
     tls: Type.Optional(AppTlsSchema),
   },
   {
     description: 'Desired state of the App.',
     default: {},
-    ...cel({
-      rule: '!(has(self.acm) && self.acm && has(self.internalRouting) && self.internalRouting)',
-      fieldPath: '.acm',
-      message:
-        'spec.acm cannot be true when spec.internalRouting is true: a certificate authority cannot validate a ' +
-        'private name; set spec.acm to false and use a custom certificate',
-    }),
+    ...cel(
+      {
+        rule: '!(has(self.acm) && self.acm && has(self.internalRouting) && self.internalRouting)',
+        fieldPath: '.acm',
+        message:
+          'spec.acm cannot be true when spec.internalRouting is true: a certificate authority cannot validate a ' +
+          'private name; set spec.acm to false and use a custom certificate',
+      },
+      {
+        rule: '!(has(self.processes) && has(self.selector))',
+        fieldPath: '.selector',
+        message:
+          'spec.selector cannot be given together with spec.processes: move it to the web entry of ' +
+          'spec.processes (processes[].selector)',
+      },
+    ),
   },
 );
 
@@ -159,6 +229,7 @@ export const AppSchema = ResourceSchema('App', AppSpecSchema, AppStatusSchema, {
 });
 
 export type AppSelector = Static<typeof AppSelectorSchema>;
+export type AppProcessSpec = Static<typeof AppProcessSchema>;
 export type AppSpec = Static<typeof AppSpecSchema>;
 export type AppStatus = Static<typeof AppStatusSchema>;
 export type Reach = Static<typeof ReachSchema>;

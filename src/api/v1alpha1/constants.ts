@@ -8,6 +8,7 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 // App
 export const DEFAULT_APP_PORT = 5000;
 export const MAX_APP_DOMAINS = 100;
+export const MAX_APP_PROCESSES = 16;
 export const REACH_KINDS = ['namespace', 'namespaceSelector', 'cidr', 'pods', 'any'] as const;
 
 export const INTERNAL_ROUTING_IMMUTABLE =

@@ -10,6 +10,7 @@ import {
   activePeeringCidrs,
   appChildren,
   appDnsNames,
+  appProcesses,
   appSelector,
   appServiceName,
   isInternal,
@@ -23,6 +24,7 @@ import {
   hostNetworkText,
   liveExposure,
   selectorConflicts,
+  type AppSelectorRef,
   sourceText,
   type Bypass,
   type LivePod,
@@ -282,10 +284,11 @@ export function conflictMessage(app: App, conflicts: readonly SelectorConflict[]
 function conflictsOf(c: Ctx, app: App): SelectorConflict[] {
   if (isInternal(app)) return [];
   const namespace = app.metadata.namespace ?? '';
-  const ref = (a: App): { name: string; selector: Record<string, string>; internal: boolean } => ({
+  const ref = (a: App): AppSelectorRef => ({
     name: a.metadata.name ?? '',
     selector: appSelector(a),
     internal: isInternal(a),
+    processes: appProcesses(a).map((p) => p.selector), // every process of an internal App
   });
   const others = c.informers.apps.list(namespace).filter((a) => !a.metadata.deletionTimestamp);
   return selectorConflicts(ref(app), others.map(ref), c.informers.pods.list(namespace));

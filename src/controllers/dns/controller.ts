@@ -26,7 +26,7 @@ import { newInformer } from '../informers.ts';
 import { DnsTooLargeError } from '../../dns/errors.ts';
 import { foreignOf } from '../../dns/foreign.ts';
 import { CONFIGMAP_MAX_BYTES, renderCoreDNS } from '../../dns/render.ts';
-import { dnsSpaces, type EndpointSliceLike, type ServiceLike } from '../../dns/snapshot.ts';
+import { dnsSpaces, type EndpointSliceLike, type PodLike, type ServiceLike } from '../../dns/snapshot.ts';
 import type { AppNames, RenderOptions, RenderResult } from '../../dns/types.ts';
 
 export const DNS_FIELD_MANAGER = 'spaces-operator-dns';
@@ -53,6 +53,8 @@ export interface DnsInformers {
   services: DnsCache<Obj<ServiceLike>>;
   endpointSlices: DnsCache<Obj<EndpointSliceLike>>;
   configMap: DnsCache<ConfigMapObject>;
+  /** Pods, for DNS discovery to pods; without it no discovery name answers (the operator passes its own). */
+  pods?: DnsCache<Obj<PodLike>>;
 }
 
 export interface DnsControllerOptions {
@@ -202,8 +204,14 @@ export class DnsController implements Reconciler<string> {
           apps: this.informers.apps.list(),
           services: this.informers.services.list(),
           endpointSlices: this.informers.endpointSlices.list(),
+          pods: this.informers.pods?.list(),
         }),
-        { ...this.#opts.render, foreignZones: foreign.zones, maxBytes: CONFIGMAP_MAX_BYTES - foreign.bytes },
+        {
+          ...this.#opts.render,
+          foreignZones: foreign.zones,
+          maxBytes: CONFIGMAP_MAX_BYTES - foreign.bytes,
+          previous: live?.data,
+        },
       );
     } catch (err) {
       // Retrying cannot help; the next change renders again. The last entries stay in place.
@@ -291,6 +299,7 @@ function ownInformers(
       mk('dns-configmap', `/api/v1/namespaces/${ns}/configmaps`, {
         fieldSelector: `metadata.name=${opts.configMap ?? DEFAULT_DNS_CONFIGMAP}`,
       }),
+    ...(given.pods ? { pods: given.pods } : {}),
   };
   return { informers, own };
 }

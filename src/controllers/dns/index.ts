@@ -1,6 +1,7 @@
 // The DNS writer: keeps the CoreDNS entries equal to the rendering of the caches (controller.ts),
 // fed by views of the shared informers that pass on only what the render reads (views.ts). It
 // runs on the leader only; the names it publishes or refuses go to each App's status.
+import { podChangedForDns } from '../../dns/snapshot.ts';
 import type { Runnable } from '../../engine/index.ts';
 import type { ControllerSetup, Registered, SetupContext } from '../setup.ts';
 import { DnsController, type DnsControllerOptions, type DnsInformers } from './controller.ts';
@@ -18,6 +19,8 @@ function dnsViews(inf: SetupContext['informers']): Partial<DnsInformers> {
     apps: onlyRelevant(inf.apps, specChanged),
     services: appServicesOnly(onlyRelevant(inf.services, clusterIPChanged)),
     endpointSlices: onlyRelevant(inf.endpointSlices, readinessChanged),
+    // DNS discovery to pods: a pod's readiness, IP or labels.
+    pods: onlyRelevant(inf.pods, { update: podChangedForDns }),
   };
 }
 

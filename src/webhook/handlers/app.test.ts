@@ -33,6 +33,26 @@ describe('App: create', () => {
     expect(msg).toMatch(/spec\.internalRouting: Internal Routing is not available in fir spaces/);
   });
 
+  it('denies DNS discovery in a fir space, naming spec.dnsDiscovery; unset is allowed there', async () => {
+    const msg = denied(await run(world, 'CREATE', app('firry', 'api', { dnsDiscovery: true })));
+    expect(msg).toMatch(/spec\.dnsDiscovery: DNS service discovery is not available in fir spaces/);
+    expect(await run(world, 'CREATE', app('firry', 'api'))).toEqual({ allowed: true });
+  });
+
+  it("denies a process whose selector can capture another App's pods, naming the process's field", async () => {
+    const w: World = { ...world, apps: [app('acme', 'billing', { internalRouting: true })] };
+    const thief = app('acme', 'thief', {
+      processes: [
+        { name: 'web' },
+        { name: 'worker', selector: { matchLabels: { 'privatespaces.dev/app': 'billing' } } },
+      ],
+    });
+    const msg = denied(await run(w, 'CREATE', thief));
+    expect(msg).toContain(
+      'spec.processes[1].selector.matchLabels: {privatespaces.dev/app=billing} (process worker)',
+    );
+  });
+
   it('denies ACM together with Internal Routing, naming spec.acm', async () => {
     const msg = denied(await run(world, 'CREATE', app('acme', 'api', { internalRouting: true, acm: true })));
     expect(msg).toContain('spec.acm: Automated Certificate Management cannot be used with Internal Routing');

@@ -2,7 +2,8 @@
 // exactly the reconciler's words: no Space for the namespace (metadata.namespace), Internal
 // Routing in a fir Space or with ACM, and, on update, spec.internalRouting changed either way.
 //
-// Then the selector (spec.selector.matchLabels), on create and on every update that changes it,
+// Then the selectors (spec.selector.matchLabels, or each spec.processes[i].selector: every process
+// takes part), on create and on every update that changes one,
 // judged against the live namespace:
 // - it may not overlap another App's selector either way (appSelectorConflicts): in particular an
 //   external App never selects an internal App's pods (its LoadBalancer would expose them);
@@ -27,6 +28,7 @@ import { guardContext, jsonEqual, namespaceView, specUnchanged, type NamespaceVi
 import {
   appHostPodErrors,
   appSelectorConflicts,
+  appSelectors,
   formatLabels,
   internalAppSelected,
   SELECTOR_FIELD,
@@ -38,7 +40,7 @@ export function appHandler(lookup: Lookup, settings: PlatformSettings = DEFAULT_
     const ns = object.metadata.namespace ?? '';
     const space = await lookup.space(ns);
     const errors = [...validateApp(object, space, old, settings), ...tlsSpecErrors(object)];
-    if (!space || (old && jsonEqual(appSelector(object), appSelector(old)))) return errors;
+    if (!space || (old && jsonEqual(appSelectors(object), appSelectors(old)))) return errors;
     return [...errors, ...(await selectorErrors(lookup, object))];
   };
   return {
@@ -75,7 +77,8 @@ async function openPolicyErrors(
   const base = await guardContext(lookup, view, false);
   const ctx = {
     ...base,
-    internalApps: [{ name: app.metadata.name, podLabels: appSelector(app) }],
+    // Every process of an internal App: its workers are as private as its web pods.
+    internalApps: appSelectors(app).map((podLabels) => ({ name: app.metadata.name, podLabels })),
     externalApps: [],
   };
   return policies.flatMap((np) => {

@@ -127,3 +127,56 @@ describe('appHostPodErrors', () => {
     expect(appPods(billing, [billingPod, host, port])).toHaveLength(3);
   });
 });
+
+describe('process types take part in the overlap rules', () => {
+  const PROC = 'privatespaces.dev/process';
+  const jobs = app('acme', 'jobs', {
+    internalRouting: true,
+    processes: [{ name: 'web' }, { name: 'worker', selector: { matchLabels: { role: 'worker' } } }],
+  });
+
+  it("refuses an App's process whose selector can pick another App's process pods, naming the process's field", () => {
+    const thief = app('acme', 'thief', {
+      processes: [{ name: 'web' }, { name: 'cron', selector: { matchLabels: { role: 'worker' } } }],
+    });
+    const errors = appSelectorConflicts(thief, [jobs], [pod('jobs-worker-1', { role: 'worker' })]);
+    // Also thief's web: {app: thief, process: web} and {role: worker} share no key, so one pod may carry both.
+    expect(errors.map((e) => e.field)).toEqual([
+      'spec.processes[0].selector.matchLabels',
+      'spec.processes[1].selector.matchLabels',
+    ]);
+    expect(errors.slice(1)).toEqual([
+      expect.objectContaining({
+        field: 'spec.processes[1].selector.matchLabels',
+        message: expect.stringMatching(
+          /\(process cron\).*App "jobs".*\(process worker\).*pod "jobs-worker-1"/,
+        ) as string,
+      }),
+    ]);
+  });
+
+  it("an older-form App's selector may not capture another App's worker pods either", () => {
+    const legacy = app('acme', 'legacy', { selector: { matchLabels: { role: 'worker' } } });
+    expect(appSelectorConflicts(legacy, [jobs], []).map((e) => e.field)).toEqual([
+      'spec.selector.matchLabels',
+    ]);
+  });
+
+  it("a Service selecting an internal App's worker pods selects that App", () => {
+    expect(internalAppSelected({ role: 'worker' }, [jobs], [])?.app.metadata.name).toBe('jobs');
+    expect(internalAppSelected({ [APP]: 'jobs', [PROC]: 'web' }, [jobs], [])?.app.metadata.name).toBe('jobs');
+    expect(internalAppSelected({ [APP]: 'other' }, [jobs], [])).toBeUndefined();
+  });
+
+  it('default selectors of two processes of different Apps never overlap', () => {
+    const a = app('acme', 'a', { processes: [{ name: 'web' }, { name: 'worker' }] });
+    const b = app('acme', 'b', { processes: [{ name: 'web' }, { name: 'worker' }] });
+    expect(appSelectorConflicts(a, [b], [])).toEqual([]);
+    expect(
+      appPods(a, [
+        pod('a-worker-1', { [APP]: 'a', [PROC]: 'worker' }),
+        pod('b-1', { [APP]: 'b', [PROC]: 'worker' }),
+      ]).map((p) => p.metadata?.name),
+    ).toEqual(['a-worker-1']);
+  });
+});

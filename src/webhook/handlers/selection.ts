@@ -5,12 +5,23 @@
 // labels. No I/O: callers pass the namespace's Apps and pods.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { App } from '../../api/v1alpha1/index.ts';
-import { appSelector, isInternal, type FieldError } from '../../model/index.ts';
+import {
+  appProcesses,
+  appSelector,
+  isInternal,
+  type AppProcess,
+  type FieldError,
+} from '../../model/index.ts';
 import { hostAccess } from '../../reach/podspec.ts';
 import type { Labels } from '../../reach/types.ts';
 
-/** The field every App selector error names. */
+/** The field every App selector error names (older form; a process's is spec.processes[i].selector.matchLabels). */
 export const SELECTOR_FIELD = 'spec.selector.matchLabels';
+
+/** Every process's selector: with process types, all of them take part in the overlap rules. */
+export function appSelectors(app: App): Record<string, string>[] {
+  return appProcesses(app).map((p) => p.selector);
+}
 
 /** A pod that runs or will run: not finished (Succeeded, Failed) and not being deleted. */
 export function isLivePod(pod: V1Pod): boolean {
@@ -67,20 +78,20 @@ export function internalAppSelected(
   internal: readonly App[],
   pods: readonly V1Pod[],
 ): InternalSelection | undefined {
-  const byRule = internal.find((a) => selectsAppPods(selector, appSelector(a)));
+  const byRule = internal.find((a) => appSelectors(a).some((sel) => selectsAppPods(selector, sel)));
   if (byRule) return { app: byRule };
   for (const pod of pods) {
     if (!isLivePod(pod) || !serviceSelects(selector, podLabels(pod))) continue;
-    const app = internal.find((a) => labelsMatch(appSelector(a), podLabels(pod)));
+    const app = internal.find((a) => appSelectors(a).some((sel) => labelsMatch(sel, podLabels(pod))));
     if (app) return { app, pod: pod.metadata?.name ?? '' };
   }
   return undefined;
 }
 
-/** The live pods (of the App's namespace) its selector matches. */
+/** The live pods (of the App's namespace) the selector of any of its processes matches. */
 export function appPods(app: App, pods: readonly V1Pod[]): V1Pod[] {
-  const selector = appSelector(app);
-  return pods.filter((p) => isLivePod(p) && labelsMatch(selector, podLabels(p)));
+  const selectors = appSelectors(app);
+  return pods.filter((p) => isLivePod(p) && selectors.some((sel) => labelsMatch(sel, podLabels(p))));
 }
 
 export function formatLabels(labels: Labels): string {
@@ -90,15 +101,24 @@ export function formatLabels(labels: Labels): string {
 }
 
 export const selectionErrors = {
-  overlap: (app: App, other: App, pod: string | undefined): FieldError => {
-    const kinds = isInternal(app) === isInternal(other) ? '' : internalPairNote(app, other);
+  overlap: (
+    app: App,
+    other: App,
+    pod: string | undefined,
+    mine: AppProcess = processOf(app),
+    theirs: AppProcess = processOf(other),
+  ): FieldError => {
+    // Only a web process gets a LoadBalancer (external App); the others get the Space alone.
+    const web = mine.name === 'web' || theirs.name === 'web';
+    const kinds = isInternal(app) === isInternal(other) || !web ? '' : internalPairNote(app, other);
     const live = pod === undefined ? '' : ` (pod "${pod}" matches both now)`;
     return {
-      field: SELECTOR_FIELD,
+      field: mine.field,
       message:
-        `${formatLabels(appSelector(app))} can select the same pods as App "${other.metadata.name}"'s ` +
-        `${formatLabels(appSelector(other))}${live}${kinds}; give both selectors a common label key with ` +
-        'different values, for example the default privatespaces.dev/app=<app name>',
+        `${formatLabels(mine.selector)}${processNote(mine)} can select the same pods as App ` +
+        `"${other.metadata.name}"'s ${formatLabels(theirs.selector)}${processNote(theirs)}${live}${kinds}; give ` +
+        'both selectors a common label key with different values, for example the default ' +
+        'privatespaces.dev/app=<app name>',
     };
   },
   hostPods: (app: App, pod: string, offence: string): FieldError => ({
@@ -116,6 +136,11 @@ export const selectionErrors = {
   }),
 };
 
+const processOf = (app: App): AppProcess => appProcesses(app)[0] as AppProcess;
+
+const processNote = (p: AppProcess): string =>
+  p.field.startsWith('spec.processes') ? ` (process ${p.name})` : '';
+
 function internalPairNote(app: App, other: App): string {
   const [external, internal] = isInternal(app) ? [other, app] : [app, other];
   return (
@@ -132,15 +157,26 @@ function internalPairNote(app: App, other: App): string {
  * this for its own writes.
  */
 export function appSelectorConflicts(app: App, apps: readonly App[], pods: readonly V1Pod[]): FieldError[] {
-  const mine = appSelector(app);
   const ns = app.metadata.namespace;
-  return apps
-    .filter((o) => o.metadata.name !== app.metadata.name && o.metadata.namespace === ns)
-    .filter((o) => selectorsOverlap(mine, appSelector(o)))
-    .map((o) => {
-      const both = appPods(app, pods).find((p) => labelsMatch(appSelector(o), podLabels(p)));
-      return selectionErrors.overlap(app, o, both?.metadata?.name);
-    });
+  const others = apps.filter((o) => o.metadata.name !== app.metadata.name && o.metadata.namespace === ns);
+  const live = pods.filter(isLivePod);
+  return appProcesses(app).flatMap((mine) =>
+    others.flatMap((o) => {
+      // Of the other App's processes this one overlaps, name one a live pod proves, if any.
+      const overlapping = appProcesses(o).filter((t) => selectorsOverlap(mine.selector, t.selector));
+      const proven = overlapping
+        .map((theirs) => ({
+          theirs,
+          pod: live.find(
+            (p) => labelsMatch(mine.selector, podLabels(p)) && labelsMatch(theirs.selector, podLabels(p)),
+          ),
+        }))
+        .find((x) => x.pod !== undefined);
+      const hit = proven ?? (overlapping[0] ? { theirs: overlapping[0], pod: undefined } : undefined);
+      if (!hit) return [];
+      return [selectionErrors.overlap(app, o, hit.pod?.metadata?.name, mine, hit.theirs)];
+    }),
+  );
 }
 
 /** One error per live pod the App's selector matches that uses host networking or a hostPort. */
