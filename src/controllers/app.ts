@@ -32,6 +32,7 @@ import {
   type Widening,
 } from '../reach/index.ts';
 import { SERVICE_NAME_LABEL } from '../dns/snapshot.ts';
+import { forgetExposure, recordExposure } from './metrics.ts';
 import {
   HOST_NETWORK_INDEX,
   errorText,
@@ -327,6 +328,7 @@ function appConditions(
 }
 
 async function emitExposure(c: Ctx, app: AppObject, reach: Exposure, exposed: boolean): Promise<void> {
+  recordExposure(app, exposed);
   const wasExposed = app.status?.exposed === true;
   if (exposed && !wasExposed) {
     const note = exposureMessage(reach.widened, reach.bypasses);
@@ -354,7 +356,7 @@ export function appReconciler(c: Ctx): Reconciler<string> {
     name: 'app',
     async reconcile(key): Promise<void> {
       const app = c.informers.apps.get(key);
-      if (!app || app.metadata.deletionTimestamp) return; // children go by garbage collection
+      if (!app || app.metadata.deletionTimestamp) return forgetExposure(key); // children go by garbage collection
       const namespace = app.metadata.namespace ?? '';
       const generation = app.metadata.generation;
       const space = c.informers.spaces.get(namespace);

@@ -1,6 +1,7 @@
-// The webhook's metrics: one counter of decisions and one latency histogram, registered once per
-// prom-client Registry (so several servers, e.g. in tests, share them instead of colliding).
-import { Counter, Histogram, register as globalRegistry, type Registry } from 'prom-client';
+// The webhook's metrics: one counter of decisions, one latency histogram and the certificates'
+// expiry, registered once per prom-client Registry (so several servers, e.g. in tests, share them instead of colliding).
+import { X509Certificate } from 'node:crypto';
+import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
 
 export type Outcome = 'allowed' | 'denied' | 'error' | 'malformed';
 
@@ -31,4 +32,36 @@ export function webhookMetrics(registry: Registry = globalRegistry): WebhookMetr
   };
   byRegistry.set(registry, m);
   return m;
+}
+
+/**
+ * `spaces_certificate_expiry_seconds{namespace,name}`: when a certificate the operator serves or
+ * issues stops being valid (unix seconds of notAfter), labelled by the Secret holding it. Alerts
+ * compare it with `time()` (deploy/monitoring). One gauge per registry, like the webhook's metrics.
+ */
+const expiryByRegistry = new WeakMap<Registry, Gauge<'namespace' | 'name'>>();
+
+export function certificateExpiry(registry: Registry = globalRegistry): Gauge<'namespace' | 'name'> {
+  let g = expiryByRegistry.get(registry);
+  if (!g) {
+    g = new Gauge({
+      name: 'spaces_certificate_expiry_seconds',
+      help: 'notAfter of a certificate the operator serves or issues, in unix seconds, by the Secret holding it.',
+      labelNames: ['namespace', 'name'] as const,
+      registers: [registry],
+    });
+    expiryByRegistry.set(registry, g);
+  }
+  return g;
+}
+
+/** Sets the expiry of the first certificate of `pem` (a PEM chain: the leaf first) for Secret namespace/name. */
+export function recordCertificateExpiry(
+  registry: Registry,
+  namespace: string,
+  name: string,
+  pem: string,
+): void {
+  const notAfter = Date.parse(new X509Certificate(pem).validTo);
+  certificateExpiry(registry).set({ namespace, name }, Math.floor(notAfter / 1000));
 }
