@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../tools/harness/process.ts';
 import {
   alertExpressions,
@@ -17,7 +17,7 @@ import {
   PROMETHEUS_SERIES,
 } from '../../tools/release/monitoring.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { applyExamplesAndWait, kubectl, kubectlOk, operatorAccount, until } from '../support/kube.ts';
+import { applyExamplesAndWait, kubectl, kubectlOk, operatorAccount } from '../support/kube.ts';
 import { killAllOperators, startOperatorProcess, type OperatorProcess } from '../support/operator-process.ts';
 
 const kubeconfig = testKubeconfig();
@@ -41,13 +41,12 @@ beforeAll(async () => {
       '--allowed-dns-suffixes=acme.internal,acme.example',
     ],
   });
-  await until(
+  await vi.waitFor(
     async () => {
       if (op.dead()) throw new Error(`operator exited:\n${op.output()}`);
-      return op.ready();
+      expect(await op.ready(), 'the operator Ready').toBe(true);
     },
-    60_000,
-    'the operator Ready',
+    { timeout: 60_000, interval: 200 },
   );
   // Through the webhook (the tests' kubectl is not the operator): decisions get counted.
   await applyExamplesAndWait(kubeconfig);
@@ -133,17 +132,17 @@ spec:
   ingress: [{}]
 `;
     await kubectlOk(kubeconfig, ['apply', '-f', '-'], allowAll);
-    await until(
-      async () => (await op.metric('spaces_app_exposed', { namespace: 'acme', app: 'billing' })) === 1,
-      20_000,
-      'spaces_app_exposed 1',
+    await vi.waitFor(
+      async () =>
+        expect(await op.metric('spaces_app_exposed', { namespace: 'acme', app: 'billing' })).toBe(1),
+      { timeout: 20_000, interval: 200 },
     );
     expect(await op.metric('spaces_app_exposed', { namespace: 'acme', app: 'www' })).toBe(0);
     await kubectlOk(kubeconfig, ['delete', 'networkpolicy', 'allow-all', '-n', 'acme']);
-    await until(
-      async () => (await op.metric('spaces_app_exposed', { namespace: 'acme', app: 'billing' })) === 0,
-      20_000,
-      'spaces_app_exposed 0',
+    await vi.waitFor(
+      async () =>
+        expect(await op.metric('spaces_app_exposed', { namespace: 'acme', app: 'billing' })).toBe(0),
+      { timeout: 20_000, interval: 200 },
     );
   });
 });
