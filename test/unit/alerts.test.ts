@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { tool } from '../../tools/release/bin.ts';
 import {
@@ -19,6 +19,8 @@ import {
   ruleGroups,
 } from '../../tools/release/monitoring.ts';
 
+// helm and promtool are separate processes: seconds each on a busy machine.
+vi.setConfig({ testTimeout: 120_000 });
 const run = promisify(execFile);
 let promtool: string;
 let dir: string;

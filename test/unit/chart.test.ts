@@ -8,11 +8,13 @@ import { execFile } from 'node:child_process';
 import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { binaries, repoRoot } from '../../tools/harness/binaries.ts';
 import { tool } from '../../tools/release/bin.ts';
 
+// helm and promtool are separate processes: seconds each on a busy machine.
+vi.setConfig({ testTimeout: 120_000 });
 const run = promisify(execFile);
 const chart = path.join(repoRoot, 'charts/spaces-operator');
 let helm: string;
