@@ -5,7 +5,8 @@
 // set aside. `helm lint --strict` is clean with the default values and with every option on; each
 // value reaches the flag of src/main.ts it stands for; wrong values fail naming the value.
 import { execFile } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -166,6 +167,23 @@ describe('one source for the chart and deploy/', () => {
         .map((o) => o.metadata.namespace)
         .sort(),
     ).toEqual(['kube-system', 'platform-ops']);
+  });
+});
+
+describe('helm package', () => {
+  it('packs the contents of the linked files: the published chart renders what the source does', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'chart-pkg-'));
+    await run(helm, ['package', chart, '--destination', out]);
+    const tgz = readdirSync(out).find((f) => f.endsWith('.tgz'))!;
+    const listing = (await run('tar', ['-tzvf', path.join(out, tgz)])).stdout;
+    expect(listing).not.toMatch(/^l/m); // no symbolic links inside
+    const args = ['--namespace', 'spaces-system', '--include-crds'];
+    const [fromPackage, fromSource] = await Promise.all([
+      run(helm, ['template', 'spaces-operator', path.join(out, tgz), ...args], { maxBuffer: 32 << 20 }),
+      run(helm, ['template', 'spaces-operator', chart, ...args], { maxBuffer: 32 << 20 }),
+    ]);
+    expect(docs(fromPackage.stdout)).toEqual(docs(fromSource.stdout));
+    expect(docs(fromPackage.stdout).filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(3);
   });
 });
 
