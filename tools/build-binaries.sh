@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane (and data plane) binaries from the Go module proxy.
 # Output: .cache/bin/<name>-<version>-<hash of its wrapper module>/<binaries>, git-ignored.
-# Usage: tools/build-binaries.sh [controlplane] [etcd] [coredns] [kuberouter] [cyclonus]   (default: all)
+# Usage: tools/build-binaries.sh [controlplane] [etcd] [coredns] [kuberouter] [cyclonus] [helm] [promtool]   (default: all)
 # Prints the directory of each component on stdout as NAME=DIR lines; progress goes to stderr.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +34,7 @@ build() {
   echo "$name=$out"
 }
 
-want=${*:-controlplane etcd coredns kuberouter cyclonus}
+want=${*:-controlplane etcd coredns kuberouter cyclonus helm promtool}
 for c in $want; do
   case $c in
     controlplane) build controlplane "$k8s_version" "$root/tools/controlplane" "$k8s_ldflags" \
@@ -45,6 +45,13 @@ for c in $want; do
     kuberouter) [[ -d "$root/tools/kube-router" ]] && build kuberouter v2.1.0 "$root/tools/kube-router" "-s -w" kube-router=. ;;
     # cyclonus-judge: cyclonus's NetworkPolicy engine as a JSON filter, for the property tests.
     cyclonus) build cyclonus v0.5.6 "$root/tools/cyclonus" "-s -w" cyclonus-judge=. ;;
+    # helm: the chart's lint/template tests and the real-node install/upgrade test (charts/).
+    helm) build helm v4.3.2 "$root/tools/helm" "-s -w -X helm.sh/helm/v4/internal/version.version=v4.3.2" helm=helm.sh/helm/v4/cmd/helm ;;
+    # promtool: `promtool test rules` on the alerts of deploy/monitoring. Built without the service
+    # discovery plugins (tag remove_all_sd: no AWS, Azure, GCE, Kubernetes SDKs), which rule tests
+    # never use and which are most of a full build's time.
+    promtool) GOFLAGS="$GOFLAGS -tags=remove_all_sd" build promtool v0.316.0-nosd "$root/tools/promtool" "-s -w" \
+        promtool=github.com/prometheus/prometheus/cmd/promtool ;;
     *) echo "unknown component $c" >&2; exit 2 ;;
   esac
 done

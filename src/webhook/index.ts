@@ -17,6 +17,7 @@ import {
 } from './certstore.ts';
 import { buildWebhookConfiguration, WEBHOOK_CONFIGURATION_NAME } from './config.ts';
 import { buildHandlers } from './handlers/index.ts';
+import { recordCertificateExpiry } from './metrics.ts';
 import { applyWebhookConfiguration, injectCABundle } from './inject.ts';
 import { startWebhookServer, tlsHolder, type WebhookServer } from './server.ts';
 import type { Lookup } from './types.ts';
@@ -139,6 +140,12 @@ export function startWebhook(o: StartWebhookOptions): Webhook {
   // Every check re-reads the configuration: a GitOps sync that reset the caBundle is repaired at
   // the next check. Both paths write only when something differs.
   const publishCA = async (m: ServingMaterial): Promise<void> => {
+    recordCertificateExpiry(
+      o.registry ?? engineRegistry,
+      o.namespace,
+      cm?.secretName ?? o.secretName ?? `${o.serviceName}-tls`,
+      m.cert,
+    );
     const caBundle = cm ? undefined : m.caBundle;
     if (register) {
       const certificate = cm ? `${o.namespace}/${cm.certificate ?? o.serviceName}` : undefined;

@@ -1,5 +1,7 @@
-// The webhook's metrics: one counter of decisions and one latency histogram, registered once per
-// prom-client Registry (so several servers, e.g. in tests, share them instead of colliding).
+// The webhook's metrics: one counter of decisions, one latency histogram and the certificates'
+// expiry, registered once per prom-client Registry (so several servers, e.g. in tests, share them
+// instead of colliding).
+import { X509Certificate } from 'node:crypto';
 import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
 import { registry as engineRegistry } from '../engine/metrics.ts';
 
@@ -52,4 +54,15 @@ export function certificateExpiry(registry: Registry = engineRegistry): Gauge<'n
   });
   expiryByRegistry.set(registry, g);
   return g;
+}
+
+/** Sets the expiry of the first certificate of `pem` (a PEM chain: the leaf first) for Secret namespace/name. */
+export function recordCertificateExpiry(
+  registry: Registry,
+  namespace: string,
+  name: string,
+  pem: string,
+): void {
+  const notAfter = Date.parse(new X509Certificate(pem).validTo);
+  certificateExpiry(registry).set({ namespace, name }, Math.floor(notAfter / 1000));
 }

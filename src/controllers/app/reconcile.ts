@@ -37,6 +37,7 @@ import { SERVICE_NAME_LABEL } from '../../dns/snapshot.ts';
 import { keyOf, type Ctx, type DnsNames } from '../context.ts';
 import { HOST_NETWORK_INDEX } from '../informers.ts';
 import { errorText, reportInvalidSpec } from '../status.ts';
+import { forgetExposure, recordExposure } from '../metrics.ts';
 
 export function readyEndpointCount(slices: readonly V1EndpointSlice[], service: string): number {
   let n = 0;
@@ -325,6 +326,7 @@ function appConditions(
 }
 
 async function emitExposure(c: Ctx, app: AppObject, reach: Exposure, exposed: boolean): Promise<void> {
+  recordExposure(app, exposed);
   const wasExposed = app.status?.exposed === true;
   if (exposed && !wasExposed) {
     const note = exposureMessage(reach.widened, reach.bypasses);
@@ -352,7 +354,7 @@ export function appReconciler(c: Ctx): Reconciler<string> {
     name: 'app',
     async reconcile(key): Promise<void> {
       const app = c.informers.apps.get(key);
-      if (!app || app.metadata.deletionTimestamp) return; // children go by garbage collection
+      if (!app || app.metadata.deletionTimestamp) return forgetExposure(key); // children go by garbage collection
       const namespace = app.metadata.namespace ?? '';
       const generation = app.metadata.generation;
       const space = c.informers.spaces.get(namespace);
