@@ -45,6 +45,8 @@ for c in $want; do
     kuberouter) [[ -d "$root/tools/kube-router" ]] && build kuberouter v2.1.0 "$root/tools/kube-router" "-s -w" kube-router=. ;;
     # cyclonus-judge: cyclonus's NetworkPolicy engine as a JSON filter, for the property tests.
     cyclonus) build cyclonus v0.5.6 "$root/tools/cyclonus" "-s -w" cyclonus-judge=. ;;
+    # peer: the bench's controller-runtime peer (npm run bench -- --peer); not built by default.
+    peer) build peer v0.22.4 "$root/tools/peer" "-s -w" spaces-peer=. ;;
     *) echo "unknown component $c" >&2; exit 2 ;;
   esac
 done
