@@ -451,12 +451,9 @@ func main() {
 	qps := flag.Float64("qps", 0, "client QPS (0: controller-runtime's default, client-side limit off)")
 	burst := flag.Int("burst", 0, "client burst (0: 2 x qps)")
 	strip := flag.Bool("strip-managed-fields", false, "drop managedFields from cached objects")
-	kubeconfig := flag.String("kubeconfig", "", "kubeconfig path")
+	// --kubeconfig is controller-runtime's own flag (pkg/client/config), read by ctrl.GetConfig.
 	flag.Parse()
 	ctrl.SetLogger(funcr.New(func(prefix, args string) { fmt.Fprintln(os.Stderr, prefix, args) }, funcr.Options{}))
-	if *kubeconfig != "" {
-		_ = os.Setenv("KUBECONFIG", *kubeconfig)
-	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		fail("kubeconfig", err)
