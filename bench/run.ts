@@ -383,10 +383,12 @@ async function memory(op: SubjectProc, args: BenchArgs, phase: string): Promise<
   // The operator stays idle (no events, no resync); V8 shrinks its heap on its own once the
   // allocation rate drops. Its CPU over the wait is the idle cost.
   const idleT0 = performance.now();
-  const profiling = await profileStart(op, args);
   await sleep(30_000);
   const idleCpuMs = procStats(op.pid).cpuMs - p.cpuMs;
   const idleMs = performance.now() - idleT0;
+  // The idle profile comes after the idle figure: a profiler's sampling thread costs CPU itself.
+  const profiling = await profileStart(op, args);
+  if (profiling) await sleep(10_000);
   await profileStop(op, args, profiling, `idle-${phase}`);
   const idle = await op.memoryUsage();
   const idleRss = procStats(op.pid).rss;

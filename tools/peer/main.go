@@ -10,7 +10,8 @@
 //
 // Every write is a server-side apply (field manager spaces-peer, forced), children carry a
 // controller owner reference, and every reconcile applies children and status whether or not
-// they changed (the controller-runtime idiom). Objects are unstructured (no generated types).
+// they changed (the controller-runtime idiom). Objects are unstructured (no generated types),
+// read from the informer cache as typed objects would be.
 //
 // Flags: --workers (MaxConcurrentReconciles, default 1 as controller-runtime's), --qps and
 // --burst (0: controller-runtime's default, client-side limit off), --strip-managed-fields
@@ -477,7 +478,12 @@ func fail(what string, err error) {
 }
 
 func run(cfg *rest.Config, workers int, strip bool) error {
-	opts := ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}}
+	// Reads come from the informer cache, as they would with generated types: controller-runtime
+	// reads unstructured objects straight from the API server unless told to cache them.
+	opts := ctrl.Options{
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Client:  client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+	}
 	if strip {
 		opts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
 	}
