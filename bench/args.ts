@@ -34,6 +34,8 @@ export interface BenchArgs {
   nodeOptions: string[];
   /** Run the operator from its TypeScript sources (type stripping) instead of the compiled dist/. */
   source: boolean;
+  /** Also run the controller-runtime peer (tools/peer), defaults and tuned, each on a fresh control plane. */
+  peer: boolean;
 }
 
 const ints = (s: string): number[] =>
@@ -64,6 +66,7 @@ export function parseBenchArgs(argv: string[] = process.argv.slice(2)): BenchArg
       'kcm-qps': { type: 'string' },
       'node-options': { type: 'string', default: '' },
       source: { type: 'boolean', default: false },
+      peer: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -83,7 +86,12 @@ export function parseBenchArgs(argv: string[] = process.argv.slice(2)): BenchArg
   --dataplane              (the data-plane figure is another bench's; reported as n/a)
   --keep                   keep the control plane's folder (logs, etcd data)
   --timeout S              give up one convergence wait after S seconds (default 600)
-  --profile DIR            write a CPU profile of the operator (node --cpu-prof) into DIR
+  --profile DIR            CPU profile of the operator over each convergence (inspector, 0.5 ms
+                           sampling) into DIR; prints the top frames and the share of each area
+  --peer                   also run the controller-runtime peer (tools/peer), with controller-
+                           runtime's defaults and tuned (8 workers, QPS 200, managedFields
+                           stripped), each on a fresh control plane; prints them side by side
+                           (--big defaults to 0 with --peer: give --big 10000 for that phase)
   --kcm-qps N              kube-controller-manager's API rate limit (default 200; 0: the harness's 20/s)
   --node-options="FLAGS"   node/V8 flags for the operator after the Deployment's (its command)
                            (write it with =, e.g. --node-options="--max-old-space-size=256")
@@ -102,7 +110,7 @@ export function parseBenchArgs(argv: string[] = process.argv.slice(2)): BenchArg
     concurrency: num(values.concurrency, 4),
     clientConcurrency: num(values['client-concurrency'], 16),
     sweep: values.sweep ? ints(values.sweep) : quick ? [8, 16] : [4, 8, 16, 32],
-    big: num(values.big, quick ? 0 : 10_000),
+    big: num(values.big, quick || values.peer ? 0 : 10_000),
     logLevel: values['log-level'],
     json: values.json,
     compare: values.compare,
@@ -114,6 +122,7 @@ export function parseBenchArgs(argv: string[] = process.argv.slice(2)): BenchArg
     kcmQps: num(values['kcm-qps'], 200),
     nodeOptions: values['node-options'].split(/\s+/).filter(Boolean),
     source: values.source,
+    peer: values.peer,
   };
   for (const [k, v] of Object.entries(args))
     if (typeof v === 'number' && !(Number.isInteger(v) && v >= 0)) throw new Error(`--${k}: not a count`);

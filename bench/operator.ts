@@ -2,6 +2,8 @@
 // started like src/main.ts (`startOperator`, no webhook, health port for /metrics), plus an IPC
 // channel the bench uses to force a full resync (`Operator.resync()`), which main.ts has no
 // flag for. Usage: node bench/operator.ts --kubeconfig K --concurrency N (forked, with IPC).
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
 import { startOperator } from '../src/operator.ts';
@@ -26,8 +28,29 @@ const op = await startOperator({
 await op.ready;
 send({ type: 'ready', healthPort: op.healthPort() });
 
-process.on('message', (msg: { type: string }) => {
-  if (msg.type === 'resync') send({ type: 'resynced', keys: op.resync() });
+// `--profile`: a CPU profile of one phase (the bench starts it before the workload and stops it
+// at convergence), through the inspector, so start-up and idle waits are not in it.
+let profiler: Session | undefined;
+async function profile(msg: { type: string; file?: string }): Promise<void> {
+  if (msg.type === 'profile-start') {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 500 });
+    await profiler.post('Profiler.start');
+    send({ type: 'profile-started' });
+  } else if (profiler && msg.file) {
+    const { profile: p } = await profiler.post('Profiler.stop');
+    profiler.disconnect();
+    profiler = undefined;
+    writeFileSync(msg.file, JSON.stringify(p));
+    send({ type: 'profile-stopped', file: msg.file });
+  } else send({ type: 'profile-stopped' });
+}
+
+process.on('message', (msg: { type: string; file?: string }) => {
+  if (msg.type.startsWith('profile-')) void profile(msg);
+  else if (msg.type === 'resync') send({ type: 'resynced', keys: op.resync() });
   else if (msg.type === 'memory') send({ type: 'memory', usage: process.memoryUsage() });
   else if (msg.type === 'gc') {
     // Only when started with --expose-gc: the live size, apart from garbage not yet collected.

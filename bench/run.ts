@@ -14,7 +14,7 @@
 //   5. memory: the operator's RSS settled after N Apps, and after --big Apps;
 //   6. API requests per converged App (reads and writes) from the operator's own counter.
 // Prints a table and writes bench/results.json (see --help).
-import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { fork, execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,8 @@ import { parse } from 'yaml';
 import { repoRoot } from '../tools/harness/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../tools/harness/controlplane.ts';
 import { parseBenchArgs, type BenchArgs } from './args.ts';
+import { startPeer, type SubjectName, type SubjectProc } from './peer.ts';
+import { renderProfile, summarize, type CpuProfile, type ProfileSummary } from './profile.ts';
 import { BenchKube, pool, retrying, sleep, until } from './kube.ts';
 import {
   apiCounts,
@@ -37,7 +39,7 @@ import {
   type Metrics,
 } from './proc.ts';
 import { startControllerManager } from './kcm.ts';
-import { compareTable, renderTable } from './table.ts';
+import { compareTable, renderTable, sideBySideTable } from './table.ts';
 import { Tracker } from './tracker.ts';
 import {
   TRUSTED_CHANGED,
@@ -53,14 +55,6 @@ import {
 const log = (msg: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const secs = (ms: number): number => Math.round(ms) / 1000;
 const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
-
-interface OperatorProc {
-  child: ChildProcess;
-  pid: number;
-  port: number;
-  request<T>(type: string, reply: string): Promise<T>;
-  stop(): Promise<void>;
-}
 
 /** The node flags the Deployment runs the operator with (its container's command, deploy/deployment.yaml). */
 export function deployedNodeOptions(): string[] {
@@ -89,7 +83,7 @@ function operatorEntry(args: BenchArgs): string {
   return path.join(repoRoot, 'dist', 'bench', 'operator.js');
 }
 
-async function startOperatorProc(cp: ControlPlane, args: BenchArgs, dir: string): Promise<OperatorProc> {
+async function startOperatorProc(cp: ControlPlane, args: BenchArgs, dir: string): Promise<SubjectProc> {
   const out = createWriteStream(path.join(dir, 'operator.log'));
   const nodeOptions = [...deployedNodeOptions(), ...args.nodeOptions];
   log(
@@ -101,11 +95,7 @@ async function startOperatorProc(cp: ControlPlane, args: BenchArgs, dir: string)
     {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, LOG_LEVEL: args.logLevel },
-      execArgv: [
-        '--expose-gc',
-        ...nodeOptions,
-        ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`] : []),
-      ],
+      execArgv: ['--expose-gc', ...nodeOptions],
     },
   );
   child.stdout!.pipe(out);
@@ -114,7 +104,7 @@ async function startOperatorProc(cp: ControlPlane, args: BenchArgs, dir: string)
     child.once('exit', (code) => reject(new Error(`operator exited (${code}); see ${dir}/operator.log`)));
     child.on('message', (m: any) => m.type === 'ready' && resolve(m.healthPort));
   });
-  const request = <T>(type: string, reply: string): Promise<T> =>
+  const request = <T>(type: string, reply: string, extra: object = {}): Promise<T> =>
     new Promise((resolve) => {
       const on = (m: any): void => {
         if (m.type !== reply) return;
@@ -122,13 +112,22 @@ async function startOperatorProc(cp: ControlPlane, args: BenchArgs, dir: string)
         resolve(m as T);
       };
       child.on('message', on);
-      child.send({ type });
+      child.send({ type, ...extra });
     });
   return {
-    child,
+    name: 'operator',
     pid: child.pid!,
     port,
-    request,
+    watchesSlices: true,
+    resync: async () => (await request<{ keys: number }>('resync', 'resynced')).keys,
+    memoryUsage: async () => (await request<{ usage: NodeJS.MemoryUsage }>('memory', 'memory')).usage,
+    gc: async () => (await request<{ usage: NodeJS.MemoryUsage }>('gc', 'gc')).usage,
+    profileStart: async () => {
+      await request('profile-start', 'profile-started');
+      return true;
+    },
+    profileStop: async (file) =>
+      (await request<{ file?: string }>('profile-stop', 'profile-stopped', { file })).file,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -314,11 +313,12 @@ interface Steady {
   reconcileWallMs: number;
 }
 
-async function steadyState(op: OperatorProc, timeoutS: number, apps: number): Promise<Steady> {
+async function steadyState(op: SubjectProc, timeoutS: number, appsTotal: number): Promise<Steady> {
+  const apps = op.watchesSlices ? appsTotal : 0;
   const before = await settle(op.port, timeoutS * 1000, apps);
   const cpu0 = procStats(op.pid).cpuMs;
   const t0 = performance.now();
-  const { keys } = await op.request<{ keys: number }>('resync', 'resynced');
+  const keys = await op.resync();
   const target = sum(before, 'spaces_reconcile_total') + keys;
   await until(
     async () => sum(await scrape(op.port), 'spaces_reconcile_total') >= target,
@@ -370,32 +370,44 @@ interface Memory {
   idleHeapUsedMiB: number;
   /** The settled RSS by mapping: binary and libraries, malloc's main heap, anonymous (V8, arenas). */
   rssByMapping: { fileMiB: number; brkMiB: number; anonMiB: number };
+  /** CPU seconds per minute over the 30 s idle wait (nothing to do: timers, resyncs, leases). */
+  idleCpuSPerMin: number;
 }
 
 /** The operator's memory once settled: RSS as it is (the figure), then after a forced GC. */
-async function memory(op: OperatorProc): Promise<Memory> {
+async function memory(op: SubjectProc, args: BenchArgs, phase: string): Promise<Memory> {
   await sleep(5000);
-  const { usage } = await op.request<{ usage: NodeJS.MemoryUsage }>('memory', 'memory');
+  const usage = await op.memoryUsage();
   const p = procStats(op.pid);
   const where = rssByMapping(op.pid);
   // The operator stays idle (no events, no resync); V8 shrinks its heap on its own once the
-  // allocation rate drops.
+  // allocation rate drops. Its CPU over the wait is the idle cost.
+  const idleT0 = performance.now();
   await sleep(30_000);
-  const idle = await op.request<{ usage: NodeJS.MemoryUsage }>('memory', 'memory');
+  const idleCpuMs = procStats(op.pid).cpuMs - p.cpuMs;
+  const idleMs = performance.now() - idleT0;
+  // The idle profile comes after the idle figure: a profiler's sampling thread costs CPU itself.
+  const profiling = await profileStart(op, args);
+  if (profiling) await sleep(10_000);
+  await profileStop(op, args, profiling, `idle-${phase}`);
+  const idle = await op.memoryUsage();
   const idleRss = procStats(op.pid).rss;
-  const gc = await op.request<{ usage: NodeJS.MemoryUsage }>('gc', 'gc');
+  const gc = await op.gc();
   await sleep(1000);
+  const heap = (u: NodeJS.MemoryUsage | undefined, k: keyof NodeJS.MemoryUsage): number =>
+    u ? mib(u[k]) : 0;
   return {
     rssMiB: mib(p.rss),
-    peakMiB: mib(p.hwm),
-    heapUsedMiB: mib(usage.heapUsed),
-    heapTotalMiB: mib(usage.heapTotal),
-    externalMiB: mib(usage.external),
+    peakMiB: mib(procStats(op.pid).hwm),
+    heapUsedMiB: heap(usage, 'heapUsed'),
+    heapTotalMiB: heap(usage, 'heapTotal'),
+    externalMiB: heap(usage, 'external'),
     rssAfterGcMiB: mib(procStats(op.pid).rss),
-    heapAfterGcMiB: mib(gc.usage.heapUsed),
+    heapAfterGcMiB: heap(gc, 'heapUsed'),
     idleRssMiB: mib(idleRss),
-    idleHeapUsedMiB: mib(idle.usage.heapUsed),
+    idleHeapUsedMiB: heap(idle, 'heapUsed'),
     rssByMapping: { fileMiB: mib(where.file), brkMiB: mib(where.brk), anonMiB: mib(where.anon) },
+    idleCpuSPerMin: Math.round((idleCpuMs / idleMs) * 60 * 100) / 100,
   };
 }
 
@@ -410,16 +422,49 @@ function gitInfo(): { commit: string; dirty: boolean } {
   }
 }
 
-async function main(): Promise<void> {
-  const args = parseBenchArgs();
+/** Starts the subject under test on `cp`. */
+function startSubject(
+  name: SubjectName,
+  cp: ControlPlane,
+  args: BenchArgs,
+  dir: string,
+): Promise<SubjectProc> {
+  return name === 'operator' ? startOperatorProc(cp, args, dir) : startPeer(name, cp.kubeconfigPath, dir);
+}
+
+const loadavg = (): number[] => os.loadavg().map((x) => Math.round(x * 100) / 100);
+
+/** `--profile DIR`: starts a CPU profile of the operator (the peer has none). */
+async function profileStart(op: SubjectProc, args: BenchArgs): Promise<boolean> {
+  return args.profile !== undefined && (await op.profileStart());
+}
+
+/** Stops the profile, writes it to DIR/<phase>-<subject>.cpuprofile and prints its top frames. */
+async function profileStop(
+  op: SubjectProc,
+  args: BenchArgs,
+  started: boolean,
+  phase: string,
+): Promise<ProfileSummary | undefined> {
+  if (!started || !args.profile) return undefined;
+  mkdirSync(path.resolve(args.profile), { recursive: true });
+  const file = await op.profileStop(path.resolve(args.profile, `${phase}-${op.name}.cpuprofile`));
+  if (!file) return undefined;
+  const summary = summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, 25);
+  console.log(renderProfile(summary, `CPU profile of the ${phase} (${op.name}), ${file}`));
+  return summary;
+}
+
+/** One subject's whole run (phases 0 to 6) on a fresh control plane of its own. */
+async function runOne(args: BenchArgs, subject: SubjectName): Promise<Record<string, any>> {
   const started = performance.now();
   const dir = args.keep
-    ? path.join(repoRoot, '.cache', 'bench', new Date().toISOString().replace(/[:.]/g, '-'))
+    ? path.join(repoRoot, '.cache', 'bench', `${new Date().toISOString().replace(/[:.]/g, '-')}-${subject}`)
     : undefined;
   if (dir) mkdirSync(dir, { recursive: true });
   log(
-    `apps ${args.apps}, spaces ${args.spaces}, peerings ${args.peerings}, operator concurrency ${args.concurrency}, ` +
-      `raw sweep ${args.sweep.join(',')}, big ${args.big || 'skipped'}`,
+    `${subject}: apps ${args.apps}, spaces ${args.spaces}, peerings ${args.peerings}, operator concurrency ${args.concurrency}, ` +
+      `raw sweep ${args.sweep.join(',')}, big ${args.big || 'skipped'}; load ${loadavg().join(' ')}`,
   );
   log('starting the control plane');
   const cp = await startControlPlane({
@@ -428,7 +473,7 @@ async function main(): Promise<void> {
     apiserverArgs: ['--service-node-port-range=20000-64999'],
     controllerManager: args.kcmQps === 0,
   });
-  let op: OperatorProc | undefined;
+  let op: SubjectProc | undefined;
   let kcm: { pid: number | undefined; stop(): Promise<void> } | undefined;
   const tracker = new Tracker(cp.kubeconfigPath);
   const cleanup = async (): Promise<void> => {
@@ -437,11 +482,12 @@ async function main(): Promise<void> {
     await kcm?.stop();
     await cp.stop();
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => {
-      log(`${signal}: stopping`);
-      void cleanup().finally(() => process.exit(130));
-    });
+  const onSignal = (signal: string): void => {
+    log(`${signal}: stopping`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     if (args.kcmQps > 0) kcm = await startControllerManager(cp, args.kcmQps);
     watchControlPlane(cp);
@@ -459,12 +505,15 @@ async function main(): Promise<void> {
 
     // 1. Convergence.
     await tracker.start();
-    op = await startOperatorProc(cp, args, dir ?? cp.dir);
-    log(`operator running (pid ${op.pid}, metrics on :${op.port})`);
+    op = await startSubject(subject, cp, args, dir ?? cp.dir);
+    log(`${subject} running (pid ${op.pid}, metrics on :${op.port})`);
     processes['operator'] = op.pid;
+    const slicesOf = (n: number): number => (op!.watchesSlices ? n : 0);
     const idle = await settle(op.port, 30_000);
     const startup = { rssMiB: mib(procStats(op.pid).rss), cpuMs: procStats(op.pid).cpuMs };
     expectAll(tracker, w, w);
+    const load = loadavg();
+    const profiling = await profileStart(op, args);
     const cpu0 = procStats(op.pid).cpuMs;
     const s0 = snap();
     const t0 = performance.now();
@@ -474,7 +523,9 @@ async function main(): Promise<void> {
     const convCpu = cpuUse(s0, snap(), cpus);
     const convMs = t1 - t0;
     const cpuConv = procStats(op.pid).cpuMs - cpu0;
-    const afterConv = await settle(op.port, args.timeoutS * 1000, args.apps);
+    const convPeakMiB = mib(procStats(op.pid).hwm);
+    const profile = await profileStop(op, args, profiling, `convergence-${args.apps}`);
+    const afterConv = await settle(op.port, args.timeoutS * 1000, slicesOf(args.apps));
     const convCounts = apiCounts(diff(afterConv, idle));
     const verify = await tracker.verify(
       kube,
@@ -490,12 +541,15 @@ async function main(): Promise<void> {
       createSeconds: secs(createMs),
       appsPerSec: Math.round((args.apps / convMs) * 10000) / 10,
       operatorCpuMs: Math.round(cpuConv),
+      cpuMsPerApp: Math.round((cpuConv / args.apps) * 100) / 100,
+      peakRssMiB: convPeakMiB,
+      loadavg: load,
       verified: verify.checked,
       notConverged: verify.bad.length,
       cpu: convCpu,
     };
     log(`converged ${args.apps} Apps in ${convergence.seconds} s (${convergence.appsPerSec} apps/s)`);
-    const mem1 = await memory(op);
+    const mem1 = await memory(op, args, String(args.apps));
 
     // 3. Steady state.
     log('forced full resync');
@@ -512,7 +566,9 @@ async function main(): Promise<void> {
     const f0 = performance.now();
     await kube.apply(changed);
     const f1 = await converge(tracker, args.timeoutS, 'fan-out');
-    const fanCounts = apiCounts(diff(await settle(op.port, args.timeoutS * 1000, args.apps), beforeFan));
+    const fanCounts = apiCounts(
+      diff(await settle(op.port, args.timeoutS * 1000, slicesOf(args.apps)), beforeFan),
+    );
     const fanout = {
       space: target.metadata.name,
       apps: mine.length,
@@ -552,6 +608,8 @@ async function main(): Promise<void> {
       expectAll(tracker, bigW, everything);
       log(`big: ${bigW.apps.length} more Apps in ${bigW.spaces.length} more Spaces`);
       const before = await scrape(op.port);
+      const bigLoad = loadavg();
+      const bigProfiling = await profileStart(op, args);
       const c0 = procStats(op.pid).cpuMs;
       const bs0 = snap();
       const b0 = performance.now();
@@ -560,9 +618,13 @@ async function main(): Promise<void> {
       const b1 = await converge(tracker, args.timeoutS, 'big');
       const cpuBig = procStats(op.pid).cpuMs - c0;
       const bigCpu = cpuUse(bs0, snap(), cpus);
+      const bigPeakMiB = mib(procStats(op.pid).hwm);
+      const bigProfile = await profileStop(op, args, bigProfiling, `big-${args.big}`);
       log(`big: converged in ${secs(b1 - b0)} s; waiting for the EndpointSlices and quiet`);
-      const bigCounts = apiCounts(diff(await settle(op.port, args.timeoutS * 1000, args.big), before));
-      const memBig = await memory(op);
+      const bigCounts = apiCounts(
+        diff(await settle(op.port, args.timeoutS * 1000, slicesOf(args.big)), before),
+      );
+      const memBig = await memory(op, args, String(args.big));
       log(`big: ${args.big} Apps converged; RSS ${memBig.rssMiB} MiB`);
       const steadyBig = await steadyState(op, args.timeoutS, args.big);
       log(`big resync of ${steadyBig.keys} keys: ${steadyBig.writes} writes, ${steadyBig.cpuMs} ms CPU`);
@@ -574,6 +636,10 @@ async function main(): Promise<void> {
         createSeconds: secs(bigCreateMs),
         appsPerSec: Math.round((bigW.apps.length / (b1 - b0)) * 10000) / 10,
         operatorCpuMs: Math.round(cpuBig),
+        cpuMsPerApp: Math.round((cpuBig / bigW.apps.length) * 100) / 100,
+        peakRssMiB: bigPeakMiB,
+        loadavg: bigLoad,
+        profile: bigProfile,
         cpu: bigCpu,
         perApp: perApp(bigCounts, bigW.apps.length),
         memory: memBig,
@@ -581,7 +647,8 @@ async function main(): Promise<void> {
       };
     }
 
-    const results = {
+    return {
+      subject,
       version: 1,
       date: new Date().toISOString(),
       git: gitInfo(),
@@ -602,19 +669,36 @@ async function main(): Promise<void> {
         total: convCounts,
       },
       big,
+      profile,
       dataplane: null,
       totalSeconds: secs(performance.now() - started),
     };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs();
+  const subjects: SubjectName[] = args.peer ? ['operator', 'peer-defaults', 'peer-tuned'] : ['operator'];
+  const runs: Record<string, Record<string, any>> = {};
+  for (const subject of subjects) runs[subject] = await runOne(args, subject);
+  const results = {
+    ...runs['operator']!,
+    ...(args.peer ? { peers: { defaults: runs['peer-defaults'], tuned: runs['peer-tuned'] } } : {}),
+  };
+  {
     mkdirSync(path.dirname(path.resolve(repoRoot, args.json)), { recursive: true });
     const jsonPath = path.resolve(repoRoot, args.json);
     const previous =
       args.compare && existsSync(args.compare) ? JSON.parse(readFileSync(args.compare, 'utf8')) : undefined;
     writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
     console.log(renderTable(results));
+    if (args.peer) console.log(sideBySideTable(results));
     if (previous) console.log(compareTable(previous, results));
     log(`results written to ${path.relative(process.cwd(), jsonPath)}`);
-  } finally {
-    await cleanup();
   }
 }
 

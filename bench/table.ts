@@ -149,3 +149,66 @@ export function compareTable(prev: any, cur: any): string {
   });
   return `\n${table(['figure', 'before', 'after', 'change'], rows)}\n`;
 }
+
+/**
+ * `--peer`: the operator and the controller-runtime peer (defaults, tuned) side by side, each
+ * measured on its own fresh control plane in the same run, with the operator's figure over the
+ * tuned peer's.
+ */
+export function sideBySideTable(r: any): string {
+  const cols = [r, r.peers?.defaults, r.peers?.tuned];
+  const get = (x: any, p: string): number | undefined =>
+    p.split('.').reduce((o: any, k) => (o === undefined || o === null ? undefined : o[k]), x);
+  const fmt = (v: number | undefined): string => (v === undefined ? '-' : String(v));
+  const figures: [string, (x: any) => number | undefined][] = [
+    ['convergence s', (x) => get(x, 'convergence.seconds')],
+    ['apps/s', (x) => get(x, 'convergence.appsPerSec')],
+    ['% of the raw apply rate (its own run)', (x) => get(x, 'ratio.percentOfRawRate')],
+    ['raw apply apps/s (its own run)', (x) => get(x, 'raw.best.appsPerSec')],
+    ['CPU s, whole convergence', (x) => round((get(x, 'convergence.operatorCpuMs') ?? NaN) / 1000, 2)],
+    ['CPU ms per App', (x) => get(x, 'convergence.cpuMsPerApp')],
+    ['RSS MiB 5 s after the burst', (x) => get(x, 'memory.atApps.rssMiB')],
+    ['RSS MiB idle (30 s more)', (x) => get(x, 'memory.atApps.idleRssMiB')],
+    ['RSS MiB max during the run (VmHWM)', (x) => get(x, 'memory.atApps.peakMiB')],
+    ['idle CPU s per minute', (x) => get(x, 'memory.atApps.idleCpuSPerMin')],
+    ['writes per App', (x) => get(x, 'api.perApp.writes')],
+    ['reads per App', (x) => get(x, 'api.perApp.reads')],
+    ['writes on a no-op resync', (x) => get(x, 'steady.writes')],
+    ['CPU ms of a no-op resync', (x) => get(x, 'steady.cpuMs')],
+    ['fan-out s (one Space trusted IPs)', (x) => get(x, 'fanout.seconds')],
+    ['fan-out writes', (x) => get(x, 'fanout.writes')],
+    ['load average (1 min) at the start', (x) => get(x, 'convergence.loadavg.0')],
+    [
+      'other processes CPU s during convergence',
+      (x) => round((get(x, 'convergence.cpu.ms.others') ?? NaN) / 1000, 1),
+    ],
+  ];
+  if (r.big)
+    figures.push(
+      [`big: apps/s to ${r.big.apps}`, (x) => get(x, 'big.appsPerSec')],
+      ['big: CPU ms per App', (x) => get(x, 'big.cpuMsPerApp')],
+      ['big: RSS MiB 5 s after', (x) => get(x, 'big.memory.rssMiB')],
+      ['big: RSS MiB idle', (x) => get(x, 'big.memory.idleRssMiB')],
+      ['big: RSS MiB max (VmHWM)', (x) => get(x, 'big.memory.peakMiB')],
+      ['big: idle CPU s per minute', (x) => get(x, 'big.memory.idleCpuSPerMin')],
+      ['big: writes per App', (x) => get(x, 'big.perApp.writes')],
+      ['big: reads per App', (x) => get(x, 'big.perApp.reads')],
+      ['big: writes on a no-op resync', (x) => get(x, 'big.steady.writes')],
+    );
+  const rows = figures.map(([name, f]) => {
+    const [a, b, c] = cols.map((x) => (x ? f(x) : undefined));
+    const ratio =
+      a !== undefined && c !== undefined && Number.isFinite(a) && Number.isFinite(c) && c !== 0
+        ? `${round(a / c, 2)}x`
+        : '';
+    return [name, fmt(a), fmt(b), fmt(c), ratio];
+  });
+  const head = ['figure', 'this operator', 'c-r defaults', 'c-r tuned', 'operator / tuned'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));
+  const line = (x: string[]): string => `| ${x.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  const sep = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
+  return `\n${r.convergence.apps} Apps; each column on its own fresh control plane, same workload, same run\n${[line(head), sep, ...rows.map(line)].join('\n')}\n`;
+}
+
+const round = (v: number, digits: number): number | undefined =>
+  Number.isFinite(v) ? Math.round(v * 10 ** digits) / 10 ** digits : undefined;

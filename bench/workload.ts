@@ -4,6 +4,7 @@
 import type { App, Peering, Space } from '../src/api/v1alpha1/index.ts';
 import { API_VERSION } from '../src/api/v1alpha1/index.ts';
 import { appChildren, isInternal, sortCidrs, validateSpace, type KubeObject } from '../src/model/index.ts';
+import { ADOPT_ANNOTATION } from '../src/model/space.ts';
 
 export const TRUSTED = ['203.0.113.0/24'];
 export const TRUSTED_CHANGED = ['198.51.100.0/24', '203.0.113.0/24'];
@@ -35,8 +36,14 @@ export function space(i: number, trusted: readonly string[] = TRUSTED): Space & 
   return s;
 }
 
+/** A Space's namespace, declared beside it and opted in to adoption by the Space of its name. */
 export function namespace(name: string): KubeObject {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: {} } };
+  const ns: KubeObject & { metadata: { annotations?: Record<string, string> } } = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: {}, annotations: { [ADOPT_ANNOTATION]: name } },
+  };
+  return ns;
 }
 
 /** Peering k of Space i (k counts within the Space): 192.168.k.0/24. */

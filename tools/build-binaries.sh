@@ -52,6 +52,8 @@ for c in $want; do
     # never use and which are most of a full build's time.
     promtool) GOFLAGS="$GOFLAGS -tags=remove_all_sd" build promtool v0.316.0-nosd "$root/tools/promtool" "-s -w" \
         promtool=github.com/prometheus/prometheus/cmd/promtool ;;
+    # peer: the bench's controller-runtime peer (npm run bench -- --peer); not built by default.
+    peer) build peer v0.22.4 "$root/tools/peer" "-s -w" spaces-peer=. ;;
     *) echo "unknown component $c" >&2; exit 2 ;;
   esac
 done

@@ -143,6 +143,24 @@ describe('internFields', () => {
     expect(ports['.']).toBe(ports['f:port']);
   });
 
+  it('shares a trie interned before as the very same object, and tells apart tries that differ only deep down', () => {
+    const table = new InternTable<unknown>();
+    const trie = (port: number) => ({
+      'f:spec': { 'f:ports': { [`k:{"port":${port}}`]: { '.': {}, 'f:port': {} } } },
+    });
+    const a = internFields(trie(80), table);
+    expect(internFields(trie(80), table)).toBe(a);
+    const b = internFields(trie(81), table);
+    expect(b).not.toBe(a);
+    expect(b).toEqual(trie(81));
+  });
+
+  it('stays equal to its input when the table forgets (full) between and within tries', () => {
+    const table = new InternTable<unknown>(3);
+    const trie = (n: number) => ({ 'f:a': { 'f:b': { [`f:${n}`]: {} }, 'f:c': {} }, 'f:d': { 'f:e': {} } });
+    for (let n = 0; n < 20; n++) expect(internFields(trie(n % 4), table)).toEqual(trie(n % 4));
+  });
+
   it('through slimManagedFields, children of different owners share one trie (owner refs collapsed)', () => {
     const slim = slimManagedFields(['spaces-operator']);
     const withOwner = (name: string, uid: string): KubernetesObject =>

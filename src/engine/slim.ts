@@ -22,6 +22,9 @@ export class InternTable<V> {
   get size(): number {
     return this.#map.size;
   }
+  get(key: string): V | undefined {
+    return this.#map.get(key);
+  }
   intern(key: string, value: V): V {
     const found = this.#map.get(key);
     if (found !== undefined) return found;
@@ -36,22 +39,37 @@ export class InternTable<V> {
  * (within this object and across every object interned into `table`) are one object.
  */
 export function internFields(fields: unknown, table: InternTable<unknown> = new InternTable()): unknown {
-  return internNode(fields, table).node;
+  return internNode(fields, table);
 }
 
-function internNode(v: unknown, table: InternTable<unknown>): { node: unknown; key: string } {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return { node: v, key: JSON.stringify(v) ?? 'u' };
-  const out: Record<string, unknown> = {};
+// Every shared subtree gets a number; a node's key names its children by their numbers, so a
+// key is as long as the node has children, and a trie is read once per event (keys built from
+// the children's whole keys were re-serialised and re-hashed at every level: O(size x depth)).
+// Equal keys mean the very same child objects, so two nodes never share wrongly; after the
+// table forgets (when full) an equal subtree may get a second number: shared a little less.
+const nodeIds = new WeakMap<object, number>();
+let nextNodeId = 0;
+
+function internNode(v: unknown, table: InternTable<unknown>): unknown {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+  const names = Object.keys(v).sort();
+  const children = names.map((k) => internNode((v as Record<string, unknown>)[k], table));
   let key = '{';
-  for (const k of Object.keys(v).sort()) {
-    const child = internNode((v as Record<string, unknown>)[k], table);
-    out[k] = child.node;
-    key += `${JSON.stringify(k)}:${child.key},`;
-  }
-  key += '}';
-  // A subtree's key holds its children's keys: long keys (whole tries) are looked up, but the
-  // table forgets them when full, so at worst a trie is shared a little less.
-  return { node: table.intern(key, Object.freeze(out)), key };
+  for (let i = 0; i < names.length; i++) key += `${JSON.stringify(names[i])}:${refOf(children[i])},`;
+  // Built and frozen only when new: most subtrees are already in the table.
+  const found = table.get(key);
+  if (found !== undefined) return found;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < names.length; i++) out[names[i]!] = children[i];
+  const shared = table.intern(key, Object.freeze(out)) as object;
+  nodeIds.set(shared, ++nextNodeId);
+  return shared;
+}
+
+/** A child in its parent's key: `#<number>` for an interned node, else its JSON. */
+function refOf(child: unknown): string {
+  if (child && typeof child === 'object' && !Array.isArray(child)) return `#${nodeIds.get(child)}`;
+  return JSON.stringify(child) ?? 'u';
 }
 
 /**

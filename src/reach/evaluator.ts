@@ -19,7 +19,13 @@ import type {
 } from '@kubernetes/client-node';
 import { blockAdmits } from './cidr.ts';
 import { portsAdmit, resolvePorts } from './ports.ts';
-import { matchesSelector, namespaceLabels, pinnedNamespaces, surelySelects } from './selector.ts';
+import {
+  matchesNamespace,
+  matchesSelector,
+  namespaceLabels,
+  pinnedNamespaces,
+  surelySelects,
+} from './selector.ts';
 import {
   NOT_ISOLATED,
   type ContainerPortInfo,
@@ -119,9 +125,7 @@ export function peerSources(peer: V1NetworkPolicyPeer, ctx: RuleContext): Source
 
 function namespacePeerSources(peer: V1NetworkPolicyPeer, ctx: RuleContext): Source[] {
   const nsSelector = peer.namespaceSelector ?? {};
-  const matched = ctx.namespaces
-    .filter((ns) => matchesSelector(nsSelector, namespaceLabels(ns)))
-    .map((n) => n.name);
+  const matched = ctx.namespaces.filter((ns) => matchesNamespace(nsSelector, ns)).map((n) => n.name);
   const podSelector = peer.podSelector;
   const expanded: Source[] = matched.map((name) =>
     podSelector ? { kind: 'pods', namespace: name, selector: podSelector } : { kind: 'namespace', name },

@@ -4,6 +4,7 @@ export * from './types.ts';
 export { InvalidReachInputError } from './errors.ts';
 export {
   matchesSelector,
+  matchesNamespace,
   couldSelect,
   surelySelects,
   selectsAll,

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import {
   couldSelect,
   formatSelector,
+  matchesNamespace,
   matchesSelector,
+  namespaceLabels,
   pinnedNamespaces,
   pinnedValues,
   surelySelects,
@@ -107,6 +109,49 @@ describe('matchesSelector', () => {
     expect(() =>
       matchesSelector({ matchExpressions: [{ key: 'a', operator: 'Gt', values: ['1'] }] }, {}),
     ).toThrow(/unknown label selector operator "Gt"/);
+  });
+});
+
+describe('matchesNamespace', () => {
+  const namespaces: { name: string; labels?: Record<string, string> }[] = [
+    { name: 'acme', labels: { team: 'a', 'kubernetes.io/metadata.name': 'forged' } },
+    { name: 'other', labels: { team: 'b' } },
+    { name: 'bare' },
+  ];
+  const selectors: V1LabelSelector[] = [
+    {},
+    { matchLabels: { 'kubernetes.io/metadata.name': 'acme' } },
+    { matchLabels: { 'kubernetes.io/metadata.name': 'forged' } },
+    { matchLabels: { team: 'a' } },
+    { matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['a'] }] },
+    { matchExpressions: [{ key: 'team', operator: 'DoesNotExist' }] },
+    { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['other', 'bare'] }] },
+    { matchLabels: { team: 'b' }, matchExpressions: [{ key: 'team', operator: 'Exists' }] },
+  ];
+  it.each(selectors.map((s) => [JSON.stringify(s), s] as const))(
+    'answers as matchesSelector on the namespace labels with the apiserver-set name: %s',
+    (_, selector) => {
+      for (const ns of namespaces)
+        expect(matchesNamespace(selector, ns)).toBe(matchesSelector(selector, namespaceLabels(ns)));
+    },
+  );
+
+  it('reads kubernetes.io/metadata.name from the name, never from a label of that key', () => {
+    expect(
+      matchesNamespace({ matchLabels: { 'kubernetes.io/metadata.name': 'forged' } }, namespaces[0]!),
+    ).toBe(false);
+    expect(matchesNamespace({ matchLabels: { 'kubernetes.io/metadata.name': 'acme' } }, namespaces[0]!)).toBe(
+      true,
+    );
+  });
+
+  it('throws on an unknown operator even when matchLabels already fails', () => {
+    const bad = {
+      matchLabels: { team: 'z' },
+      matchExpressions: [{ key: 'team', operator: 'Gt', values: ['1'] }],
+    };
+    expect(() => matchesNamespace(bad, namespaces[0]!)).toThrow();
+    expect(() => matchesSelector(bad, { team: 'a' })).toThrow();
   });
 });
 

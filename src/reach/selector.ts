@@ -49,7 +49,43 @@ function valueOf(labels: Labels, key: string): string | undefined {
 
 /** Whether `labels` match `selector`. Absent or empty selector: true (see the file comment). */
 export function matchesSelector(selector: V1LabelSelector | null | undefined, labels: Labels): boolean {
-  return requirementsOf(selector).every((r) => holds(r, valueOf(labels, r.key)));
+  return matchesWith(selector, (key) => valueOf(labels, key));
+}
+
+/**
+ * Whether a namespace matches a namespaceSelector: its labels plus the apiserver-set
+ * `kubernetes.io/metadata.name` (as `matchesSelector(selector, namespaceLabels(ns))`, without
+ * copying its labels: a policy's peer is matched against every namespace of the cluster).
+ */
+export function matchesNamespace(
+  selector: V1LabelSelector | null | undefined,
+  ns: { name: string; labels?: Labels },
+): boolean {
+  return matchesWith(selector, (key) =>
+    key === NAMESPACE_NAME_LABEL ? ns.name : ns.labels ? valueOf(ns.labels, key) : undefined,
+  );
+}
+
+// The requirements of `requirementsOf`, read in place (no list is built: selectors are matched
+// once per policy and pod, and per namespace of the cluster). Every operator is checked first,
+// so an unknown one throws whatever the labels, as `requirementsOf` does.
+function matchesWith(
+  selector: V1LabelSelector | null | undefined,
+  get: (key: string) => string | undefined,
+): boolean {
+  if (!selector) return true;
+  const expressions = selector.matchExpressions ?? [];
+  for (const e of expressions) if (!OPERATORS.has(e.operator)) throw invalidSelectorOperator(e.operator);
+  const labels = selector.matchLabels ?? {};
+  for (const key of Object.keys(labels)) {
+    const value = get(key);
+    if (value === undefined || value !== labels[key]) return false;
+  }
+  for (const e of expressions) {
+    const req: Requirement = { key: e.key, operator: e.operator as Operator, values: e.values ?? [] };
+    if (!holds(req, get(e.key))) return false;
+  }
+  return true;
 }
 
 /** Whether the selector has no requirement at all, so it matches every label set. */
