@@ -19,7 +19,7 @@
 // the overlay/tmpfs mounts under its folder, /run/containerd/s sockets, /run/netns/cni-*.
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -40,6 +40,7 @@ import {
   writeNetnsEtc,
 } from './netns.ts';
 import type { ProbeOutcome, ProbeResult } from './netns-agent.ts';
+import { LoadBalancer } from './loadbalancer.ts';
 import { Supervisor } from './process.ts';
 import { binaries, repoRoot } from './binaries.ts';
 
@@ -50,6 +51,8 @@ export const NODE_IP = '172.31.255.1';
 export const CLUSTER_DNS_IP = '10.96.0.10';
 export const CLUSTER_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/16';
+/** LoadBalancer VIPs (with the `loadBalancer` option), one /32 each on the node's lo. */
+export const LB_PREFIX = '172.31.254';
 const VOID_GATEWAY = '169.254.0.2';
 /** The node end of every outside host's veth: the hosts' default gateway. */
 export const OUTSIDE_GATEWAY = '169.254.1.1';
@@ -77,10 +80,28 @@ export interface NodeOptions {
   dir?: string;
   /** Run CoreDNS as a Deployment (tools/node/coredns.yaml) and wait for it. Default true. */
   coreDNS?: boolean;
+  /**
+   * Give every Service of type LoadBalancer a VIP from LB_PREFIX.0/24 on the node's lo and in its
+   * status (tools/harness/loadbalancer.ts), as a cloud's service controller would. Default false.
+   */
+  loadBalancer?: boolean;
   log?: (line: string) => void;
 }
 
+/** What another process (a test worker) needs to use a node this process runs (attachDataPlane). */
+export interface NodeInfo {
+  nodeName: string;
+  /** The node's network namespace (`ip netns exec`, `nsenter --net=/run/netns/<netns>`). */
+  netns: string;
+  nodeIP: string;
+  podCIDR: string;
+  /** The node's folder: containerd.sock, kubelet/ (the kubelet's root dir), logs. */
+  dir: string;
+}
+
 export interface LocalNode {
+  /** The node as another process attaches to it. */
+  readonly info: NodeInfo;
   readonly nodeName: string;
   readonly netns: string;
   readonly nodeIP: string;
@@ -305,6 +326,7 @@ class Impl implements LocalNode {
   private containerIds: string[] = [];
   private stopping?: Promise<void>;
   private readonly hosts: OutsideHost[] = [];
+  private lb?: LoadBalancer;
   keepLogs = false;
 
   private readonly opts: NodeOptions;
@@ -326,6 +348,11 @@ class Impl implements LocalNode {
 
   kubectl(args: string[], input?: string): Promise<KubectlResult> {
     return kubectl(this.cp.kubeconfigPath, args, input);
+  }
+
+  get info(): NodeInfo {
+    const { nodeName, netns, nodeIP, podCIDR, dir } = this;
+    return { nodeName, netns, nodeIP, podCIDR, dir };
   }
 
   assertRunning(): void {
@@ -371,6 +398,12 @@ class Impl implements LocalNode {
     await this.startKubeProxy(bin['kube-proxy']);
     await this.startKubeRouter(bin['kube-router']);
     this.startScheduler(build.scheduler);
+    if (this.opts.loadBalancer) {
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(this.cp.kubeconfigPath);
+      this.lb = new LoadBalancer({ kc, nodeNs: this.netns, prefix: LB_PREFIX, log: this.log });
+      await this.lb.start();
+    }
     if (this.opts.coreDNS ?? true) await this.startCoreDNS();
     this.log(`node ${this.nodeName} up in ${Date.now() - t0} ms`);
   }
@@ -644,6 +677,7 @@ class Impl implements LocalNode {
         errors.push(err);
       }
     };
+    await attempt(async () => this.lb?.stop());
     for (const h of this.hosts) await attempt(() => h.remove());
     await attempt(() => removeOutsideHosts(`${this.nodeName}-host-`));
     await attempt(() => this.sup.stop('kube-scheduler'));
@@ -700,6 +734,8 @@ class Impl implements LocalNode {
       if (!name.startsWith('cni-')) continue;
       const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout?.trim();
       if (!pids) spawnSync('ip', ['netns', 'delete', name]);
+      // resolv.conf and hosts a test's probes bound into the pod's namespace (nodeplane.ts)
+      if (!pids) rmSync(path.join('/etc/netns', name), { recursive: true, force: true });
     }
   }
 }
