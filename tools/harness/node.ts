@@ -19,7 +19,7 @@
 // the overlay/tmpfs mounts under its folder, /run/containerd/s sockets, /run/netns/cni-*.
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -728,6 +728,11 @@ class Impl implements LocalNode {
 
   /** Pod namespaces CNI left (/run/netns/cni-*) whose processes are gone. */
   private removeCniNetns(): void {
+    // /etc/netns/cni-* a test's probes wrote (nodeplane.ts) for pods already gone
+    for (const name of existsSync('/etc/netns') ? readdirSync('/etc/netns') : []) {
+      if (name.startsWith('cni-') && !existsSync(path.join('/run/netns', name)))
+        rmSync(path.join('/etc/netns', name), { recursive: true, force: true });
+    }
     if (!existsSync('/run/netns')) return;
     const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
     for (const name of names.split('\n').map((l) => l.split(' ')[0] ?? '')) {
