@@ -36,7 +36,8 @@ let node: LocalNode | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const unavailable = project.config.name === 'dataplane' ? nodeUnavailable() : undefined;
   // In CI a data-plane suite that would skip fails instead, with the reason.
-  if (process.env['CI'] && unavailable) throw new Error(`CI must run the data plane on a node: ${unavailable}`);
+  if (process.env['CI'] && unavailable)
+    throw new Error(`CI must run the data plane on a node: ${unavailable}`);
   const log = (l: string): void => console.log(`[controlplane] ${l}`);
   cp = await startControlPlane({ log, apiserverArgs: unavailable ? [] : NODE_APISERVER_ARGS });
   const crds = path.join(repoRoot, 'crds');
