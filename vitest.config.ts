@@ -26,6 +26,9 @@ export default defineConfig({
         },
       },
       {
+        // A real node (test/setup/controlplane.ts starts it: kubelet, containerd, kube-proxy,
+        // kube-router, CoreDNS pods); pods run by the kubelet, outside hosts as network namespaces.
+        // Root only; in CI (CI=true) a machine that cannot run the node fails the run, with the reason.
         test: {
           name: 'dataplane',
           include: ['test/dataplane/**/*.test.ts'],

@@ -1,8 +1,9 @@
 // Issue 16's attacks played by the tenant on the data plane, with packets: every attack is a
 // `kubectl` run with the tenant's own ServiceAccount token (`edit` in Space A, plus Peering writes
 // granted by a Space admin), against the operator running in-process with its fail-closed webhook
-// (as its own ServiceAccount). The data plane is the real kube-proxy and kube-router in network
-// namespaces (src/harness/dataplane.ts); the harness plays kubelet for the pods it adds.
+// (as its own ServiceAccount). The data plane is the real kube-proxy and kube-router in the real
+// node's network namespace (tools/harness/node.ts), and the pods are real: created through the API,
+// run by the kubelet (tools/harness/nodeplane.ts).
 //
 // After each attack, whatever admission said, `contained()` opens new TCP connections to the
 // internal App's pod and ClusterIP from every source that must not reach it: the internet host, a
@@ -20,16 +21,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  dataPlaneUnavailable,
-  startDataPlane,
-  type DataPlane,
+  type NodeDataPlane as DataPlane,
   type From,
   type HostHandle,
   type PodHandle,
   type ProbeResult,
-} from '../../tools/harness/dataplane.ts';
+} from '../../tools/harness/nodeplane.ts';
+import { attach, kubeconfig, unavailable } from './fixtures/node.ts';
 import { repoRoot } from '../../tools/harness/binaries.ts';
 import {
   kubectl,
@@ -42,10 +42,6 @@ import { APP_LABEL, PROCESS_LABEL } from '../../src/model/labels.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { getJson, until, operatorAccount } from '../support/kube.ts';
-
-const kubeconfig = inject('kubeconfig');
-const controlPlaneDir = inject('controlPlaneDir');
-const unavailable = dataPlaneUnavailable();
 
 const run = randomBytes(2).toString('hex');
 const OPS = `dpa-op-${run}`;
@@ -200,7 +196,7 @@ describe.skipIf(unavailable)(
     beforeAll(async () => {
       const started = Date.now();
       const dir = await mkdtemp(path.join(os.tmpdir(), 'spaces-dpa-'));
-      dp = await startDataPlane({ controlPlane: { kubeconfigPath: kubeconfig, dir: controlPlaneDir } });
+      dp = await attach();
       await admin(['create', 'namespace', O]);
       await startOperatorWithWebhook(dir);
       await admin(['apply', '-f', '-'], [space(A, '10.71.0.0/16'), space(B, '10.72.0.0/16')].join('---\n'));

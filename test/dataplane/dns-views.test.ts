@@ -1,33 +1,20 @@
 // Names per Space, with packets (issue 16, attack 3): two Spaces both have an App `payments`; the
 // Space created first (`evil`) would have held web.payments.app.localspace for the whole cluster
-// when that name was cluster-wide. Real pods (network namespaces) ask the real CoreDNS in the
-// node through the node's DNAT, with their own source address; CoreDNS's `view` on the client
-// pod's namespace (the `kubernetes` plugin, `pods verified`, against the control plane) picks
-// their Space's answer. Then a TCP connection by name lands on their own Space's pod.
+// when that name was cluster-wide. Real pods on the real node ask the cluster DNS Service (their
+// kubelet-written resolv.conf), i.e. the CoreDNS pods, which read the operator's entries from
+// ConfigMap kube-system/coredns-custom through the kubelet's volume; CoreDNS's `view` on the client
+// pod's namespace (the `kubernetes` plugin, `pods verified`, in-cluster) picks their Space's
+// answer. Then a TCP connection by name lands on their own Space's pod. The operator runs in the
+// test process (its DNS controller writes the ConfigMap as in a cluster).
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  startCoreDNS,
-  syncConfigMap,
-  type ConfigMapSync,
-  type CoreDNS,
-} from '../../tools/harness/coredns.ts';
-import {
-  dataPlaneUnavailable,
-  startDataPlane,
-  type DataPlane,
-  type PodHandle,
-} from '../../tools/harness/dataplane.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type NodeDataPlane as DataPlane, type PodHandle } from '../../tools/harness/nodeplane.ts';
+import { attach, kubeconfig, unavailable } from './fixtures/node.ts';
 import { kubectl, kubectlOk } from '../../tools/harness/kubectl.ts';
 import { APP_LABEL } from '../../src/model/labels.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { getJson, until } from '../support/kube.ts';
-
-const kubeconfig = inject('kubeconfig');
-const controlPlaneDir = inject('controlPlaneDir');
-const unavailable = dataPlaneUnavailable();
+import { CLUSTER_DNS_IP } from '../../tools/harness/node.ts';
 
 const run = randomBytes(2).toString('hex');
 const EVIL = `dnsv-evil-${run}`;
@@ -51,8 +38,6 @@ describe.skipIf(unavailable)(
   `DNS names per Space on the data plane${unavailable ? ` (skipped: ${unavailable})` : ''}`,
   () => {
     let dp: DataPlane | undefined;
-    let sync: ConfigMapSync | undefined;
-    let coredns: CoreDNS | undefined;
     let op: Operator | undefined;
     const pods: Record<string, PodHandle> = {};
     const ips: Record<string, string> = {};
@@ -70,10 +55,7 @@ describe.skipIf(unavailable)(
       );
 
     beforeAll(async () => {
-      dp = await startDataPlane({ controlPlane: { kubeconfigPath: kubeconfig, dir: controlPlaneDir } });
-      const kc = new k8s.KubeConfig();
-      kc.loadFromFile(kubeconfig);
-      const dnsDir = path.join(dp.dir, 'coredns-custom');
+      dp = await attach();
       // Entries an earlier file's operator left in the shared control plane are not this file's.
       await kubectl(kubeconfig, [
         'delete',
@@ -83,22 +65,9 @@ describe.skipIf(unavailable)(
         'kube-system',
         '--ignore-not-found',
       ]);
-      sync = syncConfigMap(kc, 'kube-system', 'coredns-custom', dnsDir);
-      await sync.synced;
-      coredns = await startCoreDNS({
-        dir: dnsDir,
-        workDir: path.join(dp.dir, 'coredns-spaces'),
-        port: 5353,
-        upstream: `${dp.dnsIP}:53`,
-        command: (file, args) => D().nodeCommand(file, args),
-      });
-      await dp.setDNS(dp.nodeIP, 5353);
-      op = await startOperator({
-        kubeconfigPath: kubeconfig,
-        namespace: 'default',
-        webhook: false,
-        dns: { render: { dir: dnsDir, upstream: [`${dp.dnsIP}:53`], kubernetes: { kubeconfig } } },
-      });
+      // The operator's DNS controller as in a cluster: ConfigMap kube-system/coredns-custom, which
+      // the CoreDNS pods mount (default render: /etc/coredns/custom, in-cluster `kubernetes`).
+      op = await startOperator({ kubeconfigPath: kubeconfig, namespace: 'default', webhook: false });
       await op.ready;
 
       // evil first: the older App, which won the shared name before.
@@ -143,13 +112,16 @@ describe.skipIf(unavailable)(
         '--ignore-not-found',
         '--wait=false',
       ]).catch(() => '');
-      await coredns?.stop().catch(() => undefined);
-      sync?.stop();
       await dp?.stop().catch(() => undefined);
     });
 
-    const resolvesTo = (pod: string, name: string, want: string[] | 'NXDOMAIN'): Promise<void> =>
-      expect.poll(() => D().resolve(pods[pod]!, name), { timeout: 30_000, interval: 250 }).toEqual(want);
+    /** Every CoreDNS pod answers `pod` so (the kubelet syncs each one's volume), then getaddrinfo in the pod does. */
+    const resolvesTo = async (pod: string, name: string, want: string[] | 'NXDOMAIN'): Promise<void> => {
+      await D().dnsSettled(pods[pod]!, name, want);
+      await expect
+        .poll(() => D().resolve(pods[pod]!, name), { timeout: 30_000, interval: 250 })
+        .toEqual(want);
+    };
 
     it("gives each Space's pods their own Space's web.payments.app.localspace", async () => {
       expect(ips[ACME]).not.toBe(ips[EVIL]);
@@ -160,7 +132,7 @@ describe.skipIf(unavailable)(
       await expect
         .poll(() => D().probe(pods['client-acme']!, DISCOVERY, PORT), { timeout: 30_000, interval: 500 })
         .toEqual({ result: 'ok', reply: 'payments-acme' });
-    });
+    }, 400_000);
 
     it("answers another Space's default domain, and any Space name to a pod of no Space, NXDOMAIN", async () => {
       await resolvesTo('client-acme', `payments.${ACME}.spaces.local`, [ips[ACME]!]);
@@ -168,9 +140,9 @@ describe.skipIf(unavailable)(
       await resolvesTo('outsider', DISCOVERY, 'NXDOMAIN');
       await resolvesTo('outsider', `payments.${ACME}.spaces.local`, 'NXDOMAIN');
       // The node itself (no pod owns its address): nothing either.
-      expect(await coredns?.queryA(DISCOVERY)).toBe('ENOTFOUND');
+      expect(await D().queryA('node', CLUSTER_DNS_IP, DISCOVERY)).toBe('ENOTFOUND');
       // The cluster's own names still resolve for everyone through the same CoreDNS.
       await resolvesTo('outsider', `payments.${ACME}.svc.cluster.local`, [ips[ACME]!]);
-    });
+    }, 400_000);
   },
 );

@@ -5,27 +5,13 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  cleanupLeftovers,
-  dataPlaneUnavailable,
-  startDataPlane,
-  type DataPlane,
-  type HostHandle,
-  type PodHandle,
-  type ProxyMode,
-} from '../../tools/harness/dataplane.ts';
-import { binaries } from '../../tools/harness/binaries.ts';
-import { kubectlOk } from '../../tools/harness/kubectl.ts';
-
-const kubeconfig = inject('kubeconfig');
-const controlPlaneDir = inject('controlPlaneDir');
-const unavailable = dataPlaneUnavailable();
-const modes = process.env.SPACES_PROXY_MODE
-  ? [process.env.SPACES_PROXY_MODE as ProxyMode]
-  : (['iptables', 'nftables'] as const);
+import { cleanupLeftovers } from '../../tools/harness/netns.ts';
+import type { HostHandle, NodeDataPlane, PodHandle } from '../../tools/harness/nodeplane.ts';
+import { kubectl, kubectlOk } from '../../tools/harness/kubectl.ts';
+import { CLUSTER_DNS_IP } from '../../tools/harness/node.ts';
+import { attach, kubeconfig, unavailable } from './fixtures/node.ts';
 
 const apply = (yaml: string): Promise<string> => kubectlOk(kubeconfig, ['apply', '-f', '-'], yaml);
 const clusterIP = async (ns: string, name: string): Promise<string> =>
@@ -41,13 +27,13 @@ spec:
 ${extra}`;
 }
 
-describe.skipIf(unavailable).each(modes)(
-  `data plane, kube-proxy in %s mode${unavailable ? ` (skipped: ${unavailable})` : ''}`,
-  (proxyMode) => {
+describe.skipIf(unavailable)(
+  `data plane on a real node (kubelet, kube-proxy in iptables mode, kube-router)${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
     const run = randomBytes(2).toString('hex');
     const X = `dp-x-${run}`;
     const Y = `dp-y-${run}`;
-    let dp: DataPlane;
+    let dp: NodeDataPlane;
     let a: PodHandle; // client in X
     let c: PodHandle; // client in Y
     let b: PodHandle; // server in X behind Service "b"
@@ -58,13 +44,7 @@ describe.skipIf(unavailable).each(modes)(
 
     beforeAll(async () => {
       const started = Date.now();
-      dp = await startDataPlane({
-        controlPlane: { kubeconfigPath: kubeconfig, dir: controlPlaneDir },
-        proxyMode,
-      });
-      console.log(
-        `data plane ${dp.prefix} (${dp.proxyMode}) up in ${Date.now() - started} ms; logs in ${dp.dir}`,
-      );
+      dp = await attach();
       await kubectlOk(kubeconfig, ['create', 'namespace', X]);
       await kubectlOk(kubeconfig, ['create', 'namespace', Y]);
       [a, b, c] = await Promise.all([
@@ -79,6 +59,7 @@ describe.skipIf(unavailable).each(modes)(
       ]);
       await apply(service(X, 'b', 'b'));
       bIP = await clusterIP(X, 'b');
+      console.log(`pods and hosts on node ${dp.nodeName} in ${Date.now() - started} ms`);
     });
 
     afterEach(async (ctx) => {
@@ -91,7 +72,28 @@ describe.skipIf(unavailable).each(modes)(
       await kubectlOk(kubeconfig, ['delete', 'namespace', X, Y, '--wait=false', '--ignore-not-found']);
     });
 
-    it('connects pod to pod through a ClusterIP and a Service name (kube-proxy, CoreDNS)', async () => {
+    it('runs pods the kubelet reports: Running, Ready, the podIP CNI gave, in the node pod CIDR', async () => {
+      const pod = JSON.parse(await kubectlOk(kubeconfig, ['-n', X, 'get', 'pod', 'b', '-o', 'json'])) as {
+        spec: { nodeName: string };
+        status: {
+          phase: string;
+          podIP: string;
+          hostIP: string;
+          conditions: { type: string; status: string }[];
+        };
+      };
+      expect(pod.spec.nodeName).toBe(dp.nodeName);
+      expect(pod.status.phase).toBe('Running');
+      expect(pod.status.podIP).toBe(b.ip);
+      expect(pod.status.hostIP).toBe(dp.nodeIP);
+      expect(pod.status.conditions.find((x) => x.type === 'Ready')?.status).toBe('True');
+      const net = dp.podCIDR.replace(/\.0\/24$/, '.');
+      expect(b.ip.startsWith(net)).toBe(true);
+      // The pod's own namespace: its address is the one the kubelet reported.
+      expect(await dp.probe(b, b.ip, 8080)).toEqual({ result: 'ok', reply: 'b' });
+    });
+
+    it('connects pod to pod through a ClusterIP and a Service name (kube-proxy, CoreDNS pods)', async () => {
       await dp.waitForConnect(a, { host: bIP, port: 80 }, 'ok');
       expect(await dp.probe(a, bIP, 80)).toEqual({ result: 'ok', reply: 'b' });
       expect(await dp.resolve(a, 'b')).toEqual([bIP]); // search path of the pod's namespace
@@ -99,38 +101,65 @@ describe.skipIf(unavailable).each(modes)(
       expect(await dp.resolve(c, `nothing.${X}.svc.cluster.local`)).toBe('NXDOMAIN');
       expect(await dp.probe(c, `b.${X}`, 80)).toEqual({ result: 'ok', reply: 'b' });
       expect(await dp.probe(a, b.ip, 8080, { protocol: 'udp' })).toMatchObject({ result: 'ok', reply: 'b' });
+      // The probes agree with agnhost's own client run in the pod by `kubectl exec`.
+      const exec = await kubectl(kubeconfig, [
+        'exec',
+        '-n',
+        X,
+        'a',
+        '-c',
+        'app',
+        '--',
+        '/agnhost',
+        'connect',
+        `${bIP}:80`,
+        '--timeout=2s',
+      ]);
+      expect(exec.code, exec.stderr).toBe(0);
     });
 
-    it("runs a pod's own command, with POD_NAME and PORT set", async () => {
-      const server = `require('net').createServer((s) => s.end('custom ' + process.env.POD_NAME + '\\n')).listen(+process.env.PORT)`;
+    it("runs a pod's own agnhost command, its arguments expanded from its environment by the kubelet", async () => {
       const own = await dp.addPod({
         namespace: Y,
         name: 'own',
         port: 9000,
-        command: [process.execPath, '-e', server],
+        args: ['serve-hostname', '--tcp', '--http=false', '--port=$(PORT)'],
       });
-      expect(await dp.probe(c, own.ip, 9000)).toEqual({ result: 'ok', reply: 'custom own' });
+      expect(await dp.probe(c, own.ip, 9000)).toEqual({ result: 'ok', reply: 'own' });
       await dp.deletePod(own);
       expect(await dp.connect(c, own.ip, 9000, 500)).not.toBe('ok');
     });
 
-    it('points the pods at another DNS server in the node (setDNS, spawnInNode)', async () => {
-      const { coredns } = await binaries('coredns');
-      const corefile = path.join(dp.dir, 'Corefile.other');
-      await writeFile(
-        corefile,
-        `.:5353 {\n  bind ${dp.dnsIP}\n  hosts {\n    192.0.2.7 anything.example\n  }\n}\n`,
-      );
-      dp.spawnInNode('coredns-other', coredns, ['-conf', corefile]);
-      await dp.setDNS(dp.dnsIP, 5353);
-      try {
-        await expect
-          .poll(() => dp.resolve(a, 'anything.example.'), { timeout: 10_000 })
-          .toEqual(['192.0.2.7']);
-      } finally {
-        await dp.setDNS(dp.dnsIP);
-      }
-      expect(await dp.resolve(a, 'b')).toEqual([bIP]);
+    it("answers pods through the cluster DNS Service the kubelet wrote into the pod's resolv.conf", async () => {
+      // The kubelet's resolv.conf: the kube-dns ClusterIP and the namespace's search path.
+      const conf = await kubectlOk(kubeconfig, [
+        'exec',
+        '-n',
+        X,
+        'a',
+        '-c',
+        'app',
+        '--',
+        '/agnhost',
+        'dns-server-list',
+      ]);
+      expect(conf).toContain(CLUSTER_DNS_IP);
+      const suffix = await kubectlOk(kubeconfig, [
+        'exec',
+        '-n',
+        X,
+        'a',
+        '-c',
+        'app',
+        '--',
+        '/agnhost',
+        'dns-suffix',
+      ]);
+      expect(suffix).toContain(`${X}.svc.cluster.local`);
+      // Every CoreDNS pod answers, asked directly from a pod.
+      const servers = await dp.dnsPods();
+      expect(servers.length).toBeGreaterThan(0);
+      for (const s of servers) expect(await dp.queryA(a, s, `b.${X}.svc.cluster.local`)).toEqual([bIP]);
     });
 
     it('refuses a pod of another namespace once a NetworkPolicy admits only namespace X (kube-router)', async () => {
@@ -181,16 +210,6 @@ spec:
       );
       const vip = await dp.loadBalancerIP(X, 'web');
       expect(vip).toMatch(/^172\.31\.254\./);
-      const status = await kubectlOk(kubeconfig, [
-        '-n',
-        X,
-        'get',
-        'service',
-        'web',
-        '-o',
-        'jsonpath={.status.loadBalancer.ingress[0].ip}',
-      ]);
-      expect(status).toBe(vip);
       await dp.waitForConnect(trusted, { host: vip, port: 80 }, 'ok');
       expect(await dp.probe(trusted, vip, 80)).toEqual({ result: 'ok', reply: 'web' });
       expect(await dp.connect(internet, vip, 80, 1000)).toBe('timeout'); // dropped by KUBE-PROXY-FIREWALL
@@ -208,16 +227,17 @@ spec:
       expect(await dp.connect(trusted, vip, 80)).toBe('ok');
     });
 
-    it('takes a pod set not-ready out of the ClusterIP, and back in when ready', async () => {
+    it('takes a pod the kubelet reports not ready out of the ClusterIP, and back in when ready', async () => {
       const [e1, e2] = await Promise.all([
-        dp.addPod({ namespace: X, name: 'e1', labels: { app: 'e' } }),
-        dp.addPod({ namespace: X, name: 'e2', labels: { app: 'e' } }),
+        dp.addPod({ namespace: X, name: 'e1', labels: { app: 'e' }, readySwitch: true }),
+        dp.addPod({ namespace: X, name: 'e2', labels: { app: 'e' }, readySwitch: true }),
       ]);
       await apply(service(X, 'e', 'e'));
       const eIP = await clusterIP(X, 'e');
       await dp.waitForConnect(a, { host: eIP, port: 80 }, 'ok');
 
       await dp.setReady(e2, false);
+      await expect.poll(() => podReady(X, 'e2'), { timeout: 15_000, interval: 200 }).toBe('False'); // the kubelet's probe, not the harness
       await expect
         .poll(() => replies(a, eIP, 12), { timeout: 30_000, interval: 100 })
         .toEqual(new Set(['e1']));
@@ -226,7 +246,7 @@ spec:
       // kube-proxy rejects a Service with no endpoints; in iptables mode kube-router's accept of
       // the pod's egress comes first, the packet leaves the node and the probe times out.
       await dp.waitForConnect(a, { host: eIP, port: 80 }, ['refused', 'timeout'], { timeoutMs: 500 });
-      expect(await dp.connect(a, eIP, 80, 500)).toBe(proxyMode === 'iptables' ? 'timeout' : 'refused');
+      expect(await dp.connect(a, eIP, 80, 500)).toBe('timeout');
 
       await dp.setReady(e2, true);
       await expect
@@ -234,7 +254,7 @@ spec:
         .toEqual(new Set(['e2']));
     });
 
-    it('lets a deleted Service time out, and a deleted pod take its namespace with it', async () => {
+    it('lets a deleted Service time out, and a pod deleted with kubectl take its network namespace with it', async () => {
       const d = await dp.addPod({ namespace: X, name: 'd', labels: { app: 'd' } });
       await apply(service(X, 'd', 'd'));
       const dIP = await clusterIP(X, 'd');
@@ -242,17 +262,22 @@ spec:
       await kubectlOk(kubeconfig, ['-n', X, 'delete', 'service', 'd']);
       await dp.waitForConnect(a, { host: dIP, port: 80 }, 'timeout', { timeoutMs: 500 });
 
-      await kubectlOk(kubeconfig, ['-n', X, 'delete', 'pod', 'd']); // as a user would; the harness is its kubelet
-      await expect.poll(() => netnses().includes(d.netns), { timeout: 15_000 }).toBe(false);
+      expect(netnses()).toContain(d.netns);
+      await kubectlOk(kubeconfig, ['-n', X, 'delete', 'pod', 'd']); // as a user would; the kubelet tears it down
+      await expect.poll(() => netnses().includes(d.netns), { timeout: 30_000 }).toBe(false);
     });
 
-    it('stops every process and namespace it started', async () => {
+    it('stop() removes the pods and outside hosts it made; the node keeps running', async () => {
       const prefix = dp.prefix;
-      expect(netnses().filter((n) => n.startsWith(prefix)).length).toBeGreaterThan(1);
+      expect(netnses().filter((n) => n.startsWith(prefix)).length).toBe(3); // peer, trusted, internet
+      const podNetns = a.netns;
       await dp.stop();
       expect(netnses().filter((n) => n.startsWith(prefix))).toEqual([]);
-      expect(pgrep(`--hostname-override=${prefix}`)).toEqual([]);
+      expect(netnses()).not.toContain(podNetns);
       expect(pgrep(prefix)).toEqual([]);
+      const left = await kubectlOk(kubeconfig, ['get', 'pods', '-n', X, '-o', 'name']);
+      expect(left.trim()).toBe('');
+      dp.assertRunning();
     });
 
     async function replies(from: PodHandle, host: string, n: number): Promise<Set<string | undefined>> {
@@ -263,14 +288,19 @@ spec:
   },
 );
 
-describe.skipIf(unavailable)('data plane after its owner was killed', () => {
-  it('leaves no process behind, and cleanupLeftovers removes its namespaces', async () => {
+describe.skipIf(unavailable)('a data-plane handle after its process was killed', () => {
+  it('leaves no process behind, and cleanupLeftovers removes its outside hosts', async () => {
+    const ns = `dp-crash-${randomBytes(2).toString('hex')}`;
+    await kubectlOk(kubeconfig, ['create', 'namespace', ns]);
     const child = spawn(
       process.execPath,
-      [path.join(import.meta.dirname, 'fixtures/crashing-owner.ts'), kubeconfig],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      [
+        path.join(import.meta.dirname, 'fixtures/crashing-owner.ts'),
+        kubeconfig,
+        ns,
+        JSON.stringify(inject('node')),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const prefix = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -284,24 +314,29 @@ describe.skipIf(unavailable)('data plane after its owner was killed', () => {
     const before = netnses()
       .filter((n) => n.startsWith(prefix))
       .sort();
-    expect(before).toHaveLength(3); // node, pod, host
+    expect(before).toHaveLength(1); // the host; the pod's namespace is the kubelet's
     child.kill('SIGKILL');
     await once(child, 'exit');
-    // kube-proxy, kube-router, CoreDNS and the pod's server die with their parent (setpriv --pdeathsig)
+    // The probe agents die with their parent (setpriv --pdeathsig).
     await expect.poll(() => pgrep(prefix), { timeout: 5000 }).toEqual([]);
     expect((await cleanupLeftovers('spc-crash')).sort()).toEqual(before);
     expect(netnses().filter((n) => n.startsWith(prefix))).toEqual([]);
-    await kubectlOk(kubeconfig, ['delete', 'node', prefix, '--ignore-not-found']);
-    await kubectlOk(kubeconfig, [
-      'delete',
-      'pod',
-      'orphan',
-      '--grace-period=0',
-      '--force',
-      '--ignore-not-found',
-    ]);
+    // The pod is the cluster's: deleting its namespace stops it.
+    await kubectlOk(kubeconfig, ['delete', 'namespace', ns, '--wait=false']);
   });
 });
+
+function podReady(ns: string, name: string): Promise<string> {
+  return kubectlOk(kubeconfig, [
+    '-n',
+    ns,
+    'get',
+    'pod',
+    name,
+    '-o',
+    'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+  ]);
+}
 
 function netnses(): string[] {
   return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })

@@ -8,21 +8,16 @@
 // through; undoing it flips both back. The operator runs in-process (no webhook, no DNS): its
 // status alone must tell the truth, level-triggered on pod and App changes.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  dataPlaneUnavailable,
-  startDataPlane,
-  type DataPlane,
+  type NodeDataPlane as DataPlane,
   type HostHandle,
   type PodHandle,
-} from '../../tools/harness/dataplane.ts';
+} from '../../tools/harness/nodeplane.ts';
+import { attach, kubeconfig, unavailable } from './fixtures/node.ts';
 import { kubectl, kubectlOk } from '../../tools/harness/kubectl.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { getJson, until } from '../support/kube.ts';
-
-const kubeconfig = inject('kubeconfig');
-const controlPlaneDir = inject('controlPlaneDir');
-const unavailable = dataPlaneUnavailable();
 
 const run = randomBytes(2).toString('hex');
 const S = `lx-${run}`; // the Space of App reports
@@ -93,7 +88,7 @@ describe.skipIf(unavailable)(
     }
 
     beforeAll(async () => {
-      dp = await startDataPlane({ controlPlane: { kubeconfigPath: kubeconfig, dir: controlPlaneDir } });
+      dp = await attach();
       op = await startOperator({
         kubeconfigPath: kubeconfig,
         namespace: 'default',

@@ -1,16 +1,14 @@
 // The product's central promise, proven with packets: a Space, an internal App, an external App
 // and a Peering applied with kubectl; the operator (its own process, so it can be SIGKILLed)
 // turns them into Services, NetworkPolicies and CoreDNS entries; the local data plane enforces
-// them with the real kube-proxy and kube-router, and a real CoreDNS in the node serves the names.
-// Every assertion is a NEW TCP connection (or a getaddrinfo) from a pod's or an outside host's own
-// network namespace.
+// them on a real node (kubelet, containerd, kube-proxy, kube-router), and the CoreDNS pods serve
+// the names. Every assertion is a NEW TCP connection (or a getaddrinfo) from a pod's or an outside
+// host's own network namespace; the pods are created through the API and run by the kubelet.
 //
-// DNS path, as on a cluster (one CoreDNS there, two here):
-//   pod resolv.conf → node IP :53 (DNAT to :5353, dp.setDNS) → our CoreDNS in the node namespace
-//   (startCoreDNS with the data plane's nodeCommand), which imports the operator's entries from
-//   ConfigMap kube-system/coredns-custom (synced into a folder as the kubelet would) and forwards
-//   every other name, and names below custom domains that are not ours, to the data plane's
-//   CoreDNS (cluster.local from the kubernetes plugin, NXDOMAIN for anything else: the "internet").
+// DNS path, as on a cluster: pod resolv.conf (the kubelet's) → kube-dns ClusterIP → the CoreDNS
+// pods (Deployment in kube-system, tools/node/coredns.yaml), which import the operator's entries
+// from ConfigMap kube-system/coredns-custom mounted by the kubelet (its volume sync, not a copy by
+// the harness), answer cluster.local themselves and NXDOMAIN for anything else (the "internet").
 //
 // Cast: Space S (10.50.0.0/16, trusted 203.0.113.0/24); internal App billing-<run> (:5000, one
 // custom domain), external App www-<run> (:8080, a LoadBalancer); Peering office (192.168.60.0/24).
@@ -21,23 +19,16 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as k8s from '@kubernetes/client-node';
 import type { V1Namespace, V1NetworkPolicy } from '@kubernetes/client-node';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  startCoreDNS,
-  syncConfigMap,
-  type ConfigMapSync,
-  type CoreDNS,
-} from '../../tools/harness/coredns.ts';
-import {
-  dataPlaneUnavailable,
-  startDataPlane,
-  type DataPlane,
+  type NodeDataPlane as DataPlane,
   type HostHandle,
   type PodHandle,
   type ProbeResult,
-} from '../../tools/harness/dataplane.ts';
+} from '../../tools/harness/nodeplane.ts';
+import { CLUSTER_DNS_IP } from '../../tools/harness/node.ts';
+import { attach, kubeconfig, unavailable } from './fixtures/node.ts';
 import { kubectl, kubectlOk } from '../../tools/harness/kubectl.ts';
 import { APP_LABEL } from '../../src/model/labels.ts';
 import {
@@ -50,10 +41,6 @@ import {
   type Source,
 } from '../../src/reach/index.ts';
 import { getJson, until } from '../support/kube.ts';
-
-const kubeconfig = inject('kubeconfig');
-const controlPlaneDir = inject('controlPlaneDir');
-const unavailable = dataPlaneUnavailable();
 
 const run = randomBytes(2).toString('hex');
 const S = `dp-${run}`; // the Space and its namespace
@@ -116,13 +103,9 @@ describe.skipIf(unavailable)(
   `Private Space promises on the data plane${unavailable ? ` (skipped: ${unavailable})` : ''}`,
   () => {
     let dp: DataPlane | undefined;
-    let sync: ConfigMapSync | undefined;
-    let coredns: CoreDNS | undefined;
     let operator: ChildProcess | undefined;
     let operatorLog = '';
     let operators = 0;
-    let dnsDir = '';
-    let upstream = '';
     let billingPod: PodHandle;
     let wwwPod: PodHandle;
     let client: PodHandle; // a pod of the Space
@@ -143,7 +126,7 @@ describe.skipIf(unavailable)(
     async function startOperatorProcess(): Promise<void> {
       operatorLog = path.join(D().dir, `operator-${++operators}.log`);
       const out = createWriteStream(operatorLog);
-      const child = spawn(process.execPath, ['--no-warnings', OPERATOR, kubeconfig, dnsDir, upstream], {
+      const child = spawn(process.execPath, ['--no-warnings', OPERATOR, kubeconfig], {
         stdio: ['pipe', 'pipe', 'pipe'],
         env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
       });
@@ -195,29 +178,24 @@ describe.skipIf(unavailable)(
       want: string[] | 'NXDOMAIN',
     ): Promise<number> => {
       const t0 = Date.now();
+      // Each CoreDNS pod reads coredns-custom through its own kubelet volume sync: all must agree.
+      await D().dnsSettled(from, name, want);
       await expect.poll(() => D().resolve(from, name), { timeout: 20_000, interval: 200 }).toEqual(want);
       return Date.now() - t0;
     };
 
     beforeAll(async () => {
       const started = Date.now();
-      dp = await startDataPlane({ controlPlane: { kubeconfigPath: kubeconfig, dir: controlPlaneDir } });
-      const kc = new k8s.KubeConfig();
-      kc.loadFromFile(kubeconfig);
-
-      // Our CoreDNS inside the node: the operator's entries, then the data plane's CoreDNS.
-      upstream = `${dp.dnsIP}:53`;
-      dnsDir = path.join(dp.dir, 'coredns-custom');
-      sync = syncConfigMap(kc, 'kube-system', 'coredns-custom', dnsDir);
-      await sync.synced;
-      coredns = await startCoreDNS({
-        dir: dnsDir,
-        workDir: path.join(dp.dir, 'coredns-spaces'),
-        port: 5353,
-        upstream,
-        command: (file, args) => D().nodeCommand(file, args),
-      });
-      await dp.setDNS(dp.nodeIP, 5353);
+      dp = await attach();
+      // Entries an earlier file's operator left are not this file's: coredns-custom starts empty.
+      await kubectl(kubeconfig, [
+        'delete',
+        'configmap',
+        'coredns-custom',
+        '-n',
+        'kube-system',
+        '--ignore-not-found',
+      ]);
       await startOperatorProcess();
 
       await apply(spaceYaml);
@@ -229,6 +207,7 @@ describe.skipIf(unavailable)(
           name: 'billing-1',
           labels: { [APP_LABEL]: internal.name },
           port: internal.port,
+          readySwitch: true,
         }),
         dp.addPod({
           namespace: S,
@@ -254,7 +233,7 @@ describe.skipIf(unavailable)(
       await dp.waitForConnect(trusted, { host: vip, port: external.port }, 'ok');
       await dp.waitForConnect(outsider, { host: wwwIP, port: external.port }, 'refused');
       console.log(
-        `Space ${S} on data plane ${dp.prefix} (${dp.proxyMode}) converged in ${Date.now() - started} ms; logs in ${dp.dir}`,
+        `Space ${S} on node ${dp.nodeName} converged in ${Date.now() - started} ms; logs in ${dp.dir}`,
       );
     });
 
@@ -291,19 +270,16 @@ describe.skipIf(unavailable)(
       await attempt(() =>
         kubectl(kubeconfig, ['delete', 'namespace', S, O, '--ignore-not-found', '--wait=false']),
       );
-      if (operator && sync) {
+      if (operator) {
         const mentions = async (): Promise<boolean> => {
-          const files = [`privatespaces.${S}.hosts`, 'privatespaces.server'].map((f) => path.join(dnsDir, f));
-          const text = await Promise.all(files.map((f) => readFile(f, 'utf8').catch(() => '')));
-          return text.join('').includes(S);
+          const cm = await getJson(kubeconfig, ['configmap', 'coredns-custom', '-n', 'kube-system']);
+          return JSON.stringify(cm?.data ?? {}).includes(S);
         };
         await until(async () => !(await mentions()), 15_000).catch(() =>
           console.warn(`the CoreDNS entries still name ${S}; the next operator's render removes them`),
         );
       }
       await attempt(() => killOperator('SIGTERM'));
-      await attempt(async () => coredns?.stop());
-      sync?.stop();
       await attempt(async () => dp?.stop());
       if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
     });
@@ -314,8 +290,8 @@ describe.skipIf(unavailable)(
       for (const name of Object.values(names)) {
         await expectResolves(client, name, [billingIP]);
         expect(await d.probe(client, name, internal.port)).toEqual({ result: 'ok', reply: 'billing-1' });
-        // Asked in the node (no pod, so no Space): the names are the Space's alone.
-        expect(await coredns?.queryA(name)).toBe('ENOTFOUND');
+        // Asked from the node (no pod, so no Space): the names are the Space's alone.
+        expect(await d.queryA('node', CLUSTER_DNS_IP, name)).toBe('ENOTFOUND');
       }
       // The external app has its names too; the cluster's own names still work through our CoreDNS.
       expect(await d.resolve(client, `${external.name}.${S}.spaces.local`)).toEqual([wwwIP]);
@@ -393,8 +369,12 @@ describe.skipIf(unavailable)(
       const gone = async (): Promise<number> => {
         let ms = 0;
         for (const name of all) ms = Math.max(ms, await expectResolves(client, name, 'NXDOMAIN'));
-        // A true NXDOMAIN (ENOTFOUND), not SERVFAIL nor "no A record", asked of our CoreDNS in the node.
-        for (const name of all) expect([name, await coredns?.queryA(name)]).toEqual([name, 'ENOTFOUND']);
+        // A true NXDOMAIN (ENOTFOUND), not SERVFAIL nor "no A record", from every CoreDNS pod.
+        for (const name of all) {
+          for (const server of await d.dnsPods()) {
+            expect([name, server, await d.queryA(client, server, name)]).toEqual([name, server, 'ENOTFOUND']);
+          }
+        }
         return ms;
       };
       const back = async (replyFrom: string): Promise<number> => {
@@ -420,6 +400,7 @@ describe.skipIf(unavailable)(
         name: 'billing-2',
         labels: { [APP_LABEL]: internal.name },
         port: internal.port,
+        readySwitch: true,
       });
       const newPodMs = await back('billing-2');
       expect(await d.connect(outsider, billingIP, internal.port)).toBe('refused');
@@ -427,7 +408,7 @@ describe.skipIf(unavailable)(
         `names: not ready → NXDOMAIN ${notReadyMs} ms, ready → resolve ${readyMs} ms, ` +
           `pod deleted → NXDOMAIN ${deletedMs} ms, new pod → resolve ${newPodMs} ms`,
       );
-    });
+    }, 600_000);
 
     it('survives the operator being SIGKILLed: nothing changes, and a new one applies what changed meanwhile', async () => {
       const d = D();
@@ -485,7 +466,7 @@ describe.skipIf(unavailable)(
         trusted: false,
         internet: false,
       });
-    });
+    }, 600_000);
 
     // ---- reachableFrom against packets ----
 

@@ -1,19 +1,18 @@
 // The evaluator's property, proven with packets: a handful of small random worlds (namespaces with
 // labels, pods with labels and a server port, NetworkPolicies from test/property/generator.ts) are
-// applied to the local data plane (real kube-router enforcing, pods and outside hosts as network
-// namespaces); every (source, destination pod, its server port) pair is probed with a new TCP
+// applied to the real node (kube-router enforcing, pods run by the kubelet, outside hosts as network
+// namespaces routed to the node); every (source, destination pod, its server port) pair is probed with a new TCP
 // connection, and the outcomes must equal our evaluator's verdicts, which must equal cyclonus's.
 // PROPERTY_SEED=<n> replays a run (the seed is in the test's name and every failure).
 import { randomBytes } from 'node:crypto';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  dataPlaneUnavailable,
-  startDataPlane,
-  type DataPlane,
+  type NodeDataPlane as DataPlane,
   type HostHandle,
   type PodHandle,
-} from '../../tools/harness/dataplane.ts';
+} from '../../tools/harness/nodeplane.ts';
+import { attach, kubeconfig, unavailable } from './fixtures/node.ts';
 import { kubectl, kubectlOk } from '../../tools/harness/kubectl.ts';
 import {
   allQueries,
@@ -26,10 +25,6 @@ import {
   type WorldOptions,
 } from '../property/generator.ts';
 import { cyclonusVerdicts, describeQuery, ourVerdicts } from '../property/judges.ts';
-
-const kubeconfig = inject('kubeconfig');
-const controlPlaneDir = inject('controlPlaneDir');
-const unavailable = dataPlaneUnavailable();
 
 const WORLDS = Number(process.env.PROPERTY_WORLDS ?? 5);
 const BASE_SEED = Number(process.env.PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -80,7 +75,7 @@ describe.skipIf(unavailable)(
     };
 
     beforeAll(async () => {
-      dp = await startDataPlane({ controlPlane: { kubeconfigPath: kubeconfig, dir: controlPlaneDir } });
+      dp = await attach();
       for (const [i, ip] of EXTERNAL_IPS.entries()) hosts.set(ip, await dp.addHost({ name: `ext${i}`, ip }));
     });
 
@@ -116,15 +111,20 @@ describe.skipIf(unavailable)(
         ['apply', '-f', '-'],
         JSON.stringify({ apiVersion: 'v1', kind: 'List', items: nsList }),
       );
+      // Real pods, created together (the kubelet starts them in parallel).
+      const handles = await Promise.all(
+        topology.pods.map((pod) =>
+          D().addPod({
+            namespace: pod.namespace,
+            name: pod.name,
+            labels: { ...pod.labels },
+            port: pod.ports[0]?.containerPort ?? 8080,
+          }),
+        ),
+      );
       const pods = new Map<string, PodHandle>();
-      for (const pod of topology.pods) {
-        const port = pod.ports[0]?.containerPort ?? 8080;
-        const handle = await D().addPod({
-          namespace: pod.namespace,
-          name: pod.name,
-          labels: { ...pod.labels },
-          port,
-        });
+      for (const [k, pod] of topology.pods.entries()) {
+        const handle = handles[k]!;
         pod.ip = handle.ip;
         pods.set(`${pod.namespace}/${pod.name}`, handle);
       }
@@ -211,7 +211,7 @@ describe.skipIf(unavailable)(
             'ok',
           ]);
         }
-        for (const pod of pods.values()) await D().deletePod(pod);
+        await Promise.all([...pods.values()].map((pod) => D().deletePod(pod)));
       });
     }
 
@@ -266,8 +266,10 @@ describe.skipIf(unavailable)(
         const ns = `pp-${run}-dev${i}`;
         namespaces.push(ns);
         await kubectlOk(kubeconfig, ['create', 'namespace', ns]);
-        const a = await D().addPod({ namespace: ns, name: 'a', labels: { app: 'a' }, port: 80 });
-        const b = await D().addPod({ namespace: ns, name: 'b', labels: { app: 'b' }, port: 80 });
+        const [a, b] = await Promise.all([
+          D().addPod({ namespace: ns, name: 'a', labels: { app: 'a' }, port: 80 }),
+          D().addPod({ namespace: ns, name: 'b', labels: { app: 'b' }, port: 80 }),
+        ]);
         const policy = {
           apiVersion: 'networking.k8s.io/v1',
           kind: 'NetworkPolicy',
@@ -310,7 +312,7 @@ describe.skipIf(unavailable)(
         expect((await D().probe(source(d.deviation.from), b.ip, 80, { timeoutMs: 1000 })).result).toBe(
           d.deviation.packets,
         );
-        for (const pod of [a, b]) await D().deletePod(pod);
+        await Promise.all([a, b].map((pod) => D().deletePod(pod)));
       },
     );
   },

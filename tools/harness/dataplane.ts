@@ -1,3 +1,5 @@
+// (The test suites no longer use this: they run on the real node, tools/harness/nodeplane.ts.
+// `npm run local -- --dataplane` and bench/peering-latency.ts still do.)
 // A local data plane from real Kubernetes components, for tests that must prove reachability
 // with packets: one "node" network namespace running the real kube-proxy, kube-router's
 // NetworkPolicy controller and CoreDNS against the control plane; pods and outside hosts as

@@ -7,6 +7,8 @@
 // Queries (run once, print JSON):
 //   connect <tcp|udp> <host> <port> <timeoutMs>   one new connection → ProbeOutcome
 //   resolve <name>                   getaddrinfo through the namespace's /etc/resolv.conf
+//   query <server> <name>            one A query to that server (no search path, no retry): the
+//                                    addresses, or the error code (ENOTFOUND = NXDOMAIN)
 //   status <url>                     HTTP status of a GET (0 when unreachable), for health checks
 // A long-running command exits when the process that started it goes away, so a crashed test
 // leaves no server behind.
@@ -102,6 +104,16 @@ async function resolveName(name: string): Promise<string[] | 'NXDOMAIN'> {
   }
 }
 
+async function queryServer(server: string, name: string): Promise<string[] | string> {
+  const r = new dns.Resolver({ timeout: 1000, tries: 1 });
+  r.setServers([server]);
+  try {
+    return (await r.resolve4(name)).sort();
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? String(err);
+  }
+}
+
 async function status(url: string): Promise<number> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
@@ -131,6 +143,8 @@ async function query(argv: string[]): Promise<unknown> {
       return status(args[0] ?? '');
     case 'resolve':
       return resolveName(args[0] ?? '');
+    case 'query':
+      return queryServer(args[0] ?? '', args[1] ?? '');
     default:
       throw new Error(`unknown command ${cmd}`);
   }

@@ -11,12 +11,15 @@
 //   172.31.255.1/32  the node's InternalIP (node end of the uplink): kubelet :10250 for exec/logs
 //   10.244.N.0/24    this node's pods on the cni0 bridge (Node spec.podCIDR)
 //   10.96.0.10       the cluster DNS Service IP the kubelet hands pods (kube-dns, see coredns-deploy)
+//   169.254.1.1/32   the node end of every outside host's veth (the hosts' gateway)
+//   any other        outside hosts (addOutsideHost): a peer network, a trusted range, the
+//                    internet, each a network namespace routed to the node by a veth
 // The node's default route leads nowhere (a veth whose peer stays down), so nothing leaves it.
 // Host-wide state the node touches and stop() restores: the sysctls the kubelet sets at start,
 // the overlay/tmpfs mounts under its folder, /run/containerd/s sockets, /run/netns/cni-*.
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -25,7 +28,19 @@ import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { nodeBuild, IMAGES, type NodeBuild } from './images.ts';
 import { kubectl, type KubectlResult } from './kubectl.ts';
-import { addNetns, deleteNetns, ip, sbinPath, which } from './netns.ts';
+import { Agents } from './agents.ts';
+import {
+  addNetns,
+  addRoutedVeth,
+  deleteNetns,
+  ip,
+  listNetns,
+  sbinPath,
+  which,
+  writeNetnsEtc,
+} from './netns.ts';
+import type { ProbeOutcome, ProbeResult } from './netns-agent.ts';
+import { LoadBalancer } from './loadbalancer.ts';
 import { Supervisor } from './process.ts';
 import { binaries, repoRoot } from './binaries.ts';
 
@@ -36,7 +51,11 @@ export const NODE_IP = '172.31.255.1';
 export const CLUSTER_DNS_IP = '10.96.0.10';
 export const CLUSTER_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/16';
+/** LoadBalancer VIPs (with the `loadBalancer` option), one /32 each on the node's lo. */
+export const LB_PREFIX = '172.31.254';
 const VOID_GATEWAY = '169.254.0.2';
+/** The node end of every outside host's veth: the hosts' default gateway. */
+export const OUTSIDE_GATEWAY = '169.254.1.1';
 const COREDNS_MANIFEST = path.join(repoRoot, 'tools/node/coredns.yaml');
 /** Sysctls the kubelet changes machine-wide at start; stop() puts back what they were. */
 const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'kernel/panic', 'kernel/panic_on_oops'];
@@ -61,10 +80,28 @@ export interface NodeOptions {
   dir?: string;
   /** Run CoreDNS as a Deployment (tools/node/coredns.yaml) and wait for it. Default true. */
   coreDNS?: boolean;
+  /**
+   * Give every Service of type LoadBalancer a VIP from LB_PREFIX.0/24 on the node's lo and in its
+   * status (tools/harness/loadbalancer.ts), as a cloud's service controller would. Default false.
+   */
+  loadBalancer?: boolean;
   log?: (line: string) => void;
 }
 
+/** What another process (a test worker) needs to use a node this process runs (attachDataPlane). */
+export interface NodeInfo {
+  nodeName: string;
+  /** The node's network namespace (`ip netns exec`, `nsenter --net=/run/netns/<netns>`). */
+  netns: string;
+  nodeIP: string;
+  podCIDR: string;
+  /** The node's folder: containerd.sock, kubelet/ (the kubelet's root dir), logs. */
+  dir: string;
+}
+
 export interface LocalNode {
+  /** The node as another process attaches to it. */
+  readonly info: NodeInfo;
   readonly nodeName: string;
   readonly netns: string;
   readonly nodeIP: string;
@@ -78,9 +115,40 @@ export interface LocalNode {
   kubectl(args: string[], input?: string): Promise<KubectlResult>;
   /** Imports an OCI archive into the node's containerd (namespace k8s.io). */
   importImage(tar: string): Promise<void>;
+  /**
+   * An outside machine (a peer network, a trusted range, the internet): a network namespace
+   * routed to the node, with `cidrOrIp`'s address (for a CIDR, its 10th address, e.g.
+   * 192.168.60.0/24 → 192.168.60.10), so its packets reach pods and Services with that source
+   * address. stop() removes it, if the caller did not.
+   */
+  addOutsideHost(name: string, cidrOrIp: string): Promise<OutsideHost>;
   /** Throws if a node process died. */
   assertRunning(): void;
   stop(): Promise<void>;
+}
+
+export interface ProbeOptions {
+  /** Default 2000. */
+  timeoutMs?: number;
+  /** Default tcp. */
+  protocol?: 'tcp' | 'udp';
+}
+
+/** An outside machine routed to the node (addOutsideHost); every probe is a new socket in it. */
+export interface OutsideHost {
+  readonly name: string;
+  /** Its address: the source address of every probe. */
+  readonly ip: string;
+  /** Its network namespace (`ip netns exec <netns>`). */
+  readonly netns: string;
+  /** One new connection to host:port (host: an address or a name, resolved through the cluster DNS). */
+  connect(host: string, port: number, timeoutMs?: number): Promise<ProbeResult>;
+  /** Like connect, with the server's first line and the socket error code. */
+  probe(host: string, port: number, opts?: ProbeOptions): Promise<ProbeOutcome>;
+  /** getaddrinfo in the host, against the cluster DNS Service (CLUSTER_DNS_IP). */
+  resolve(name: string): Promise<string[] | 'NXDOMAIN'>;
+  /** Deletes the namespace (and its veth); idempotent. */
+  remove(): Promise<void>;
 }
 
 /** Why a real node cannot run here (one line), or undefined when it can. */
@@ -257,6 +325,8 @@ class Impl implements LocalNode {
   private nodeKubeconfig = '';
   private containerIds: string[] = [];
   private stopping?: Promise<void>;
+  private readonly hosts: OutsideHost[] = [];
+  private lb?: LoadBalancer;
   keepLogs = false;
 
   private readonly opts: NodeOptions;
@@ -280,8 +350,19 @@ class Impl implements LocalNode {
     return kubectl(this.cp.kubeconfigPath, args, input);
   }
 
+  get info(): NodeInfo {
+    const { nodeName, netns, nodeIP, podCIDR, dir } = this;
+    return { nodeName, netns, nodeIP, podCIDR, dir };
+  }
+
   assertRunning(): void {
     this.sup.assertRunning();
+  }
+
+  async addOutsideHost(name: string, cidrOrIp: string): Promise<OutsideHost> {
+    const host = await addOutsideHost(this.netns, `${this.nodeName}-host-${name}`, cidrOrIp, name);
+    this.hosts.push(host);
+    return host;
   }
 
   /** `nsenter --net=<node> setpriv --pdeathsig KILL -- file args`: dies with this process. */
@@ -317,6 +398,12 @@ class Impl implements LocalNode {
     await this.startKubeProxy(bin['kube-proxy']);
     await this.startKubeRouter(bin['kube-router']);
     this.startScheduler(build.scheduler);
+    if (this.opts.loadBalancer) {
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(this.cp.kubeconfigPath);
+      this.lb = new LoadBalancer({ kc, nodeNs: this.netns, prefix: LB_PREFIX, log: this.log });
+      await this.lb.start();
+    }
     if (this.opts.coreDNS ?? true) await this.startCoreDNS();
     this.log(`node ${this.nodeName} up in ${Date.now() - t0} ms`);
   }
@@ -590,6 +677,9 @@ class Impl implements LocalNode {
         errors.push(err);
       }
     };
+    await attempt(async () => this.lb?.stop());
+    for (const h of this.hosts) await attempt(() => h.remove());
+    await attempt(() => removeOutsideHosts(`${this.nodeName}-host-`));
     await attempt(() => this.sup.stop('kube-scheduler'));
     await attempt(() => this.sup.stop('kubelet'));
     await attempt(() => this.removePods());
@@ -638,14 +728,107 @@ class Impl implements LocalNode {
 
   /** Pod namespaces CNI left (/run/netns/cni-*) whose processes are gone. */
   private removeCniNetns(): void {
+    // /etc/netns/cni-* a test's probes wrote (nodeplane.ts) for pods already gone
+    for (const name of existsSync('/etc/netns') ? readdirSync('/etc/netns') : []) {
+      if (name.startsWith('cni-') && !existsSync(path.join('/run/netns', name)))
+        rmSync(path.join('/etc/netns', name), { recursive: true, force: true });
+    }
     if (!existsSync('/run/netns')) return;
     const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
     for (const name of names.split('\n').map((l) => l.split(' ')[0] ?? '')) {
       if (!name.startsWith('cni-')) continue;
       const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout?.trim();
       if (!pids) spawnSync('ip', ['netns', 'delete', name]);
+      // resolv.conf and hosts a test's probes bound into the pod's namespace (nodeplane.ts)
+      if (!pids) rmSync(path.join('/etc/netns', name), { recursive: true, force: true });
     }
   }
+}
+
+/** The address an outside host gets for `cidrOrIp`: the address itself, or a CIDR's 10th address. */
+export function outsideAddress(cidrOrIp: string): string {
+  const [addr = '', bits] = cidrOrIp.split('/');
+  const octets = addr.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) {
+    throw new Error(`addOutsideHost: cidrOrIp ${JSON.stringify(cidrOrIp)} is not an IPv4 address or CIDR`);
+  }
+  if (bits === undefined) return addr;
+  const prefix = Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 28) {
+    throw new Error(`addOutsideHost: cidrOrIp ${cidrOrIp} needs a prefix of /28 or shorter (room for .10)`);
+  }
+  const n = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const base = n - (n % 2 ** (32 - prefix));
+  const host = base + 10;
+  return [24, 16, 8, 0].map((s) => Math.floor(host / 2 ** s) % 256).join('.');
+}
+
+const hostAgents = new Agents([
+  '--no-warnings',
+  path.join(import.meta.dirname, `netns-agent${path.extname(import.meta.filename)}`),
+]);
+
+/**
+ * An outside host `netns` routed to the node namespace `nodeNetns` (which must forward, as the
+ * node's does): a veth whose node end holds OUTSIDE_GATEWAY and a /32 route back to the host;
+ * the host's default route goes through it, and its resolv.conf names the cluster DNS Service.
+ * Usable from any process of the machine (test workers attach to a node another process runs).
+ */
+export async function addOutsideHost(
+  nodeNetns: string,
+  netns: string,
+  cidrOrIp: string,
+  name = netns,
+): Promise<OutsideHost> {
+  const hostIP = outsideAddress(cidrOrIp);
+  const nodeIf = `vh${randomBytes(4).toString('hex')}`;
+  await addNetns(netns);
+  try {
+    await addRoutedVeth({
+      nodeNs: nodeNetns,
+      nodeIf,
+      peerNs: netns,
+      peerIf: 'eth0',
+      peerIP: hostIP,
+      gateway: OUTSIDE_GATEWAY,
+    });
+    await writeNetnsEtc(netns, 'resolv.conf', `nameserver ${CLUSTER_DNS_IP}\noptions timeout:1 attempts:2\n`);
+    await writeNetnsEtc(netns, 'hosts', '127.0.0.1 localhost\n');
+  } catch (err) {
+    await deleteNetns(netns);
+    throw err;
+  }
+  let removed: Promise<void> | undefined;
+  const probe = async (host: string, port: number, opts: ProbeOptions = {}): Promise<ProbeOutcome> => {
+    const args = ['connect', opts.protocol ?? 'tcp', host, String(port), String(opts.timeoutMs ?? 2000)];
+    return (await hostAgents.query(netns, args)) as ProbeOutcome;
+  };
+  return {
+    name,
+    ip: hostIP,
+    netns,
+    probe,
+    connect: async (host, port, timeoutMs = 2000) => (await probe(host, port, { timeoutMs })).result,
+    resolve: async (n) => (await hostAgents.query(netns, ['resolve', n])) as string[] | 'NXDOMAIN',
+    remove: () => {
+      removed ??= (async () => {
+        hostAgents.stop(netns);
+        // Deleting the namespace deletes its veth end, and with it the node's end and route.
+        await deleteNetns(netns);
+      })();
+      return removed;
+    },
+  };
+}
+
+/** Deletes every outside host namespace whose name starts with `prefix` (a node's, on stop). */
+export async function removeOutsideHosts(prefix: string): Promise<string[]> {
+  const gone = (await listNetns()).filter((n) => n.startsWith(prefix));
+  for (const n of gone) {
+    hostAgents.stop(n);
+    await deleteNetns(n);
+  }
+  return gone;
 }
 
 /** Shim sockets in /run/containerd/s that no process answers on any more (killed shims leave them). */
