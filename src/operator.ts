@@ -32,6 +32,8 @@ import {
   type PlatformSettings,
 } from './model/index.ts';
 import { startWebhook, type Lookup, type Webhook } from './webhook/index.ts';
+import type { Space } from './api/v1alpha1/index.ts';
+import { API_VERSION } from './api/v1alpha1/constants.ts';
 
 export interface OperatorOptions {
   /** Default: $KUBECONFIG, ~/.kube/config or the in-cluster config. */
@@ -235,9 +237,11 @@ function wire(inf: Informers, ctl: { space: Controller; app: Controller; peering
   watchPeeringClusterRanges(ctl.peering, inf);
 }
 
-function cacheLookup(inf: Informers): Lookup {
+function cacheLookup(inf: Informers, api: KubeClient): Lookup {
   return {
-    space: (name) => inf.spaces.get(name),
+    // A Space applied in the same `kubectl apply` as its Apps can reach the API a few ms before
+    // this replica's cache: on a miss, ask the API (never less fresh than the cache).
+    space: async (name) => inf.spaces.get(name) ?? (await liveSpace(api, name)),
     appsIn: (ns) => inf.apps.list(ns),
     peeringsIn: (ns) => inf.peerings.list(ns),
     namespaces: () => inf.namespaces.list(),
@@ -248,6 +252,18 @@ function cacheLookup(inf: Informers): Lookup {
     nodes: () => inf.nodes.list(),
     serviceCIDRs: () => inf.serviceCIDRs.list(),
   };
+}
+
+async function liveSpace(api: KubeClient, name: string): Promise<Space | undefined> {
+  try {
+    return await api.request<Space>({
+      method: 'GET',
+      path: `/apis/${API_VERSION}/spaces/${encodeURIComponent(name)}`,
+    });
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 /** Whether the API server serves `resource` in `groupVersion` (discovery). */
@@ -393,7 +409,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
         namespace: opts.namespace,
         serviceName: w.serviceName ?? 'spaces-operator-webhook',
         certManager: w.certManager ?? false,
-        lookup: cacheLookup(informers),
+        lookup: cacheLookup(informers, api),
         settings,
         logger: log,
       });
