@@ -6,6 +6,7 @@ import {
   kubeletConfig,
   NODE_APISERVER_ARGS,
   CLUSTER_DNS_IP,
+  outsideAddress,
 } from './node.ts';
 
 describe('node configuration', () => {
@@ -40,5 +41,14 @@ describe('node configuration', () => {
 
   it('asks the apiserver to reach kubelets by InternalIP', () => {
     expect(NODE_APISERVER_ARGS).toContain('--kubelet-preferred-address-types=InternalIP,Hostname');
+  });
+
+  it('gives an outside host the address it names, or the 10th address of its CIDR', () => {
+    expect(outsideAddress('198.51.100.7')).toBe('198.51.100.7');
+    expect(outsideAddress('192.168.60.0/24')).toBe('192.168.60.10');
+    expect(outsideAddress('203.0.113.77/24')).toBe('203.0.113.10');
+    expect(outsideAddress('10.8.0.0/14')).toBe('10.8.0.10');
+    expect(() => outsideAddress('192.168.60.0/30')).toThrow(/prefix of \/28 or shorter/);
+    expect(() => outsideAddress('peer')).toThrow(/cidrOrIp "peer" is not an IPv4/);
   });
 });

@@ -11,6 +11,9 @@
 //   172.31.255.1/32  the node's InternalIP (node end of the uplink): kubelet :10250 for exec/logs
 //   10.244.N.0/24    this node's pods on the cni0 bridge (Node spec.podCIDR)
 //   10.96.0.10       the cluster DNS Service IP the kubelet hands pods (kube-dns, see coredns-deploy)
+//   169.254.1.1/32   the node end of every outside host's veth (the hosts' gateway)
+//   any other        outside hosts (addOutsideHost): a peer network, a trusted range, the
+//                    internet, each a network namespace routed to the node by a veth
 // The node's default route leads nowhere (a veth whose peer stays down), so nothing leaves it.
 // Host-wide state the node touches and stop() restores: the sysctls the kubelet sets at start,
 // the overlay/tmpfs mounts under its folder, /run/containerd/s sockets, /run/netns/cni-*.
@@ -25,7 +28,18 @@ import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { nodeBuild, IMAGES, type NodeBuild } from './images.ts';
 import { kubectl, type KubectlResult } from './kubectl.ts';
-import { addNetns, deleteNetns, ip, sbinPath, which } from './netns.ts';
+import { Agents } from './agents.ts';
+import {
+  addNetns,
+  addRoutedVeth,
+  deleteNetns,
+  ip,
+  listNetns,
+  sbinPath,
+  which,
+  writeNetnsEtc,
+} from './netns.ts';
+import type { ProbeOutcome, ProbeResult } from './netns-agent.ts';
 import { Supervisor } from './process.ts';
 import { binaries, repoRoot } from './binaries.ts';
 
@@ -37,6 +51,8 @@ export const CLUSTER_DNS_IP = '10.96.0.10';
 export const CLUSTER_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/16';
 const VOID_GATEWAY = '169.254.0.2';
+/** The node end of every outside host's veth: the hosts' default gateway. */
+export const OUTSIDE_GATEWAY = '169.254.1.1';
 const COREDNS_MANIFEST = path.join(repoRoot, 'tools/node/coredns.yaml');
 /** Sysctls the kubelet changes machine-wide at start; stop() puts back what they were. */
 const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'kernel/panic', 'kernel/panic_on_oops'];
@@ -78,9 +94,40 @@ export interface LocalNode {
   kubectl(args: string[], input?: string): Promise<KubectlResult>;
   /** Imports an OCI archive into the node's containerd (namespace k8s.io). */
   importImage(tar: string): Promise<void>;
+  /**
+   * An outside machine (a peer network, a trusted range, the internet): a network namespace
+   * routed to the node, with `cidrOrIp`'s address (for a CIDR, its 10th address, e.g.
+   * 192.168.60.0/24 → 192.168.60.10), so its packets reach pods and Services with that source
+   * address. stop() removes it, if the caller did not.
+   */
+  addOutsideHost(name: string, cidrOrIp: string): Promise<OutsideHost>;
   /** Throws if a node process died. */
   assertRunning(): void;
   stop(): Promise<void>;
+}
+
+export interface ProbeOptions {
+  /** Default 2000. */
+  timeoutMs?: number;
+  /** Default tcp. */
+  protocol?: 'tcp' | 'udp';
+}
+
+/** An outside machine routed to the node (addOutsideHost); every probe is a new socket in it. */
+export interface OutsideHost {
+  readonly name: string;
+  /** Its address: the source address of every probe. */
+  readonly ip: string;
+  /** Its network namespace (`ip netns exec <netns>`). */
+  readonly netns: string;
+  /** One new connection to host:port (host: an address or a name, resolved through the cluster DNS). */
+  connect(host: string, port: number, timeoutMs?: number): Promise<ProbeResult>;
+  /** Like connect, with the server's first line and the socket error code. */
+  probe(host: string, port: number, opts?: ProbeOptions): Promise<ProbeOutcome>;
+  /** getaddrinfo in the host, against the cluster DNS Service (CLUSTER_DNS_IP). */
+  resolve(name: string): Promise<string[] | 'NXDOMAIN'>;
+  /** Deletes the namespace (and its veth); idempotent. */
+  remove(): Promise<void>;
 }
 
 /** Why a real node cannot run here (one line), or undefined when it can. */
@@ -257,6 +304,7 @@ class Impl implements LocalNode {
   private nodeKubeconfig = '';
   private containerIds: string[] = [];
   private stopping?: Promise<void>;
+  private readonly hosts: OutsideHost[] = [];
   keepLogs = false;
 
   private readonly opts: NodeOptions;
@@ -282,6 +330,12 @@ class Impl implements LocalNode {
 
   assertRunning(): void {
     this.sup.assertRunning();
+  }
+
+  async addOutsideHost(name: string, cidrOrIp: string): Promise<OutsideHost> {
+    const host = await addOutsideHost(this.netns, `${this.nodeName}-host-${name}`, cidrOrIp, name);
+    this.hosts.push(host);
+    return host;
   }
 
   /** `nsenter --net=<node> setpriv --pdeathsig KILL -- file args`: dies with this process. */
@@ -590,6 +644,8 @@ class Impl implements LocalNode {
         errors.push(err);
       }
     };
+    for (const h of this.hosts) await attempt(() => h.remove());
+    await attempt(() => removeOutsideHosts(`${this.nodeName}-host-`));
     await attempt(() => this.sup.stop('kube-scheduler'));
     await attempt(() => this.sup.stop('kubelet'));
     await attempt(() => this.removePods());
@@ -646,6 +702,92 @@ class Impl implements LocalNode {
       if (!pids) spawnSync('ip', ['netns', 'delete', name]);
     }
   }
+}
+
+/** The address an outside host gets for `cidrOrIp`: the address itself, or a CIDR's 10th address. */
+export function outsideAddress(cidrOrIp: string): string {
+  const [addr = '', bits] = cidrOrIp.split('/');
+  const octets = addr.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) {
+    throw new Error(`addOutsideHost: cidrOrIp ${JSON.stringify(cidrOrIp)} is not an IPv4 address or CIDR`);
+  }
+  if (bits === undefined) return addr;
+  const prefix = Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 28) {
+    throw new Error(`addOutsideHost: cidrOrIp ${cidrOrIp} needs a prefix of /28 or shorter (room for .10)`);
+  }
+  const n = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const base = n - (n % 2 ** (32 - prefix));
+  const host = base + 10;
+  return [24, 16, 8, 0].map((s) => Math.floor(host / 2 ** s) % 256).join('.');
+}
+
+const hostAgents = new Agents([
+  '--no-warnings',
+  path.join(import.meta.dirname, `netns-agent${path.extname(import.meta.filename)}`),
+]);
+
+/**
+ * An outside host `netns` routed to the node namespace `nodeNetns` (which must forward, as the
+ * node's does): a veth whose node end holds OUTSIDE_GATEWAY and a /32 route back to the host;
+ * the host's default route goes through it, and its resolv.conf names the cluster DNS Service.
+ * Usable from any process of the machine (test workers attach to a node another process runs).
+ */
+export async function addOutsideHost(
+  nodeNetns: string,
+  netns: string,
+  cidrOrIp: string,
+  name = netns,
+): Promise<OutsideHost> {
+  const hostIP = outsideAddress(cidrOrIp);
+  const nodeIf = `vh${randomBytes(4).toString('hex')}`;
+  await addNetns(netns);
+  try {
+    await addRoutedVeth({
+      nodeNs: nodeNetns,
+      nodeIf,
+      peerNs: netns,
+      peerIf: 'eth0',
+      peerIP: hostIP,
+      gateway: OUTSIDE_GATEWAY,
+    });
+    await writeNetnsEtc(netns, 'resolv.conf', `nameserver ${CLUSTER_DNS_IP}\noptions timeout:1 attempts:2\n`);
+    await writeNetnsEtc(netns, 'hosts', '127.0.0.1 localhost\n');
+  } catch (err) {
+    await deleteNetns(netns);
+    throw err;
+  }
+  let removed: Promise<void> | undefined;
+  const probe = async (host: string, port: number, opts: ProbeOptions = {}): Promise<ProbeOutcome> => {
+    const args = ['connect', opts.protocol ?? 'tcp', host, String(port), String(opts.timeoutMs ?? 2000)];
+    return (await hostAgents.query(netns, args)) as ProbeOutcome;
+  };
+  return {
+    name,
+    ip: hostIP,
+    netns,
+    probe,
+    connect: async (host, port, timeoutMs = 2000) => (await probe(host, port, { timeoutMs })).result,
+    resolve: async (n) => (await hostAgents.query(netns, ['resolve', n])) as string[] | 'NXDOMAIN',
+    remove: () => {
+      removed ??= (async () => {
+        hostAgents.stop(netns);
+        // Deleting the namespace deletes its veth end, and with it the node's end and route.
+        await deleteNetns(netns);
+      })();
+      return removed;
+    },
+  };
+}
+
+/** Deletes every outside host namespace whose name starts with `prefix` (a node's, on stop). */
+export async function removeOutsideHosts(prefix: string): Promise<string[]> {
+  const gone = (await listNetns()).filter((n) => n.startsWith(prefix));
+  for (const n of gone) {
+    hostAgents.stop(n);
+    await deleteNetns(n);
+  }
+  return gone;
 }
 
 /** Shim sockets in /run/containerd/s that no process answers on any more (killed shims leave them). */
