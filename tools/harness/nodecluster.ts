@@ -9,6 +9,8 @@ import { NODE_APISERVER_ARGS, startNode, type LocalNode } from './node.ts';
 export interface NodeCluster {
   cp: ControlPlane;
   node: LocalNode;
+  /** Milliseconds startNode() took: netns, containerd, image import, kubelet to Ready, proxies, CoreDNS pods. */
+  nodeUpMs: number;
   /** The operator image the Deployment runs (undefined with `operator: false`). */
   image?: string;
   /** From `kubectl apply` of deploy/ (undefined with `operator: false`). */
@@ -32,9 +34,11 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     await cp.stop();
   };
   try {
+    const t = Date.now();
     node = await startNode(cp, { log });
+    const nodeUpMs = Date.now() - t;
     const kubectl: Kubectl = (args, input) => cp.kubectl(args, input);
-    if (opts.operator === false) return { cp, node, kubectl, stop };
+    if (opts.operator === false) return { cp, node, nodeUpMs, kubectl, stop };
     const image = await operatorImage(log);
     await node.importImage(image.tar);
     const install = await installOperator(kubectl, {
@@ -42,7 +46,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
       allowedDnsSuffixes: LOCAL_DNS_SUFFIXES,
       log,
     });
-    return { cp, node, image: image.name, install, kubectl, stop };
+    return { cp, node, nodeUpMs, image: image.name, install, kubectl, stop };
   } catch (err) {
     await stop();
     throw err;
