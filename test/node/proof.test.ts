@@ -163,19 +163,24 @@ describe.skipIf(reason)('issue 17 proof: the operator installed like users do, o
   it('hands the Lease to the other replica when the leader pod is deleted; the webhook answers throughout', async () => {
     const old = await leaseHolder(k);
     expect(old).toBeDefined();
-    const probes: { at: number; answered: boolean }[] = [];
+    // Probed back to back from before the delete until the replacement pod is Ready.
+    const probes: { from: number; to: number; answered: boolean }[] = [];
     let probing = true;
-    const start = Date.now();
     const loop = (async (): Promise<void> => {
       while (probing) {
+        const from = Date.now();
         const answered = await webhookAnswers(k).catch(() => false);
-        probes.push({ at: Date.now() - start, answered });
+        probes.push({ from, to: Date.now(), answered });
       }
     })();
+    let deleted = 0;
+    let takenOver = 0;
     try {
+      await eventually('a first probe', () => Promise.resolve(probes.length > 0), 30_000);
+      deleted = Date.now();
       await kubectlOk(k, ['-n', 'spaces-system', 'delete', 'pod', old!, '--wait=false']);
       let next: string | undefined;
-      const took = await eventually(
+      await eventually(
         'another replica holds the Lease',
         async () => {
           next = await leaseHolder(k);
@@ -183,7 +188,8 @@ describe.skipIf(reason)('issue 17 proof: the operator installed like users do, o
         },
         60_000,
       );
-      console.log(`Lease: ${old} → ${next} in ${took} ms`);
+      takenOver = Date.now();
+      console.log(`Lease: ${old} → ${next} in ${takenOver - deleted} ms`);
       await eventually(
         '2/2 replicas Ready again, without the deleted pod',
         async () => {
@@ -192,15 +198,20 @@ describe.skipIf(reason)('issue 17 proof: the operator installed like users do, o
         },
         120_000,
       );
-      // The Deployment's new pod is ready; keep probing a moment so it serves too.
+      // The Deployment's new pod is Ready: keep probing a moment so it serves too.
       await new Promise((r) => setTimeout(r, 3000));
     } finally {
       probing = false;
       await loop;
     }
     const failed = probes.filter((p) => !p.answered);
-    console.log(`webhook probes during failover: ${probes.length}, unanswered: ${failed.length}`);
-    expect(probes.length).toBeGreaterThan(10);
+    const during = probes.filter((p) => p.to > deleted && p.from < takenOver);
+    const after = probes.filter((p) => p.from > takenOver);
+    console.log(
+      `webhook probes: ${probes.length} (${during.length} while the Lease changed hands, ${after.length} after), unanswered: ${failed.length}`,
+    );
+    expect(during.length).toBeGreaterThan(0);
+    expect(after.length).toBeGreaterThan(0);
     expect(failed).toEqual([]);
     // The new leader reconciles: a change made now converges.
     await kubectlOk(k, ['-n', 'acme', 'scale', 'deploy/billing', '--replicas=0']);
