@@ -38,6 +38,33 @@ export async function eventually(
   throw new Error(`${what}: not within ${withinMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
 }
 
+/**
+ * Polls `fn` until it is true `times` times in a row; returns the milliseconds to the first of
+ * them. Each CoreDNS pod's ConfigMap volume is synced by the kubelet on its own, and the kube-dns
+ * Service spreads queries over the pods: one answer proves one pod, a run of them all.
+ */
+export async function steadily(
+  what: string,
+  fn: () => Promise<boolean>,
+  times: number,
+  withinMs: number,
+): Promise<number> {
+  const start = Date.now();
+  let run = 0;
+  let first = 0;
+  while (run < times) {
+    if (Date.now() - start > withinMs)
+      throw new Error(`${what}: not ${times} times in a row within ${withinMs} ms`);
+    if (await fn().catch(() => false)) {
+      if (run++ === 0) first = Date.now() - start;
+    } else {
+      run = 0;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return first;
+}
+
 /** `kubectl run <name>` of agnhost `pause` in `ns`, Ready. */
 export async function runClient(k: Kubectl, ns: string, name = 'client'): Promise<void> {
   await kubectlOk(k, ['-n', ns, 'run', name, `--image=${IMAGES.agnhost}`, '--', 'pause']);
