@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 // Five projects: `unit` needs nothing; `property` checks the reachability evaluator against cyclonus
 // on random worlds (tools/build-binaries.sh builds cyclonus-judge on first use); `integration` starts
 // a real control plane for each file (test/setup/file-controlplane.ts) and runs its files one at a
-// time; `dataplane` adds network namespaces, kube-proxy and kube-router (root only); `e2e` needs a
-// Docker engine (K3s).
+// time; `dataplane` adds network namespaces, kube-proxy and kube-router (root only); `node` is a
+// real node (root only); `e2e` runs one suite on the real node (root; CI) and on K3s (only where a
+// Docker engine answers). In CI a node or e2e file that cannot run on the node fails with the reason.
 export default defineConfig({
   test: {
     // The JSON report feeds the closing line of .ci/run ("N passed, N failed").
@@ -49,7 +50,14 @@ export default defineConfig({
         },
       },
       {
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000 },
+        // One cluster at a time: the real node variant and K3s each start a whole cluster.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+        },
       },
     ],
   },

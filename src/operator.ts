@@ -32,6 +32,8 @@ import {
 } from './engine/index.ts';
 import { isNotFound } from './engine/errors.ts';
 import { loadKubeConfig } from './engine/kubeconfig.ts';
+import type { Space } from './api/v1alpha1/index.ts';
+import { API_VERSION } from './api/v1alpha1/constants.ts';
 import { platformSettings, type PlatformSettings } from './model/index.ts';
 import {
   certCheckIntervalMs,
@@ -93,9 +95,11 @@ export interface Operator {
   done: Promise<StopReason>;
 }
 
-function cacheLookup(inf: Informers): Lookup {
+function cacheLookup(inf: Informers, api: KubeClient): Lookup {
   return {
-    space: (name) => inf.spaces.get(name),
+    // A Space applied in the same `kubectl apply` as its Apps can reach the API a few ms before
+    // this replica's cache: on a miss, ask the API (never less fresh than the cache).
+    space: async (name) => inf.spaces.get(name) ?? (await liveSpace(api, name)),
     appsIn: (ns) => inf.apps.list(ns),
     peeringsIn: (ns) => inf.peerings.list(ns),
     namespaces: () => inf.namespaces.list(),
@@ -106,6 +110,18 @@ function cacheLookup(inf: Informers): Lookup {
     nodes: () => inf.nodes.list(),
     serviceCIDRs: () => inf.serviceCIDRs.list(),
   };
+}
+
+async function liveSpace(api: KubeClient, name: string): Promise<Space | undefined> {
+  try {
+    return await api.request<Space>({
+      method: 'GET',
+      path: `/apis/${API_VERSION}/spaces/${encodeURIComponent(name)}`,
+    });
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 /** Whether the API server serves `resource` in `groupVersion` (discovery). */
@@ -277,7 +293,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const webhook = opts.webhook
     ? addWebhook(
         mgr,
-        { api, namespace: opts.namespace, lookup: cacheLookup(informers), settings, logger: log, clock },
+        { api, namespace: opts.namespace, lookup: cacheLookup(informers, api), settings, logger: log, clock },
         opts.webhook,
       )
     : () => undefined;

@@ -1,9 +1,14 @@
-// `npm run local`: a local control plane (built on first use), the CRDs, and the operator
-// running against it with its webhook registered by URL on loopback. Prints
-// `ready: KUBECONFIG=.local/kubeconfig` once `kubectl apply` works; Ctrl-C stops everything.
-// `npm run local -- --node` (root): a real node instead (kubelet, containerd, CoreDNS pods), and
-// the operator installed the way users do: its image built from the Dockerfile, then
-// `kubectl apply -k deploy/` with that image; operator logs: kubectl -n spaces-system logs.
+// `npm run local`: a local cluster and the operator, then `ready: KUBECONFIG=.local/kubeconfig`;
+// Ctrl-C stops everything.
+//   as root (default): a real node (kubelet, containerd, runc, CNI, kube-proxy, kube-router's
+//     firewall, CoreDNS pods) on a local control plane, and the operator installed the way users
+//     do: its image built from the Dockerfile, `kubectl apply -k deploy/` with that image.
+//     `ready:` only once both replicas are Ready, a leader holds the Lease, the webhook answers
+//     through its Service and every CoreDNS pod serves the operator's entries
+//     (tools/harness/install.ts). Operator logs: kubectl -n spaces-system logs.
+//   --control-plane (and without root, said in one line): the control plane only, with the
+//     operator in this process (webhook by URL on loopback) and a loopback CoreDNS;
+//     --dataplane adds network namespaces as pods, kube-proxy and kube-router.
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,18 +20,18 @@ import { serviceAccountKubeconfig } from './harness/kubectl.ts';
 import { freePort } from './harness/process.ts';
 import { startOperator } from '../src/operator.ts';
 import { operatorImage } from './harness/images.ts';
+import { installOperator, LOCAL_DNS_SUFFIXES } from './harness/install.ts';
 import { NODE_APISERVER_ARGS, nodeUnavailable, startNode } from './harness/node.ts';
 
 const { values } = parseArgs({
   options: {
+    'control-plane': { type: 'boolean', default: false },
     dataplane: { type: 'boolean', default: false },
+    // The default as root; kept so `--node` fails loudly where no node can run.
     node: { type: 'boolean', default: false },
     'no-operator': { type: 'boolean', default: false },
   },
 });
-
-/** The DNS suffixes the local cluster's platform admin allows: those the examples use. */
-const LOCAL_DNS_SUFFIXES = ['acme.internal', 'acme.example'];
 
 const localDir = path.join(repoRoot, '.local');
 const dir = path.join(localDir, 'controlplane');
@@ -34,9 +39,7 @@ await rm(dir, { recursive: true, force: true });
 await mkdir(dir, { recursive: true });
 const say = (line: string): void => console.error(`[local] ${line}`);
 
-const nodeReason = values.node ? nodeUnavailable() : undefined;
-if (nodeReason) say(`--node: ${nodeReason}; running the operator here instead`);
-const onNode = values.node && !nodeReason;
+const onNode = chooseNode();
 const cp = await startControlPlane({ dir, log: say, apiserverArgs: onNode ? NODE_APISERVER_ARGS : [] });
 const stops: (() => Promise<void>)[] = [() => cp.stop()];
 const stopAll = async (): Promise<void> => {
@@ -48,16 +51,26 @@ process.on('SIGTERM', () => void stopAll().then(() => process.exit(0)));
 try {
   const kubeconfig = path.join(localDir, 'kubeconfig');
   await copyFile(cp.kubeconfigPath, kubeconfig);
-  if (onNode) {
-    await runOnNode();
-    console.log(`ready: KUBECONFIG=${path.relative(process.cwd(), kubeconfig) || kubeconfig}`);
-  } else {
-    await runHere();
-  }
+  if (onNode) await runOnNode();
+  else await runHere();
+  console.log(`ready: KUBECONFIG=${path.relative(process.cwd(), kubeconfig) || kubeconfig}`);
 } catch (err) {
   console.error(err);
   await stopAll();
   process.exit(1);
+}
+
+/** A real node unless asked otherwise or it cannot run here (then one line says why). */
+function chooseNode(): boolean {
+  if (values['control-plane'] || values.dataplane) return false;
+  const reason = nodeUnavailable();
+  if (!reason) return true;
+  if (values.node) {
+    console.error(`[local] --node: ${reason}`);
+    process.exit(2);
+  }
+  say(`no real node (${reason}): running the control plane with the operator in this process`);
+  return false;
 }
 
 /** The node, its CoreDNS pods, and the operator from its own image via `kubectl apply -k deploy/`. */
@@ -66,78 +79,20 @@ async function runOnNode(): Promise<void> {
   const node = await startNode(cp, { log: say });
   stops.push(() => node.stop());
   say(`node ${node.nodeName} Ready (${node.readyMs} ms after the kubelet started); CoreDNS pods ready`);
+  if (values['no-operator']) return;
   const image = await operatorImage(say);
   await node.importImage(image.tar);
-  const t1 = Date.now();
-  await installOperator(image.name);
-  say(
-    `operator installed: apply -k → 2/2 Ready, leader elected in ${Date.now() - t1} ms (all: ${Date.now() - t0} ms)`,
-  );
+  const t = await installOperator((args, input) => cp.kubectl(args, input), {
+    image: image.name,
+    allowedDnsSuffixes: LOCAL_DNS_SUFFIXES,
+    log: say,
+  });
+  say(`operator installed: apply -k → ready in ${t.dns} ms (everything: ${Date.now() - t0} ms)`);
   say('operator logs: kubectl -n spaces-system logs deploy/spaces-operator');
-}
-
-async function kubectlOk(args: string[], input?: string): Promise<string> {
-  const r = await cp.kubectl(args, input);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** `kubectl kustomize deploy/` with the local image, applied; waits for replicas, Lease, webhook. */
-async function installOperator(image: string): Promise<void> {
-  const rendered = await kubectlOk(['kustomize', path.join(repoRoot, 'deploy')]);
-  // The platform admin's setting the examples need (their comment says so).
-  const manifest = rendered
-    .replace(/image: \S*spaces-operator\S*/g, `image: ${image}`)
-    .replace(
-      /^(\s*)- --leader-elect$/m,
-      `$1- --allowed-dns-suffixes=${LOCAL_DNS_SUFFIXES.join(',')}\n$1- --leader-elect`,
-    );
-  if (!manifest.includes('--allowed-dns-suffixes='))
-    throw new Error('deploy/ renders no --leader-elect argument to add the allowed DNS suffixes beside');
-  if (!manifest.includes(`image: ${image}`))
-    throw new Error('deploy/ renders no spaces-operator image to replace');
-  say(`kubectl apply -k deploy/ (image ${image})`);
-  await kubectlOk(['apply', '--server-side', '-f', '-'], manifest);
-  await kubectlOk([
-    '-n',
-    'spaces-system',
-    'rollout',
-    'status',
-    'deployment/spaces-operator',
-    '--timeout=180s',
-  ]);
-  await waitFor('a leader Lease in spaces-system', async () => {
-    const out = await kubectlOk([
-      '-n',
-      'spaces-system',
-      'get',
-      'lease',
-      '-o',
-      'jsonpath={.items[*].spec.holderIdentity}',
-    ]);
-    return out.trim() !== '';
-  });
-  // Through the Service: a server-side dry run of a Space goes to the webhook (failurePolicy Fail).
-  await waitFor('the webhook answering through its Service', async () => {
-    const r = await cp.kubectl(['apply', '--dry-run=server', '-f', path.join(repoRoot, 'examples')]);
-    return !/failed calling webhook|no endpoints|connection refused|context deadline/.test(r.stderr);
-  });
-}
-
-async function waitFor(what: string, fn: () => Promise<boolean>, withinMs = 120_000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (Date.now() < deadline) {
-    if (await fn().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(
-    `${what}: not within ${withinMs} ms (kubectl -n spaces-system get pods; logs: kubectl -n spaces-system logs deploy/spaces-operator)`,
-  );
 }
 
 /** Today's path: CRDs, a loopback CoreDNS, and the operator in this process. */
 async function runHere(): Promise<void> {
-  const kubeconfig = path.join(localDir, 'kubeconfig');
   say('installing the CRDs');
   const r = await cp.kubectl(['apply', '--server-side', '-k', path.join(repoRoot, 'crds')]);
   if (r.code !== 0) throw new Error(r.stderr);
@@ -196,5 +151,4 @@ async function runHere(): Promise<void> {
     await op.ready;
   }
   say(`DNS: ${dns.server} (try: dig @127.0.0.1 -p ${dns.port} billing.acme.internal)`);
-  console.log(`ready: KUBECONFIG=${path.relative(process.cwd(), kubeconfig) || kubeconfig}`);
 }
