@@ -33,6 +33,20 @@ export default defineConfig({
         test: {
           name: 'dataplane',
           include: ['test/dataplane/**/*.test.ts'],
+          exclude: ['test/dataplane/discovery.test.ts'],
+          globalSetup: ['test/setup/controlplane.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        // DNS discovery to pods still runs on the network-namespace data plane (tools/harness/
+        // dataplane.ts: namespaces standing in for pods, the harness writing their status), on a
+        // control plane of its own without the node: not yet moved onto kubelet pods.
+        test: {
+          name: 'dataplane-netns',
+          include: ['test/dataplane/discovery.test.ts'],
           globalSetup: ['test/setup/controlplane.ts'],
           fileParallelism: false,
           testTimeout: 180_000,
