@@ -484,7 +484,8 @@ export class TlsController {
       had &&
       had.status === r.condition.status &&
       had.reason === r.condition.reason &&
-      had.message === r.condition.message;
+      had.message === r.condition.message &&
+      had.observedGeneration === app.metadata.generation;
     if (same && deepEqual(app.status?.tls, r.tls)) return;
     const condition: Condition = {
       ...r.condition,
@@ -518,7 +519,14 @@ function cond(status: Condition['status'], reason: string, message: string): Con
 /** An App whose status no longer holds what this controller wrote (another writer's merge patch dropped it). */
 function lostOurStatus(app: App): boolean {
   if (tlsMode(app) === 'none') return false;
-  return app.status?.tls === undefined || !app.status.conditions?.some((c) => c.type === CONDITION);
+  const ours = app.status?.conditions?.find((c) => c.type === CONDITION);
+  // The App reconciler writes the whole conditions list from its cache: a write racing ours can
+  // put back our condition of an older generation, which would then stand. Judge it again.
+  const stale =
+    ours?.observedGeneration !== undefined &&
+    app.metadata.generation !== undefined &&
+    ours.observedGeneration < app.metadata.generation;
+  return app.status?.tls === undefined || !ours || stale;
 }
 
 /** The controller as the operator registers it (leader only: started and stopped with the others). */
