@@ -9,7 +9,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     // The JSON report feeds the closing line of .ci/run ("N passed, N failed").
-    reporters: ['default', ['json', { outputFile: '.cache/test-results.json' }]],
+    reporters: [
+      'default',
+      ['json', { outputFile: process.env['VITEST_JSON'] ?? '.cache/test-results.json' }],
+    ],
     projects: [
       {
         test: { name: 'unit', include: ['src/**/*.test.ts', 'tools/**/*.test.ts', 'test/unit/**/*.test.ts'] },

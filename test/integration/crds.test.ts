@@ -75,7 +75,6 @@ describe('installing', () => {
       port: 5000,
       domains: ['billing.acme.example'],
       acm: false,
-      dnsDiscovery: true,
     });
     const acme = await getJson<Space>(['spc', 'acme']);
     expect(acme.spec).toMatchObject({ cidr: '10.20.0.0/16', region: 'us', generation: 'cedar' });
