@@ -231,8 +231,10 @@ async function credentials(user: Entry, who: string, ctx: Ctx): Promise<() => Pr
   refuseUnsupported(v, who);
   const cert = fileOrData(v, 'client-certificate', dir, ctx);
   const key = fileOrData(v, 'client-key', dir, ctx);
-  // Read once now, so a missing file fails the load, naming the field.
-  await Promise.all([cert?.(), key?.()]);
+  // Read once now, so a missing file fails the load, naming the field (the certificate first:
+  // one answer whichever read finishes first).
+  await cert?.();
+  await key?.();
   const auth = authorization(v, dir, ctx);
   return async () => ({ cert: await cert?.(), key: await key?.(), ...(await auth()) });
 }
