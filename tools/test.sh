@@ -5,6 +5,8 @@
 # runs even when an earlier one failed; the exit status is non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Node 24 (the `node` devDependency) even when called outside npm.
+export PATH="$PWD/node_modules/.bin:$PATH"
 vitest=node_modules/.bin/vitest
 status=0
 group() {
