@@ -334,6 +334,10 @@ describe.skipIf(reason)('the Helm chart on a real node', () => {
     expect(verdicts.length, 'a probe every 200 ms or so').toBeGreaterThan(ms / 400);
     expect(refused).toEqual([]);
 
+    // `helm upgrade --wait` returns once the new ReplicaSet is Available; an old pod may still be
+    // Terminating (its graceful shutdown hands the Lease over). Every old pod must be gone, not
+    // merely terminating, within the grace period.
+    await k(['-n', NS, 'wait', '--for=delete', ...podsBefore.map((p) => `pod/${p}`), '--timeout=120s']);
     const podsAfter = (await k(['-n', NS, 'get', 'pods', '-o', 'jsonpath={.items[*].metadata.name}']))
       .trim()
       .split(' ');
