@@ -1,5 +1,5 @@
-// Private Space DNS: the pure rendering of the CoreDNS entries (render.ts, claims.ts) and the
-// controller that keeps the CoreDNS ConfigMap in step with the cluster (controller.ts).
+// Private Space DNS: the pure rendering of the CoreDNS entries (render.ts, claims.ts). The
+// controller that keeps the CoreDNS ConfigMap in step with the cluster is src/controllers/dns/.
 export {
   renderCoreDNS,
   byteSize,
@@ -26,4 +26,4 @@ export type {
 export { dnsSpaces, readyServices, sliceHasReadyEndpoint, SERVICE_NAME_LABEL } from './snapshot.ts';
 export type { ClusterState, EndpointSliceLike, ServiceLike } from './snapshot.ts';
 export { foreignOf, serverBlockZones, type Foreign } from './foreign.ts';
-// The controller (API I/O) is imported from './controller.ts' directly.
+// The controller (API I/O) is imported from '../controllers/dns/controller.ts' directly.

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import type { App } from '../../src/api/v1alpha1/app.ts';
 import type { Space } from '../../src/api/v1alpha1/space.ts';
-import { DnsController } from '../../src/dns/controller.ts';
+import { DnsController } from '../../src/controllers/dns/controller.ts';
 import {
   startCoreDNS,
   syncConfigMap,

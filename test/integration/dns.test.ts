@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import type { App } from '../../src/api/v1alpha1/app.ts';
 import type { Space } from '../../src/api/v1alpha1/space.ts';
-import { DnsController, DNS_FIELD_MANAGER } from '../../src/dns/controller.ts';
+import { DnsController, DNS_FIELD_MANAGER } from '../../src/controllers/dns/controller.ts';
 import { KEYS, hostsKey } from '../../src/dns/render.ts';
 import { txtKey } from '../../src/dns/instances.ts';
 import {
