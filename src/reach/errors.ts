@@ -1,6 +1,7 @@
 // Named error constructors of the reachability module. The evaluator is pure: it throws only for input
 // the apiserver would have refused (an unknown selector operator, a malformed CIDR), so a caller that
 // feeds it objects read from the cluster never sees these.
+import { InvalidCidrError } from '../model/cidr.ts';
 
 /** Input that no valid Kubernetes object can hold. `field` names where it was found. */
 export class InvalidReachInputError extends Error {
@@ -19,12 +20,16 @@ export function invalidSelectorOperator(operator: string): InvalidReachInputErro
   );
 }
 
-export function invalidCidr(value: string, cause?: unknown): InvalidReachInputError {
-  return new InvalidReachInputError('cidr', `"${value}" is not an IPv4 or IPv6 CIDR such as 10.0.0.0/16`, {
-    cause,
-  });
-}
-
-export function invalidIp(value: string, cause?: unknown): InvalidReachInputError {
-  return new InvalidReachInputError('ip', `"${value}" is not an IPv4 or IPv6 address`, { cause });
+/**
+ * `compute()`, with a CIDR or address the shared CIDR module (src/model/cidr.ts) cannot read reported as
+ * this module's error: same field (`cidr` or `ip`), same message.
+ */
+export function asReachInput<T>(compute: () => T): T {
+  try {
+    return compute();
+  } catch (err) {
+    if (err instanceof InvalidCidrError)
+      throw new InvalidReachInputError(err.field, err.reason, { cause: err.cause });
+    throw err;
+  }
 }

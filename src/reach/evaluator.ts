@@ -17,7 +17,8 @@ import type {
   V1NetworkPolicyIngressRule,
   V1NetworkPolicyPeer,
 } from '@kubernetes/client-node';
-import { blockAdmits } from './cidr.ts';
+import { blockAdmits } from '../model/cidr.ts';
+import { asReachInput } from './errors.ts';
 import { portsAdmit, resolvePorts } from './ports.ts';
 import {
   matchesNamespace,
@@ -174,8 +175,13 @@ function sourceAdmits(source: Source, q: ConnectionQuery): boolean {
         matchesSelector(source.podSelector, q.podLabels ?? {})
       );
     case 'cidr':
-      return q.ip !== undefined && blockAdmits(source, q.ip);
+      return ipAdmitted(source, q.ip);
   }
+}
+
+/** Whether an ipBlock admits the address; no address, no admission. */
+function ipAdmitted(block: { cidr: string; except: readonly string[] }, ip: string | undefined): boolean {
+  return ip !== undefined && asReachInput(() => blockAdmits(block, ip));
 }
 
 /** With the namespace's labels unknown, only a selector that holds whatever they are can say yes. */

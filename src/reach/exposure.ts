@@ -1,6 +1,7 @@
 // What a reach means for a Space: which rules let in sources beyond the Space's own namespace and the
 // allowed CIDRs (`widening`), and the reach as the App status shows it (`summarize`).
-import { uncovered } from './cidr.ts';
+import { uncovered } from '../model/cidr.ts';
+import { asReachInput } from './errors.ts';
 import { formatPorts } from './ports.ts';
 import { formatSelector, pinnedNamespaces } from './selector.ts';
 import {
@@ -85,7 +86,7 @@ function cidrReason(
   field: string,
   allowed: readonly string[],
 ): string | undefined {
-  const outside = uncovered(source.cidr, source.except, allowed);
+  const outside = asReachInput(() => uncovered(source.cidr, source.except, allowed));
   if (outside.length === 0) return undefined;
   const shown = outside.slice(0, 3).join(', ') + (outside.length > 3 ? `, … (${outside.length} ranges)` : '');
   const within = allowed.length === 0 ? 'no CIDR is allowed' : `allowed: ${allowed.join(', ')}`;

@@ -15,7 +15,6 @@ export {
   requirementsOf,
   type Requirement,
 } from './selector.ts';
-export { parseCidr, parseIp, uncovered, blockAdmits, type Interval } from './cidr.ts';
 export { resolvePorts, portsAdmit, formatPorts, DEFAULT_PROTOCOL } from './ports.ts';
 export {
   evaluateIngress,
