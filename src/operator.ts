@@ -178,7 +178,7 @@ function healthRunnable(port: number, mgr: Manager, log: Logger): Runnable & { p
     name: 'health',
     needLeaderElection: false,
     start: async () => {
-      server = await startHealthServer({ port, logger: log, ready: () => mgr.ready() });
+      server = await startHealthServer({ port, logger: log, ready: () => mgr.readiness() });
     },
     stop: () => server?.close(),
     port: () => server?.port,

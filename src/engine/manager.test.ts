@@ -84,7 +84,7 @@ describe('Manager', () => {
     await m.start();
     expect(m.readiness()).toEqual([
       { name: 'caches', ok: true },
-      { name: 'webhook', ok: false },
+      { name: 'webhook', ok: false, reason: 'not ready' },
       { name: 'throws', ok: true },
     ]);
     webhookReady = true;
@@ -95,9 +95,10 @@ describe('Manager', () => {
       throw new Error('boom');
     });
     cachesSynced = true;
-    expect(m.readiness().at(-1)).toEqual({ name: 'throws', ok: false });
+    expect(m.readiness().at(-1)).toEqual({ name: 'throws', ok: false, reason: 'boom' });
     await m.stop();
     expect(m.ready()).toBe(false);
+    expect(m.readiness()[0]).toEqual({ name: 'shutdown', ok: false, reason: 'the manager is stopping' });
   });
 
   it('waits for each every-replica start before the next (the webhook after the caches synced)', async () => {

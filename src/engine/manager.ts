@@ -6,9 +6,10 @@
 // leader runnables start, in order, once the Lease is won (or at once without leader election),
 // and stop, drained, when it is lost. `/readyz` is derived from them: ready when every
 // every-replica runnable has started and says it is ready, whatever the Lease (a standby serves
-// the webhook). The manager writes the `spaces_leader` gauge, once, as the one series. Every timer
+// the webhook); `readiness()` names each check and why a failed one failed (`/readyz?verbose`). The manager writes the `spaces_leader` gauge, once, as the one series. Every timer
 // of the manager and of what it runs (`every`) goes through its one injected clock.
 import { realClock, sleep, type Clock } from './clock.ts';
+import type { ReadyCheck } from './health.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { isLeader } from './metrics.ts';
 
@@ -20,7 +21,10 @@ export interface Runnable {
   start(): void | Promise<void>;
   /** Stops the component and waits for its work in flight. */
   stop(): void | Promise<void>;
-  /** Whether it can serve now; absent: ready once started. */
+  /**
+   * Whether it can serve now; absent: ready once started. To say why not, throw an Error: its
+   * message is the reason `/readyz?verbose` prints (`[-]webhook-certs failed: <message>`).
+   */
   ready?(): boolean;
 }
 
@@ -50,11 +54,7 @@ export interface ManagerOptions {
   lease?: string;
 }
 
-/** One readiness line: `[+]name ok` or `[-]name not ready`. */
-export interface ReadyCheck {
-  name: string;
-  ok: boolean;
-}
+export type { ReadyCheck };
 
 interface Entry {
   readonly runnable: Runnable;
@@ -114,17 +114,24 @@ export class Manager {
     return this.#done.promise;
   }
 
-  /** Every `/readyz` line: each every-replica runnable, then each added check. */
+  /**
+   * Every `/readyz` check: each every-replica runnable (not started, not ready, or the message it
+   * threw), then each added check; while stopping, `shutdown` first.
+   */
   readiness(): ReadyCheck[] {
-    const lines = this.#entries
-      .filter((e) => !e.runnable.needLeaderElection)
-      .map((e) => ({ name: e.runnable.name, ok: e.running && (e.runnable.ready?.() ?? true) }));
-    for (const [name, check] of this.#checks) lines.push({ name, ok: safe(check) });
-    return lines;
+    const checks: ReadyCheck[] = this.#stopping
+      ? [{ name: 'shutdown', ok: false, reason: 'the manager is stopping' }]
+      : [];
+    for (const e of this.#group(false)) {
+      const ready = e.runnable.ready?.bind(e.runnable) ?? (() => true);
+      checks.push(e.running ? check(e.runnable.name, ready) : notStarted(e.runnable.name));
+    }
+    for (const [name, fn] of this.#checks) checks.push(check(name, fn));
+    return checks;
   }
 
   ready(): boolean {
-    return !this.#stopping && this.readiness().every((c) => c.ok);
+    return this.readiness().every((c) => c.ok);
   }
 
   /**
@@ -224,11 +231,16 @@ export class Manager {
   }
 }
 
-function safe(check: () => boolean): boolean {
+function notStarted(name: string): ReadyCheck {
+  return { name, ok: false, reason: 'not started' };
+}
+
+/** Runs one check: false is `not ready`; a throw is its message. */
+function check(name: string, fn: () => boolean): ReadyCheck {
   try {
-    return check();
-  } catch {
-    return false;
+    return fn() ? { name, ok: true } : { name, ok: false, reason: 'not ready' };
+  } catch (err) {
+    return { name, ok: false, reason: err instanceof Error ? err.message : String(err) };
   }
 }
 
