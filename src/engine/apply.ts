@@ -89,18 +89,20 @@ export function revertBody(desired: KubernetesObject, live: KubernetesObject): K
   if (live.metadata?.finalizers?.length) meta.finalizers = live.metadata.finalizers;
   body.metadata = meta;
   if (desired.kind !== 'Service') return body;
-  const liveSpec = (live as { spec?: Json }).spec ?? {};
-  const spec = body.spec ?? {};
+  body.spec = withAssignedServiceFields(body.spec ?? {}, (live as { spec?: Json }).spec ?? {});
+  return body;
+}
+
+/** `spec` (changed in place) with what the server assigned in `liveSpec` where `spec` leaves it out. */
+function withAssignedServiceFields(spec: Json, liveSpec: Json): Json {
   for (const k of SERVICE_ASSIGNED_SPEC)
     if (spec[k] === undefined && liveSpec[k] !== undefined) spec[k] = liveSpec[k];
   const livePorts = (liveSpec['ports'] ?? []) as Port[];
-  const ports = (spec['ports'] ?? []) as Port[];
-  for (const p of ports) {
+  for (const p of (spec['ports'] ?? []) as Port[]) {
     const match = livePorts.find((l) => l.port === p.port && (l.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
     if (p.nodePort === undefined && match?.nodePort !== undefined) p.nodePort = match.nodePort;
   }
-  body.spec = spec;
-  return body;
+  return spec;
 }
 
 export interface ApplyResult {
@@ -207,13 +209,21 @@ export class Applier {
 
   /** Server-side applies `obj` (force, our field manager) unless the cache shows it is live. */
   async apply(obj: KubernetesObject): Promise<ApplyResult> {
-    const cached = this.#cached(obj);
     const live = this.live(obj);
     const foreign = this.foreignManagers(obj, live).length > 0;
     if (live && !foreign && this.upToDate(obj, live)) {
       applyTotal.inc({ result: 'skipped' });
       return { changed: false, skipped: true, object: live };
     }
+    const out = await this.#write(obj, foreign);
+    const changed = !live || live.metadata?.resourceVersion !== out.metadata?.resourceVersion;
+    this.#log.debug({ kind: obj.kind, name: objectKey(obj), changed }, 'applied');
+    return { changed, skipped: false, object: out };
+  }
+
+  /** The apply request itself; with fields of other managers on the object, a revert first. */
+  async #write(obj: KubernetesObject, foreign: boolean): Promise<KubernetesObject> {
+    const cached = this.#cached(obj);
     const path = await this.#api.resourcePath(refOf(obj));
     if (foreign) await this.#revert(obj, path);
     const out = await this.#api.request<KubernetesObject>(applyRequest(path, obj, this.fieldManager));
@@ -221,9 +231,7 @@ export class Applier {
     applyTotal.inc({ result: 'written' });
     // Only kinds we cache: without a cache nothing would ever tell us the write is stale.
     if (cached.hasCache) this.#recent.remember(recentKey(obj), cached.object?.metadata?.resourceVersion, out);
-    const changed = !live || live.metadata?.resourceVersion !== out.metadata?.resourceVersion;
-    this.#log.debug({ kind: obj.kind, name: objectKey(obj), changed }, 'applied');
-    return { changed, skipped: false, object: out };
+    return out;
   }
 
   /** Deletes the object (background propagation); false if it was already gone. */

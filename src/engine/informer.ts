@@ -53,6 +53,12 @@ export interface InformerOptions<T extends KubernetesObject> {
 
 type Handler<A extends unknown[]> = (...args: A) => void;
 
+/** What the list/watch loop carries from one round to the next. */
+interface RunState {
+  needList: boolean;
+  attempt: number;
+}
+
 export class Informer<T extends KubernetesObject> {
   readonly name: string;
   readonly path: string;
@@ -149,38 +155,51 @@ export class Informer<T extends KubernetesObject> {
   }
 
   async #run(): Promise<void> {
-    let needList = true;
-    let attempt = 0;
     const random = this.#opts.random ?? Math.random;
+    const state: RunState = { needList: true, attempt: 0 };
     while (!this.#stop.signal.aborted) {
-      if (needList) {
-        try {
-          await this.#relist();
-          needList = false;
-        } catch (err) {
-          this.#log.warn({ err }, 'list failed, retrying');
-          await sleep(this.#clock, watchBackoff(attempt++, random), this.#stop.signal);
-          continue;
-        }
-      }
-      const started = this.#clock.now();
-      const end = await this.#watchOnce(random);
-      const lasted = this.#clock.now() - started;
-      if (end.kind === 'gone') {
-        this.#log.info('watch expired (410 Gone): re-listing');
-        needList = true;
-      } else if (end.kind === 'closed' && lasted >= 1000) {
-        attempt = 0;
-      } else {
-        if (end.kind === 'error') informerWatchErrors.inc({ informer: this.name });
-        if (lasted >= 60_000) attempt = 0;
-        this.#log.warn(
-          { err: end.kind === 'error' ? end.err : undefined, attempt },
-          'watch ended, reconnecting',
-        );
-        await sleep(this.#clock, watchBackoff(attempt++, random), this.#stop.signal);
-      }
+      if (state.needList && !(await this.#tryRelist(state, random))) continue;
+      await this.#watchThenBackoff(state, random);
     }
+  }
+
+  /** One list; a failure waits out the backoff. True when the list succeeded. */
+  async #tryRelist(state: RunState, random: () => number): Promise<boolean> {
+    try {
+      await this.#relist();
+      state.needList = false;
+      return true;
+    } catch (err) {
+      this.#log.warn({ err }, 'list failed, retrying');
+      await sleep(this.#clock, watchBackoff(state.attempt++, random), this.#stop.signal);
+      return false;
+    }
+  }
+
+  /**
+   * One watch, then what its end calls for: 410 Gone → list again; a clean close after a second or
+   * more → watch again at once; anything else → back off (reset after a watch that lasted a minute).
+   */
+  async #watchThenBackoff(state: RunState, random: () => number): Promise<void> {
+    const started = this.#clock.now();
+    const end = await this.#watchOnce(random);
+    const lasted = this.#clock.now() - started;
+    if (end.kind === 'gone') {
+      this.#log.info('watch expired (410 Gone): re-listing');
+      state.needList = true;
+      return;
+    }
+    if (end.kind === 'closed' && lasted >= 1000) {
+      state.attempt = 0;
+      return;
+    }
+    if (end.kind === 'error') informerWatchErrors.inc({ informer: this.name });
+    if (lasted >= 60_000) state.attempt = 0;
+    this.#log.warn(
+      { err: end.kind === 'error' ? end.err : undefined, attempt: state.attempt },
+      'watch ended, reconnecting',
+    );
+    await sleep(this.#clock, watchBackoff(state.attempt++, random), this.#stop.signal);
   }
 
   async #relist(): Promise<void> {
@@ -190,18 +209,23 @@ export class Informer<T extends KubernetesObject> {
     this.kind ??= result.kind;
     const transform = this.#opts.transform;
     const items = transform ? result.items.map(transform) : result.items;
-    const diff = relistDiff(this.#cache.snapshot(), items);
     this.#resourceVersion = result.resourceVersion;
-    for (const obj of diff.deleted) this.#cache.remove(objectKey(obj));
-    for (const obj of [...diff.added, ...diff.updated.map((u) => u.new)]) this.#cache.upsert(obj);
-    for (const obj of diff.deleted) this.#emit('delete', obj);
-    for (const obj of diff.added) this.#emit('add', obj);
-    for (const u of diff.updated) this.#emit('update', u.new, u.old);
+    this.#replace(items);
     if (!this.#hasSynced) {
       this.#hasSynced = true;
       this.#markSynced();
       this.#scheduleResync();
     }
+  }
+
+  /** Makes the cache hold exactly `items`, then tells the handlers what changed. */
+  #replace(items: T[]): void {
+    const diff = relistDiff(this.#cache.snapshot(), items);
+    for (const obj of diff.deleted) this.#cache.remove(objectKey(obj));
+    for (const obj of [...diff.added, ...diff.updated.map((u) => u.new)]) this.#cache.upsert(obj);
+    for (const obj of diff.deleted) this.#emit('delete', obj);
+    for (const obj of diff.added) this.#emit('add', obj);
+    for (const u of diff.updated) this.#emit('update', u.new, u.old);
   }
 
   #defaultList(): Promise<ListResult<T>> {
@@ -261,26 +285,31 @@ export class Informer<T extends KubernetesObject> {
   /** Applies one watch event; says whether the watch may go on. */
   #handleEvent(type: string, obj: T): 'continue' | 'gone' | 'error' {
     if (this.#stop.signal.aborted) return 'continue';
-    if (type === 'ERROR') {
-      const status = obj as { code?: number; message?: string };
-      const gone = status.code === 410 || /too old resource version/i.test(status.message ?? '');
-      if (!gone) this.#log.warn({ status }, 'watch error event');
-      return gone ? 'gone' : 'error';
-    }
+    if (type === 'ERROR') return this.#watchError(obj as { code?: number; message?: string });
     const rv = obj.metadata?.resourceVersion;
     if (rv) this.#resourceVersion = rv;
     if (type === 'BOOKMARK') return 'continue';
     this.kind ??= obj.kind;
-    if (this.#opts.transform) obj = this.#opts.transform(obj);
+    this.#applyEvent(type, this.#opts.transform ? this.#opts.transform(obj) : obj, rv);
+    return 'continue';
+  }
+
+  /** An ERROR event: 410 Gone (or "too old resource version") means list again. */
+  #watchError(status: { code?: number; message?: string }): 'gone' | 'error' {
+    const gone = status.code === 410 || /too old resource version/i.test(status.message ?? '');
+    if (!gone) this.#log.warn({ status }, 'watch error event');
+    return gone ? 'gone' : 'error';
+  }
+
+  /** ADDED, MODIFIED or DELETED into the cache, and to the handlers when something changed. */
+  #applyEvent(type: string, obj: T, rv: string | undefined): void {
     if (type === 'DELETED') {
-      const old = this.#cache.remove(objectKey(obj));
-      if (old) this.#emit('delete', obj);
-      return 'continue';
+      if (this.#cache.remove(objectKey(obj))) this.#emit('delete', obj);
+      return;
     }
     const old = this.#cache.upsert(obj);
     if (!old) this.#emit('add', obj);
     else if (old.metadata?.resourceVersion !== rv) this.#emit('update', obj, old);
-    return 'continue';
   }
 
   #emit(type: 'add' | 'update' | 'delete' | 'resync', obj: T, old?: T): void {

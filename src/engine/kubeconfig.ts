@@ -104,23 +104,43 @@ export async function loadKubeConfig(opts: LoadOptions = {}): Promise<ClusterCon
   const ctx: Ctx = { env: opts.env ?? process.env, now: opts.now ?? Date.now, resets: [] };
   if (opts.path) return fromFiles([path.resolve(opts.path)], opts.context, ctx);
   const tried: string[] = [];
-  const listed = (ctx.env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean);
-  if (listed.length > 0) {
-    const files: string[] = [];
-    for (const f of listed) if (await exists(path.resolve(f))) files.push(path.resolve(f));
-    if (files.length > 0) return fromFiles(files, opts.context, ctx);
-    tried.push(`$KUBECONFIG (${listed.join(', ')}: none exists)`);
-  }
-  const dir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+  const files = await kubeconfigEnvFiles(ctx.env, tried);
+  if (files.length > 0) return fromFiles(files, opts.context, ctx);
+  const cluster = await inClusterIfAny(opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR, ctx, tried);
+  if (cluster) return cluster;
+  const home = await homeKubeconfig(ctx.env, tried);
+  if (home) return fromFiles([home], opts.context, ctx);
+  throw new Error(`no Kubernetes configuration found; tried ${tried.join('; ')}`);
+}
+
+/** In-cluster configuration when the service environment and the token are there; else says so in `tried`. */
+async function inClusterIfAny(
+  dir: string,
+  ctx: Ctx,
+  tried: string[],
+): Promise<ClusterConnection | undefined> {
   const { KUBERNETES_SERVICE_HOST: host, KUBERNETES_SERVICE_PORT: port } = ctx.env;
   if (host && port && (await exists(path.join(dir, 'token')))) return inCluster(host, port, dir, ctx);
   tried.push(`in-cluster (KUBERNETES_SERVICE_HOST/PORT and ${path.join(dir, 'token')})`);
-  if (ctx.env.HOME) {
-    const home = path.join(ctx.env.HOME, '.kube', 'config');
-    if (await exists(home)) return fromFiles([home], opts.context, ctx);
-    tried.push(home);
-  }
-  throw new Error(`no Kubernetes configuration found; tried ${tried.join('; ')}`);
+  return undefined;
+}
+
+/** The files of $KUBECONFIG that exist; when it lists only missing ones, says so in `tried`. */
+async function kubeconfigEnvFiles(env: NodeJS.ProcessEnv, tried: string[]): Promise<string[]> {
+  const listed = (env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean);
+  const files: string[] = [];
+  for (const f of listed) if (await exists(path.resolve(f))) files.push(path.resolve(f));
+  if (listed.length > 0 && files.length === 0) tried.push(`$KUBECONFIG (${listed.join(', ')}: none exists)`);
+  return files;
+}
+
+/** $HOME/.kube/config when it exists; otherwise its path goes to `tried`. */
+async function homeKubeconfig(env: NodeJS.ProcessEnv, tried: string[]): Promise<string | undefined> {
+  if (!env.HOME) return undefined;
+  const home = path.join(env.HOME, '.kube', 'config');
+  if (await exists(home)) return home;
+  tried.push(home);
+  return undefined;
 }
 
 async function inCluster(host: string, port: string, dir: string, ctx: Ctx): Promise<ClusterConnection> {
@@ -353,21 +373,29 @@ function execCommand(ex: Obj, dir: string, ctx: Ctx): { run: () => Promise<strin
 }
 
 function parseExecCredential(stdout: string, what: string): { creds: Creds; until: number } {
+  const status = obj(execCredentialJson(stdout, what).status);
+  const [token, cert, key] = [status.token, status.clientCertificateData, status.clientKeyData].map(str);
+  if (!token && !(cert && key)) throw noExecCredential(what);
+  const expires = str(status.expirationTimestamp);
+  const until = expires ? Date.parse(expires) : Infinity;
+  if (Number.isNaN(until)) throw new Error(`${what}: bad expirationTimestamp "${expires}"`);
+  return { creds: { authorization: token && `Bearer ${token}`, ...(cert && key && { cert, key }) }, until };
+}
+
+/** The plugin's output as an ExecCredential object (its status not yet checked). */
+function execCredentialJson(stdout: string, what: string): Obj {
   let out: Obj;
   try {
     out = obj(JSON.parse(stdout));
   } catch (err) {
     throw new Error(`${what} printed no JSON: ${errText(err)}`, { cause: err });
   }
-  const status = obj(out.status);
-  const [token, cert, key] = [status.token, status.clientCertificateData, status.clientKeyData].map(str);
-  if (out.kind !== 'ExecCredential' || (!token && !(cert && key))) {
-    throw new Error(`${what} printed no ExecCredential with status.token or a client certificate and key`);
-  }
-  const expires = str(status.expirationTimestamp);
-  const until = expires ? Date.parse(expires) : Infinity;
-  if (Number.isNaN(until)) throw new Error(`${what}: bad expirationTimestamp "${expires}"`);
-  return { creds: { authorization: token && `Bearer ${token}`, ...(cert && key && { cert, key }) }, until };
+  if (out.kind !== 'ExecCredential') throw noExecCredential(what);
+  return out;
+}
+
+function noExecCredential(what: string): Error {
+  return new Error(`${what} printed no ExecCredential with status.token or a client certificate and key`);
 }
 
 function connection(

@@ -137,8 +137,7 @@ export function mergePatch(from: unknown, to: unknown): unknown {
   if (!isPlainObject(from) || !isPlainObject(to)) return to;
   const patch: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(to)) {
-    if (v === undefined || deepEqual(from[k], v)) continue;
-    patch[k] = isPlainObject(v) && isPlainObject(from[k]) ? mergePatch(from[k], v) : v;
+    if (v !== undefined && !deepEqual(from[k], v)) patch[k] = mergePatch(from[k], v);
   }
   for (const k of Object.keys(from)) if (from[k] !== undefined && to[k] === undefined) patch[k] = null;
   return patch;
@@ -186,6 +185,15 @@ export class StatusWriter {
       statusPatchTotal.inc({ result: 'skipped' });
       return { changed: false };
     }
+    if (!(await this.#patch(obj, mergePatch(current ?? {}, status)))) return { changed: false };
+    statusPatchTotal.inc({ result: 'written' });
+    this.#recent.remember(key, from, status);
+    return { changed: true };
+  }
+
+  /** Sends the merge patch to /status; false when the object is gone (404). */
+  async #patch(obj: KubernetesObject, patch: unknown): Promise<boolean> {
+    const { apiVersion, kind, metadata } = obj;
     if (!apiVersion || !kind || !metadata?.name)
       throw new Error('patchStatus needs apiVersion, kind and metadata.name');
     const path = await this.#api.resourcePath({
@@ -199,16 +207,14 @@ export class StatusWriter {
         method: 'PATCH',
         path: `${path}/status`,
         query: { fieldManager: this.#fieldManager },
-        body: { status: mergePatch(current ?? {}, status) },
+        body: { status: patch },
         contentType: 'application/merge-patch+json',
       });
+      return true;
     } catch (err) {
       if (!isNotFound(err)) throw err;
       this.#log.debug({ kind, name: metadata.name }, 'status not written: object is gone');
-      return { changed: false };
+      return false;
     }
-    statusPatchTotal.inc({ result: 'written' });
-    this.#recent.remember(key, from, status);
-    return { changed: true };
   }
 }

@@ -35,16 +35,18 @@ const SET_LIKE = new Set(['metadata.ownerReferences', 'metadata.finalizers']);
 export function isSubset(desired: Json, live: Json, path = ''): boolean {
   if (desired === undefined) return true;
   if (desired === null) return live === null || live === undefined;
-  if (Array.isArray(desired)) {
-    if (!Array.isArray(live)) return false;
-    if (SET_LIKE.has(path)) return desired.every((d) => live.some((l) => isSubset(d, l, `${path}[]`)));
-    return desired.length === live.length && desired.every((d, i) => isSubset(d, live[i], `${path}[]`));
-  }
+  if (Array.isArray(desired)) return Array.isArray(live) && isListSubset(desired, live, path);
   if (isPlainObject(desired)) {
     if (!isPlainObject(live)) return false;
     return Object.entries(desired).every(([k, v]) => isSubset(v, live[k], path ? `${path}.${k}` : k));
   }
   return desired === live;
+}
+
+/** isSubset for two lists: element by element, or anywhere in `live` for the set-like ones. */
+function isListSubset(desired: readonly Json[], live: readonly Json[], path: string): boolean {
+  if (SET_LIKE.has(path)) return desired.every((d) => live.some((l) => isSubset(d, l, `${path}[]`)));
+  return desired.length === live.length && desired.every((d, i) => isSubset(d, live[i], `${path}[]`));
 }
 
 /** A `managedFields` entry, as the API server returns it. */
@@ -119,8 +121,12 @@ function undesiredMember(key: string, child: Json, desired: Json): boolean {
     return hasUndesired(sub, desired[rest]);
   }
   if (!Array.isArray(desired)) return true;
-  const list: readonly Json[] = desired;
-  if (key === OWNED_ENTRIES) return list.length === 0;
+  if (key === OWNED_ENTRIES) return desired.length === 0;
+  return undesiredListMember(tag, rest, sub, desired);
+}
+
+/** A `k:` (list-map key), `v:` (set value) or `i:` (index) member against the desired list. */
+function undesiredListMember(tag: string, rest: string, sub: JsonObject, list: readonly Json[]): boolean {
   if (tag === 'k:') {
     const match = list.find((e) => matchesKey(e, parse(rest)));
     return match === undefined || hasUndesired(sub, match);

@@ -55,8 +55,7 @@ export async function listAll<T extends KubernetesObject>(
       path,
       query: { ...opts, limit: opts.limit ?? 500, continue: cont },
     });
-    const kind = page.kind?.replace(/List$/, '');
-    for (const item of page.items ?? []) items.push({ apiVersion: page.apiVersion, kind, ...item });
+    items.push(...itemsOf(page));
     cont = page.metadata?.continue || undefined;
   } while (cont);
   return {
@@ -64,6 +63,12 @@ export async function listAll<T extends KubernetesObject>(
     items,
     kind: page.kind?.replace(/List$/, ''),
   };
+}
+
+/** A page's items, each with the list's apiVersion and kind (`PodList` → `Pod`). */
+function itemsOf<T extends KubernetesObject>(page: KubeList<T>): T[] {
+  const kind = page.kind?.replace(/List$/, '');
+  return (page.items ?? []).map((item) => ({ apiVersion: page.apiVersion, kind, ...item }));
 }
 
 /** `v1` for `/api/v1/...`, `<group>/<version>` for `/apis/<group>/<version>/...`. */
