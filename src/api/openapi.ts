@@ -120,7 +120,19 @@ function pruneRequired(node: OpenAPISchema, props: Record<string, OpenAPISchema>
  * `properties` together with `additionalProperties`.
  */
 export function structuralProblems(node: OpenAPISchema, path = ''): string[] {
-  const here = path || '<root>';
+  const problems = nodeProblems(node, path || '<root>');
+  const props = (node['properties'] ?? {}) as Record<string, OpenAPISchema>;
+  for (const [name, child] of Object.entries(props))
+    problems.push(...structuralProblems(child, `${path}.${name}`));
+  if (isSchema(node['items'])) problems.push(...structuralProblems(node['items'], `${path}[]`));
+  if (isSchema(node['additionalProperties'])) {
+    problems.push(...structuralProblems(node['additionalProperties'], `${path}{}`));
+  }
+  return problems;
+}
+
+/** The problems of one node, its children aside. */
+function nodeProblems(node: OpenAPISchema, here: string): string[] {
   const problems: string[] = [];
   const free =
     node['x-kubernetes-int-or-string'] === true || node['x-kubernetes-preserve-unknown-fields'] === true;
@@ -128,13 +140,6 @@ export function structuralProblems(node: OpenAPISchema, path = ''): string[] {
   for (const key of FORBIDDEN_KEYS) if (key in node) problems.push(`${here}: forbidden key ${key}`);
   if (node['properties'] !== undefined && node['additionalProperties'] !== undefined) {
     problems.push(`${here}: properties and additionalProperties together`);
-  }
-  const props = (node['properties'] ?? {}) as Record<string, OpenAPISchema>;
-  for (const [name, child] of Object.entries(props))
-    problems.push(...structuralProblems(child, `${path}.${name}`));
-  if (isSchema(node['items'])) problems.push(...structuralProblems(node['items'], `${path}[]`));
-  if (isSchema(node['additionalProperties'])) {
-    problems.push(...structuralProblems(node['additionalProperties'], `${path}{}`));
   }
   return problems;
 }

@@ -6,7 +6,7 @@
 // never owned: a finalizer on the Space releases it (our labels removed) before the Space goes.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION } from '../../api/v1alpha1/constants.ts';
-import type { Reconciler, ReconcileResult } from '../../engine/index.ts';
+import type { Progress, Reconciler, ReconcileResult } from '../../engine/index.ts';
 import { isConflict, isNotFound, readyConditions } from '../../engine/index.ts';
 import {
   namespaceClaim,
@@ -123,14 +123,24 @@ function specErrors(c: Ctx, space: Space): string | undefined {
   return all.length > 0 ? all.join('; ') : undefined;
 }
 
+/** The `Allocated` Event, once: not when the Space was already allocated before this write. */
+async function announceAllocated(c: Ctx, space: Space, note: string): Promise<void> {
+  if (space.status?.state !== 'allocated')
+    await c.events.emit(space, { reason: 'Allocated', action: 'Reconcile', note });
+}
+
+function allocationProgress(allocated: boolean, done: string): Progress {
+  return allocated
+    ? { state: 'Ready', reason: 'Allocated', message: done }
+    : { state: 'Reconciling', reason: 'Allocating', message: 'waiting for the namespace' };
+}
+
 async function reportProgress(c: Ctx, space: Space, adopted: boolean): Promise<ReconcileResult | void> {
   const name = spaceNamespaceName(space);
   const generation = space.metadata.generation;
   const allocated = c.informers.namespaces.get(name)?.status?.phase === 'Active';
-  const how = adopted ? 'adopted' : 'ready';
-  const progress = allocated
-    ? ({ state: 'Ready', reason: 'Allocated', message: `namespace ${name} is ${how}` } as const)
-    : ({ state: 'Reconciling', reason: 'Allocating', message: 'waiting for the namespace' } as const);
+  const done = `namespace ${name} is ${adopted ? 'adopted' : 'ready'}`;
+  const progress = allocationProgress(allocated, done);
   const { changed } = await c.status.patchStatus(space, {
     ...spaceNetworkStatus(space),
     state: allocated ? 'allocated' : 'allocating',
@@ -138,13 +148,7 @@ async function reportProgress(c: Ctx, space: Space, adopted: boolean): Promise<R
     observedGeneration: generation,
     conditions: readyConditions(space.status?.conditions, progress, generation),
   });
-  if (changed && allocated && space.status?.state !== 'allocated') {
-    await c.events.emit(space, {
-      reason: 'Allocated',
-      action: 'Reconcile',
-      note: `namespace ${name} is ${how}`,
-    });
-  }
+  if (changed && allocated) await announceAllocated(c, space, done);
   // The namespace informer re-queues the Space when the namespace turns Active.
   return allocated ? undefined : { requeueAfter: 2000 };
 }
@@ -161,16 +165,20 @@ export function spaceReconciler(c: Ctx): Reconciler<string> {
       const claim = namespaceClaim(space, c.informers.namespaces.get(spaceNamespaceName(space)));
       if (claim.kind === 'refused') return refuse(c, space, claim);
       if (claim.kind === 'create' && !(await createNamespace(c, space))) return { requeueAfter: 200 };
-      const adopted = claim.kind === 'adopt';
-      // The finalizer first: an adopted namespace is never labelled without the means to release it.
-      if (adopted && !hasFinalizer(space)) await c.applier.apply(finalizerPatch(space, [RELEASE_FINALIZER]));
-      // Owned or adopted: written to that very namespace (uid precondition), never to a new one.
-      const uid = c.informers.namespaces.get(spaceNamespaceName(space))?.metadata.uid;
-      const children = spaceChildren(space, { podSecurity: c.settings.podSecurity, adopted, uid });
-      for (const child of children) await c.applier.apply(child);
-      return reportProgress(c, space, adopted);
+      return applyChildren(c, space, claim.kind === 'adopt');
     },
   };
+}
+
+/** The namespace (owned or adopted) and its policy, then the status. */
+async function applyChildren(c: Ctx, space: Space, adopted: boolean): Promise<ReconcileResult | void> {
+  // The finalizer first: an adopted namespace is never labelled without the means to release it.
+  if (adopted && !hasFinalizer(space)) await c.applier.apply(finalizerPatch(space, [RELEASE_FINALIZER]));
+  // Owned or adopted: written to that very namespace (uid precondition), never to a new one.
+  const uid = c.informers.namespaces.get(spaceNamespaceName(space))?.metadata.uid;
+  const children = spaceChildren(space, { podSecurity: c.settings.podSecurity, adopted, uid });
+  for (const child of children) await c.applier.apply(child);
+  return reportProgress(c, space, adopted);
 }
 
 /**
