@@ -132,9 +132,7 @@ export function namespaceClaim(
 ): NamespaceClaim {
   if (!ns) return { kind: 'create' };
   const name = spaceNamespaceName(space);
-  const uid = space.metadata.uid;
-  const owned = uid !== undefined && (ns.metadata?.ownerReferences ?? []).some((r) => r.uid === uid);
-  if (owned) return { kind: 'owned' };
+  if (ownedBy(ns, space.metadata.uid)) return { kind: 'owned' };
   if (ns.metadata?.deletionTimestamp) {
     return {
       kind: 'refused',
@@ -151,6 +149,11 @@ export function namespaceClaim(
       `adopt it, annotate the namespace ${ADOPT_ANNOTATION}=${space.metadata.name} in its own manifest ` +
       `(it is then released, not deleted, when the Space goes), or choose another Space name`,
   };
+}
+
+/** Whether the namespace has an owner reference to the object of `uid` (never for no uid). */
+function ownedBy(ns: LiveNamespace, uid: string | undefined): boolean {
+  return uid !== undefined && (ns.metadata?.ownerReferences ?? []).some((r) => r.uid === uid);
 }
 
 function psaProblem(key: string, value: string | undefined, level: PodSecurityLevel): string | undefined {

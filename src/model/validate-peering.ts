@@ -37,12 +37,14 @@ function nodeRanges(node: NodeRanges): ClusterRange[] {
     cidr,
     what: `the cluster's pod range ${cidr} of node ${name}`,
   }));
-  for (const a of node.status?.addresses ?? []) {
-    if (NODE_ADDRESS_TYPES.has(a.type) && isIpv4Address(a.address)) {
-      out.push({ cidr: `${a.address}/32`, what: `the address ${a.address} (${a.type}) of node ${name}` });
-    }
-  }
-  return out;
+  return [...out, ...nodeAddresses(node, name)];
+}
+
+/** A node's InternalIP and ExternalIP IPv4 addresses, each as a /32. */
+function nodeAddresses(node: NodeRanges, name: string): ClusterRange[] {
+  return (node.status?.addresses ?? [])
+    .filter((a) => NODE_ADDRESS_TYPES.has(a.type) && isIpv4Address(a.address))
+    .map((a) => ({ cidr: `${a.address}/32`, what: `the address ${a.address} (${a.type}) of node ${name}` }));
 }
 
 /**
@@ -87,7 +89,7 @@ function spaceErrors(peering: Peering, space: Space | undefined): FieldError[] {
 
 function specErrors(peering: Peering, old: Peering | undefined): FieldError[] {
   const errors: FieldError[] = [];
-  const { type, cidrs, peer } = peering.spec;
+  const { type, cidrs } = peering.spec;
   if (!PEERING_TYPES.includes(type)) {
     errors.push({ field: 'spec.type', message: `"${String(type)}" is not a peering type; use vpc or vpn` });
   }
@@ -103,19 +105,26 @@ function specErrors(peering: Peering, old: Peering | undefined): FieldError[] {
       message: `${cidrs.length} ranges given; list from 1 to ${MAX_PEERING_CIDRS}`,
     });
   }
-  const gw = peer?.gatewayAddress;
-  if (type === 'vpn' && gw === undefined) {
-    errors.push({
-      field: 'spec.peer.gatewayAddress',
-      message: 'a vpn Peering needs the public IPv4 address of your VPN gateway',
-    });
-  } else if (gw !== undefined && !isIpv4Address(gw)) {
-    errors.push({
-      field: 'spec.peer.gatewayAddress',
-      message: `"${gw}" is not an IPv4 address such as 198.51.100.7`,
-    });
+  return [...errors, ...gatewayErrors(peering)];
+}
+
+/** spec.peer.gatewayAddress: required for vpn, an IPv4 address whenever given. */
+function gatewayErrors(peering: Peering): FieldError[] {
+  const gw = peering.spec.peer?.gatewayAddress;
+  if (peering.spec.type === 'vpn' && gw === undefined) {
+    return [
+      {
+        field: 'spec.peer.gatewayAddress',
+        message: 'a vpn Peering needs the public IPv4 address of your VPN gateway',
+      },
+    ];
   }
-  return errors;
+  if (gw !== undefined && !isIpv4Address(gw)) {
+    return [
+      { field: 'spec.peer.gatewayAddress', message: `"${gw}" is not an IPv4 address such as 198.51.100.7` },
+    ];
+  }
+  return [];
 }
 
 /** Why `cidr` covers part of the cluster itself, or undefined. */
