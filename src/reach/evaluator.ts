@@ -169,14 +169,22 @@ function sourceAdmits(source: Source, q: ConnectionQuery): boolean {
     case 'pods':
       return q.namespace === source.namespace && matchesSelector(source.selector, q.podLabels ?? {});
     case 'namespaceSelector':
-      return (
-        q.namespace !== undefined &&
-        namespaceMatches(source.selector, q.namespace, q.namespaceLabels) &&
-        matchesSelector(source.podSelector, q.podLabels ?? {})
-      );
+      return namespaceSelectorAdmits(source, q);
     case 'cidr':
       return ipAdmitted(source, q.ip);
   }
+}
+
+/** A raw namespaceSelector source (with its optional podSelector) against a pod's namespace and labels. */
+function namespaceSelectorAdmits(
+  source: Extract<Source, { kind: 'namespaceSelector' }>,
+  q: ConnectionQuery,
+): boolean {
+  return (
+    q.namespace !== undefined &&
+    namespaceMatches(source.selector, q.namespace, q.namespaceLabels) &&
+    matchesSelector(source.podSelector, q.podLabels ?? {})
+  );
 }
 
 /** Whether an ipBlock admits the address; no address, no admission. */

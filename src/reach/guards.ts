@@ -103,8 +103,7 @@ export function guardNetworkPolicyRemoval(
   ctx: RemovalContext,
 ): GuardDecision {
   const space = ctx.space;
-  if (!space || ctx.operatorManaged || ctx.namespaceTerminating === true || !affectsIngress(old))
-    return ALLOW;
+  if (!space || removalNeedsNoGuard(old, ctx)) return ALLOW;
   const key = policyName(old, space.namespace);
   const remaining = ctx.policies.filter((p) => policyName(p, space.namespace) !== key && affectsIngress(p));
   if (next && affectsIngress(next)) remaining.push(next);
@@ -117,6 +116,11 @@ export function guardNetworkPolicyRemoval(
     );
   }
   return ALLOW;
+}
+
+/** The operator's own policy, one in a namespace being deleted, or one without Ingress isolates nothing we guard. */
+function removalNeedsNoGuard(old: V1NetworkPolicy, ctx: RemovalContext): boolean {
+  return ctx.operatorManaged || ctx.namespaceTerminating === true || !affectsIngress(old);
 }
 
 /**
@@ -177,15 +181,30 @@ export function guardNamespaceLabels(
   ctx: { userIsOperator: boolean },
 ): GuardDecision {
   const name = ns.metadata?.name ?? '';
-  const claimed = ns.metadata?.labels?.[SPACE_LABEL];
-  const before = oldNs?.metadata?.labels?.[SPACE_LABEL];
+  const claimed = spaceLabel(ns);
+  const before = oldNs && spaceLabel(oldNs);
   if (oldNs !== undefined && claimed === before) return ALLOW;
   const own = spaces.find((s) => s.namespace === name);
-  if (own) {
-    const fine =
-      ctx.userIsOperator || (oldNs === undefined && (claimed === undefined || claimed === own.name));
-    return fine ? ALLOW : deny(ownLabelMessage(name, own, claimed, before));
-  }
+  if (!own) return guardImpersonation(name, claimed, spaces);
+  const fine = ctx.userIsOperator || (oldNs === undefined && ownLabelOnCreate(claimed, own));
+  return fine ? ALLOW : deny(ownLabelMessage(name, own, claimed, before));
+}
+
+function spaceLabel(ns: V1Namespace): string | undefined {
+  return ns.metadata?.labels?.[SPACE_LABEL];
+}
+
+/** A Space's namespace may be created without the label or with its own Space's name. */
+function ownLabelOnCreate(claimed: string | undefined, own: SpaceRef): boolean {
+  return claimed === undefined || claimed === own.name;
+}
+
+/** A namespace that is no Space's may not carry the label naming an existing Space. */
+function guardImpersonation(
+  name: string,
+  claimed: string | undefined,
+  spaces: readonly SpaceRef[],
+): GuardDecision {
   const impersonated = spaces.find((s) => s.name === claimed);
   if (!impersonated) return ALLOW;
   return deny(

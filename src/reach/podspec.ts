@@ -43,15 +43,22 @@ export function podSpecOf(obj: WorkloadObject): PodTemplate | undefined {
   const path = TEMPLATE_PATHS[kind];
   const field = podSpecField(kind);
   if (path === undefined || field === undefined) return undefined;
-  if (path.length === 0) {
-    if (typeof obj.spec !== 'object' || obj.spec === null) return undefined;
-    return { labels: obj.metadata?.labels ?? {}, spec: obj.spec as V1PodSpec, field };
-  }
-  const template = path.reduce<unknown>(child, obj.spec);
+  const found = path.length === 0 ? ownPodSpec(obj) : templatePodSpec(path.reduce<unknown>(child, obj.spec));
+  return found && { ...found, field };
+}
+
+/** A Pod's own spec and labels. */
+function ownPodSpec(obj: WorkloadObject): Omit<PodTemplate, 'field'> | undefined {
+  if (typeof obj.spec !== 'object' || obj.spec === null) return undefined;
+  return { labels: obj.metadata?.labels ?? {}, spec: obj.spec as V1PodSpec };
+}
+
+/** A pod template's spec and labels. */
+function templatePodSpec(template: unknown): Omit<PodTemplate, 'field'> | undefined {
   const spec = child(template, 'spec');
   if (typeof spec !== 'object' || spec === null) return undefined;
   const labels = child(child(template, 'metadata'), 'labels') as Labels | undefined;
-  return { labels: labels ?? {}, spec: spec as V1PodSpec, field };
+  return { labels: labels ?? {}, spec: spec as V1PodSpec };
 }
 
 /** The labels path beside a pod spec path: `spec` → `metadata.labels`, `spec.template.spec` → `spec.template.metadata.labels`. */

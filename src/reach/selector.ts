@@ -77,15 +77,10 @@ function matchesWith(
   const expressions = selector.matchExpressions ?? [];
   for (const e of expressions) if (!OPERATORS.has(e.operator)) throw invalidSelectorOperator(e.operator);
   const labels = selector.matchLabels ?? {};
-  for (const key of Object.keys(labels)) {
-    const value = get(key);
-    if (value === undefined || value !== labels[key]) return false;
-  }
-  for (const e of expressions) {
-    const req: Requirement = { key: e.key, operator: e.operator as Operator, values: e.values ?? [] };
-    if (!holds(req, get(e.key))) return false;
-  }
-  return true;
+  if (!Object.keys(labels).every((key) => get(key) === labels[key])) return false;
+  return expressions.every((e) =>
+    holds({ key: e.key, operator: e.operator as Operator, values: e.values ?? [] }, get(e.key)),
+  );
 }
 
 /** Whether the selector has no requirement at all, so it matches every label set. */
