@@ -187,7 +187,7 @@ describe('nonCanonicalCidrProblem', () => {
   });
 });
 
-// Address intervals (moved here from src/reach/cidr.test.ts with the code).
+// Address intervals (IPv4 and IPv6), for the reachability evaluator in src/reach.
 
 describe('parseCidr', () => {
   it.each(['10/8', '10.0.0.0', '10.0.0.0/33', 'fd00::/129', 'nonsense/8', '10.0.0.0/x'])(
