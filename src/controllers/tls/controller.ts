@@ -71,6 +71,12 @@ import { keyOf, splitKey, type Ctx } from '../context.ts';
 export const MAX_REQUEUE_MS = 12 * 60 * 60 * 1000;
 /** How often a user's own Secret (mode secret, in no cache of ours) is checked again. */
 export const USER_SECRET_RECHECK_MS = 5 * 60 * 1000;
+/**
+ * How often the operator's own App Secret is read again and repaired when it drifted. The
+ * operator may not list or watch a tenant's Secrets (deploy/rbac.yaml), so drift is found by this
+ * level-triggered re-read, not by a watch.
+ */
+export const SECRET_RECHECK_MS = 5 * 60 * 1000;
 export const CONDITION = 'Certificate';
 const STATUS_MANAGER = 'spaces-operator-tls';
 
@@ -82,6 +88,12 @@ export interface TlsOptions {
   servingLifetimeMs?: number;
   propagationMs?: number;
   concurrency?: number;
+  /**
+   * How often an App's Secret is read again to repair drift (default `SECRET_RECHECK_MS`): the
+   * ownership webhook refuses changes by anyone else, this repairs what got past it (webhook
+   * configuration deleted, an admin).
+   */
+  secretRecheckMs?: number;
 }
 
 type AppObj = App & KubernetesObject & { metadata: { name: string } };
@@ -459,7 +471,7 @@ export class TlsController {
     return {
       tls: { ...tls, notAfter: iso(notAfter), renewAt: iso(due) },
       condition: cond('True', 'Issued', message),
-      requeueAfter: due - now,
+      requeueAfter: Math.min(due - now, this.#o.secretRecheckMs ?? SECRET_RECHECK_MS),
     };
   }
 
