@@ -260,10 +260,15 @@ describe.skipIf(unavailable)(
       const t0 = Date.now();
       while (Date.now() - t0 < 120_000) {
         got = await probe([BILLING_URL, '/ca/ca.crt']);
+        if (!got.ok) console.log(`client ${clients}: ${got.error ?? JSON.stringify(got)}`);
         if (got.ok || /x509|certificate/.test(got.error ?? '')) break;
         await sleep(1000);
       }
-      expect(got).toMatchObject({ ok: true, body: 'billing-web', subject: `billing.${DOMAIN}` });
+      expect(got, JSON.stringify(got)).toMatchObject({
+        ok: true,
+        body: 'billing-web',
+        subject: `billing.${DOMAIN}`,
+      });
       const served = await secretCert('billing');
       expect(got.serial).toBe(serialOf(served));
 
@@ -307,7 +312,11 @@ describe.skipIf(unavailable)(
       console.log(
         `renewal: kubelet updated the Secret volume ${kubeletMs} ms after the operator wrote it; a client saw the new certificate ${servedMs} ms after`,
       );
-      expect(got).toMatchObject({ ok: true, body: 'billing-web', serial: serialOf(renewed) });
+      expect(got, JSON.stringify(got)).toMatchObject({
+        ok: true,
+        body: 'billing-web',
+        serial: serialOf(renewed),
+      });
       expect(serialOf(renewed)).not.toBe(serialOf(old));
       const after = await core.readNamespacedPod({ name: 'billing-web', namespace: S });
       expect(after.metadata?.uid).toBe(before.metadata?.uid);
