@@ -33,7 +33,7 @@ import { until } from '../support/kube.ts';
 const exec = promisify(execFile);
 const run = randomBytes(2).toString('hex');
 const S = `tls-${run}`;
-const PORT = 8443;
+const PORT = 443; // https://billing.<space domain> with no port: the App's Service port is 443
 const IMAGE = 'spaces.local/tlsprobe:1';
 const SERVING_LIFETIME_MS = 120_000; // renewed at 2/3: 80 s after it was issued
 const DOMAIN = `${S}.spaces.local`;
