@@ -15,6 +15,7 @@ import {
   appServiceName,
   isInternal,
   sortCidrs,
+  staleProcessPolicies,
   validateApp,
 } from '../../model/index.ts';
 import {
@@ -377,10 +378,26 @@ async function applyChildren(
   space: SpaceObject,
   peerings: Peering[],
 ): Promise<string | undefined> {
-  const [serviceApplied] = await Promise.all(
-    appChildren(app, space, peerings).map((child) => c.applier.apply(child)),
-  );
+  const children = appChildren(app, space, peerings);
+  const [serviceApplied] = await Promise.all(children.map((child) => c.applier.apply(child)));
+  await deleteStalePolicies(c, app, space);
   return (serviceApplied?.object as { spec?: { clusterIP?: string } } | undefined)?.spec?.clusterIP;
+}
+
+/** Deletes the discovery policies of processes the App no longer has (only the operator's own for it). */
+async function deleteStalePolicies(c: Ctx, app: AppObject, space: SpaceObject): Promise<void> {
+  const live = c.informers.networkPolicies.list(app.metadata.namespace ?? '');
+  for (const p of staleProcessPolicies(app, space, live)) {
+    c.log.info(
+      { namespace: p.metadata?.namespace, name: p.metadata?.name },
+      'deleting the policy of a removed process',
+    );
+    await c.applier.delete({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: p.metadata?.name ?? '', namespace: p.metadata?.namespace ?? '' },
+    });
+  }
 }
 
 /** status.reachableFrom (bounded, widening sources first), whether the App is exposed, and the note. */
