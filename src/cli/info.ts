@@ -72,19 +72,25 @@ export interface PodCount {
   status?: { phase?: string; conditions?: { type: string; status: string }[] };
 }
 
+const isLive = (pod: PodCount): boolean => {
+  const phase = pod.status?.phase;
+  return phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata?.deletionTimestamp;
+};
+
+const isReady = (pod: PodCount): boolean =>
+  (pod.status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True');
+
 /** `web=2/3` per process: ready/live pods its selector matches (a pod counts once, web first). */
 export function processCounts(app: App, pods: readonly PodCount[]): string[] {
   const procs = appProcesses(app);
   const n = new Map(procs.map((p) => [p.name, { ready: 0, live: 0 }]));
-  for (const pod of pods) {
-    const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed' || pod.metadata?.deletionTimestamp) continue;
+  for (const pod of pods.filter(isLive)) {
     const labels = pod.metadata?.labels ?? {};
     const proc = procs.find((p) => Object.entries(p.selector).every(([k, v]) => labels[k] === v));
-    const c = proc ? n.get(proc.name) : undefined;
+    const c = proc && n.get(proc.name);
     if (!c) continue;
     c.live++;
-    if ((pod.status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True')) c.ready++;
+    if (isReady(pod)) c.ready++;
   }
   return procs.map((p) => `${p.name}=${n.get(p.name)?.ready ?? 0}/${n.get(p.name)?.live ?? 0}`);
 }

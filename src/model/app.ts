@@ -17,7 +17,7 @@ import type { App } from '../api/v1alpha1/app.ts';
 import type { Peering } from '../api/v1alpha1/peering.ts';
 import type { Space } from '../api/v1alpha1/space.ts';
 import { sortCidrs } from './cidr.ts';
-import { NAMESPACE_NAME_LABEL, WEB_PROCESS, managedLabels } from './labels.ts';
+import { MANAGED_BY, MANAGED_BY_LABEL, NAMESPACE_NAME_LABEL, WEB_PROCESS, managedLabels } from './labels.ts';
 import { hasDnsDiscovery } from './dns.ts';
 import { activePeeringCidrs } from './peering.ts';
 import { appProcesses, webProcess, type AppProcess } from './processes.ts';
@@ -172,18 +172,29 @@ export function appChildren(
 
 /**
  * Policies the operator made for this App's processes that it no longer wants (process removed,
- * discovery turned off): named `app-<app>.<process>`, controlled by this App (owner uid), so
- * nothing another writer made is ever listed.
+ * discovery turned off): named `app-<app>.<process>`, carrying the managed-by label AND a
+ * controller owner reference to this App (its uid), so nothing another writer made is ever
+ * listed, not even a user's policy named like ours or labelled like ours.
  */
 export function staleProcessPolicies<
-  T extends { metadata?: { name?: string; ownerReferences?: { uid?: string; controller?: boolean }[] } },
+  T extends {
+    metadata?: {
+      name?: string;
+      labels?: Record<string, string>;
+      ownerReferences?: { kind?: string; uid?: string; controller?: boolean }[];
+    };
+  },
 >(app: App, space: Space, live: readonly T[]): T[] {
   const want = new Set(discoveryProcesses(app, space).map((p) => processPolicyName(app, p.name)));
   const prefix = `${appPolicyName(app)}.`;
   const uid = app.metadata.uid;
+  if (!uid) return [];
   return live.filter((np) => {
     const name = np.metadata?.name ?? '';
-    const owned = (np.metadata?.ownerReferences ?? []).some((r) => r.controller && uid && r.uid === uid);
-    return owned && name.startsWith(prefix) && !want.has(name);
+    if (!name.startsWith(prefix) || want.has(name)) return false;
+    if (np.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return false;
+    return (np.metadata?.ownerReferences ?? []).some(
+      (r) => r.controller && r.kind === 'App' && r.uid === uid,
+    );
   });
 }

@@ -108,8 +108,9 @@ describe('discovery policies', () => {
   });
 
   it("lists as stale only its own process policies it no longer wants, never another writer's", () => {
+    const labels = { 'app.kubernetes.io/managed-by': 'spaces-operator' };
     const own = (name: string, uid = 'uid-billing') => ({
-      metadata: { name, ownerReferences: [{ uid, controller: true }] },
+      metadata: { name, labels, ownerReferences: [{ kind: 'App', uid, controller: true }] },
     });
     const live = [
       own('app-billing'),
@@ -117,6 +118,15 @@ describe('discovery policies', () => {
       own('app-billing.old'),
       own('app-billing.other', 'uid-someone'),
       { metadata: { name: 'app-billing.tenant' } },
+      // A user's policy named and labelled like ours, but not owned by the App: never deleted.
+      { metadata: { name: 'app-billing.cron', labels } },
+      // Owned by the App's uid but without our label (not ours as written): never deleted.
+      {
+        metadata: {
+          name: 'app-billing.batch',
+          ownerReferences: [{ kind: 'App', uid: 'uid-billing', controller: true }],
+        },
+      },
     ];
     expect(staleProcessPolicies(app, cedar, live).map((p) => p.metadata.name)).toEqual(['app-billing.old']);
   });

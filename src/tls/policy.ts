@@ -109,13 +109,16 @@ export function caReason(s: CaState | undefined, o: CaPlanOptions): CaReason | u
   if (!s) return 'missing';
   if (!usableCa(s.current) || (s.next && !usableCa(s.next))) return 'invalid';
   if (validity(s.current.cert).notAfter <= o.now) return 'expired';
-  if (s.next) {
-    const trustedSince = validity(s.next.cert).notBefore + BACKDATE_MS;
-    return o.now >= trustedSince + (o.propagationMs ?? PROPAGATION_MS) ? 'promoted' : undefined;
-  }
+  if (s.next) return nextCaReason(s.next, o);
   if (!sameSet(permittedSubtrees(s.current.cert), o.permitted)) return 'constraints-changed';
   if (o.now >= renewAt(s.current.cert)) return 'renewal-due';
   return undefined;
+}
+
+/** A next CA is promoted once every mounted bundle has had time to take it. */
+function nextCaReason(next: KeyedCert, o: CaPlanOptions): CaReason | undefined {
+  const trustedSince = validity(next.cert).notBefore + BACKDATE_MS;
+  return o.now >= trustedSince + (o.propagationMs ?? PROPAGATION_MS) ? 'promoted' : undefined;
 }
 
 /**

@@ -65,39 +65,48 @@ export function userSecretErrors(
 ): FieldError[] {
   const field = 'spec.tls.secretName';
   const ref = `Secret ${app.metadata.namespace ?? ''}/${tlsSecretName(app)}`;
-  if (!secret) return [{ field, message: `${field}: ${ref} does not exist; create it or change ${field}` }];
-  if (secret.type !== 'kubernetes.io/tls') {
-    return [
-      { field, message: `${field}: ${ref} has type ${secret.type ?? 'Opaque'}, not kubernetes.io/tls` },
-    ];
+  const shape = secretShapeError(secret, ref);
+  if (shape) return [{ field, message: `${field}: ${shape}` }];
+  const pem = splitPem(unb64(secret!.data?.['tls.crt']) ?? '')[0]!;
+  const key = unb64(secret!.data?.['tls.key'])!;
+  try {
+    return certificateErrors(pem, key, names, now, ref).map((m) => ({ field, message: `${field}: ${m}` }));
+  } catch (err) {
+    const message = `${field}: ${ref}: tls.crt or tls.key cannot be read (${(err as Error).message})`;
+    return [{ field, message }];
   }
+}
+
+/** What makes the Secret unusable before its certificate is even read (undefined: nothing). */
+function secretShapeError(secret: SecretView | undefined, ref: string): string | undefined {
+  if (!secret) return `${ref} does not exist; create it or change spec.tls.secretName`;
+  if (secret.type !== 'kubernetes.io/tls')
+    return `${ref} has type ${secret.type ?? 'Opaque'}, not kubernetes.io/tls`;
   const pem = splitPem(unb64(secret.data?.['tls.crt']) ?? '')[0];
   const key = unb64(secret.data?.['tls.key']);
-  if (!pem || !key) return [{ field, message: `${field}: ${ref} has no tls.crt or tls.key` }];
-  try {
-    const cert = new NodeX509(pem);
-    const errors: FieldError[] = [];
-    if (!cert.checkPrivateKey(createPrivateKey(key))) {
-      errors.push({ field, message: `${field}: ${ref}: tls.key is not the key of tls.crt` });
-    }
-    const sans = certNames(pem);
-    const missing = names.filter((n) => !sans.some((s) => sanCovers(s, n)));
-    if (missing.length > 0) {
-      errors.push({
-        field,
-        message: `${field}: the certificate in ${ref} does not cover ${missing.join(', ')} (it has ${sans.join(', ') || 'no DNS names'})`,
-      });
-    }
-    if (Date.parse(cert.validTo) <= now) {
-      errors.push({
-        field,
-        message: `${field}: the certificate in ${ref} expired at ${new Date(cert.validTo).toISOString()}`,
-      });
-    }
-    return errors;
-  } catch (err) {
-    return [
-      { field, message: `${field}: ${ref}: tls.crt or tls.key cannot be read (${(err as Error).message})` },
-    ];
+  return pem && key ? undefined : `${ref} has no tls.crt or tls.key`;
+}
+
+/** The certificate's faults: its key, the names it lacks, its expiry. Throws when it cannot be read. */
+function certificateErrors(
+  pem: string,
+  key: string,
+  names: readonly string[],
+  now: number,
+  ref: string,
+): string[] {
+  const cert = new NodeX509(pem);
+  const errors: string[] = [];
+  if (!cert.checkPrivateKey(createPrivateKey(key))) errors.push(`${ref}: tls.key is not the key of tls.crt`);
+  const sans = certNames(pem);
+  const missing = names.filter((n) => !sans.some((s) => sanCovers(s, n)));
+  if (missing.length > 0) {
+    errors.push(
+      `the certificate in ${ref} does not cover ${missing.join(', ')} (it has ${sans.join(', ') || 'no DNS names'})`,
+    );
   }
+  if (Date.parse(cert.validTo) <= now) {
+    errors.push(`the certificate in ${ref} expired at ${new Date(cert.validTo).toISOString()}`);
+  }
+  return errors;
 }

@@ -68,6 +68,8 @@ describe('buildWebhookConfiguration', () => {
         '/services:CREATE,UPDATE,DELETE',
         'networking.k8s.io/networkpolicies:CREATE,UPDATE,DELETE',
         '/namespaces:UPDATE,DELETE',
+        '/secrets:UPDATE,DELETE',
+        '/configmaps:UPDATE,DELETE',
         // cidrs.privatespaces.dev
         'networking.k8s.io/networkpolicies:CREATE,UPDATE',
         'gateway.networking.k8s.io/httproutes:CREATE,UPDATE',

@@ -11,11 +11,12 @@
 //   namespaces (label privatespaces.dev/space), the only place they can reach an internal app's
 //   pods (a NetworkPolicy or an Ingress acts within its own namespace).
 // - namespaces.privatespaces.dev: Namespaces (labels decide which policies admit a namespace).
-// - owned.privatespaces.dev: the ownership lock (handlers/owned.ts). Services, NetworkPolicies
-//   and Namespaces labelled app.kubernetes.io/managed-by=spaces-operator (objectSelector: for an
-//   UPDATE it matches when the old OR the new object carries the label, so stripping the label is
-//   seen too), on UPDATE and DELETE, and CREATE of a Service or NetworkPolicy carrying the label
-//   (spoofing). It also skips the garbage collector, which deletes and un-owns our children when
+// - owned.privatespaces.dev: the ownership lock (handlers/owned.ts). Services, NetworkPolicies,
+//   Namespaces, Secrets and ConfigMaps labelled app.kubernetes.io/managed-by=spaces-operator
+//   (objectSelector: for an UPDATE it matches when the old OR the new object carries the label,
+//   so stripping the label is seen too), on UPDATE and DELETE, and CREATE of a Service or
+//   NetworkPolicy carrying the label (spoofing). Only labelled Secrets and ConfigMaps are sent, so
+//   an outage of the webhook never blocks an ordinary Secret or ConfigMap. It also skips the garbage collector, which deletes and un-owns our children when
 //   their owner goes, and the namespace controller deleting.
 // - cidrs.privatespaces.dev: canonical CIDRs in NetworkPolicies (CREATE, UPDATE) that have an
 //   ipBlock, in every namespace that is not a Space namespace (workloads.privatespaces.dev sends
@@ -98,6 +99,8 @@ export const RULES = {
     rule('', ['services'], ['CREATE', 'UPDATE', 'DELETE']),
     rule('networking.k8s.io', ['networkpolicies'], ['CREATE', 'UPDATE', 'DELETE']),
     rule('', ['namespaces'], ['UPDATE', 'DELETE']),
+    // Private TLS: an App's Secret, a Space's CA bundle (only those labelled: objectSelector).
+    rule('', ['secrets', 'configmaps'], ['UPDATE', 'DELETE']),
   ],
   cidrs: [rule('networking.k8s.io', ['networkpolicies'])],
 } satisfies Record<string, V1RuleWithOperations[]>;
@@ -165,10 +168,10 @@ export function webhookClientConfig(o: WebhookConfigOptions): V1ValidatingWebhoo
   };
 }
 
-export function buildWebhookConfiguration(o: WebhookConfigOptions): V1ValidatingWebhookConfiguration {
-  const skipped = [...new Set([...SYSTEM_NAMESPACES, o.namespace, ...(o.excludeNamespaces ?? [])])];
-  const notSystem = { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: skipped };
-  const common = {
+function commonFields(o: WebhookConfigOptions): Omit<V1ValidatingWebhook, 'name'> & {
+  matchConditions: V1MatchCondition[];
+} {
+  return {
     admissionReviewVersions: ['v1'],
     sideEffects: 'None',
     failurePolicy: 'Fail',
@@ -180,7 +183,14 @@ export function buildWebhookConfiguration(o: WebhookConfigOptions): V1Validating
       o.operatorUsername ??
         `system:serviceaccount:${o.namespace}:${o.serviceAccount ?? WEBHOOK_CONFIGURATION_NAME}`,
     ),
-  } satisfies Partial<V1ValidatingWebhook>;
+  };
+}
+
+/** The six webhooks, in the order of the header. */
+function webhooks(o: WebhookConfigOptions): V1ValidatingWebhook[] {
+  const skipped = [...new Set([...SYSTEM_NAMESPACES, o.namespace, ...(o.excludeNamespaces ?? [])])];
+  const notSystem = { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: skipped };
+  const common = commonFields(o);
   const inSpaces = { key: SPACE_LABEL, operator: 'Exists' };
   const hook = (name: string, rules: V1RuleWithOperations[], spacesOnly = false): V1ValidatingWebhook => ({
     name: `${name}.privatespaces.dev`,
@@ -206,6 +216,17 @@ export function buildWebhookConfiguration(o: WebhookConfigOptions): V1Validating
     },
     matchConditions: [...common.matchConditions, WITH_IP_BLOCKS],
   };
+  return [
+    hook('resources', RULES.resources),
+    exposure,
+    workloads,
+    hook('namespaces', RULES.namespaces),
+    owned,
+    cidrs,
+  ];
+}
+
+export function buildWebhookConfiguration(o: WebhookConfigOptions): V1ValidatingWebhookConfiguration {
   const annotations = o.certManagerCertificate
     ? { 'cert-manager.io/inject-ca-from': o.certManagerCertificate }
     : undefined;
@@ -217,13 +238,6 @@ export function buildWebhookConfiguration(o: WebhookConfigOptions): V1Validating
       labels: { 'app.kubernetes.io/managed-by': 'spaces-operator' },
       ...(annotations ? { annotations } : {}),
     },
-    webhooks: [
-      hook('resources', RULES.resources),
-      exposure,
-      workloads,
-      hook('namespaces', RULES.namespaces),
-      owned,
-      cidrs,
-    ],
+    webhooks: webhooks(o),
   };
 }

@@ -1,6 +1,7 @@
 // The validating admission webhook, assembled: certificates (self-managed in a Secret, or
 // cert-manager's), the CA bundle in the ValidatingWebhookConfiguration, and the HTTPS server over
 // the handlers. See README.md in this folder for what it promises.
+import type { V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { realClock, sleep, type Clock } from '../engine/clock.ts';
@@ -121,70 +122,115 @@ export function certCheckIntervalMs(o: Pick<StartWebhookOptions, 'checkIntervalM
   return o.checkIntervalMs || (o.certManager ? 60_000 : 3_600_000);
 }
 
+/** What one running webhook knows of itself, resolved once from its options. */
+interface WebhookIdentity {
+  o: StartWebhookOptions;
+  cm: CertManagerOptions | undefined;
+  /** The configuration's name. */
+  name: string;
+  /** Write the whole configuration (true), or only inject the caBundle into an existing one. */
+  register: boolean;
+  serviceAccount: string;
+  operatorUsername: string;
+}
+
+function identityOf(o: StartWebhookOptions): WebhookIdentity {
+  const serviceAccount = o.serviceAccount ?? 'spaces-operator';
+  return {
+    o,
+    cm: certManagerOptions(o),
+    name: o.configurationName ?? WEBHOOK_CONFIGURATION_NAME,
+    register: o.register ?? o.url !== undefined,
+    serviceAccount,
+    // The operator's own requests pass the guards and skip the webhooks: it must run as its
+    // service account (in a pod, and in `npm run local`), never as the users it guards against.
+    operatorUsername: `system:serviceaccount:${o.namespace}:${serviceAccount}`,
+  };
+}
+
+/**
+ * Publishes the serving CA: the whole configuration (register) or its caBundle. Every check
+ * re-reads the configuration: a GitOps sync that reset the caBundle is repaired at the next
+ * check. Both paths write only when something differs.
+ */
+async function publishCA(w: WebhookIdentity, m: ServingMaterial, logger: Logger): Promise<void> {
+  const { o, cm } = w;
+  const secretName = cm?.secretName ?? o.secretName ?? `${o.serviceName}-tls`;
+  recordCertificateExpiry(o.registry ?? engineRegistry, o.namespace, secretName, m.cert);
+  const caBundle = cm ? undefined : m.caBundle;
+  if (w.register) await applyWebhookConfiguration(o.api, configurationOf(w, caBundle));
+  else if (caBundle) await injectCABundle({ api: o.api, name: w.name, caBundle, logger });
+}
+
+/** The whole configuration this webhook registers (cert-manager: its cainjector fills caBundle). */
+function configurationOf(w: WebhookIdentity, caBundle: string | undefined): V1ValidatingWebhookConfiguration {
+  const { o, cm } = w;
+  const certificate = cm ? `${o.namespace}/${cm.certificate ?? o.serviceName}` : undefined;
+  return buildWebhookConfiguration({
+    name: w.name,
+    namespace: o.namespace,
+    serviceName: o.serviceName,
+    serviceAccount: w.serviceAccount,
+    operatorUsername: w.operatorUsername,
+    ...(o.url ? { url: o.url } : {}),
+    ...(caBundle ? { caBundle } : {}),
+    ...(certificate ? { certManagerCertificate: certificate } : {}),
+  });
+}
+
+/** The first serving material; with cert-manager, waits (backing off) until it has issued. */
+async function firstMaterial(
+  source: CertSource,
+  w: WebhookIdentity,
+  ctx: { logger: Logger; clock: Clock; signal: AbortSignal },
+): Promise<ServingMaterial> {
+  for (let delay = 500; ; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      return await source.current();
+    } catch (err) {
+      if (!w.cm || ctx.signal.aborted) throw err;
+      ctx.logger.warn({ err }, 'waiting for the cert-manager certificate');
+      await sleep(ctx.clock, delay, ctx.signal);
+    }
+  }
+}
+
+/** The HTTPS server with every handler, the operator passing the guards. */
+function serve(
+  w: WebhookIdentity,
+  tls: ReturnType<typeof tlsHolder>,
+  logger: Logger,
+): Promise<WebhookServer> {
+  const { o } = w;
+  return startWebhookServer({
+    port: o.port,
+    host: o.host ?? (o.url ? new URL(o.url).hostname.replace(/^\[|\]$/g, '') : '0.0.0.0'),
+    tls,
+    handlers: buildHandlers(o.lookup, {
+      operator: { username: w.operatorUsername },
+      settings: o.settings ?? platformSettings({ operatorNamespace: o.namespace }),
+    }),
+    logger,
+    registry: o.registry ?? engineRegistry,
+  });
+}
+
 /** Starts the webhook: certificate, server, configuration; then re-checks the certificate periodically. */
 export function startWebhook(o: StartWebhookOptions): Webhook {
   const logger = (o.logger ?? silentLogger).child({ component: 'webhook' });
   const clock = o.clock ?? realClock;
   const source = certSource(o, logger, clock);
-  const cm = certManagerOptions(o);
-  const name = o.configurationName ?? WEBHOOK_CONFIGURATION_NAME;
-  const register = o.register ?? o.url !== undefined;
-  const serviceAccount = o.serviceAccount ?? 'spaces-operator';
-  // The operator's own requests pass the guards and skip the webhooks: it must run as its
-  // service account (in a pod, and in `npm run local`), never as the users it guards against.
-  const operatorUsername = `system:serviceaccount:${o.namespace}:${serviceAccount}`;
+  const w = identityOf(o);
   let server: WebhookServer | undefined;
   const stopping = new AbortController();
   let stopped = false;
-
-  // Every check re-reads the configuration: a GitOps sync that reset the caBundle is repaired at
-  // the next check. Both paths write only when something differs.
-  const publishCA = async (m: ServingMaterial): Promise<void> => {
-    recordCertificateExpiry(
-      o.registry ?? engineRegistry,
-      o.namespace,
-      cm?.secretName ?? o.secretName ?? `${o.serviceName}-tls`,
-      m.cert,
-    );
-    const caBundle = cm ? undefined : m.caBundle;
-    if (register) {
-      const certificate = cm ? `${o.namespace}/${cm.certificate ?? o.serviceName}` : undefined;
-      const vwc = buildWebhookConfiguration({
-        name,
-        namespace: o.namespace,
-        serviceName: o.serviceName,
-        serviceAccount,
-        operatorUsername,
-        ...(o.url ? { url: o.url } : {}),
-        ...(caBundle ? { caBundle } : {}),
-        ...(certificate ? { certManagerCertificate: certificate } : {}),
-      });
-      await applyWebhookConfiguration(o.api, vwc);
-    } else if (caBundle) {
-      await injectCABundle({ api: o.api, name, caBundle, logger });
-    }
-  };
-
-  // cert-manager may not have issued yet: wait for its Secret rather than fail the operator.
-  const firstMaterial = async (): Promise<ServingMaterial> => {
-    for (let delay = 500; ; delay = Math.min(delay * 2, 30_000)) {
-      try {
-        return await source.current();
-      } catch (err) {
-        if (!cm || stopped) throw err;
-        logger.warn({ err }, 'waiting for the cert-manager certificate');
-        await sleep(clock, delay, stopping.signal);
-      }
-    }
-  };
-
   const holder = { current: undefined as ReturnType<typeof tlsHolder> | undefined };
 
   const refresh = async (): Promise<void> => {
     if (stopped || !holder.current) return;
     const m = await source.current();
     holder.current.set({ cert: m.cert, key: m.key });
-    await publishCA(m);
+    await publishCA(w, m, logger);
   };
 
   const schedule = (): void => {
@@ -198,22 +244,12 @@ export function startWebhook(o: StartWebhookOptions): Webhook {
   };
 
   const ready = (async (): Promise<void> => {
-    const m = await firstMaterial();
+    const m = await firstMaterial(source, w, { logger, clock, signal: stopping.signal });
     if (stopped) return;
     holder.current = tlsHolder({ cert: m.cert, key: m.key });
-    server = await startWebhookServer({
-      port: o.port,
-      host: o.host ?? (o.url ? new URL(o.url).hostname.replace(/^\[|\]$/g, '') : '0.0.0.0'),
-      tls: holder.current,
-      handlers: buildHandlers(o.lookup, {
-        operator: { username: operatorUsername },
-        settings: o.settings ?? platformSettings({ operatorNamespace: o.namespace }),
-      }),
-      logger,
-      registry: o.registry ?? engineRegistry,
-    });
+    server = await serve(w, holder.current, logger);
     if (stopped) return void (await server.close());
-    await publishCA(m);
+    await publishCA(w, m, logger);
     schedule();
   })();
 

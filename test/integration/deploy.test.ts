@@ -171,6 +171,9 @@ describe('the ClusterRole in deploy/', () => {
     // What it needs.
     expect(await can('patch', 'services', '-n', 'acme')).toMatch(/: yes$/);
     expect(await can('patch', 'networkpolicies.networking.k8s.io', '-n', 'acme')).toMatch(/: yes$/);
+    // A removed process's policy, one by one (staleProcessPolicies); never a whole collection.
+    expect(await can('delete', 'networkpolicies.networking.k8s.io', '-n', 'acme')).toMatch(/: yes$/);
+    expect(await can('deletecollection', 'networkpolicies.networking.k8s.io', '-n', 'acme')).toMatch(/: no$/);
     expect(await can('patch', 'apps.privatespaces.dev', '--subresource=status', '-n', 'acme')).toMatch(
       /: yes$/,
     );

@@ -15,6 +15,7 @@ import {
   appServiceName,
   isInternal,
   sortCidrs,
+  staleProcessPolicies,
   validateApp,
 } from '../../model/index.ts';
 import {
@@ -297,6 +298,7 @@ function conflictsOf(c: Ctx, app: App): SelectorConflict[] {
 
 /** An App as the informer holds it. */
 type AppObject = NonNullable<ReturnType<Ctx['informers']['apps']['get']>>;
+type SpaceObject = NonNullable<ReturnType<Ctx['informers']['spaces']['get']>>;
 
 /** Every status condition of a reconciled App. */
 function appConditions(
@@ -348,6 +350,70 @@ function wideningKeys(reach: Exposure): Set<string> {
   ]);
 }
 
+/**
+ * The Space the App is reconciled in, or undefined after reporting why it cannot be (invalid
+ * spec, no Space, a selector that conflicts with a LoadBalancer's).
+ */
+async function spaceToReconcile(c: Ctx, app: AppObject): Promise<SpaceObject | undefined> {
+  const namespace = app.metadata.namespace ?? '';
+  const space = c.informers.spaces.get(namespace);
+  const errors = validateApp(app, space, undefined, c.settings);
+  if (!space || errors.length > 0) {
+    await reportInvalidSpec(c, app, errorText(errors) || `namespace ${namespace} belongs to no Space`);
+    return undefined;
+  }
+  // The operator's own writes pass the same check as a tenant's: no LoadBalancer on internal pods.
+  const conflicts = conflictsOf(c, app);
+  if (conflicts.length > 0) {
+    await reportInvalidSpec(c, app, conflictMessage(app, conflicts), 'SelectorConflict');
+    return undefined;
+  }
+  return space;
+}
+
+/** Applies the App's Service and NetworkPolicies (independent: at the same time); the ClusterIP. */
+async function applyChildren(
+  c: Ctx,
+  app: AppObject,
+  space: SpaceObject,
+  peerings: Peering[],
+): Promise<string | undefined> {
+  const children = appChildren(app, space, peerings);
+  const [serviceApplied] = await Promise.all(children.map((child) => c.applier.apply(child)));
+  await deleteStalePolicies(c, app, space);
+  return (serviceApplied?.object as { spec?: { clusterIP?: string } } | undefined)?.spec?.clusterIP;
+}
+
+/** Deletes the discovery policies of processes the App no longer has (only the operator's own for it). */
+async function deleteStalePolicies(c: Ctx, app: AppObject, space: SpaceObject): Promise<void> {
+  const live = c.informers.networkPolicies.list(app.metadata.namespace ?? '');
+  for (const p of staleProcessPolicies(app, space, live)) {
+    c.log.info(
+      { namespace: p.metadata?.namespace, name: p.metadata?.name },
+      'deleting the policy of a removed process',
+    );
+    await c.applier.delete({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: p.metadata?.name ?? '', namespace: p.metadata?.namespace ?? '' },
+    });
+  }
+}
+
+/** status.reachableFrom (bounded, widening sources first), whether the App is exposed, and the note. */
+function reachStatus(
+  reach: Exposure,
+  app: App,
+): { reachableFrom: ReachableFrom[]; exposed: boolean; listed: string } {
+  const { reachableFrom, omitted } = boundedReach(reach.reachableFrom, wideningKeys(reach));
+  const exposed = isInternal(app) && (reach.widened.length > 0 || reach.bypasses.length > 0);
+  const listed =
+    omitted > 0
+      ? `; status.reachableFrom shows ${MAX_REACHABLE_FROM} of ${reachableFrom.length + omitted} sources`
+      : '';
+  return { reachableFrom, exposed, listed };
+}
+
 export function appReconciler(c: Ctx): Reconciler<string> {
   const memo: ReachMemo = { stamp: '', byPod: new Map() };
   return {
@@ -355,36 +421,14 @@ export function appReconciler(c: Ctx): Reconciler<string> {
     async reconcile(key): Promise<void> {
       const app = c.informers.apps.get(key);
       if (!app || app.metadata.deletionTimestamp) return forgetExposure(key); // children go by garbage collection
+      const space = await spaceToReconcile(c, app);
+      if (!space) return;
       const namespace = app.metadata.namespace ?? '';
-      const generation = app.metadata.generation;
-      const space = c.informers.spaces.get(namespace);
-      const errors = validateApp(app, space, undefined, c.settings);
-      if (!space || errors.length > 0) {
-        const message = errorText(errors) || `namespace ${namespace} belongs to no Space`;
-        await reportInvalidSpec(c, app, message);
-        return;
-      }
-      // The operator's own writes pass the same check as a tenant's: no LoadBalancer on internal pods.
-      const conflicts = conflictsOf(c, app);
-      if (conflicts.length > 0) {
-        await reportInvalidSpec(c, app, conflictMessage(app, conflicts), 'SelectorConflict');
-        return;
-      }
-      // The Service and the NetworkPolicy are independent: apply them at the same time.
       const peerings = c.informers.peerings.list(namespace);
-      const [serviceApplied] = await Promise.all(
-        appChildren(app, space, peerings).map((child) => c.applier.apply(child)),
-      );
-      const clusterIP = (serviceApplied?.object as { spec?: { clusterIP?: string } } | undefined)?.spec
-        ?.clusterIP;
+      const clusterIP = await applyChildren(c, app, space, peerings);
       const service = appServiceName(app);
       const reach = exposure(c, memo, app, space, peerings);
-      const { reachableFrom, omitted } = boundedReach(reach.reachableFrom, wideningKeys(reach));
-      const exposed = isInternal(app) && (reach.widened.length > 0 || reach.bypasses.length > 0);
-      const listed =
-        omitted > 0
-          ? `; status.reachableFrom shows ${MAX_REACHABLE_FROM} of ${reachableFrom.length + omitted} sources`
-          : '';
+      const { reachableFrom, exposed, listed } = reachStatus(reach, app);
       const names = namesStatus(c.dnsNames?.(keyOf(app)), appDnsNames(app, space));
       await c.status.patchStatus(app, {
         serviceName: service,
@@ -395,7 +439,7 @@ export function appReconciler(c: Ctx): Reconciler<string> {
         exposed,
         // status.tls is the TLS controller's (src/controllers/tls/): kept, not merged away.
         ...(app.status?.tls ? { tls: app.status.tls } : {}),
-        observedGeneration: generation,
+        observedGeneration: app.metadata.generation,
         conditions: appConditions(c, app, { ...reach, listed }, names),
       });
       await emitExposure(c, app, reach, exposed);

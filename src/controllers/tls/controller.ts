@@ -71,6 +71,12 @@ import { keyOf, splitKey, type Ctx } from '../context.ts';
 export const MAX_REQUEUE_MS = 12 * 60 * 60 * 1000;
 /** How often a user's own Secret (mode secret, in no cache of ours) is checked again. */
 export const USER_SECRET_RECHECK_MS = 5 * 60 * 1000;
+/**
+ * How often the operator's own App Secret is read again and repaired when it drifted. The
+ * operator may not list or watch a tenant's Secrets (deploy/rbac.yaml), so drift is found by this
+ * level-triggered re-read, not by a watch.
+ */
+export const SECRET_RECHECK_MS = 5 * 60 * 1000;
 export const CONDITION = 'Certificate';
 const STATUS_MANAGER = 'spaces-operator-tls';
 
@@ -82,6 +88,12 @@ export interface TlsOptions {
   servingLifetimeMs?: number;
   propagationMs?: number;
   concurrency?: number;
+  /**
+   * How often an App's Secret is read again to repair drift (default `SECRET_RECHECK_MS`): the
+   * ownership webhook refuses changes by anyone else, this repairs what got past it (webhook
+   * configuration deleted, an admin).
+   */
+  secretRecheckMs?: number;
 }
 
 type AppObj = App & KubernetesObject & { metadata: { name: string } };
@@ -230,7 +242,15 @@ export class TlsController {
       return;
     }
     const now = this.#clock.now();
-    let state = caStateOf(live);
+    const state = await this.#planCa(space, live, now);
+    await this.#publishBundle(space, caBundle(state, now));
+    return { requeueAfter: this.#bounded(caNextEvent(state, this.#o.propagationMs) - now) };
+  }
+
+  /** The Space's CA state, made, rotated or promoted and written when due (caReason). */
+  async #planCa(space: SpaceObj, live: V1Secret | undefined, now: number): Promise<CaState> {
+    const name = space.metadata.name;
+    const state = caStateOf(live);
     const planOpts = {
       space: name,
       permitted: caPermitted(space, this.#c.settings),
@@ -239,18 +259,16 @@ export class TlsController {
       propagationMs: this.#o.propagationMs,
     };
     const reason = caReason(state, planOpts);
-    if (reason) {
-      state = await planCa(state, reason, planOpts);
-      await createOrReplace(this.#api, caSecret(space, state, this.#c.settings.operatorNamespace, now), live);
-      await this.#c.events.emit(space, {
-        reason: reason === 'promoted' ? 'CARotated' : 'CAIssued',
-        action: 'IssueCA',
-        note: `Space CA ${reason}: Secret ${this.#c.settings.operatorNamespace}/${caSecretName(name)}`,
-      });
-      this.#appsOf(name).forEach((k) => this.#ctl.enqueue(k));
-    }
-    await this.#publishBundle(space, caBundle(state!, now));
-    return { requeueAfter: this.#bounded(caNextEvent(state!, this.#o.propagationMs) - now) };
+    if (!reason) return state!;
+    const next = await planCa(state, reason, planOpts);
+    await createOrReplace(this.#api, caSecret(space, next, this.#c.settings.operatorNamespace, now), live);
+    await this.#c.events.emit(space, {
+      reason: reason === 'promoted' ? 'CARotated' : 'CAIssued',
+      action: 'IssueCA',
+      note: `Space CA ${reason}: Secret ${this.#c.settings.operatorNamespace}/${caSecretName(name)}`,
+    });
+    this.#appsOf(name).forEach((k) => this.#ctl.enqueue(k));
+    return next;
   }
 
   /** Who the operator is (SelfSubjectReview): the subject of its access RoleBindings. */
@@ -426,6 +444,16 @@ export class TlsController {
       const message = `spec.tls.secretName: Secret ${ns(app)}/${secretName} exists and was not created by spaces-operator for this App: it is never overwritten; delete it, set spec.tls.secretName to another name, or use spec.tls.mode secret`;
       return { tls, condition: cond('False', 'SecretNotOwned', message) };
     }
+    return this.#keepIssued(app, space, ca, live);
+  }
+
+  /** The App's Secret, issued again when due (servingReason) and given the current bundle. */
+  async #keepIssued(
+    app: AppObj,
+    space: SpaceObj,
+    ca: CaState,
+    live: V1Secret | undefined,
+  ): Promise<AppResult> {
     const now = this.#clock.now();
     const names = certificateNames(app, space);
     const bundle = caBundle(ca, now);
@@ -434,32 +462,55 @@ export class TlsController {
     if (reason)
       leaf = await issueServingCert(ca.current, { names, now, lifetimeMs: this.#o.servingLifetimeMs });
     if (reason || bundleOf(live) !== bundle) {
-      try {
-        await createOrReplace(this.#api, servingSecret(app, space.metadata.name, leaf!, bundle), live);
-      } catch (err) {
-        if (isConflict(err))
-          return {
-            tls,
-            condition: cond('Unknown', 'Issuing', 'the Secret changed while writing it'),
-            requeueAfter: 1000,
-          };
-        throw err;
-      }
-      if (reason)
-        await this.#c.events.emit(app, {
-          reason: 'CertificateIssued',
-          action: 'IssueCertificate',
-          note: `Secret ${secretName}: ${reason}`,
-        });
+      const written = await this.#writeServing(
+        app,
+        servingSecret(app, space.metadata.name, leaf!, bundle),
+        live,
+        reason,
+      );
+      if (!written)
+        return {
+          tls: { mode: 'operator', secretName: tlsSecretName(app) },
+          condition: cond('Unknown', 'Issuing', 'the Secret changed while writing it'),
+          requeueAfter: 1000,
+        };
     }
-    const { notAfter } = validity(leaf!.cert);
-    const due = renewAt(leaf!.cert);
+    return this.#issued(app, leaf!, names, now);
+  }
+
+  /** Writes the App's Secret; false when it changed since it was read (409: judged again). */
+  async #writeServing(
+    app: AppObj,
+    desired: V1Secret,
+    live: V1Secret | undefined,
+    reason: string | undefined,
+  ): Promise<boolean> {
+    try {
+      await createOrReplace(this.#api, desired, live);
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
+    if (reason)
+      await this.#c.events.emit(app, {
+        reason: 'CertificateIssued',
+        action: 'IssueCertificate',
+        note: `Secret ${desired.metadata?.name}: ${reason}`,
+      });
+    return true;
+  }
+
+  /** What an issued certificate reports; next run at its renewal or the drift re-read, whichever is first. */
+  #issued(app: AppObj, leaf: KeyedCert, names: string[], now: number): AppResult {
+    const secretName = tlsSecretName(app);
+    const { notAfter } = validity(leaf.cert);
+    const due = renewAt(leaf.cert);
     certificateExpiry().set({ namespace: ns(app), name: secretName }, Math.floor(notAfter / 1000));
     const message = `Secret ${secretName} for ${names.join(', ')}, valid until ${iso(notAfter)}, renewed at ${iso(due)}`;
     return {
-      tls: { ...tls, notAfter: iso(notAfter), renewAt: iso(due) },
+      tls: { mode: 'operator', secretName, notAfter: iso(notAfter), renewAt: iso(due) },
       condition: cond('True', 'Issued', message),
-      requeueAfter: due - now,
+      requeueAfter: Math.min(due - now, this.#o.secretRecheckMs ?? SECRET_RECHECK_MS),
     };
   }
 
@@ -480,24 +531,12 @@ export class TlsController {
   /** status.tls and the Certificate condition, server-side applied as our own field manager (nothing else of the status). */
   async #writeStatus(app: AppObj, r: AppResult): Promise<void> {
     const had = app.status?.conditions?.find((c) => c.type === CONDITION);
-    const same =
-      had &&
-      had.status === r.condition.status &&
-      had.reason === r.condition.reason &&
-      had.message === r.condition.message &&
-      had.observedGeneration === app.metadata.generation;
-    if (same && deepEqual(app.status?.tls, r.tls)) return;
-    const condition: Condition = {
-      ...r.condition,
-      lastTransitionTime:
-        had && had.status === r.condition.status ? had.lastTransitionTime : timestamp(this.#clock.now()),
-      ...(app.metadata.generation === undefined ? {} : { observedGeneration: app.metadata.generation }),
-    };
-    const path =
-      buildPath(app.apiVersion ?? 'privatespaces.dev/v1alpha1', 'apps', ns(app), app.metadata.name) +
-      '/status';
+    if (sameCondition(had, r.condition, app.metadata.generation) && deepEqual(app.status?.tls, r.tls)) return;
+    const condition = nextCondition(had, r.condition, app.metadata.generation, this.#clock.now());
+    const apiVersion = app.apiVersion ?? 'privatespaces.dev/v1alpha1';
+    const path = buildPath(apiVersion, 'apps', ns(app), app.metadata.name) + '/status';
     const body = {
-      apiVersion: app.apiVersion ?? 'privatespaces.dev/v1alpha1',
+      apiVersion,
       kind: 'App',
       metadata: { name: app.metadata.name, namespace: ns(app) },
       status: { tls: r.tls, conditions: [condition] },
@@ -508,6 +547,31 @@ export class TlsController {
       if (!isNotFound(err)) throw err;
     }
   }
+}
+
+/** `want` as written: its transition time kept while its status stays. */
+function nextCondition(
+  had: Condition | undefined,
+  want: CondInput,
+  generation: number | undefined,
+  now: number,
+): Condition {
+  return {
+    ...want,
+    lastTransitionTime: had && had.status === want.status ? had.lastTransitionTime : timestamp(now),
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+  };
+}
+
+/** The condition already says `want`, for this generation. */
+function sameCondition(had: Condition | undefined, want: CondInput, generation: number | undefined): boolean {
+  return (
+    had !== undefined &&
+    had.status === want.status &&
+    had.reason === want.reason &&
+    had.message === want.message &&
+    had.observedGeneration === generation
+  );
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -6,7 +6,7 @@ import type { OperatorIdentity } from './context.ts';
 import { ingressHandler } from './ingress.ts';
 import { namespaceHandler } from './namespace.ts';
 import { networkPolicyHandler } from './networkpolicy.ts';
-import { withOwnership } from './owned.ts';
+import { ownedDataHandlers, withOwnership } from './owned.ts';
 import { peeringHandler } from './peering.ts';
 import { ROUTE_KINDS, routeHandler } from './routes.ts';
 import { serviceHandler } from './service.ts';
@@ -42,6 +42,7 @@ export function buildHandlers(lookup: Lookup, o: HandlerOptions = {}): HandlerMa
       o.operator,
     ),
   };
+  Object.assign(map, ownedDataHandlers(lookup, o.operator));
   for (const kind of ROUTE_KINDS)
     map[kindKey('gateway.networking.k8s.io', kind)] = routeHandler(lookup, kind);
   for (const [group, kinds] of Object.entries(WORKLOAD_KINDS)) {

@@ -3,6 +3,7 @@ import { appNetworkPolicy, appService, spaceDefaultDeny, spaceNamespace } from '
 import { decide } from '../admission.ts';
 import { app, memLookup, namespace, request, space, type World } from '../fixtures.ts';
 import type { Decision, KubeObject } from '../types.ts';
+import { caBundleConfigMap, servingSecret } from '../../tls/objects.ts';
 import { buildHandlers } from './index.ts';
 import { finalizersOnly, GARBAGE_COLLECTOR, NAMESPACE_CONTROLLER, operatorOwner } from './owned.ts';
 
@@ -14,6 +15,8 @@ const svc = appService(billing, acme) as unknown as KubeObject;
 const policy = appNetworkPolicy(billing, acme, []) as unknown as KubeObject;
 const deny = spaceDefaultDeny(acme) as unknown as KubeObject;
 const ns = spaceNamespace(acme) as unknown as KubeObject;
+const tlsSecret = servingSecret(billing, 'acme', { cert: 'C', key: 'K' }, 'B') as unknown as KubeObject;
+const bundle = caBundleConfigMap(acme, 'acme', 'B') as unknown as KubeObject;
 
 const clone = <T>(o: T): T => structuredClone(o);
 
@@ -59,6 +62,8 @@ describe('the ownership lock (attacks 9 and 11)', () => {
     ['NetworkPolicy', policy, 'App "acme/billing"'],
     ['NetworkPolicy', deny, 'Space "acme"'],
     ['Namespace', ns, 'Space "acme"'],
+    ['Secret', tlsSecret, 'App "acme/billing"'],
+    ['ConfigMap', bundle, 'Space "acme"'],
   ])("refuses a tenant's DELETE of the operator's %s", async (kind, obj, owner) => {
     const m = message(await run(world(), 'DELETE', obj, undefined, TENANT));
     expect(m).toContain(`is managed by spaces-operator for ${owner}`);
@@ -80,6 +85,25 @@ describe('the ownership lock (attacks 9 and 11)', () => {
       matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }],
     };
     expect((await run(world(), 'UPDATE', widened, policy, TENANT)).allowed).toBe(false);
+  });
+
+  it("refuses a tenant's change to the App's TLS Secret or the Space's CA bundle; the operator passes", async () => {
+    const swapped = clone(tlsSecret);
+    (swapped as { data: Record<string, string> }).data['tls.crt'] = 'other';
+    expect(message(await run(world(), 'UPDATE', swapped, tlsSecret, TENANT))).toContain(
+      'Secret "acme/billing-tls" is managed by spaces-operator for App "acme/billing"',
+    );
+    const other = clone(bundle);
+    (other as { data: Record<string, string> }).data['ca.crt'] = 'attacker CA';
+    expect((await run(world(), 'UPDATE', other, bundle, TENANT)).allowed).toBe(false);
+    expect(await run(world(), 'UPDATE', swapped, tlsSecret, OPERATOR)).toEqual({ allowed: true });
+  });
+
+  it("lets a tenant create and change an own Secret carrying the label: it is not the operator's", async () => {
+    const mine = clone(tlsSecret);
+    mine.metadata!.ownerReferences = [];
+    expect(await run(world(), 'CREATE', mine, undefined, TENANT)).toEqual({ allowed: true });
+    expect(await run(world(), 'DELETE', mine, undefined, TENANT)).toEqual({ allowed: true });
   });
 
   it('refuses stripping the label or the owner reference (the OLD object decides)', async () => {

@@ -1,6 +1,7 @@
 // The ownership lock (issue 16, attacks 9 and 11): what the operator renders stays the
 // operator's. Every UPDATE and DELETE of an object it owns (an App's Service and NetworkPolicy,
-// a Space's namespace and default-deny policy) by anyone but the operator is refused, and the
+// a Space's namespace and default-deny policy, an App's TLS Secret and a Space's CA bundle
+// ConfigMap) by anyone but the operator is refused, and the
 // message says which App or Space to change instead. Because nobody else can remove them, the
 // policies that isolate a Space never drop, not even for a moment, whatever a tenant races.
 //
@@ -22,13 +23,14 @@
 // nothing but finalizers (a service controller's load-balancer cleanup finalizer).
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../../model/labels.ts';
 import { objectRef } from '../errors.ts';
-import type {
-  AdmissionContext,
-  AdmissionRequest,
-  Decision,
-  KindHandler,
-  KubeObject,
-  Lookup,
+import {
+  kindKey,
+  type AdmissionContext,
+  type AdmissionRequest,
+  type Decision,
+  type KindHandler,
+  type KubeObject,
+  type Lookup,
 } from '../types.ts';
 import { isDeleting, isOperator, jsonEqual, type OperatorIdentity } from './context.ts';
 
@@ -152,15 +154,23 @@ export async function ownerGone(
   return isDeleting(found);
 }
 
-async function exempt(lookup: Lookup, ctx: AdmissionContext, owner: OperatorOwner): Promise<boolean> {
+/** Requests of the control plane's own controllers that the lock never blocks. */
+function controlPlaneExempt(ctx: AdmissionContext): boolean {
   const req = ctx.request;
   if (userIs(req, GARBAGE_COLLECTOR) || userIs(req, CONTROLLER_MANAGER)) return true;
   if (req.operation === 'DELETE' && userIs(req, NAMESPACE_CONTROLLER)) return true;
-  if (req.operation === 'UPDATE' && ctx.oldObject && isKubeSystemController(req)) {
-    if (finalizersOnly(ctx.object, ctx.oldObject)) return true;
-  }
+  return (
+    req.operation === 'UPDATE' &&
+    ctx.oldObject !== undefined &&
+    isKubeSystemController(req) &&
+    finalizersOnly(ctx.object, ctx.oldObject)
+  );
+}
+
+async function exempt(lookup: Lookup, ctx: AdmissionContext, owner: OperatorOwner): Promise<boolean> {
+  if (controlPlaneExempt(ctx)) return true;
   if (await inTerminatingNamespace(lookup, ctx)) return true;
-  const ns = (ctx.oldObject ?? ctx.object).metadata?.namespace ?? req.namespace;
+  const ns = (ctx.oldObject ?? ctx.object).metadata?.namespace ?? ctx.request.namespace;
   return ownerGone(lookup, owner, ns);
 }
 
@@ -190,6 +200,24 @@ export async function ownershipDecision(
   return {
     allowed: false,
     message: ownershipErrors.locked(kindOf(ctx.request), before ?? ctx.object, owner, deleting),
+  };
+}
+
+/**
+ * The Secrets and ConfigMaps of private TLS (an App's `<app>-tls`, the Space's `privatespaces-ca`):
+ * the lock is their only handler. `edit` may update and delete Secrets in its namespace, so
+ * without it a developer could swap the App's certificate or the Space's bundle. A Secret or
+ * ConfigMap a user creates with our label is not refused (cert-manager writes the App's Secret
+ * with it, and the label alone makes nothing ours: the operator never adopts an object without
+ * its owner reference, src/tls/objects.ts `ownedBy`).
+ */
+export function ownedDataHandlers(
+  lookup: Lookup,
+  op: OperatorIdentity | undefined,
+): Record<string, KindHandler<KubeObject>> {
+  return {
+    [kindKey('', 'Secret')]: withOwnership({}, lookup, op),
+    [kindKey('', 'ConfigMap')]: withOwnership({}, lookup, op),
   };
 }
 
