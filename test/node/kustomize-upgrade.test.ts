@@ -254,14 +254,7 @@ describe.skipIf(reason)('the kustomize tree upgraded N → N+1 on a real node', 
       1000,
       async () => ((await webhookAnswers(k).catch(() => false)) ? 'ok' : 'no answer'),
       async () => {
-        const out = await kk(['apply', '--server-side', '-k', overlay!]);
-        console.log(
-          out
-            .trim()
-            .split('\n')
-            .filter((l) => !l.endsWith('unchanged'))
-            .join('\n'),
-        );
+        await kk(['apply', '--server-side', '-k', overlay!]);
         await kk(['-n', NS, 'rollout', 'status', 'deployment/spaces-operator', '--timeout=300s']);
         // The rollout is done once the new ReplicaSet is Available; an old pod may still be
         // Terminating (handing the Lease over). Every old pod must be gone, not merely terminating.
