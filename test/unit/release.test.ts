@@ -3,6 +3,8 @@
 // has; it builds the image from the Dockerfile for two architectures with provenance and an SBOM,
 // packages and pushes the chart as OCI; the krew manifest it writes is a valid krew Plugin whose
 // checksums are those of the archives; the chart version step pins the tag and the image digest.
+// Every action a workflow uses is pinned by a full commit SHA. The Apache-2.0 LICENSE is in the
+// repository, the packaged chart and every CLI archive, and the krew manifest installs it.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +28,9 @@ interface Workflow {
   jobs: Record<string, { needs?: string | string[]; steps: Step[] }>;
 }
 
-const workflowText = readFileSync(path.join(repoRoot, '.github/workflows/release.yml'), 'utf8');
+const workflowDir = path.join(repoRoot, '.github/workflows');
+const workflowFiles = readdirSync(workflowDir).filter((f) => /\.ya?ml$/.test(f));
+const workflowText = readFileSync(path.join(workflowDir, 'release.yml'), 'utf8');
 const workflow = parse(workflowText) as Workflow;
 const steps = Object.values(workflow.jobs).flatMap((j) => j.steps);
 const runs = steps.flatMap((s) => (s.run ? [s.run] : []));
@@ -67,6 +71,24 @@ describe('the licence: Apache-2.0, in the repository and in everything released'
 });
 
 describe('.github/workflows/release.yml', () => {
+  it.each(workflowFiles)(
+    '%s: every action is pinned by a full commit SHA, its release tag in a comment',
+    (file) => {
+      const text = readFileSync(path.join(workflowDir, file), 'utf8');
+      const uses = [...text.matchAll(/^\s*(?:-\s+)?uses:\s*(.*)$/gm)].map((m) => m[1]!.trim());
+      expect(uses.length, 'steps that use an action').toBeGreaterThan(0);
+      const unpinned = uses.filter((u) => !/^[\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/.test(u));
+      expect(unpinned, 'uses: owner/repo@<40 hex> # vX.Y.Z').toEqual([]);
+      // One action, one pin: the same action at two SHAs in one file is a half-done update.
+      const pins = new Map<string, Set<string>>();
+      for (const u of uses) {
+        const [action, ref] = u.split('@') as [string, string];
+        pins.set(action, (pins.get(action) ?? new Set()).add(ref));
+      }
+      for (const [action, refs] of pins) expect([...refs], action).toHaveLength(1);
+    },
+  );
+
   it('runs on version tags', () => {
     expect(workflow.on.push.tags).toEqual(['v[0-9]+.[0-9]+.[0-9]+*']);
   });
