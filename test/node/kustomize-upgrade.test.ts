@@ -8,17 +8,18 @@
 // kustomize orders them before the Deployment, so the new CRDs are in place before the new
 // operator starts (asserted below on the rendered overlay).
 // While `kubectl apply --server-side -k` of N+1 rolls the operator, a pod of the Space probes
-// `billing` every 200 ms (none refused) and the webhook is asked every second (it fails closed, so
-// a gap would refuse users' writes). Then: every old operator pod deleted, every App Ready, no
-// Space/App/Peering/Service/NetworkPolicy re-created (uids), and the new leader reconciles a new
-// App on the new CRDs. Root only (in CI a node that cannot run fails the file).
-import { execFile, spawn } from 'node:child_process';
+// `billing` every 200 ms (none refused), the webhook is asked every second (it fails closed, so a
+// gap would refuse users' writes), and a host on an untrusted network outside the Space probes
+// billing's pod twice a second and never connects (the promise holds at every moment of the roll).
+// Then: every old operator pod deleted, every App Ready, no Space/App/Peering/Service/NetworkPolicy
+// re-created (uids), and the new leader reconciles a new App on the new CRDs. Root only (in CI a node that cannot run fails the file).
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binaries, repoRoot } from '../../tools/harness/binaries.ts';
+import { repoRoot } from '../../tools/harness/binaries.ts';
 import {
   kubectlOk,
   leaseHolder,
@@ -28,9 +29,10 @@ import {
   webhookAnswers,
   type Kubectl,
 } from '../../tools/harness/install.ts';
-import { IMAGES, nodeUnavailable } from '../../tools/harness/node.ts';
+import { nodeUnavailable } from '../../tools/harness/node.ts';
 import { startNodeCluster, type NodeCluster } from '../../tools/harness/nodecluster.ts';
 import { eventually, nodeSkipReason } from './support.ts';
+import { agnhostPod, dial, portForward, sampleDuring, userObjectUids, type Sampler } from './traffic.ts';
 
 const run = promisify(execFile);
 const reason = nodeSkipReason(nodeUnavailable(), 'test/node/kustomize-upgrade.test.ts');
@@ -97,108 +99,6 @@ async function tagInNode(image: string, next: string): Promise<void> {
   await run('ctr', ['--address', sock, '-n', 'k8s.io', 'images', 'tag', '--force', image, next]);
 }
 
-/**
- * A port-forward to the probe pod's agnhost netexec: each GET /dial makes the pod itself open a
- * connection to the target (source: a pod of the Space), without the cost of a `kubectl exec`.
- */
-async function portForward(ns: string, pod: string, port: number): Promise<number> {
-  const { kubectl } = await binaries('kubectl');
-  const child = spawn(
-    kubectl,
-    ['--kubeconfig', cluster.cp.kubeconfigPath, '-n', ns, 'port-forward', `pod/${pod}`, `:${port}`],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  forwards.push(() => void child.kill('SIGTERM'));
-  return new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`port-forward: no port in 30 s: ${out}`)), 30_000);
-    const read = (d: Buffer): void => {
-      out += d.toString();
-      const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    child.once('exit', (code) => reject(new Error(`port-forward exited ${code}: ${out}`)));
-  });
-}
-
-/** One connection from the probe pod to `host:port` (HTTP GET /hostname): 'ok', or what failed. */
-async function dial(forwarded: number, host: string, port: number): Promise<string> {
-  const url = `http://127.0.0.1:${forwarded}/dial?request=hostname&protocol=http&host=${host}&port=${port}&tries=1`;
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    const body = (await r.json()) as { responses?: string[]; errors?: string[] };
-    return body.responses?.length && !body.errors?.length ? 'ok' : (body.errors?.[0] ?? `HTTP ${r.status}`);
-  } catch (err) {
-    return `probe: ${String(err)}`;
-  }
-}
-
-/** Runs `check` every `everyMs` while `work` runs; the verdicts in order. */
-async function sampleDuring<T>(
-  everyMs: number,
-  check: () => Promise<string>,
-  work: () => Promise<T>,
-): Promise<{ value: T; verdicts: string[] }> {
-  const verdicts: string[] = [];
-  let done = false;
-  const sampling = (async (): Promise<void> => {
-    while (!done) {
-      const t = Date.now();
-      verdicts.push(await check());
-      await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (Date.now() - t))));
-    }
-  })();
-  try {
-    return { value: await work(), verdicts };
-  } finally {
-    done = true;
-    await sampling;
-  }
-}
-
-const podYaml = (name: string, labels: Record<string, string>, port: number): string =>
-  JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: 'acme', labels },
-    spec: {
-      securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [
-        {
-          name: 'agnhost',
-          image: IMAGES.agnhost,
-          imagePullPolicy: 'Never',
-          args: ['netexec', `--http-port=${port}`],
-          readinessProbe: { tcpSocket: { port }, periodSeconds: 1 },
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-        },
-      ],
-    },
-  });
-
-/** uid of every Space, App, Peering, Service and NetworkPolicy outside the system namespaces. */
-async function objectUids(): Promise<Record<string, string>> {
-  const out = await kk([
-    'get',
-    'spaces,apps.privatespaces.dev,peerings,services,networkpolicies',
-    '-A',
-    '-o',
-    'jsonpath={range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name}={.metadata.uid}{"\\n"}{end}',
-  ]);
-  return Object.fromEntries(
-    out
-      .trim()
-      .split('\n')
-      .filter((l) => !l.includes(`/${NS}/`) && !l.includes('/kube-system/') && !l.includes('/default/'))
-      .map((l) => l.split('=') as [string, string]),
-  );
-}
-
 const appsReady = (): Promise<string> =>
   kk(['-n', 'acme', 'wait', '--for=condition=Ready', 'apps.privatespaces.dev', '--all', '--timeout=90s']);
 
@@ -210,11 +110,59 @@ async function startSpace(): Promise<void> {
     'privatespaces.dev/app': app,
     'privatespaces.dev/process': 'web',
   });
-  await kk(['apply', '-f', '-'], podYaml('billing-web', web('billing'), 5000));
-  await kk(['apply', '-f', '-'], podYaml('www-web', web('www'), 8080));
-  await kk(['apply', '-f', '-'], podYaml('probe', { role: 'probe' }, 8081));
-  await kk(['-n', 'acme', 'wait', '--for=condition=Ready', 'pod/billing-web', 'pod/www-web', 'pod/probe']);
+  await kk(['apply', '-f', '-'], agnhostPod('billing-web', 'acme', web('billing'), 5000));
+  await kk(['apply', '-f', '-'], agnhostPod('www-web', 'acme', web('www'), 8080));
+  await kk(['apply', '-f', '-'], agnhostPod('probe', 'acme', { role: 'probe' }, 8081));
+  await kk([
+    '-n',
+    'acme',
+    'wait',
+    '--for=condition=Ready',
+    'pod/billing-web',
+    'pod/www-web',
+    'pod/probe',
+    '--timeout=90s',
+  ]);
   await appsReady();
+}
+
+/**
+ * What is sampled through the upgrade, each first seen in its steady state: `billing` through its
+ * Service from the probe pod of the Space (must connect), the webhook (must answer), and
+ * `intruder`: an outside host on an untrusted network, straight to billing's pod (no Service
+ * address translation in the way), which must never connect (the product's promise, at every
+ * moment of the roll). Its packets do reach the node's policy firewall: it refuses them (a TCP
+ * connection refused, not a silent loss), checked before the upgrade and seen during it.
+ */
+async function startProbes(): Promise<Record<'billing' | 'webhook' | 'intruder', Sampler>> {
+  const get = async (kind: string, name: string, jsonpath: string): Promise<string> =>
+    (await kk(['-n', 'acme', 'get', kind, name, '-o', `jsonpath={${jsonpath}}`])).trim();
+  const ip = await get('svc', 'billing', '.spec.clusterIP');
+  const billingPod = await get('pod', 'billing-web', '.status.podIP');
+  const forward = await portForward(cluster.cp.kubeconfigPath, { ns: 'acme', pod: 'probe', port: 8081 });
+  forwards.push(forward.stop);
+  const intruder = await cluster.node.addOutsideHost('intruder', '198.51.100.0/24');
+  const samplers = {
+    billing: { everyMs: 200, check: () => dial(forward.port, ip, 5000) },
+    webhook: {
+      everyMs: 1000,
+      check: async (): Promise<string> =>
+        (await webhookAnswers(k).catch(String)) === true ? 'ok' : 'no answer',
+    },
+    intruder: { everyMs: 500, check: () => intruder.connect(billingPod, 5000, 1000) },
+  };
+  for (const name of ['billing', 'webhook'] as const)
+    await eventually(
+      `${name} ok before the upgrade`,
+      async () => (await samplers[name].check()) === 'ok',
+      60_000,
+    );
+  await eventually(
+    'intruder → billing refused by the policy before the upgrade',
+    async () => (await samplers.intruder.check()) === 'refused',
+    30_000,
+  );
+  return samplers;
 }
 
 describe.skipIf(reason)('the kustomize tree upgraded N → N+1 on a real node', () => {
@@ -230,12 +178,10 @@ describe.skipIf(reason)('the kustomize tree upgraded N → N+1 on a real node', 
     await cluster?.stop();
   });
 
-  it('kubectl apply -k of N+1 rolls every operator pod; billing reachable throughout, the webhook answering, no object re-created', async () => {
+  it('kubectl apply -k of N+1 rolls every operator pod; billing reachable from the Space and from nowhere else throughout, the webhook answering, no object re-created', async () => {
     await startSpace();
-    const ip = (await kk(['-n', 'acme', 'get', 'svc', 'billing', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
-    const forwarded = await portForward('acme', 'probe', 8081);
-    await eventually('probe → billing', async () => (await dial(forwarded, ip, 5000)) === 'ok', 30_000);
-    const before = await objectUids();
+    const samplers = await startProbes();
+    const before = await userObjectUids(k);
     const podsBefore = (await operatorPods(k)).map((p) => p.name);
     expect(podsBefore).toHaveLength(2);
 
@@ -250,35 +196,34 @@ describe.skipIf(reason)('the kustomize tree upgraded N → N+1 on a real node', 
     expect(rendered).toContain(`image: ${imageNext}`);
 
     const start = Date.now();
-    const webhook = sampleDuring(
-      1000,
-      async () => ((await webhookAnswers(k).catch(() => false)) ? 'ok' : 'no answer'),
-      async () => {
-        await kk(['apply', '--server-side', '-k', overlay!]);
-        await kk(['-n', NS, 'rollout', 'status', 'deployment/spaces-operator', '--timeout=300s']);
-        // The rollout is done once the new ReplicaSet is Available; an old pod may still be
-        // Terminating (handing the Lease over). Every old pod must be gone, not merely terminating.
-        await kk(['-n', NS, 'wait', '--for=delete', ...podsBefore.map((p) => `pod/${p}`), '--timeout=120s']);
-        await appsReady();
-      },
-    );
-    const { verdicts } = await sampleDuring(
-      200,
-      () => dial(forwarded, ip, 5000),
-      () => webhook,
-    );
-    const answers = (await webhook).verdicts;
+    const { verdicts } = await sampleDuring(samplers, async () => {
+      await kk(['apply', '--server-side', '-k', overlay!]);
+      await kk(['-n', NS, 'rollout', 'status', 'deployment/spaces-operator', '--timeout=300s']);
+      // The rollout is done once the new ReplicaSet is Available; an old pod may still be
+      // Terminating (handing the Lease over). Every old pod must be gone, not merely terminating.
+      await kk(['-n', NS, 'wait', '--for=delete', ...podsBefore.map((p) => `pod/${p}`), '--timeout=120s']);
+      await appsReady();
+    });
     const ms = Date.now() - start;
-    const refused = verdicts.filter((v) => v !== 'ok');
-    const unanswered = answers.filter((v) => v !== 'ok');
+    const failed = (name: keyof typeof verdicts): string[] => verdicts[name].filter((v) => v !== 'ok');
     console.log(
-      `kustomize upgrade N → N+1: ${ms} ms; ${verdicts.length} probes of billing, ${refused.length} not ok; ` +
-        `${answers.length} webhook calls, ${unanswered.length} not answered`,
+      `kustomize upgrade N → N+1: ${ms} ms; ` +
+        Object.entries(verdicts)
+          .map(([name, v]) => `${name}: ${v.length} samples, ${v.filter((x) => x === 'ok').length} ok`)
+          .join('; '),
     );
-    expect(verdicts.length, 'a probe every 200 ms or so').toBeGreaterThan(ms / 400);
-    expect(refused).toEqual([]);
-    expect(answers.length, 'a webhook call every second or so').toBeGreaterThan(ms / 2000);
-    expect(unanswered, 'the fail-closed webhook answered throughout').toEqual([]);
+    expect(verdicts.billing.length, 'a probe of billing every 200 ms or so').toBeGreaterThan(ms / 400);
+    expect(failed('billing'), 'billing from a pod of its Space').toEqual([]);
+    expect(verdicts.webhook.length, 'a webhook call every second or so').toBeGreaterThan(ms / 2000);
+    expect(failed('webhook'), 'the fail-closed webhook answered throughout').toEqual([]);
+    expect(verdicts.intruder.length, 'a probe from outside every second or so').toBeGreaterThan(ms / 2000);
+    expect(
+      verdicts.intruder.filter((v) => v === 'ok'),
+      'billing (internal) from an untrusted network outside the Space',
+    ).toEqual([]);
+    // Not lost on the way: the firewall answered (the kernel rate-limits its rejections, so some
+    // probes time out instead).
+    expect(verdicts.intruder, 'the policy firewall refusing the intruder').toContain('refused');
 
     const podsAfter = await operatorPods(k);
     expect(
@@ -300,9 +245,10 @@ describe.skipIf(reason)('the kustomize tree upgraded N → N+1 on a real node', 
     ]);
     expect(args).toContain('--concurrency=8');
     expect(args).toContain(`--allowed-dns-suffixes=${LOCAL_DNS_SUFFIXES.join(',')}`);
-    expect(await objectUids(), 'no Space, App, Peering, Service or NetworkPolicy lost or re-created').toEqual(
-      before,
-    );
+    expect(
+      await userObjectUids(k),
+      'no Space, App, Peering, Service or NetworkPolicy lost or re-created',
+    ).toEqual(before);
   }, 900_000);
 
   it('after the upgrade: the new CRDs are served, a new pod leads and reconciles a new App', async () => {
