@@ -3,16 +3,19 @@
 // has; it builds the image from the Dockerfile for two architectures with provenance and an SBOM,
 // packages and pushes the chart as OCI; the krew manifest it writes is a valid krew Plugin whose
 // checksums are those of the archives; the chart version step pins the tag and the image digest.
+// Every action a workflow uses is pinned by a full commit SHA. The Apache-2.0 LICENSE is in the
+// repository, the packaged chart and every CLI archive, and the krew manifest installs it.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from '../../tools/harness/binaries.ts';
 import { setChartVersion } from '../../tools/release/chart-version.ts';
 import { archivesIn, renderKrew } from '../../tools/release/krew.ts';
+import { tool } from '../../tools/release/bin.ts';
 import { packageCli } from '../../tools/release/package-cli.ts';
 
 interface Step {
@@ -25,15 +28,67 @@ interface Workflow {
   jobs: Record<string, { needs?: string | string[]; steps: Step[] }>;
 }
 
-const workflowText = readFileSync(path.join(repoRoot, '.github/workflows/release.yml'), 'utf8');
+const workflowDir = path.join(repoRoot, '.github/workflows');
+const workflowFiles = readdirSync(workflowDir).filter((f) => /\.ya?ml$/.test(f));
+const workflowText = readFileSync(path.join(workflowDir, 'release.yml'), 'utf8');
 const workflow = parse(workflowText) as Workflow;
 const steps = Object.values(workflow.jobs).flatMap((j) => j.steps);
 const runs = steps.flatMap((s) => (s.run ? [s.run] : []));
-const scripts = (
-  JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-).scripts;
+const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+  license: string;
+};
+const scripts = pkg.scripts;
+const license = readFileSync(path.join(repoRoot, 'LICENSE'), 'utf8');
+
+describe('the licence: Apache-2.0, in the repository and in everything released', () => {
+  let helm: string;
+  beforeAll(async () => {
+    helm = await tool('helm');
+  }, 1_800_000);
+
+  it('LICENSE is the Apache License 2.0, as package.json and the chart declare', () => {
+    expect(license).toMatch(/^\s+Apache License\n\s+Version 2\.0, January 2004\n/);
+    expect(license).toContain('END OF TERMS AND CONDITIONS');
+    expect(pkg.license).toBe('Apache-2.0');
+    const chart = parse(readFileSync(path.join(repoRoot, 'charts/spaces-operator/Chart.yaml'), 'utf8')) as {
+      annotations: Record<string, string>;
+    };
+    expect(chart.annotations['artifacthub.io/license']).toBe('Apache-2.0');
+  });
+
+  it('the packaged chart holds LICENSE (what Artifact Hub shows)', () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'chart-license-'));
+    execFileSync(helm, ['package', path.join(repoRoot, 'charts/spaces-operator'), '--destination', out]);
+    const tgz = path.join(
+      out,
+      readdirSync(out).find((f) => f.endsWith('.tgz'))!,
+    );
+    expect(execFileSync('tar', ['-xOzf', tgz, 'spaces-operator/LICENSE'], { encoding: 'utf8' })).toBe(
+      license,
+    );
+  }, 120_000);
+});
 
 describe('.github/workflows/release.yml', () => {
+  it.each(workflowFiles)(
+    '%s: every action is pinned by a full commit SHA, its release tag in a comment',
+    (file) => {
+      const text = readFileSync(path.join(workflowDir, file), 'utf8');
+      const uses = [...text.matchAll(/^\s*(?:-\s+)?uses:\s*(.*)$/gm)].map((m) => m[1]!.trim());
+      expect(uses.length, 'steps that use an action').toBeGreaterThan(0);
+      const unpinned = uses.filter((u) => !/^[\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/.test(u));
+      expect(unpinned, 'uses: owner/repo@<40 hex> # vX.Y.Z').toEqual([]);
+      // One action, one pin: the same action at two SHAs in one file is a half-done update.
+      const pins = new Map<string, Set<string>>();
+      for (const u of uses) {
+        const [action, ref] = u.split('@') as [string, string];
+        pins.set(action, (pins.get(action) ?? new Set()).add(ref));
+      }
+      for (const [action, refs] of pins) expect([...refs], action).toHaveLength(1);
+    },
+  );
+
   it('runs on version tags', () => {
     expect(workflow.on.push.tags).toEqual(['v[0-9]+.[0-9]+.[0-9]+*']);
   });
@@ -117,6 +172,7 @@ describe('the krew manifest', () => {
           selector: { matchLabels: Record<string, string> };
           uri: string;
           sha256: string;
+          files: Array<{ from: string; to: string }>;
           bin: string;
         }>;
       };
@@ -136,6 +192,11 @@ describe('the krew manifest', () => {
       );
       expect(p.sha256).toBe(createHash('sha256').update(`archive ${file}`).digest('hex'));
       expect(p.bin).toBe(os === 'windows' ? 'kubectl-spaces.exe' : 'kubectl-spaces');
+      // krew installs only the files listed (the executable and the licence, as krew-index asks).
+      expect(p.files).toEqual([
+        { from: p.bin, to: '.' },
+        { from: 'LICENSE', to: '.' },
+      ]);
     }
   });
 
@@ -154,7 +215,8 @@ describe('the krew manifest', () => {
     expect(path.basename(archive)).toBe('kubectl-spaces-linux-amd64.tar.gz');
     expect(
       execFileSync('tar', ['-tzf', archive], { encoding: 'utf8' }).split('\n').filter(Boolean).sort(),
-    ).toEqual(['README.md', 'kubectl-spaces']);
+    ).toEqual(['LICENSE', 'README.md', 'kubectl-spaces']);
+    expect(execFileSync('tar', ['-xOzf', archive, 'LICENSE'], { encoding: 'utf8' })).toBe(license);
     expect(archivesIn(out).map((a) => `${a.os}/${a.arch}`)).toEqual(['linux/amd64']);
   });
 });

@@ -16,6 +16,9 @@ export interface Archive {
 export const ARCHIVE = /^kubectl-spaces-(linux|darwin|windows)-(amd64|arm64)\.(tar\.gz|zip)$/;
 const template = path.join(import.meta.dirname, 'krew.yaml.tmpl');
 
+/** The files beside the executable in every archive; krew installs LICENSE with the plugin. */
+export const ARCHIVE_DOCS = ['LICENSE', 'README.md'];
+
 /** The executable inside an archive of that OS (tools/release/package-cli.ts writes it so). */
 export const executableName = (os: string): string =>
   os === 'windows' ? 'kubectl-spaces.exe' : 'kubectl-spaces';
@@ -46,6 +49,9 @@ export function renderKrew(o: { version: string; repo: string; archives: Archive
         `        matchLabels: { os: ${a.os}, arch: ${a.arch} }`,
         `      uri: https://github.com/${o.repo}/releases/download/${o.version}/${a.file}`,
         `      sha256: ${a.sha256}`,
+        `      files:`,
+        `        - { from: ${executableName(a.os)}, to: . }`,
+        `        - { from: LICENSE, to: . }`,
         `      bin: ${executableName(a.os)}`,
       ].join('\n'),
     )

@@ -1,12 +1,13 @@
 // Puts the CLI's single executable (built by `npm run build:sea`, tools/build-sea.sh) into the
 // archive krew installs: kubectl-spaces-<os>-<arch>.tar.gz (.zip on Windows) holding
-// kubectl-spaces[.exe] and README.md. Usage: node tools/release/package-cli.ts OS ARCH OUTDIR
+// kubectl-spaces[.exe], LICENSE (krew installs it beside the executable) and README.md.
+// Usage: node tools/release/package-cli.ts OS ARCH OUTDIR
 // The executable is read from $SEA_BINARY, default dist/sea/kubectl-spaces[.exe].
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { executableName } from './krew.ts';
+import { ARCHIVE_DOCS, executableName } from './krew.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -17,12 +18,12 @@ export function packageCli(os: string, arch: string, outDir: string, binary?: st
     throw new Error(`no executable at ${from}: run npm run build:sea first (or set SEA_BINARY)`);
   const stage = mkdtempSync(path.join(tmpdir(), 'kubectl-spaces-'));
   copyFileSync(from, path.join(stage, exe));
-  copyFileSync(path.join(repoRoot, 'README.md'), path.join(stage, 'README.md'));
+  for (const f of ARCHIVE_DOCS) copyFileSync(path.join(repoRoot, f), path.join(stage, f));
   mkdirSync(outDir, { recursive: true });
   const archive = path.resolve(outDir, `kubectl-spaces-${os}-${arch}.${os === 'windows' ? 'zip' : 'tar.gz'}`);
   // bsdtar (macOS, Windows) writes zip with -a; GNU tar (Linux) writes the .tar.gz.
   const args = os === 'windows' ? ['-a', '-cf', archive] : ['-czf', archive];
-  execFileSync('tar', [...args, '-C', stage, exe, 'README.md'], { stdio: 'inherit' });
+  execFileSync('tar', [...args, '-C', stage, exe, ...ARCHIVE_DOCS], { stdio: 'inherit' });
   return archive;
 }
 
