@@ -12,10 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NodeDataPlane as DataPlane, type PodHandle } from '../../tools/harness/nodeplane.ts';
 import { attach, kubeconfig, unavailable } from './fixtures/node.ts';
-import { kubectl, kubectlOk } from '../../tools/harness/kubectl.ts';
+import { kubectl } from '../../tools/harness/kubectl.ts';
 import { APP_LABEL } from '../../src/model/labels.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
-import { getJson, until } from '../support/kube.ts';
+import { getJson, until, waitFor } from '../support/kube.ts';
 
 const run = randomBytes(2).toString('hex');
 const ACME = `disc-acme-${run}`;
@@ -56,7 +56,8 @@ describe.skipIf(unavailable)(
       return dp;
     };
     const labels = (process: string): Record<string, string> => ({ [APP_LABEL]: 'billing', [PROC]: process });
-    const sorted = (r: string[] | 'NXDOMAIN'): string[] | 'NXDOMAIN' => (r === 'NXDOMAIN' ? r : [...r].sort());
+    const sorted = (r: string[] | 'NXDOMAIN'): string[] | 'NXDOMAIN' =>
+      r === 'NXDOMAIN' ? r : [...r].sort();
     /**
      * Every CoreDNS pod answers `name` so (each syncs its ConfigMap volume on its own), then
      * getaddrinfo in the pod (its kubelet-written resolv.conf) does; returns the first part's ms.
@@ -68,9 +69,15 @@ describe.skipIf(unavailable)(
       withinMs = 120_000,
     ): Promise<number> => {
       const ms = await D().dnsSettled(pods[pod]!, name, sorted(want), withinMs);
-      await expect
-        .poll(async () => sorted(await D().resolve(pods[pod]!, name)), { timeout: 30_000, interval: 250 })
-        .toEqual(sorted(want));
+      const wanted = JSON.stringify(sorted(want));
+      let last = '';
+      await waitFor(
+        `getaddrinfo(${name}) in ${pod} = ${wanted}`,
+        async () => (last = JSON.stringify(sorted(await D().resolve(pods[pod]!, name)))) === wanted,
+        30_000,
+      ).catch((err: unknown) => {
+        throw new Error(`getaddrinfo(${name}) in ${pod}: wanted ${wanted}, got ${last}`, { cause: err });
+      });
       return ms;
     };
     const add = async (namespace: string, name: string, process?: string): Promise<void> => {
@@ -97,8 +104,20 @@ describe.skipIf(unavailable)(
       // the CoreDNS pods mount (default render: /etc/coredns/custom, in-cluster `kubernetes`).
       op = await startOperator({ kubeconfigPath: kubeconfig, namespace: 'default', webhook: false });
       await op.ready;
-      await kubectlOk(kubeconfig, ['apply', '-f', '-'], spaceYaml(ACME, '10.63.0.0/16'));
-      await kubectlOk(kubeconfig, ['apply', '-f', '-'], spaceYaml(OTHER, '10.64.0.0/16'));
+      // The Space makes its namespace; the App in the same file lands once it exists.
+      for (const [ns, cidr] of [
+        [ACME, '10.63.0.0/16'],
+        [OTHER, '10.64.0.0/16'],
+      ] as const) {
+        let last = '';
+        await waitFor(`Space and App billing in ${ns} applied`, async () => {
+          const r = await kubectl(kubeconfig, ['apply', '-f', '-'], spaceYaml(ns, cidr));
+          last = r.stderr;
+          return r.code === 0;
+        }).catch((err: unknown) => {
+          throw new Error(`kubectl apply of Space ${ns}: ${last}`, { cause: err });
+        });
+      }
       await until(
         async () =>
           (await getJson(kubeconfig, ['networkpolicy', 'app-billing.worker', '-n', ACME])) ?? undefined,
