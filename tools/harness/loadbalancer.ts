@@ -79,10 +79,16 @@ export class LoadBalancer {
       if (current) await this.release(k, current);
       return;
     }
-    const inStatus = svc.status?.loadBalancer?.ingress?.map((i) => i.ip).find((a) => this.inRange(a));
+    const inStatus = this.statusVIP(svc);
     const vip = current ?? inStatus ?? this.allocate();
     if (!current) await this.assign(k, vip);
     if (inStatus !== vip) await this.writeStatus(svc, vip);
+  }
+
+  /** The VIP of ours already in the Service's status (an earlier run's), if any. */
+  private statusVIP(svc: V1Service): string | undefined {
+    const ingress = svc.status?.loadBalancer?.ingress ?? [];
+    return ingress.map((i) => i.ip).find((a) => this.inRange(a));
   }
 
   private async assign(k: string, vip: string): Promise<void> {

@@ -738,12 +738,16 @@ class Impl implements LocalNode {
     }
     if (!existsSync('/run/netns')) return;
     const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
-    for (const name of names.split('\n').map((l) => l.split(' ')[0] ?? '')) {
-      if (!name.startsWith('cni-')) continue;
+    const cni = names
+      .split('\n')
+      .map((l) => l.split(' ')[0] ?? '')
+      .filter((n) => n.startsWith('cni-'));
+    for (const name of cni) {
       const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout?.trim();
-      if (!pids) spawnSync('ip', ['netns', 'delete', name]);
+      if (pids) continue;
+      spawnSync('ip', ['netns', 'delete', name]);
       // resolv.conf and hosts a test's probes bound into the pod's namespace (nodeplane.ts)
-      if (!pids) rmSync(path.join('/etc/netns', name), { recursive: true, force: true });
+      rmSync(path.join('/etc/netns', name), { recursive: true, force: true });
     }
   }
 }
