@@ -14,11 +14,11 @@ import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from './harness/binaries.ts';
-import { KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane } from './harness/controlplane.ts';
 import { startCoreDNS, syncConfigMap } from './harness/coredns.ts';
 import { serviceAccountKubeconfig } from './harness/kubectl.ts';
 import { freePort } from './harness/process.ts';
+import { kubeClient } from './harness/kube.ts';
 import { startOperator } from '../src/operator.ts';
 import { operatorImage } from './harness/images.ts';
 import { installOperator, LOCAL_DNS_SUFFIXES } from './harness/install.ts';
@@ -123,9 +123,7 @@ async function runHere(): Promise<void> {
   await mkdir(path.join(localDir, 'coredns-run'), { recursive: true });
   const dns = await startCoreDNS({ dir: dnsDir, workDir: path.join(localDir, 'coredns-run') });
   stops.push(() => dns.stop());
-  const kc = new KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
-  const sync = syncConfigMap(kc, 'kube-system', 'coredns-custom', dnsDir);
+  const sync = syncConfigMap(await kubeClient(cp.kubeconfigPath), 'kube-system', 'coredns-custom', dnsDir);
   stops.push(() => Promise.resolve(sync.stop()));
 
   if (!values['no-operator']) {
