@@ -51,3 +51,17 @@ export async function until<T>(
     await sleep(intervalMs);
   }
 }
+
+/**
+ * `until` for a yes/no check: polls `fn` every 250 ms until it is true (an error counts as not
+ * yet); returns the milliseconds it took.
+ */
+export async function waitFor(what: string, fn: () => Promise<boolean>, withinMs: number): Promise<number> {
+  const start = Date.now();
+  await until(what, async () => ((await fn().catch(() => false)) ? true : undefined), withinMs, 250).catch(
+    () => {
+      throw new Error(`${what}: not within ${withinMs} ms`);
+    },
+  );
+  return Date.now() - start;
+}
