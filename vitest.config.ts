@@ -1,10 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Five projects: `unit` needs nothing; `property` checks the reachability evaluator against cyclonus
+// Six projects: `unit` needs nothing; `property` checks the reachability evaluator against cyclonus
 // on random worlds (tools/build-binaries.sh builds cyclonus-judge on first use); `integration` starts
 // a real control plane for each file (test/setup/file-controlplane.ts) and runs its files one at a
-// time; `dataplane` adds network namespaces, kube-proxy and kube-router (root only); `node` is a
-// real node (root only); `e2e` runs one suite on the real node (root; CI) and on K3s (only where a
+// time; `dataplane` adds a real node (kubelet pods, kube-proxy, kube-router, CoreDNS pods; root
+// only); `node` starts whole local clusters on a real node (root only); `e2e` runs one suite on the real node (root; CI) and on K3s (only where a
 // Docker engine answers). In CI a node or e2e file that cannot run on the node fails with the reason.
 export default defineConfig({
   test: {
@@ -36,20 +36,6 @@ export default defineConfig({
         test: {
           name: 'dataplane',
           include: ['test/dataplane/**/*.test.ts'],
-          exclude: ['test/dataplane/discovery.test.ts'],
-          globalSetup: ['test/setup/controlplane.ts'],
-          fileParallelism: false,
-          testTimeout: 180_000,
-          hookTimeout: 300_000,
-        },
-      },
-      {
-        // DNS discovery to pods still runs on the network-namespace data plane (tools/harness/
-        // dataplane.ts: namespaces standing in for pods, the harness writing their status), on a
-        // control plane of its own without the node: not yet moved onto kubelet pods.
-        test: {
-          name: 'dataplane-netns',
-          include: ['test/dataplane/discovery.test.ts'],
           globalSetup: ['test/setup/controlplane.ts'],
           fileParallelism: false,
           testTimeout: 180_000,

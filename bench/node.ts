@@ -11,7 +11,9 @@
 //   dns       App pod Ready → its name served by the CoreDNS pods to a pod of the Space (the
 //             kubelet's ConfigMap volume sync, then the hosts plugin's reload), --dns-samples times
 //   peering   Peering apply → first TCP connection from an outside host in its CIDR to the App's
-//             ClusterIP on real pods (kube-router's firewall), p50/p99 over --samples (default 20)
+//             ClusterIP on real pods (kube-router's firewall), and Peering delete → first refused
+//             connection, p50/p99 over --samples (default 20). A probe counts as connected once
+//             the handshake completes (billing's netexec is an HTTP server: it sends nothing first)
 //   memory    RSS and PSS (/proc/<pid>/smaps_rollup) of the node's processes (containerd, shims,
 //             every container, kubelet, kube-proxy, kube-router, kube-scheduler), and of the
 //             control plane (etcd, kube-apiserver, kube-controller-manager) beside it
@@ -198,19 +200,66 @@ async function peeringSamples(c: NodeCluster): Promise<void> {
   const k = c.kubectl;
   const office = await c.node.addOutsideHost('office', '192.168.50.0/24');
   const ip = await peerTarget(k, office);
+  const connects = async (): Promise<boolean> => (await office.connect(ip, 5000, 500)) === 'ok';
+  const refused = async (): Promise<boolean> => !(await connects());
   await kubectlOk(k, ['-n', 'acme', 'delete', 'peering', 'office', '--wait=true']);
-  const refused = async (): Promise<boolean> => (await office.connect(ip, 5000, 500)) !== 'ok';
   await waitFor('office refused without its Peering', refused, 60_000);
-  const xs: number[] = [];
+  const applied: number[] = [];
+  const deleted: number[] = [];
   for (let i = 0; i < SAMPLES; i++) {
-    const start = Date.now();
+    let start = Date.now();
     await kubectlOk(k, ['apply', '-f', '-'], peering('office'));
-    await waitFor('office connects', async () => (await office.connect(ip, 5000, 500)) === 'ok', 60_000);
-    xs.push(Date.now() - start);
+    await waitFor('office connects', connects, 60_000);
+    applied.push(Date.now() - start);
+    start = Date.now();
     await kubectlOk(k, ['-n', 'acme', 'delete', 'peering', 'office', '--wait=true']);
     await waitFor('office refused again', refused, 60_000);
+    deleted.push(Date.now() - start);
   }
-  row(`Peering apply → first connection from ${office.ip} to billing at ${ip} (real pods)`, spread(xs));
+  const where = `from ${office.ip} to billing at ${ip} (real pods)`;
+  row(`Peering apply → first connection ${where}`, spread(applied));
+  row(`Peering delete → first refused connection ${where}`, spread(deleted));
+}
+
+/** examples/ applied, Deployment billing (agnhost netexec on 5000) in the App, and a client pod. */
+async function deployExamples(k: Kubectl): Promise<void> {
+  await kubectlOk(k, ['apply', '-f', path.join(repoRoot, 'examples')]);
+  const waitApps = ['wait', '--for=condition=Ready', 'apps.privatespaces.dev', '--all', '-n', 'acme'];
+  await kubectlOk(k, [...waitApps, '--timeout=120s']);
+  const deploy = [
+    '-n',
+    'acme',
+    'create',
+    'deployment',
+    'billing',
+    `--image=${IMAGES.agnhost}`,
+    '--port=5000',
+  ];
+  await kubectlOk(k, [...deploy, '--', '/agnhost', 'netexec', '--http-port=5000']);
+  const labels = { spec: { template: { metadata: { labels: { 'privatespaces.dev/app': 'billing' } } } } };
+  await kubectlOk(k, ['-n', 'acme', 'patch', 'deploy/billing', '--type=merge', '-p', JSON.stringify(labels)]);
+  await kubectlOk(k, ['-n', 'acme', 'rollout', 'status', 'deploy/billing', '--timeout=120s']);
+  await kubectlOk(k, ['-n', 'acme', 'run', 'client', `--image=${IMAGES.agnhost}`, '--', 'pause']);
+  await kubectlOk(k, ['-n', 'acme', 'wait', '--for=condition=Ready', 'pod/client', '--timeout=90s']);
+}
+
+function startupRows(c: NodeCluster): void {
+  row('Node Ready (kubelet start → Ready)', ms(c.node.readyMs));
+  row('node up (netns, containerd, image import, kubelet, proxies, CoreDNS pods Ready)', ms(c.nodeUpMs));
+  const t = c.install!;
+  row(
+    '`kubectl apply -k deploy/` → operator ready',
+    `2/2 Ready ${ms(t.replicasReady)}, leader ${ms(t.leader)}, webhook via Service ${ms(t.webhook)}, CoreDNS pods serve its entries ${ms(t.dns)}`,
+  );
+}
+
+async function memoryRows(c: NodeCluster): Promise<void> {
+  const node = await memory(await nodeRoots(c));
+  const cp = await memory(c.cp.pids());
+  const mib = (kb: number): string => `${(kb / 1024).toFixed(0)} MiB`;
+  const pods = (await kubectlOk(c.kubectl, ['get', 'pods', '-A', '--no-headers'])).trim().split('\n').length;
+  row(`memory of the node (${node.n} processes, ${pods} pods)`, `RSS ${mib(node.rss)}, PSS ${mib(node.pss)}`);
+  row(`memory of the control plane (${cp.n} processes)`, `RSS ${mib(cp.rss)}, PSS ${mib(cp.pss)}`);
 }
 
 async function main(): Promise<void> {
@@ -218,58 +267,15 @@ async function main(): Promise<void> {
   else row('cold build added by the node', 'n/a (run with --cold: minutes of both cores)');
   const c = await startNodeCluster({ log: say });
   try {
-    row('Node Ready (kubelet start → Ready)', ms(c.node.readyMs));
-    row('node up (netns, containerd, image import, kubelet, proxies, CoreDNS pods Ready)', ms(c.nodeUpMs));
-    const t = c.install!;
-    row(
-      '`kubectl apply -k deploy/` → operator ready',
-      `2/2 Ready ${ms(t.replicasReady)}, leader ${ms(t.leader)}, webhook via Service ${ms(t.webhook)}, CoreDNS pods serve its entries ${ms(t.dns)}`,
+    startupRows(c);
+    await deployExamples(c.kubectl);
+    await waitFor(
+      'billing.acme.internal served',
+      () => connect(c.kubectl, 'billing.acme.internal:5000'),
+      180_000,
     );
-    const k = c.kubectl;
-    await kubectlOk(k, ['apply', '-f', path.join(repoRoot, 'examples')]);
-    await kubectlOk(k, [
-      'wait',
-      '--for=condition=Ready',
-      'apps.privatespaces.dev',
-      '--all',
-      '-n',
-      'acme',
-      '--timeout=120s',
-    ]);
-    const deploy = [
-      '-n',
-      'acme',
-      'create',
-      'deployment',
-      'billing',
-      `--image=${IMAGES.agnhost}`,
-      '--port=5000',
-    ];
-    await kubectlOk(k, [...deploy, '--', '/agnhost', 'netexec', '--http-port=5000']);
-    const labels = { spec: { template: { metadata: { labels: { 'privatespaces.dev/app': 'billing' } } } } };
-    await kubectlOk(k, [
-      '-n',
-      'acme',
-      'patch',
-      'deploy/billing',
-      '--type=merge',
-      '-p',
-      JSON.stringify(labels),
-    ]);
-    await kubectlOk(k, ['-n', 'acme', 'rollout', 'status', 'deploy/billing', '--timeout=120s']);
-    await kubectlOk(k, ['-n', 'acme', 'run', 'client', `--image=${IMAGES.agnhost}`, '--', 'pause']);
-    await kubectlOk(k, ['-n', 'acme', 'wait', '--for=condition=Ready', 'pod/client', '--timeout=90s']);
-    await waitFor('billing.acme.internal served', () => connect(k, 'billing.acme.internal:5000'), 180_000);
-    await dnsSamples(k);
-    const node = await memory(await nodeRoots(c));
-    const cp = await memory(c.cp.pids());
-    const mib = (kb: number): string => `${(kb / 1024).toFixed(0)} MiB`;
-    const pods = (await kubectlOk(k, ['get', 'pods', '-A', '--no-headers'])).trim().split('\n').length;
-    row(
-      `memory of the node (${node.n} processes, ${pods} pods)`,
-      `RSS ${mib(node.rss)}, PSS ${mib(node.pss)}`,
-    );
-    row(`memory of the control plane (${cp.n} processes)`, `RSS ${mib(cp.rss)}, PSS ${mib(cp.pss)}`);
+    await dnsSamples(c.kubectl);
+    await memoryRows(c);
     await peeringSamples(c).catch((err: unknown) =>
       row('Peering apply → first connection', `n/a: ${(err as Error).message}`),
     );

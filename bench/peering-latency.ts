@@ -2,10 +2,11 @@
 //
 //   node bench/peering-latency.ts [--tries 20] [--pause 500] [--probe-timeout 100] [--out FILE]
 //
-// A control plane of its own (etcd, kube-apiserver, kube-controller-manager) with the CRDs, the
-// local data plane (real kube-proxy and kube-router's NetworkPolicy controller), the operator in
-// this process, a Space with one internal App and one ready pod, and an outside host inside the
-// Peering's CIDR. Each try:
+// A control plane of its own (etcd, kube-apiserver, kube-controller-manager) with the CRDs, a real
+// node on it (tools/harness/node.ts: kubelet, containerd, kube-proxy in iptables mode, kube-router's
+// NetworkPolicy firewall), the operator in this process, a Space with one internal App and one
+// kubelet pod (agnhost serve-hostname), and an outside host inside the Peering's CIDR
+// (tools/harness/nodeplane.ts). Each try:
 //   apply   `kubectl apply` of the Peering → the first NEW TCP connection from the peer host to the
 //           App's ClusterIP that succeeds;
 //   delete  `kubectl delete` of the Peering → the first new connection that is refused;
@@ -27,12 +28,12 @@ import { createLogger } from '../src/engine/index.ts';
 import { repoRoot } from '../tools/harness/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../tools/harness/controlplane.ts';
 import {
-  dataPlaneUnavailable,
-  startDataPlane,
-  type DataPlane,
+  attachDataPlane,
   type HostHandle,
+  type NodeDataPlane as DataPlane,
   type ProbeResult,
-} from '../tools/harness/dataplane.ts';
+} from '../tools/harness/nodeplane.ts';
+import { NODE_APISERVER_ARGS, nodeUnavailable, startNode, type LocalNode } from '../tools/harness/node.ts';
 import { kubectlOk } from '../tools/harness/kubectl.ts';
 import { APP_LABEL } from '../src/model/labels.ts';
 import { startOperator, type Operator } from '../src/operator.ts';
@@ -57,7 +58,7 @@ const pauseMs = Number(values.pause);
 const probeTimeoutMs = Number(values['probe-timeout']);
 if (!Number.isInteger(tries) || tries < 1)
   throw new Error(`--tries must be a positive integer, not ${values.tries}`);
-const unavailable = dataPlaneUnavailable();
+const unavailable = nodeUnavailable();
 if (unavailable) {
   console.error(`peering-latency: ${unavailable}`);
   process.exit(1);
@@ -73,6 +74,8 @@ const PORT = 5000;
 const PEER_CIDR = '192.168.60.0/24';
 const PEER_IP = '192.168.60.10';
 const POLICY = `app-${APP}`;
+/** The node's kube-proxy mode (tools/harness/node.ts). */
+const PROXY_MODE = 'iptables';
 
 const spaceYaml = `apiVersion: v1
 kind: Namespace
@@ -231,6 +234,7 @@ function table(rows: [string, ReturnType<typeof stats>][]): string {
 }
 
 let cp: ControlPlane | undefined;
+let node: LocalNode | undefined;
 let dp: DataPlane | undefined;
 let op: Operator | undefined;
 const policy = new PolicyWatch();
@@ -239,6 +243,7 @@ async function cleanup(): Promise<void> {
   policy.stop();
   await op?.stop().catch((e: unknown) => log(`operator stop: ${String(e)}`));
   await dp?.stop().catch((e: unknown) => log(`data plane stop: ${String(e)}`));
+  await node?.stop().catch((e: unknown) => log(`node stop: ${String(e)}`));
   await cp?.stop().catch((e: unknown) => log(`control plane stop: ${String(e)}`));
 }
 
@@ -248,12 +253,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 try {
   const started = Date.now();
-  cp = await startControlPlane({ log });
+  cp = await startControlPlane({ log, apiserverArgs: NODE_APISERVER_ARGS });
   const kubeconfig = cp.kubeconfigPath;
   await kubectlOk(kubeconfig, ['apply', '--server-side', '-k', path.join(repoRoot, 'crds')]);
   await kubectlOk(kubeconfig, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
-  dp = await startDataPlane({ controlPlane: { kubeconfigPath: kubeconfig, dir: cp.dir }, log });
-  log(`data plane ${dp.prefix} (${dp.proxyMode})`);
+  node = await startNode(cp, { log });
+  dp = await attachDataPlane({ kubeconfigPath: kubeconfig, node: node.info, name: 'bench-peer', log });
+  log(`node ${node.nodeName} Ready in ${node.readyMs} ms; outside hosts ${dp.prefix}-host-*`);
   op = await startOperator({
     kubeconfigPath: kubeconfig,
     namespace: 'default',
@@ -327,7 +333,7 @@ try {
     },
   };
   console.log(
-    `\nPeering latency over ${tries} tries (kube-proxy ${dp.proxyMode}; from the start of kubectl; ` +
+    `\nPeering latency over ${tries} tries (kube-proxy ${PROXY_MODE}; kubelet pods; from the start of kubectl; ` +
       `probes ≈ 10 ms apart, ${probeTimeoutMs} ms timeout)\n` +
       table([
         ['apply → first connection', summary.apply.total],
@@ -348,7 +354,8 @@ try {
       {
         date: new Date().toISOString(),
         tries,
-        proxyMode: dp.proxyMode,
+        proxyMode: PROXY_MODE,
+        node: 'real (kubelet pods)',
         pauseMs,
         probeTimeoutMs,
         quantiles: 'nearest rank',

@@ -7,17 +7,18 @@
 //     through its Service and every CoreDNS pod serves the operator's entries
 //     (tools/harness/install.ts). Operator logs: kubectl -n spaces-system logs.
 //   --control-plane (and without root, said in one line): the control plane only, with the
-//     operator in this process (webhook by URL on loopback) and a loopback CoreDNS;
-//     --dataplane adds network namespaces as pods, kube-proxy and kube-router.
+//     operator in this process (webhook by URL on loopback) and a loopback CoreDNS; no pods run.
+//   --node (or its old name --dataplane): the real node, or exit 2 with the reason where none
+//     can run (the data plane is the node's: kubelet pods, kube-proxy, kube-router).
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from './harness/binaries.ts';
-import { KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane } from './harness/controlplane.ts';
 import { startCoreDNS, syncConfigMap } from './harness/coredns.ts';
 import { serviceAccountKubeconfig } from './harness/kubectl.ts';
 import { freePort } from './harness/process.ts';
+import { kubeClient } from './harness/kube.ts';
 import { startOperator } from '../src/operator.ts';
 import { operatorImage } from './harness/images.ts';
 import { installOperator, LOCAL_DNS_SUFFIXES } from './harness/install.ts';
@@ -26,8 +27,8 @@ import { NODE_APISERVER_ARGS, nodeUnavailable, startNode } from './harness/node.
 const { values } = parseArgs({
   options: {
     'control-plane': { type: 'boolean', default: false },
+    // The default as root; `--node` (and its old name `--dataplane`) fail loudly where no node can run.
     dataplane: { type: 'boolean', default: false },
-    // The default as root; kept so `--node` fails loudly where no node can run.
     node: { type: 'boolean', default: false },
     'no-operator': { type: 'boolean', default: false },
   },
@@ -62,11 +63,11 @@ try {
 
 /** A real node unless asked otherwise or it cannot run here (then one line says why). */
 function chooseNode(): boolean {
-  if (values['control-plane'] || values.dataplane) return false;
+  if (values['control-plane']) return false;
   const reason = nodeUnavailable();
   if (!reason) return true;
-  if (values.node) {
-    console.error(`[local] --node: ${reason}`);
+  if (values.node || values.dataplane) {
+    console.error(`[local] --${values.node ? 'node' : 'dataplane'}: ${reason}`);
     process.exit(2);
   }
   say(`no real node (${reason}): running the control plane with the operator in this process`);
@@ -116,21 +117,13 @@ async function runHere(): Promise<void> {
     '24h',
   );
 
-  if (values.dataplane) {
-    const { startDataPlane } = await import('./harness/dataplane.ts');
-    const dp = await startDataPlane({ controlPlane: cp, kubeconfigPath: cp.kubeconfigPath });
-    stops.push(() => dp.stop());
-    say('data plane running (node and pod network namespaces, kube-proxy, kube-router)');
-  }
   // CoreDNS serving the operator's entries, the way a cluster's CoreDNS reads
   // kube-system/coredns-custom (here the harness copies the ConfigMap into the folder).
   const dnsDir = path.join(localDir, 'coredns');
   await mkdir(path.join(localDir, 'coredns-run'), { recursive: true });
   const dns = await startCoreDNS({ dir: dnsDir, workDir: path.join(localDir, 'coredns-run') });
   stops.push(() => dns.stop());
-  const kc = new KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
-  const sync = syncConfigMap(kc, 'kube-system', 'coredns-custom', dnsDir);
+  const sync = syncConfigMap(await kubeClient(cp.kubeconfigPath), 'kube-system', 'coredns-custom', dnsDir);
   stops.push(() => Promise.resolve(sync.stop()));
 
   if (!values['no-operator']) {

@@ -15,7 +15,7 @@ group() {
   echo "== tests: $name ($*)"
   VITEST_JSON=".cache/test-results-$name.json" "$vitest" run "$@" || status=1
 }
-group shared --project unit --project property --project integration --project dataplane-netns
+group shared --project unit --project property --project integration
 group dataplane --project dataplane
 group node --project node
 group e2e --project e2e

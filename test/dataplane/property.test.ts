@@ -29,7 +29,7 @@ import { cyclonusVerdicts, describeQuery, ourVerdicts } from '../property/judges
 const WORLDS = Number(process.env.PROPERTY_WORLDS ?? 5);
 const BASE_SEED = Number(process.env.PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const run = randomBytes(2).toString('hex');
-// Outside hosts; none in the harness's own ranges (see src/harness/dataplane.ts).
+// Outside hosts; none in the node's own ranges (the address plan in tools/harness/node.ts).
 const EXTERNAL_IPS = ['192.168.60.10', '203.0.113.10'];
 const CONVERGE_MS = 45_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -37,6 +37,66 @@ export interface ControlPlane {
   pids(): number[];
 }
 
+type Binaries = Record<'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kubectl', string>;
+
+/** etcd on free loopback ports, its data in `dir`; returns its client URL. */
+async function spawnEtcd(sup: Supervisor, etcd: string, dir: string): Promise<string> {
+  const [etcdPort, peerPort] = [await freePort(), await freePort()];
+  const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+  sup.spawn('etcd', etcd, [
+    `--data-dir=${path.join(dir, 'etcd')}`,
+    `--listen-client-urls=${etcdUrl}`,
+    `--advertise-client-urls=${etcdUrl}`,
+    `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+    `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+    `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+    '--unsafe-no-fsync',
+    '--log-level=warn',
+  ]);
+  return etcdUrl;
+}
+
+function apiserverArgs(
+  opts: ControlPlaneOptions,
+  at: { dir: string; etcdUrl: string; apiPort: number; files: Credentials },
+): string[] {
+  return [
+    `--etcd-servers=${at.etcdUrl}`,
+    `--secure-port=${at.apiPort}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--cert-dir=${path.join(at.dir, 'certs')}`,
+    `--token-auth-file=${at.files.tokens}`,
+    '--authorization-mode=RBAC',
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${at.files.saPub}`,
+    `--service-account-signing-key-file=${at.files.saKey}`,
+    `--service-cluster-ip-range=${opts.serviceCIDR ?? '10.96.0.0/16'}`,
+    '--allow-privileged=true',
+    '--profiling=false',
+    ...(opts.apiserverArgs ?? []),
+  ];
+}
+
+function spawnControllerManager(
+  sup: Supervisor,
+  bin: string,
+  dir: string,
+  kubeconfigPath: string,
+  saKey: string,
+): void {
+  sup.spawn('kube-controller-manager', bin, [
+    `--kubeconfig=${kubeconfigPath}`,
+    // nodelifecycle marks pods NotReady when no kubelet reports: leave it out.
+    '--controllers=*,-nodelifecycle',
+    `--service-account-private-key-file=${saKey}`,
+    `--root-ca-file=${path.join(dir, 'certs', 'apiserver.crt')}`,
+    '--leader-elect=false',
+    '--secure-port=0',
+    '--concurrent-gc-syncs=5',
+  ]);
+}
+
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = opts.log ?? (() => {});
   const bin = await binaries('etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl');
@@ -44,81 +104,56 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   await mkdir(path.join(dir, 'certs'), { recursive: true });
   const sup = new Supervisor(dir);
   try {
-    const files = await writeCredentials(dir);
-    const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
-    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-    log(`starting etcd on ${etcdUrl}`);
-    sup.spawn('etcd', bin.etcd, [
-      `--data-dir=${path.join(dir, 'etcd')}`,
-      `--listen-client-urls=${etcdUrl}`,
-      `--advertise-client-urls=${etcdUrl}`,
-      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
-      '--unsafe-no-fsync',
-      '--log-level=warn',
-    ]);
-    const apiArgs = [
-      `--etcd-servers=${etcdUrl}`,
-      `--secure-port=${apiPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--cert-dir=${path.join(dir, 'certs')}`,
-      `--token-auth-file=${files.tokens}`,
-      '--authorization-mode=RBAC',
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${files.saPub}`,
-      `--service-account-signing-key-file=${files.saKey}`,
-      `--service-cluster-ip-range=${opts.serviceCIDR ?? '10.96.0.0/16'}`,
-      '--allow-privileged=true',
-      '--profiling=false',
-      ...(opts.apiserverArgs ?? []),
-    ];
-    const startApiserver = (): void => void sup.spawn('kube-apiserver', bin['kube-apiserver'], apiArgs);
-    log(`starting kube-apiserver on https://127.0.0.1:${apiPort}`);
-    startApiserver();
-    const server = `https://127.0.0.1:${apiPort}`;
-    await waitReady(server, files.token, sup);
-    const ca = await readFile(path.join(dir, 'certs', 'apiserver.crt'));
-    const kubeconfigPath = path.join(dir, 'kubeconfig');
-    await writeFile(kubeconfigPath, kubeconfigYaml(server, ca, files.token), { mode: 0o600 });
-
-    if (opts.controllerManager ?? true) {
-      log('starting kube-controller-manager');
-      sup.spawn('kube-controller-manager', bin['kube-controller-manager'], [
-        `--kubeconfig=${kubeconfigPath}`,
-        // nodelifecycle marks pods NotReady when no kubelet reports: leave it out.
-        '--controllers=*,-nodelifecycle',
-        `--service-account-private-key-file=${files.saKey}`,
-        `--root-ca-file=${path.join(dir, 'certs', 'apiserver.crt')}`,
-        '--leader-elect=false',
-        '--secure-port=0',
-        '--concurrent-gc-syncs=5',
-      ]);
-    }
-    const cp: ControlPlane = {
-      dir,
-      server,
-      kubeconfigPath,
-      token: files.token,
-      kubectl: (args, input) => kubectl(kubeconfigPath, args, input),
-      restartApiserver: async () => {
-        await sup.stop('kube-apiserver');
-        startApiserver();
-        await waitReady(server, files.token, sup);
-      },
-      stop: async () => {
-        await sup.stopAll(['kube-controller-manager', 'kube-apiserver', 'etcd']);
-        if (!opts.dir) await rm(dir, { recursive: true, force: true });
-      },
-      pids: () => sup.pids(),
-    };
-    await waitForDefaultNamespace(cp);
-    return cp;
+    return await startIn(sup, bin, dir, opts, log);
   } catch (err) {
     await sup.stopAll(['kube-controller-manager', 'kube-apiserver', 'etcd']);
     throw err;
   }
+}
+
+async function startIn(
+  sup: Supervisor,
+  bin: Binaries,
+  dir: string,
+  opts: ControlPlaneOptions,
+  log: (line: string) => void,
+): Promise<ControlPlane> {
+  const files = await writeCredentials(dir);
+  const etcdUrl = await spawnEtcd(sup, bin.etcd, dir);
+  log(`started etcd on ${etcdUrl}`);
+  const apiPort = await freePort();
+  const apiArgs = apiserverArgs(opts, { dir, etcdUrl, apiPort, files });
+  const startApiserver = (): void => void sup.spawn('kube-apiserver', bin['kube-apiserver'], apiArgs);
+  log(`starting kube-apiserver on https://127.0.0.1:${apiPort}`);
+  startApiserver();
+  const server = `https://127.0.0.1:${apiPort}`;
+  await waitReady(server, files.token, sup);
+  const ca = await readFile(path.join(dir, 'certs', 'apiserver.crt'));
+  const kubeconfigPath = path.join(dir, 'kubeconfig');
+  await writeFile(kubeconfigPath, kubeconfigYaml(server, ca, files.token), { mode: 0o600 });
+  if (opts.controllerManager ?? true) {
+    log('starting kube-controller-manager');
+    spawnControllerManager(sup, bin['kube-controller-manager'], dir, kubeconfigPath, files.saKey);
+  }
+  const cp: ControlPlane = {
+    dir,
+    server,
+    kubeconfigPath,
+    token: files.token,
+    kubectl: (args, input) => kubectl(kubeconfigPath, args, input),
+    restartApiserver: async () => {
+      await sup.stop('kube-apiserver');
+      startApiserver();
+      await waitReady(server, files.token, sup);
+    },
+    stop: async () => {
+      await sup.stopAll(['kube-controller-manager', 'kube-apiserver', 'etcd']);
+      if (!opts.dir) await rm(dir, { recursive: true, force: true });
+    },
+    pids: () => sup.pids(),
+  };
+  await waitForDefaultNamespace(cp);
+  return cp;
 }
 
 interface Credentials {

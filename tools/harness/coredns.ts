@@ -23,6 +23,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Informer } from '../../src/engine/informer.ts';
+import type { KubeApi } from '../../src/engine/kubeclient.ts';
 import { binaries } from './binaries.ts';
 import { Supervisor } from './process.ts';
 
@@ -223,14 +224,14 @@ interface ConfigMapLike {
  * points at it, and each key is a symlink `<key> -> ..data/<key>`.
  */
 export function syncConfigMap(
-  kc: KubeConfig,
+  conn: KubeConfig | KubeApi,
   ns: string,
   name: string,
   dir: string,
   opts: SyncOptions = {},
 ): ConfigMapSync {
   const informer = new Informer<ConfigMapLike & { metadata: { name: string } }>({
-    kc,
+    ...('request' in conn ? { api: conn } : { kc: conn }),
     path: `/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps`,
     fieldSelector: `metadata.name=${name}`,
     name: `harness-sync-${ns}-${name}`,
@@ -239,19 +240,22 @@ export function syncConfigMap(
   let version = '';
   let stopped = false;
   const waiters: { rv: number; resolve: (t: number) => void }[] = [];
+  /** Writes the ConfigMap as it is now, then wakes the waiters its version (or its absence) satisfies. */
+  const write = async (): Promise<void> => {
+    const cm = informer.get(`${ns}/${name}`);
+    await writeAtomically(dir, cm?.data ?? {});
+    version = cm?.metadata?.resourceVersion ?? '';
+    const now = Date.now();
+    for (const w of waiters.splice(0)) {
+      if (Number(version) >= w.rv || !cm) w.resolve(now);
+      else waiters.push(w);
+    }
+  };
   const schedule = (): void => {
     chain = chain
       .then(async () => {
         if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
-        if (stopped) return;
-        const cm = informer.get(`${ns}/${name}`);
-        await writeAtomically(dir, cm?.data ?? {});
-        version = cm?.metadata?.resourceVersion ?? '';
-        const now = Date.now();
-        for (const w of waiters.splice(0)) {
-          if (Number(version) >= w.rv || !cm) w.resolve(now);
-          else waiters.push(w);
-        }
+        if (!stopped) await write();
       })
       .catch((err: unknown) => console.error(`[coredns harness] writing ${dir} failed:`, err));
   };

@@ -14,6 +14,9 @@ import { Resolver } from 'node:dns/promises';
 import path from 'node:path';
 import { repoRoot } from './binaries.ts';
 import type { KubectlResult } from './kubectl.ts';
+import { waitFor } from './kube.ts';
+
+export { waitFor };
 
 export type Kubectl = (args: string[], input?: string) => Promise<KubectlResult>;
 
@@ -45,16 +48,6 @@ export async function kubectlOk(k: Kubectl, args: string[], input?: string): Pro
   const r = await k(args, input);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
   return r.stdout;
-}
-
-/** Polls `fn` every 250 ms until it is true; returns the milliseconds it took. */
-export async function waitFor(what: string, fn: () => Promise<boolean>, withinMs: number): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < withinMs) {
-    if (await fn().catch(() => false)) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what}: not within ${withinMs} ms`);
 }
 
 /** `kubectl kustomize deploy/` with `image` and the platform admin's allowed DNS suffixes. */

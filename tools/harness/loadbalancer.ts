@@ -4,12 +4,14 @@
 // the VIP and enforces spec.loadBalancerSourceRanges the way it does behind a VIP-style cloud LB.
 // Addresses already in a Service's status (from an earlier data plane on the same control
 // plane) are adopted, not replaced.
-import * as k8s from '@kubernetes/client-node';
-import { keepWatching } from './informer.ts';
+import type { V1Service } from '@kubernetes/client-node';
+import { Informer } from '../../src/engine/informer.ts';
+import { MERGE_PATCH, type KubeClient } from './kube.ts';
 import { ip } from './netns.ts';
 
 export interface LoadBalancerOptions {
-  kc: k8s.KubeConfig;
+  /** The harness's client (tools/harness/kube.ts). */
+  client: KubeClient;
   /** Node namespace whose lo carries the VIPs. */
   nodeNs: string;
   /** First three octets of the /24 the VIPs come from, e.g. '172.31.254'. */
@@ -17,12 +19,16 @@ export interface LoadBalancerOptions {
   log: (line: string) => void;
 }
 
-const key = (s: k8s.V1Service): string => `${s.metadata?.namespace}/${s.metadata?.name}`;
+const key = (s: V1Service): string => `${s.metadata?.namespace}/${s.metadata?.name}`;
+
+/** Whether the load balancer serves `svc`: type LoadBalancer without a loadBalancerClass (another's). */
+const served = (svc: V1Service, deleted: boolean): boolean =>
+  !deleted && svc.spec?.type === 'LoadBalancer' && !svc.spec.loadBalancerClass;
 
 export class LoadBalancer {
   private readonly opts: LoadBalancerOptions;
-  private readonly core: k8s.CoreV1Api;
-  private readonly informer: k8s.Informer<k8s.V1Service> & k8s.ObjectCache<k8s.V1Service>;
+  /** The engine's informer: it lists, watches and restarts its watch itself. */
+  private readonly informer: Informer<V1Service>;
   /** VIP by Service key; every VIP here is on the node's lo. */
   private readonly assigned = new Map<string, string>();
   private chain: Promise<void> = Promise.resolve();
@@ -30,28 +36,29 @@ export class LoadBalancer {
 
   constructor(opts: LoadBalancerOptions) {
     this.opts = opts;
-    this.core = opts.kc.makeApiClient(k8s.CoreV1Api);
-    this.informer = k8s.makeInformer(opts.kc, '/api/v1/services', () =>
-      this.core.listServiceForAllNamespaces(),
-    );
-    const enqueue = (svc: k8s.V1Service, deleted: boolean): void => {
+    this.informer = new Informer<V1Service>({
+      api: opts.client,
+      path: '/api/v1/services',
+      name: 'harness-load-balancer',
+    });
+    const enqueue = (svc: V1Service, deleted: boolean): void => {
       this.chain = this.chain
         .then(() => this.sync(svc, deleted))
         .catch((err: unknown) => opts.log(`load balancer: ${key(svc)}: ${String(err)}`));
     };
-    this.informer.on(k8s.ADD, (s) => enqueue(s, false));
-    this.informer.on(k8s.UPDATE, (s) => enqueue(s, false));
-    this.informer.on(k8s.DELETE, (s) => enqueue(s, true));
-    keepWatching(this.informer, () => this.stopped, opts.log);
+    this.informer.onAdd((s) => enqueue(s, false));
+    this.informer.onUpdate((_old, s) => enqueue(s, false));
+    this.informer.onDelete((s) => enqueue(s, true));
   }
 
   async start(): Promise<void> {
-    await this.informer.start();
+    this.informer.start();
+    await this.informer.synced;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.informer.stop();
+    this.informer.stop();
     await this.chain;
   }
 
@@ -64,32 +71,41 @@ export class LoadBalancer {
     return !!addr && addr.startsWith(`${this.opts.prefix}.`);
   }
 
-  private async sync(svc: k8s.V1Service, deleted: boolean): Promise<void> {
+  private async sync(svc: V1Service, deleted: boolean): Promise<void> {
     if (this.stopped) return;
     const k = key(svc);
     const current = this.assigned.get(k);
-    // A Service with a loadBalancerClass belongs to another load balancer.
-    if (deleted || svc.spec?.type !== 'LoadBalancer' || svc.spec.loadBalancerClass) {
+    if (!served(svc, deleted)) {
       if (current) await this.release(k, current);
       return;
     }
-    const inStatus = svc.status?.loadBalancer?.ingress?.map((i) => i.ip).find((a) => this.inRange(a));
+    const inStatus = this.statusVIP(svc);
     const vip = current ?? inStatus ?? this.allocate();
-    if (!current) {
-      await ip(['addr', 'replace', `${vip}/32`, 'dev', 'lo'], this.opts.nodeNs);
-      this.assigned.set(k, vip);
-      this.opts.log(`load balancer: ${k} → ${vip}`);
-    }
-    if (inStatus !== vip) {
-      await this.core.patchNamespacedServiceStatus(
-        {
-          name: svc.metadata?.name ?? '',
-          namespace: svc.metadata?.namespace ?? '',
-          body: { status: { loadBalancer: { ingress: [{ ip: vip, ipMode: 'VIP' }] } } },
-        },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      );
-    }
+    if (!current) await this.assign(k, vip);
+    if (inStatus !== vip) await this.writeStatus(svc, vip);
+  }
+
+  /** The VIP of ours already in the Service's status (an earlier run's), if any. */
+  private statusVIP(svc: V1Service): string | undefined {
+    const ingress = svc.status?.loadBalancer?.ingress ?? [];
+    return ingress.map((i) => i.ip).find((a) => this.inRange(a));
+  }
+
+  private async assign(k: string, vip: string): Promise<void> {
+    await ip(['addr', 'replace', `${vip}/32`, 'dev', 'lo'], this.opts.nodeNs);
+    this.assigned.set(k, vip);
+    this.opts.log(`load balancer: ${k} → ${vip}`);
+  }
+
+  private async writeStatus(svc: V1Service, vip: string): Promise<void> {
+    const ns = encodeURIComponent(svc.metadata?.namespace ?? '');
+    const name = encodeURIComponent(svc.metadata?.name ?? '');
+    await this.opts.client.request({
+      method: 'PATCH',
+      path: `/api/v1/namespaces/${ns}/services/${name}/status`,
+      contentType: MERGE_PATCH,
+      body: { status: { loadBalancer: { ingress: [{ ip: vip, ipMode: 'VIP' }] } } },
+    });
   }
 
   private allocate(): string {

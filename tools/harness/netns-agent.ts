@@ -19,6 +19,7 @@ import readline from 'node:readline';
 
 export type ProbeResult = 'ok' | 'refused' | 'unreachable' | 'timeout';
 export interface ProbeOutcome {
+  /** TCP: 'ok' once the handshake completes (with the first line if one comes within the timeout). */
   result: ProbeResult;
   /** First line the server sent (the pod's name for the data plane's servers). */
   reply?: string;
@@ -41,8 +42,15 @@ function connectTcp(host: string, port: number, timeoutMs: number): Promise<Prob
       sock.destroy();
       resolve(o);
     };
-    const timer = setTimeout(() => done({ result: 'timeout' }), timeoutMs);
+    // A server that accepted the connection but sent no line (an HTTP server waits for the
+    // request) is reachable: 'timeout' means the handshake itself got no answer.
+    let connected = false;
     let buf = '';
+    sock.on('connect', () => (connected = true));
+    const timer = setTimeout(
+      () => done(connected ? { result: 'ok', reply: buf || undefined } : { result: 'timeout' }),
+      timeoutMs,
+    );
     sock.on('data', (d: Buffer) => {
       buf += d.toString();
       const nl = buf.indexOf('\n');
@@ -130,24 +138,20 @@ function exitWithParent(): void {
   }, 500).unref();
 }
 
-/** The one-shot commands; their answer is printed (or sent back by the daemon) as JSON. */
+/** The one-shot commands, by name; their answer is printed (or sent back by the daemon) as JSON. */
+const QUERIES: Record<string, (args: string[]) => Promise<unknown>> = {
+  connect: ([proto, host = '', port, timeout]) =>
+    (proto === 'udp' ? connectUdp : connectTcp)(host, Number(port), Number(timeout)),
+  status: ([url = '']) => status(url),
+  resolve: ([name = '']) => resolveName(name),
+  query: ([server = '', name = '']) => queryServer(server, name),
+};
+
 async function query(argv: string[]): Promise<unknown> {
-  const [cmd, ...args] = argv;
-  switch (cmd) {
-    case 'connect': {
-      const [proto, host = '', port, timeout] = args;
-      const probe = proto === 'udp' ? connectUdp : connectTcp;
-      return probe(host, Number(port), Number(timeout));
-    }
-    case 'status':
-      return status(args[0] ?? '');
-    case 'resolve':
-      return resolveName(args[0] ?? '');
-    case 'query':
-      return queryServer(args[0] ?? '', args[1] ?? '');
-    default:
-      throw new Error(`unknown command ${cmd}`);
-  }
+  const [cmd = '', ...args] = argv;
+  const run = Object.hasOwn(QUERIES, cmd) ? QUERIES[cmd] : undefined;
+  if (!run) throw new Error(`unknown command ${cmd}`);
+  return run(args);
 }
 
 /**

@@ -1,11 +1,11 @@
-// Network namespaces for the data plane: create, wire with veth pairs, run commands inside,
-// tear down (processes first), and find the leftovers of crashed runs. Every namespace a run
+// Network namespaces for the real node's harness (tools/harness/node.ts: the node itself and its
+// outside hosts; nodeplane.ts: probes in pods' namespaces): create, wire with veth pairs, run
+// commands inside, tear down (processes first), and find the leftovers of crashed runs. Every namespace a run
 // creates is named `<base>-<owner pid>-<run id>-<role>`, so a later run can tell a dead
 // owner's namespaces from a live parallel run's.
-import { execFile, spawnSync } from 'node:child_process';
-import { accessSync, constants, rmSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -65,20 +65,6 @@ export function netnsCommand(ns: string, file: string, args: string[]): [string,
   return [ipBin, ['netns', 'exec', ns, ...wrapped]];
 }
 
-/** Why the data plane cannot run here (one line), or undefined when it can. */
-export function dataPlaneUnavailable(): string | undefined {
-  if (process.platform !== 'linux')
-    return `data plane needs Linux network namespaces (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'data plane needs root (network namespaces, iptables)';
-  const missing = ['ip', 'iptables', 'iptables-save', 'iptables-restore', 'ipset', 'nft'].filter(
-    (b) => !which(b),
-  );
-  if (missing.length > 0) {
-    return `data plane needs ${missing.join(', ')}: apt-get install -y iproute2 iptables ipset nftables conntrack`;
-  }
-  return undefined;
-}
-
 export async function listNetns(): Promise<string[]> {
   const out = await ip(['netns', 'list']);
   return out
@@ -117,20 +103,6 @@ export async function deleteNetns(name: string): Promise<void> {
   await rm(path.join('/etc/netns', name), { recursive: true, force: true });
 }
 
-/** deleteNetns for a process 'exit' handler, where only synchronous work runs. */
-export function deleteNetnsSync(name: string): void {
-  const pids = spawnSync(ipBin, ['netns', 'pids', name], { encoding: 'utf8' }).stdout ?? '';
-  for (const pid of pids.split('\n').filter(Boolean)) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  spawnSync(ipBin, ['netns', 'delete', name]);
-  rmSync(path.join('/etc/netns', name), { recursive: true, force: true });
-}
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -140,35 +112,20 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The Unix socket of a run's API relay (see dataplane.ts). */
-export function apiSocketPath(prefix: string): string {
-  return path.join(os.tmpdir(), `${prefix}-api.sock`);
-}
-
 /**
- * Deletes the namespaces (and the processes in them) and API relay sockets of runs named
- * `<base>-<pid>-...` whose owner process is gone; with `all`, of every such run.
- * Returns the names it deleted.
+ * Deletes the namespaces (and the processes in them) of runs named `<base>-<pid>-...` whose
+ * owner process is gone (outside hosts of a test worker that died); with `all`, of every such
+ * run. Returns the names it deleted. Without root or `ip` there are none to delete.
  */
 export async function cleanupLeftovers(base = 'spc-dp', opts: { all?: boolean } = {}): Promise<string[]> {
-  if (dataPlaneUnavailable()) return [];
+  if (process.platform !== 'linux' || process.getuid?.() !== 0 || !which('ip')) return [];
   const pattern = new RegExp(`^${base.replace(/[^a-z0-9]/gi, '\\$&')}-(\\d+)-`);
   const stale = (await listNetns()).filter((name) => {
     const m = pattern.exec(name);
     return m && (opts.all || !alive(Number(m[1])));
   });
   for (const name of stale) await deleteNetns(name);
-  for (const file of await readdir(os.tmpdir())) {
-    const m = pattern.exec(file);
-    if (m && file.endsWith('-api.sock') && (opts.all || !alive(Number(m[1])))) {
-      await rm(path.join(os.tmpdir(), file), { force: true });
-    }
-  }
   return stale;
-}
-
-export async function sysctl(ns: string, settings: Record<string, string>): Promise<void> {
-  await inNetns(ns, 'sysctl', ['-q', '-w'].concat(Object.entries(settings).map(([k, v]) => `${k}=${v}`)));
 }
 
 export interface VethSpec {

@@ -25,10 +25,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import * as k8s from '@kubernetes/client-node';
+import type { V1Node, V1NodeList } from '@kubernetes/client-node';
 import { nodeBuild, IMAGES, type NodeBuild } from './images.ts';
 import { kubectl, type KubectlResult } from './kubectl.ts';
 import { Agents } from './agents.ts';
+import { getOrUndefined, kubeClient, MERGE_PATCH, sleep, until, type KubeClient } from './kube.ts';
 import {
   addNetns,
   addRoutedVeth,
@@ -170,18 +171,6 @@ export function nodeUnavailable(): string | undefined {
   return `a node needs ${missing.join(', ')}: apt-get install -y containerd runc containernetworking-plugins util-linux`;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not done after ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
-
 function readSysctls(): Record<string, string> {
   return Object.fromEntries(
     KUBELET_SYSCTLS.map((k) => [k, readFileSync(`/proc/sys/${k}`, 'utf8').trim()] as [string, string]),
@@ -204,7 +193,7 @@ function unmountUnder(dir: string): void {
   for (const m of mounts) spawnSync('umount', ['-l', m]);
 }
 
-function choosePodCIDR(nodes: k8s.V1Node[]): string {
+function choosePodCIDR(nodes: V1Node[]): string {
   const used = new Set(nodes.map((n) => n.spec?.podCIDR));
   for (let n = 0; n < 256; n++) if (!used.has(`10.244.${n}.0/24`)) return `10.244.${n}.0/24`;
   throw new Error('no free /24 in 10.244.0.0/16 for the node');
@@ -317,7 +306,8 @@ class Impl implements LocalNode {
   readonly dir: string;
   private readonly sup: Supervisor;
   private readonly cp: NodeControlPlane;
-  private readonly core: k8s.CoreV1Api;
+  /** The harness's client (tools/harness/kube.ts), made on first use. */
+  private readonly client: Promise<KubeClient>;
   private readonly log: (line: string) => void;
   private readonly uplink: string;
   private readonly sysctls = readSysctls();
@@ -341,9 +331,7 @@ class Impl implements LocalNode {
     this.dir = dir;
     this.sup = new Supervisor(dir);
     this.log = log;
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(cp.kubeconfigPath);
-    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.client = kubeClient(cp.kubeconfigPath);
   }
 
   kubectl(args: string[], input?: string): Promise<KubectlResult> {
@@ -386,7 +374,8 @@ class Impl implements LocalNode {
   async start(): Promise<void> {
     const t0 = Date.now();
     const [build, bin] = await Promise.all([nodeBuild(), binaries('kube-proxy', 'kube-router')]);
-    this.podCIDR = choosePodCIDR((await this.core.listNode()).items);
+    const nodes = await (await this.client).request<V1NodeList>({ method: 'GET', path: '/api/v1/nodes' });
+    this.podCIDR = choosePodCIDR(nodes.items);
     await this.makeNetns();
     await this.startRelay();
     await this.startContainerd(build);
@@ -399,9 +388,12 @@ class Impl implements LocalNode {
     await this.startKubeRouter(bin['kube-router']);
     this.startScheduler(build.scheduler);
     if (this.opts.loadBalancer) {
-      const kc = new k8s.KubeConfig();
-      kc.loadFromFile(this.cp.kubeconfigPath);
-      this.lb = new LoadBalancer({ kc, nodeNs: this.netns, prefix: LB_PREFIX, log: this.log });
+      this.lb = new LoadBalancer({
+        client: await this.client,
+        nodeNs: this.netns,
+        prefix: LB_PREFIX,
+        log: this.log,
+      });
       await this.lb.start();
     }
     if (this.opts.coreDNS ?? true) await this.startCoreDNS();
@@ -540,20 +532,17 @@ class Impl implements LocalNode {
       `Node ${this.nodeName} registered (log: ${this.dir}/kubelet.log)`,
       async () => {
         this.sup.assertRunning();
-        return (await this.core.readNode({ name: this.nodeName }).catch(() => undefined)) ? true : undefined;
+        return (await this.readNode()) ? true : undefined;
       },
       90_000,
     );
-    await this.core.patchNode(
-      { name: this.nodeName, body: { spec: { podCIDR: this.podCIDR, podCIDRs: [this.podCIDR] } } },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
+    await this.patchNode({ spec: { podCIDR: this.podCIDR, podCIDRs: [this.podCIDR] } });
     await until(
       `Node ${this.nodeName} Ready (log: ${this.dir}/kubelet.log)`,
       async () => {
         this.sup.assertRunning();
-        const node = await this.core.readNode({ name: this.nodeName });
-        const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+        const node = await this.readNode();
+        const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
         return ready?.status === 'True' ? true : undefined;
       },
       120_000,
@@ -563,12 +552,23 @@ class Impl implements LocalNode {
 
   /** Node lifecycle is not run (no cloud, one node): lift the kubelet's not-ready taint ourselves. */
   private async untaint(): Promise<void> {
-    const node = await this.core.readNode({ name: this.nodeName });
-    const taints = (node.spec?.taints ?? []).filter((t) => !t.key.startsWith('node.kubernetes.io/'));
-    await this.core.patchNode(
-      { name: this.nodeName, body: { spec: { taints } } },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
+    const node = await this.readNode();
+    const taints = (node?.spec?.taints ?? []).filter((t) => !t.key.startsWith('node.kubernetes.io/'));
+    await this.patchNode({ spec: { taints } });
+  }
+
+  private get nodePath(): string {
+    return `/api/v1/nodes/${encodeURIComponent(this.nodeName)}`;
+  }
+
+  private async readNode(): Promise<V1Node | undefined> {
+    return getOrUndefined<V1Node>(await this.client, this.nodePath);
+  }
+
+  private async patchNode(body: object): Promise<void> {
+    await (
+      await this.client
+    ).request({ method: 'PATCH', path: this.nodePath, contentType: MERGE_PATCH, body });
   }
 
   private async startKubeProxy(bin: string): Promise<void> {
@@ -685,7 +685,9 @@ class Impl implements LocalNode {
     await attempt(() => this.removePods());
     await attempt(() => this.sup.stopAll(['kube-router', 'kube-proxy', 'containerd']));
     await attempt(() => this.killShims());
-    await attempt(() => this.core.deleteNode({ name: this.nodeName }).catch(() => undefined));
+    await attempt(async () =>
+      (await this.client).request({ method: 'DELETE', path: this.nodePath }).catch(() => undefined),
+    );
     await attempt(async () => new Promise<void>((r) => (this.relay ? this.relay.close(() => r()) : r())));
     restoreSysctls(this.sysctls);
     unmountUnder(this.dir);
@@ -697,6 +699,7 @@ class Impl implements LocalNode {
     const state = ['containerd', 'kubelet', 'runc', 'cni'].map((d) => path.join(this.dir, d));
     for (const d of state) await attempt(() => rm(d, { recursive: true, force: true }));
     if (!this.keepLogs && !this.cp.dir) await attempt(() => rm(this.dir, { recursive: true, force: true }));
+    await attempt(async () => (await this.client).close());
     if (errors.length > 0) throw new AggregateError(errors, `node ${this.nodeName}: stop failed`);
   }
 
@@ -735,12 +738,16 @@ class Impl implements LocalNode {
     }
     if (!existsSync('/run/netns')) return;
     const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
-    for (const name of names.split('\n').map((l) => l.split(' ')[0] ?? '')) {
-      if (!name.startsWith('cni-')) continue;
+    const cni = names
+      .split('\n')
+      .map((l) => l.split(' ')[0] ?? '')
+      .filter((n) => n.startsWith('cni-'));
+    for (const name of cni) {
       const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout?.trim();
-      if (!pids) spawnSync('ip', ['netns', 'delete', name]);
+      if (pids) continue;
+      spawnSync('ip', ['netns', 'delete', name]);
       // resolv.conf and hosts a test's probes bound into the pod's namespace (nodeplane.ts)
-      if (!pids) rmSync(path.join('/etc/netns', name), { recursive: true, force: true });
+      rmSync(path.join('/etc/netns', name), { recursive: true, force: true });
     }
   }
 }

@@ -23,8 +23,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import * as k8s from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1PodList, V1Service } from '@kubernetes/client-node';
 import { Agents } from './agents.ts';
+import { getOrUndefined, kubeClient, sleep, statusOf, until, type KubeClient } from './kube.ts';
 import { IMAGES } from './images.ts';
 import { cleanupLeftovers, inNetns, ip, sbinPath, writeNetnsEtc } from './netns.ts';
 import type { ProbeOutcome, ProbeResult } from './netns-agent.ts';
@@ -80,27 +81,27 @@ export interface AttachOptions {
   log?: (line: string) => void;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const agentPath = path.join(import.meta.dirname, `netns-agent${path.extname(import.meta.filename)}`);
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not done after ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
-
-const isReady = (p: k8s.V1Pod): boolean =>
+const isReady = (p: V1Pod): boolean =>
   p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
+/** Every container running and the pod's IP set (by the kubelet). */
+const isRunning = (p: V1Pod): boolean =>
+  !!p.status?.podIP && (p.status.containerStatuses?.every((c) => c.state?.running) ?? false);
+
+/** The containerd ID of the pod's `app` container. */
+const appContainerID = (p: V1Pod): string =>
+  (p.status?.containerStatuses?.find((c) => c.name === 'app')?.containerID ?? '').replace(
+    /^containerd:\/\//,
+    '',
+  );
+
 /** The Pod the harness creates for `spec` (see the header). */
-export function podManifest(spec: PodSpec): k8s.V1Pod {
+export function podManifest(spec: PodSpec): V1Pod {
   const port = spec.port ?? 8080;
   const agnhost = { image: IMAGES.agnhost, imagePullPolicy: 'Never' };
-  const app: k8s.V1Container = {
+  const app: V1Container = {
     name: 'app',
     ...agnhost,
     args: spec.args ?? ['serve-hostname', '--tcp', '--udp', '--http=false', `--port=${port}`],
@@ -163,7 +164,8 @@ export class NodeDataPlane {
   /** This handle's folder (for a test's logs), inside the node's. */
   readonly dir: string;
   private readonly node: NodeInfo;
-  private readonly core: k8s.CoreV1Api;
+  /** The engine's KubeClient (tools/harness/kube.ts), made on first use. */
+  private readonly client: Promise<KubeClient>;
   private readonly agents = new Agents(['--no-warnings', agentPath]);
   private readonly pods = new Map<string, PodHandle>();
   private readonly hosts = new Map<string, OutsideHost>();
@@ -177,9 +179,7 @@ export class NodeDataPlane {
     this.nodeIP = opts.node.nodeIP;
     this.podCIDR = opts.node.podCIDR;
     this.dir = path.join(opts.node.dir, prefix);
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(opts.kubeconfigPath);
-    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.client = kubeClient(opts.kubeconfigPath);
     this.log = opts.log ?? ((): void => {});
   }
 
@@ -187,35 +187,47 @@ export class NodeDataPlane {
     return from === 'node' ? this.nodeNetns : from.netns;
   }
 
-  /** Creates the pod through the API and waits for the kubelet to run it (Ready, unless `ready: false`). */
-  async addPod(spec: PodSpec): Promise<PodHandle> {
-    const body = podManifest(spec);
-    // The ServiceAccount admission refuses pods until the namespace's "default" account exists.
+  private podPath(namespace: string, name?: string): string {
+    const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
+    return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
+  }
+
+  private async readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    return getOrUndefined<V1Pod>(await this.client, this.podPath(namespace, name));
+  }
+
+  /** POSTs the pod; the ServiceAccount admission refuses pods until the namespace's "default" account exists. */
+  private async createPod(body: V1Pod, namespace: string): Promise<void> {
+    const client = await this.client;
     for (let i = 0; ; i++) {
       try {
-        await this.core.createNamespacedPod({ namespace: spec.namespace, body });
-        break;
+        await client.request({ method: 'POST', path: this.podPath(namespace), body });
+        return;
       } catch (err) {
-        const e = err as { code?: number; body?: string };
-        if (i >= 100 || e.code !== 403 || !String(e.body).includes('serviceaccount')) throw err;
+        if (i >= 100 || statusOf(err) !== 403 || !String(err).includes('serviceaccount')) throw err;
         await sleep(200);
       }
     }
-    const wantReady = !spec.readySwitch || (spec.ready ?? true);
+  }
+
+  /** Waits for the kubelet: the pod running with an IP, and Ready when `wantReady`. */
+  private async waitRunning(spec: PodSpec, wantReady: boolean): Promise<V1Pod> {
     const where = `pod ${spec.namespace}/${spec.name}`;
-    const pod = await until(
+    return until(
       `${where} ${wantReady ? 'Ready' : 'running'} (kubectl describe pod; kubelet log in ${this.node.dir})`,
       async () => {
-        const p = await this.core.readNamespacedPod({ name: spec.name, namespace: spec.namespace });
-        const running = p.status?.containerStatuses?.every((c) => c.state?.running) ?? false;
-        return p.status?.podIP && running && (!wantReady || isReady(p)) ? p : undefined;
+        const p = await this.readPod(spec.namespace, spec.name);
+        return p && isRunning(p) && (!wantReady || isReady(p)) ? p : undefined;
       },
       120_000,
     );
-    const containerID = (
-      pod.status?.containerStatuses?.find((c) => c.name === 'app')?.containerID ?? ''
-    ).replace(/^containerd:\/\//, '');
-    const netns = await this.enter(containerID, where);
+  }
+
+  /** Creates the pod through the API and waits for the kubelet to run it (Ready, unless `ready: false`). */
+  async addPod(spec: PodSpec): Promise<PodHandle> {
+    await this.createPod(podManifest(spec), spec.namespace);
+    const pod = await this.waitRunning(spec, !spec.readySwitch || (spec.ready ?? true));
+    const netns = await this.enter(appContainerID(pod), `pod ${spec.namespace}/${spec.name}`);
     const handle: PodHandle = {
       namespace: spec.namespace,
       name: spec.name,
@@ -250,8 +262,8 @@ export class NodeDataPlane {
   /** Makes the pod's `ready` container pass (or fail) the kubelet's readiness probe. */
   async setReady(pod: PodHandle, ready: boolean): Promise<void> {
     const volume = path.join(this.node.dir, 'kubelet/pods', pod.uid, 'volumes/kubernetes.io~empty-dir/ready');
-    const p = await this.core.readNamespacedPod({ name: pod.name, namespace: pod.namespace });
-    if (!p.spec?.containers.some((c) => c.name === 'ready')) {
+    const p = await this.readPod(pod.namespace, pod.name);
+    if (!p?.spec?.containers.some((c) => c.name === 'ready')) {
       throw new Error(`setReady: pod ${pod.namespace}/${pod.name} was not created with readySwitch`);
     }
     if (ready) await writeFile(path.join(volume, 'ok'), 'ok\n');
@@ -260,17 +272,20 @@ export class NodeDataPlane {
 
   /** Deletes the pod through the API and waits until the kubelet has stopped it and the object is gone. */
   async deletePod(pod: PodHandle): Promise<void> {
-    await this.core
-      .deleteNamespacedPod({ name: pod.name, namespace: pod.namespace, gracePeriodSeconds: 1 })
-      .catch((err: { code?: number }) => {
-        if (err.code !== 404) throw err;
+    const client = await this.client;
+    await client
+      .request({
+        method: 'DELETE',
+        path: this.podPath(pod.namespace, pod.name),
+        query: { gracePeriodSeconds: 1 },
+      })
+      .catch((err: unknown) => {
+        if (statusOf(err) !== 404) throw err;
       });
     await until(
       `pod ${pod.namespace}/${pod.name} gone`,
       async () => {
-        const p = await this.core
-          .readNamespacedPod({ name: pod.name, namespace: pod.namespace })
-          .catch(() => undefined);
+        const p = await this.readPod(pod.namespace, pod.name);
         return !p || p.metadata?.uid !== pod.uid ? true : undefined;
       },
       60_000,
@@ -334,9 +349,12 @@ export class NodeDataPlane {
 
   /** The addresses of the Ready CoreDNS pods (kube-system, k8s-app=kube-dns). */
   async dnsPods(): Promise<string[]> {
-    const list = await this.core.listNamespacedPod({
-      namespace: 'kube-system',
-      labelSelector: 'k8s-app=kube-dns',
+    const list = await (
+      await this.client
+    ).request<V1PodList>({
+      method: 'GET',
+      path: this.podPath('kube-system'),
+      query: { labelSelector: 'k8s-app=kube-dns' },
     });
     return list.items
       .filter(isReady)
@@ -375,8 +393,9 @@ export class NodeDataPlane {
     return until(
       `LoadBalancer VIP of ${namespace}/${name}`,
       async () => {
-        const svc = await this.core.readNamespacedService({ name, namespace });
-        return svc.status?.loadBalancer?.ingress?.[0]?.ip;
+        const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`;
+        const svc = await getOrUndefined<V1Service>(await this.client, path);
+        return svc?.status?.loadBalancer?.ingress?.[0]?.ip;
       },
       timeoutMs,
     );
@@ -409,6 +428,7 @@ export class NodeDataPlane {
     for (const h of this.hosts.values()) await h.remove().catch((err: unknown) => errors.push(err));
     this.hosts.clear();
     this.agents.stop();
+    (await this.client).close();
     if (errors.length > 0) throw new AggregateError(errors, `data plane ${this.prefix}: stop failed`);
   }
 }
