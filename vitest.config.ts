@@ -4,8 +4,8 @@ import { defineConfig } from 'vitest/config';
 // on random worlds (tools/build-binaries.sh builds cyclonus-judge on first use); `integration` starts
 // a real control plane for each file (test/setup/file-controlplane.ts) and runs its files one at a
 // time; `dataplane` adds a real node (kubelet pods, kube-proxy, kube-router, CoreDNS pods; root
-// only); `node` starts whole local clusters on a real node (root only); `e2e` runs one suite on the real node (root; CI) and on K3s (only where a
-// Docker engine answers). In CI a node or e2e file that cannot run on the node fails with the reason.
+// only); `node` starts whole local clusters on a real node (root only); `e2e` runs one suite on the real node (root; CI); `k3s` runs it on K3s (only
+// where a Docker engine answers; tools/test.sh says when it does not). In CI a node or e2e file that cannot run on the node fails with the reason.
 export default defineConfig({
   test: {
     // The JSON report feeds the closing line of .ci/run ("N passed, N failed").
@@ -57,7 +57,17 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          exclude: ['test/e2e/k3s.test.ts'],
           fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
+        // The same e2e suite on K3s (testcontainers): only where a Docker engine answers.
+        test: {
+          name: 'k3s',
+          include: ['test/e2e/k3s.test.ts'],
           testTimeout: 600_000,
           hookTimeout: 900_000,
         },

@@ -19,4 +19,11 @@ group shared --project unit --project property --project integration
 group dataplane --project dataplane
 group node --project node
 group e2e --project e2e
+# The K3s variant of the e2e suite needs a Docker engine (testcontainers); without one it is not
+# run, and this says so (the same tests ran on the real node above).
+if docker_reason=$(node tools/docker-check.ts 2>&1); then
+  group k3s --project k3s
+else
+  echo "== tests: k3s not run: $docker_reason; the same e2e tests ran on the real node (npm run test:k3s where Docker exists)"
+fi
 exit $status

@@ -1,7 +1,8 @@
 // The e2e suite (suite.ts) on K3s (testcontainers), whose embedded kube-router enforces
-// NetworkPolicies on real pods; the operator runs on the host against it. Runs only where a
-// Docker engine answers: elsewhere (this machine, CI) it is skipped with one line saying so, and
-// the same tests run on the local real node instead (node.test.ts, which CI must run).
+// NetworkPolicies on real pods; the operator runs on the host against it. Its own vitest project
+// (`npm run test:k3s`); `npm test` runs it only where a Docker engine answers and otherwise says
+// so in one line (the same tests run on the real node, test/e2e/node.test.ts, which CI runs).
+// Asked to run without a Docker engine, it fails with the reason: it never reports a skip.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -24,8 +25,8 @@ async function dockerUnavailable(): Promise<string | undefined> {
 
 const reason = await dockerUnavailable();
 if (reason) {
-  console.log(
-    `e2e (K3s): skipped, it runs only where a Docker engine answers (${reason}); the same tests run on the real node (test/e2e/node.test.ts).`,
+  throw new Error(
+    `e2e (K3s) needs a Docker engine (${reason}); the same tests run on the real node (npm run test:e2e).`,
   );
 }
 
@@ -66,4 +67,4 @@ async function startK3s(): Promise<E2ECluster> {
   }
 }
 
-e2eSuite('K3s', reason, startK3s);
+e2eSuite('K3s', undefined, startK3s);
