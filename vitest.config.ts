@@ -1,11 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
-// Six projects: `unit` needs nothing; `property` checks the reachability evaluator against cyclonus
-// on random worlds (tools/build-binaries.sh builds cyclonus-judge on first use); `integration` starts
-// a real control plane for each file (test/setup/file-controlplane.ts) and runs its files one at a
-// time; `dataplane` adds a real node (kubelet pods, kube-proxy, kube-router, CoreDNS pods; root
-// only); `node` starts whole local clusters on a real node (root only); `e2e` runs one suite on the real node (root; CI); `k3s` runs it on K3s (only
-// where a Docker engine answers; tools/test.sh says when it does not). In CI a node or e2e file that cannot run on the node fails with the reason.
+// Seven projects: `unit` needs nothing; `property` checks the reachability evaluator against
+// cyclonus on random worlds (tools/build-binaries.sh builds cyclonus-judge on first use);
+// `integration` starts a real control plane for each file (test/setup/file-controlplane.ts) and runs
+// its files one at a time; `dataplane` adds a real node (kubelet pods, kube-proxy, kube-router,
+// CoreDNS pods; root only); `node` starts whole local clusters on a real node (root only); `e2e`
+// runs one suite on the real node (root; CI); `k3s` runs it on K3s (only where a Docker engine
+// answers; tools/test.sh says when it does not). In CI a node or e2e file that cannot run on the
+// node fails with the reason.
 export default defineConfig({
   test: {
     // The JSON report feeds the closing line of .ci/run ("N passed, N failed").
