@@ -44,34 +44,30 @@ const ints = (s: string): number[] =>
     .map((x) => Number(x.trim()))
     .filter((n) => Number.isInteger(n) && n > 0);
 
-export function parseBenchArgs(argv: string[] = process.argv.slice(2)): BenchArgs {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      apps: { type: 'string' },
-      spaces: { type: 'string' },
-      peerings: { type: 'string' },
-      concurrency: { type: 'string' },
-      'client-concurrency': { type: 'string' },
-      sweep: { type: 'string' },
-      big: { type: 'string' },
-      'log-level': { type: 'string', default: 'info' },
-      json: { type: 'string', default: 'bench/results.json' },
-      compare: { type: 'string' },
-      dataplane: { type: 'boolean', default: false },
-      quick: { type: 'boolean', default: false },
-      keep: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '600' },
-      profile: { type: 'string' },
-      'kcm-qps': { type: 'string' },
-      'node-options': { type: 'string', default: '' },
-      source: { type: 'boolean', default: false },
-      peer: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(`npm run bench -- [flags]
+const OPTIONS = {
+  apps: { type: 'string' },
+  spaces: { type: 'string' },
+  peerings: { type: 'string' },
+  concurrency: { type: 'string' },
+  'client-concurrency': { type: 'string' },
+  sweep: { type: 'string' },
+  big: { type: 'string' },
+  'log-level': { type: 'string', default: 'info' },
+  json: { type: 'string', default: 'bench/results.json' },
+  compare: { type: 'string' },
+  dataplane: { type: 'boolean', default: false },
+  quick: { type: 'boolean', default: false },
+  keep: { type: 'boolean', default: false },
+  timeout: { type: 'string', default: '600' },
+  profile: { type: 'string' },
+  'kcm-qps': { type: 'string' },
+  'node-options': { type: 'string', default: '' },
+  source: { type: 'boolean', default: false },
+  peer: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const HELP = `npm run bench -- [flags]
 
   --apps N                 Apps converged and applied raw (default 1000; --quick 100)
   --spaces N               Spaces they are spread over (default 10; --quick 2)
@@ -97,25 +93,46 @@ export function parseBenchArgs(argv: string[] = process.argv.slice(2)): BenchArg
                            (write it with =, e.g. --node-options="--max-old-space-size=256")
   --source                 run the operator's TypeScript (type stripping, ~20 MiB more RSS)
                            instead of the compiled dist/ the container image runs
-  --quick                  smoke run: --apps 100 --spaces 2 --sweep 8,16 --big 0`);
+  --quick                  smoke run: --apps 100 --spaces 2 --sweep 8,16 --big 0`;
+
+export function parseBenchArgs(argv: string[] = process.argv.slice(2)): BenchArgs {
+  const { values } = parseArgs({ args: argv, options: OPTIONS });
+  if (values.help) {
+    console.log(HELP);
     process.exit(0);
   }
+  const args = argsOf(values);
+  checkArgs(args);
+  return args;
+}
+
+type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>['values'];
+
+const num = (v: string | undefined, d: number): number => (v === undefined ? d : Number(v));
+
+// The workload's sizes: --quick shrinks them, --peer skips the --big phase unless it is given.
+function sizes(values: Values): Pick<BenchArgs, 'apps' | 'spaces' | 'peerings' | 'sweep' | 'big'> {
   const quick = values.quick;
-  const num = (v: string | undefined, d: number): number => (v === undefined ? d : Number(v));
   const spaces = num(values.spaces, quick ? 2 : 10);
-  const args: BenchArgs = {
+  return {
     apps: num(values.apps, quick ? 100 : 1000),
     spaces,
     peerings: num(values.peerings, 2 * spaces),
-    concurrency: num(values.concurrency, 4),
-    clientConcurrency: num(values['client-concurrency'], 16),
     sweep: values.sweep ? ints(values.sweep) : quick ? [8, 16] : [4, 8, 16, 32],
     big: num(values.big, quick || values.peer ? 0 : 10_000),
+  };
+}
+
+function argsOf(values: Values): BenchArgs {
+  return {
+    ...sizes(values),
+    concurrency: num(values.concurrency, 4),
+    clientConcurrency: num(values['client-concurrency'], 16),
     logLevel: values['log-level'],
     json: values.json,
     compare: values.compare,
     dataplane: values.dataplane,
-    quick,
+    quick: values.quick,
     keep: values.keep,
     timeoutS: num(values.timeout, 600),
     profile: values.profile,
@@ -124,9 +141,11 @@ export function parseBenchArgs(argv: string[] = process.argv.slice(2)): BenchArg
     source: values.source,
     peer: values.peer,
   };
+}
+
+function checkArgs(args: BenchArgs): void {
   for (const [k, v] of Object.entries(args))
     if (typeof v === 'number' && !(Number.isInteger(v) && v >= 0)) throw new Error(`--${k}: not a count`);
   if (args.spaces < 1 || args.apps < 1) throw new Error('--apps and --spaces must be at least 1');
   if (args.sweep.length === 0) throw new Error('--sweep: give concurrency levels such as 4,8,16');
-  return args;
 }

@@ -67,33 +67,53 @@ export function areaOf(cf: CallFrame): string {
   return 'other';
 }
 
-export function summarize(profile: CpuProfile, top = 25): ProfileSummary {
+const frameKey = (n: ProfileNode): string =>
+  `${n.callFrame.functionName || '(anonymous)'}\t${trimUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+
+type Stack = { keys: Set<string>; areas: Set<string> };
+
+// The frames (keys) and areas on the stack of each sampled node, computed once per node.
+function stacksOf(profile: CpuProfile): { byId: Map<number, ProfileNode>; stackOf: (id: number) => Stack } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const keyOf = (n: ProfileNode): string =>
-    `${n.callFrame.functionName || '(anonymous)'}\t${trimUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
-  const self = new Map<string, number>();
-  const total = new Map<string, number>();
-  const areaSelf = new Map<string, number>();
-  const areaIncl = new Map<string, number>();
-  // Stack keys and areas per leaf node, computed once.
-  const stacks = new Map<number, { keys: Set<string>; areas: Set<string> }>();
-  const stackOf = (id: number): { keys: Set<string>; areas: Set<string> } => {
+  const stacks = new Map<number, Stack>();
+  const stackOf = (id: number): Stack => {
     let s = stacks.get(id);
     if (s) return s;
     s = { keys: new Set(), areas: new Set() };
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const n = byId.get(cur)!;
       if (n.callFrame.functionName === '(root)') continue;
-      s.keys.add(keyOf(n));
+      s.keys.add(frameKey(n));
       s.areas.add(areaOf(n.callFrame));
     }
     stacks.set(id, s);
     return s;
   };
-  let idleUs = 0;
-  let busyUs = 0;
+  return { byId, stackOf };
+}
+
+/** Microseconds by frame and by area, self and inclusive, and the idle and busy totals. */
+interface Tally {
+  self: Map<string, number>;
+  total: Map<string, number>;
+  areaSelf: Map<string, number>;
+  areaIncl: Map<string, number>;
+  idleUs: number;
+  busyUs: number;
+}
+
+function tally(profile: CpuProfile): Tally {
+  const { byId, stackOf } = stacksOf(profile);
+  const t: Tally = {
+    self: new Map(),
+    total: new Map(),
+    areaSelf: new Map(),
+    areaIncl: new Map(),
+    idleUs: 0,
+    busyUs: 0,
+  };
   const { samples, timeDeltas } = profile;
   const mean = samples.length ? (profile.endTime - profile.startTime) / samples.length : 0;
   const add = (m: Map<string, number>, k: string, v: number): void => void m.set(k, (m.get(k) ?? 0) + v);
@@ -102,17 +122,22 @@ export function summarize(profile: CpuProfile, top = 25): ProfileSummary {
     const dt = timeDeltas[i + 1] ?? mean;
     const area = areaOf(node.callFrame);
     if (area === '(idle)') {
-      idleUs += dt;
+      t.idleUs += dt;
       continue;
     }
-    busyUs += dt;
-    add(self, keyOf(node), dt);
-    add(areaSelf, area, dt);
+    t.busyUs += dt;
+    add(t.self, frameKey(node), dt);
+    add(t.areaSelf, area, dt);
     const st = stackOf(node.id);
-    for (const k of st.keys) add(total, k, dt);
-    for (const a of st.areas) add(areaIncl, a, dt);
+    for (const k of st.keys) add(t.total, k, dt);
+    for (const a of st.areas) add(t.areaIncl, a, dt);
   }
-  const pct = (us: number): number => Math.round((us / Math.max(1, busyUs)) * 1000) / 10;
+  return t;
+}
+
+export function summarize(profile: CpuProfile, top = 25): ProfileSummary {
+  const t = tally(profile);
+  const pct = (us: number): number => Math.round((us / Math.max(1, t.busyUs)) * 1000) / 10;
   const ms = (us: number): number => Math.round(us / 100) / 10;
   const frames = (order: Map<string, number>): Frame[] =>
     [...order.entries()]
@@ -120,20 +145,26 @@ export function summarize(profile: CpuProfile, top = 25): ProfileSummary {
       .slice(0, top)
       .map(([k]) => {
         const [frame, file] = k.split('\t') as [string, string];
-        const s = self.get(k) ?? 0;
-        const t = total.get(k) ?? 0;
-        return { frame, file, selfMs: ms(s), totalMs: ms(t), selfPct: pct(s), totalPct: pct(t) };
+        const s = t.self.get(k) ?? 0;
+        const tot = t.total.get(k) ?? 0;
+        return { frame, file, selfMs: ms(s), totalMs: ms(tot), selfPct: pct(s), totalPct: pct(tot) };
       });
-  const areas = [...new Set([...areaSelf.keys(), ...areaIncl.keys()])]
+  const areas = [...new Set([...t.areaSelf.keys(), ...t.areaIncl.keys()])]
     .map((area) => ({
       area,
-      selfMs: ms(areaSelf.get(area) ?? 0),
-      selfPct: pct(areaSelf.get(area) ?? 0),
-      inclusiveMs: ms(areaIncl.get(area) ?? 0),
-      inclusivePct: pct(areaIncl.get(area) ?? 0),
+      selfMs: ms(t.areaSelf.get(area) ?? 0),
+      selfPct: pct(t.areaSelf.get(area) ?? 0),
+      inclusiveMs: ms(t.areaIncl.get(area) ?? 0),
+      inclusivePct: pct(t.areaIncl.get(area) ?? 0),
     }))
     .sort((a, b) => b.selfMs - a.selfMs);
-  return { busyMs: ms(busyUs), idleMs: ms(idleUs), bySelf: frames(self), byTotal: frames(total), areas };
+  return {
+    busyMs: ms(t.busyUs),
+    idleMs: ms(t.idleUs),
+    bySelf: frames(t.self),
+    byTotal: frames(t.total),
+    areas,
+  };
 }
 
 export function renderProfile(s: ProfileSummary, title: string): string {

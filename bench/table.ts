@@ -33,15 +33,31 @@ function cpuText(cpu: any): string {
 }
 
 export function renderTable(r: any): string {
+  const a = r.api.perApp;
+  const rows: Row[] = [
+    ...convergenceRows(r),
+    ...memoryRows(r),
+    [
+      '6. API requests per App',
+      `${a.reads} reads + ${a.writes} writes`,
+      '',
+      `${a.applies} applies, ${a.statusPatches} status patches, ${a.appReconciles} app reconciles per App`,
+    ],
+    ...(r.big ? bigRows(r.big) : []),
+  ];
+  rows.push(['7. Data plane (peering -> 1st conn.)', 'n/a without --dataplane', '', 'another bench']);
+  const head: Row = ['measure', 'result', 'target', 'detail'];
+  return `\n${table(head, rows)}\n\n${r.git.commit}${r.git.dirty ? '+dirty' : ''}, node ${r.node}, ${r.machine.cpus} CPUs, operator concurrency ${r.args.concurrency}, total ${r.totalSeconds} s\n`;
+}
+
+// Rows 1 to 4: convergence, the raw apply limit and their ratio, the resync, the fan-out.
+function convergenceRows(r: any): Row[] {
   const c = r.convergence;
   const best = r.raw.best;
   const s = r.steady;
   const f = r.fanout;
-  const m = r.memory;
-  const a = r.api.perApp;
-  const big = r.big;
   const sweep = r.raw.sweep.map((x: any) => `c${x.concurrency}: ${x.seconds} s`).join(', ');
-  const rows: Row[] = [
+  return [
     [
       '1. Convergence',
       `${c.apps} Apps / ${c.spaces} Spaces / ${c.peerings} Peerings in ${c.seconds} s = ${c.appsPerSec} apps/s`,
@@ -74,6 +90,15 @@ export function renderTable(r: any): string {
       '',
       `${f.writes} writes, ${f.appReconciles} app reconciles`,
     ],
+  ];
+}
+
+// Row 5: memory at N Apps and at --big.
+function memoryRows(r: any): Row[] {
+  const c = r.convergence;
+  const m = r.memory;
+  const big = r.big;
+  return [
     [
       `5. Memory @ ${c.apps} Apps`,
       `RSS ${m.atApps.rssMiB} MiB settled (heap ${m.atApps.heapUsedMiB} MiB)` +
@@ -92,30 +117,25 @@ export function renderTable(r: any): string {
           `${idleText(big.memory)}; ${where(big.memory)}; after a full GC ${big.memory.rssAfterGcMiB} MiB (heap ${big.memory.heapAfterGcMiB}); peak ${big.memory.peakMiB}`,
         ]
       : ['   Memory @ --big', 'skipped (--big 0)', '<= 150 MiB', ''],
-    [
-      '6. API requests per App',
-      `${a.reads} reads + ${a.writes} writes`,
-      '',
-      `${a.applies} applies, ${a.statusPatches} status patches, ${a.appReconciles} app reconciles per App`,
-    ],
   ];
-  if (big) {
-    rows.push([
+}
+
+// The resync and the convergence of the --big phase.
+function bigRows(big: any): Row[] {
+  return [
+    [
       `   resync @ ${big.apps} Apps`,
       `${big.steady.keys} keys: ${big.steady.writes} API writes, ${big.steady.cpuMs} ms CPU`,
       `0 writes: ${ok(big.steady.writes === 0)}`,
       `${big.steady.cpuUsPerKey} us/key`,
-    ]);
-    rows.push([
+    ],
+    [
       `   +${big.addedApps} Apps to ${big.apps}`,
       `converged in ${big.seconds} s = ${big.appsPerSec} apps/s`,
       '',
       `created in ${big.createSeconds} s; per App: ${big.perApp.reads} reads + ${big.perApp.writes} writes, ${big.perApp.appReconciles} app reconciles`,
-    ]);
-  }
-  rows.push(['7. Data plane (peering -> 1st conn.)', 'n/a without --dataplane', '', 'another bench']);
-  const head: Row = ['measure', 'result', 'target', 'detail'];
-  return `\n${table(head, rows)}\n\n${r.git.commit}${r.git.dirty ? '+dirty' : ''}, node ${r.node}, ${r.machine.cpus} CPUs, operator concurrency ${r.args.concurrency}, total ${r.totalSeconds} s\n`;
+    ],
+  ];
 }
 
 /** Key figures of two runs side by side. */

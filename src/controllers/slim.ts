@@ -44,34 +44,45 @@ export function slimEndpointSlice<T extends KubernetesObject>(obj: T): T {
  */
 export function slimPod<T extends KubernetesObject>(obj: T): T {
   const p = obj as unknown as V1Pod;
-  const m = p.metadata ?? {};
-  const ready = p.status?.conditions?.find((c) => c.type === 'Ready');
   return {
     apiVersion: p.apiVersion,
     kind: p.kind,
-    metadata: {
-      name: m.name,
-      namespace: m.namespace,
-      resourceVersion: m.resourceVersion,
-      ...(m.labels ? { labels: m.labels } : {}),
-      ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}),
-      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
-    },
-    spec: {
-      ...(p.spec?.hostNetwork ? { hostNetwork: true } : {}),
-      ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
-      containers: (p.spec?.containers ?? []).map((c) => ({
-        name: c.name,
-        ...(c.ports ? { ports: c.ports } : {}),
-      })),
-    },
-    status: {
-      ...(p.status?.phase ? { phase: p.status.phase } : {}),
-      ...(p.status?.podIP ? { podIP: p.status.podIP } : {}),
-      ...(p.status?.podIPs ? { podIPs: p.status.podIPs } : {}),
-      ...(ready ? { conditions: [{ type: 'Ready', status: ready.status }] } : {}),
-    },
+    metadata: podMetadata(p.metadata ?? {}),
+    spec: podSpec(p.spec),
+    status: podStatus(p.status),
   } as unknown as T;
+}
+
+function podMetadata(m: NonNullable<V1Pod['metadata']>): V1Pod['metadata'] {
+  return {
+    name: m.name,
+    namespace: m.namespace,
+    resourceVersion: m.resourceVersion,
+    ...(m.labels ? { labels: m.labels } : {}),
+    ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}),
+    ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+  };
+}
+
+function podSpec(spec: V1Pod['spec']): V1Pod['spec'] {
+  return {
+    ...(spec?.hostNetwork ? { hostNetwork: true } : {}),
+    ...(spec?.nodeName ? { nodeName: spec.nodeName } : {}),
+    containers: (spec?.containers ?? []).map((c) => ({
+      name: c.name,
+      ...(c.ports ? { ports: c.ports } : {}),
+    })),
+  };
+}
+
+function podStatus(status: V1Pod['status']): V1Pod['status'] {
+  const ready = status?.conditions?.find((c) => c.type === 'Ready');
+  return {
+    ...(status?.phase ? { phase: status.phase } : {}),
+    ...(status?.podIP ? { podIP: status.podIP } : {}),
+    ...(status?.podIPs ? { podIPs: status.podIPs } : {}),
+    ...(ready ? { conditions: [{ type: 'Ready', status: ready.status }] } : {}),
+  };
 }
 
 /** What the operator reads of an Ingress: identity and the Services it routes to. */

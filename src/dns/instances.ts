@@ -32,14 +32,20 @@ const POD = /# (\S+)$/;
 export function previousNumbers(hostsFile: string | undefined): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of (hostsFile ?? '').split('\n')) {
-    const m = NUMBERED.exec(line);
-    const pod = POD.exec(line);
-    if (!m || !pod) continue;
-    const n = Number(m[1]);
-    const key = numberKey(m[4] ?? '', m[2] ?? '', pod[1] ?? '');
-    if (Number.isSafeInteger(n) && n >= 1 && !out.has(key)) out.set(key, n);
+    const found = numberedPod(line);
+    if (found && !out.has(found.key)) out.set(found.key, found.n);
   }
   return out;
+}
+
+// A numbered pod's line (or kept number): its key and number.
+function numberedPod(line: string): { key: string; n: number } | undefined {
+  const m = NUMBERED.exec(line);
+  const pod = POD.exec(line);
+  if (!m || !pod) return undefined;
+  const n = Number(m[1]);
+  if (!Number.isSafeInteger(n) || n < 1) return undefined;
+  return { key: numberKey(m[4] ?? '', m[2] ?? '', pod[1] ?? ''), n };
 }
 
 export const numberKey = (app: string, process: string, pod: string): string =>

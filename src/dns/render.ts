@@ -18,7 +18,8 @@
 // Each Space may spend an equal share of the byte budget; its Apps are admitted oldest first
 // within that share, so no Space can push another's names out. Output is sorted: the same
 // state renders byte-identical data.
-import { resolveClaims, type AdmittedApp } from './claims.ts';
+import { resolveClaims, type AdmittedApp, type ClaimOptions, type Claims } from './claims.ts';
+import { ClaimCache } from './claimcache.ts';
 import { appInstances, instanceLines, previousNumbers, txtKey, txtLines, txtZone } from './instances.ts';
 import { LOCALSPACE_ZONE, compareStrings, normalizeName } from './names.ts';
 import { DnsTooLargeError } from './errors.ts';
@@ -75,46 +76,258 @@ interface SpaceBlock {
 
 /** Renders the CoreDNS entries for `spaces`; throws DnsTooLargeError if even no App fits. */
 export function renderCoreDNS(spaces: DnsSpace[], opts: RenderOptions = {}): RenderResult {
-  const s = settings(opts, spaces);
-  const maxBytes = opts.maxBytes ?? CONFIGMAP_MAX_BYTES;
-  const claims = resolveClaims(spaces, {
-    clusterDomain: s.clusterDomain,
-    foreignZones: opts.foreignZones ?? [],
-    allowedSuffixes: opts.allowedSuffixes,
-  });
-  const blocks = spaceBlocks(spaces, claims.domains, claims.apps);
-  const empty = blocks.map((b) => ({ ...b, apps: [] }));
-  const base = byteSize(files(s, empty));
-  if (base > maxBytes) throw new DnsTooLargeError(base, maxBytes);
-  const share = blocks.length === 0 ? 0 : Math.floor((maxBytes - base) / blocks.length);
-  const over: DnsConflict[] = [];
-  const fitted = blocks.map((b) => {
-    const { fit, refused } = admitWithin(s, b.apps, share);
-    over.push(...refused);
-    return { ...b, apps: fit };
-  });
-  const data = files(s, fitted);
-  const bytes = byteSize(data);
-  if (bytes > maxBytes)
-    throw new Error(`BUG: DNS render admitted ${bytes} bytes over the ${maxBytes} budget`);
-  const published: Record<string, string[]> = {};
-  const instances: Record<string, DnsInstance[]> = {};
-  for (const a of fitted.flatMap((b) => b.apps)) {
-    const names = publishedNames(s, a);
-    if (names.length > 0) published[a.key] = names;
-    const mine = s.instances.get(a.key) ?? [];
-    if (discoveryOn(a)) instances[a.key] = mine;
+  return new DnsRenderer({ resolve: resolveClaims }).render(spaces, opts);
+}
+
+/** What one App adds to the files, computed once per AdmittedApp (without discovery). */
+interface AppText {
+  hosts: string;
+  txt: string;
+  custom: string[];
+  bytes: number;
+  published: string[];
+}
+
+/** A Space's rendered hosts key and custom zones, reused while its admitted Apps are the same. */
+interface SpaceText {
+  /** As admitted (oldest first): compared with the next render's. */
+  apps: AdmittedApp[];
+  /** By key, the order of the files. */
+  sorted: AdmittedApp[];
+  hosts: string;
+  custom: string[];
+}
+
+/** An App's names as last rendered, and what they were made from. */
+interface NamesMemo {
+  admitted: AdmittedApp;
+  published: string[] | undefined;
+  refused: DnsConflict[];
+  names: AppNames;
+}
+
+/**
+ * `renderCoreDNS` that remembers its work: a render recomputes only what changed since the
+ * previous one (see claimcache.ts for the names; here each App's lines and bytes, each Space's
+ * hosts key and TXT zone, each value's byte count, each App's names). Inputs are never changed in
+ * place (a changed App is a new DnsApp object, as the informers replace theirs), so an unchanged
+ * object is the same object. The output is exactly `renderCoreDNS`'s (render.property.test.ts).
+ */
+export class DnsRenderer {
+  readonly #resolve: (spaces: DnsSpace[], opts: ClaimOptions) => Claims;
+  #texts = new WeakMap<AdmittedApp, AppText>();
+  #spaceTexts = new Map<string, SpaceText>();
+  #zones = new Map<string, { body: string; previous: string | undefined; ttl: number; text: string }>();
+  #numbers = new Map<string, { file: string | undefined; numbers: Map<string, number> }>();
+  #sizes = new Map<string, { value: string; bytes: number }>();
+  #names = new Map<string, NamesMemo>();
+
+  /** `resolve`: who gets which name; default the incremental ClaimCache (renderCoreDNS: resolveClaims). */
+  constructor(opts: { resolve?: (spaces: DnsSpace[], opts: ClaimOptions) => Claims } = {}) {
+    if (opts.resolve) this.#resolve = opts.resolve;
+    else {
+      const cache = new ClaimCache();
+      this.#resolve = (spaces, o) => cache.resolve(spaces, o);
+    }
   }
-  const conflicts = [...claims.conflicts, ...over];
-  return {
-    data,
-    bytes,
-    published,
-    conflicts,
-    names: appNames(claims.apps, published, conflicts),
-    shares: Object.fromEntries(blocks.map((b) => [b.space, share])),
-    instances,
-  };
+
+  render(spaces: DnsSpace[], opts: RenderOptions = {}): RenderResult {
+    const s = this.#settings(opts, spaces);
+    const maxBytes = opts.maxBytes ?? CONFIGMAP_MAX_BYTES;
+    const claims = this.#resolve(spaces, {
+      clusterDomain: s.clusterDomain,
+      foreignZones: opts.foreignZones ?? [],
+      allowedSuffixes: opts.allowedSuffixes,
+    });
+    const blocks = spaceBlocks(spaces, claims.domains, claims.apps);
+    const base = byteSize(
+      this.#files(
+        s,
+        blocks.map((b) => ({ ...b, apps: [] })),
+      ),
+    );
+    if (base > maxBytes) throw new DnsTooLargeError(base, maxBytes);
+    const share = blocks.length === 0 ? 0 : Math.floor((maxBytes - base) / blocks.length);
+    const over: DnsConflict[] = [];
+    const fitted = blocks.map((b) => {
+      const { fit, refused } = admitWithin(b.apps, share, (a) => this.#text(s, a).bytes);
+      over.push(...refused);
+      return { ...b, apps: fit };
+    });
+    const data = this.#files(s, fitted);
+    const bytes = this.#byteSize(data);
+    if (bytes > maxBytes)
+      throw new Error(`BUG: DNS render admitted ${bytes} bytes over the ${maxBytes} budget`);
+    const { published, instances } = this.#published(s, fitted);
+    const conflicts = [...claims.conflicts, ...over];
+    return {
+      data,
+      bytes,
+      published,
+      conflicts,
+      names: this.#appNames(claims.apps, published, conflicts),
+      shares: Object.fromEntries(blocks.map((b) => [b.space, share])),
+      instances,
+    };
+  }
+
+  #published(
+    s: Settings,
+    fitted: SpaceBlock[],
+  ): { published: Record<string, string[]>; instances: Record<string, DnsInstance[]> } {
+    const published: Record<string, string[]> = {};
+    const instances: Record<string, DnsInstance[]> = {};
+    for (const b of fitted) {
+      for (const a of b.apps) {
+        const names = this.#text(s, a).published;
+        if (names.length > 0) published[a.key] = names;
+        if (discoveryOn(a)) instances[a.key] = s.instances.get(a.key) ?? [];
+      }
+    }
+    return { published, instances };
+  }
+
+  // Each App's names; the previous object while its admission and refusals are the same ones.
+  #appNames(
+    apps: AdmittedApp[],
+    published: Record<string, string[]>,
+    conflicts: DnsConflict[],
+  ): Record<string, AppNames> {
+    const refusedOf = byApp(conflicts);
+    const out: Record<string, AppNames> = {};
+    const next = new Map<string, NamesMemo>();
+    for (const a of apps) {
+      const refused = refusedOf.get(a.key) ?? [];
+      const mine = published[a.key];
+      const was = this.#names.get(a.key);
+      const same = was?.admitted === a && was.published === mine && sameList(was.refused, refused);
+      const names = same ? was.names : appNames(mine ?? [], refused);
+      out[a.key] = names;
+      next.set(a.key, { admitted: a, published: mine, refused, names });
+    }
+    this.#names = next;
+    return out;
+  }
+
+  // What an App adds to the files. Cached per AdmittedApp, except with discovery (its pods and
+  // their numbers change without the App changing).
+  #text(s: Settings, a: AdmittedApp): AppText {
+    const cached = this.#texts.get(a);
+    if (cached) return cached;
+    const hosts = appHosts(s, a);
+    const txt = appTxt(s, a);
+    const custom = customZones(a);
+    const text: AppText = {
+      hosts,
+      txt,
+      custom,
+      bytes: Buffer.byteLength(hosts) + Buffer.byteLength(txt) + custom.reduce((n, z) => n + 1 + z.length, 0),
+      published: publishedNames(s, a),
+    };
+    if (!discoveryOn(a)) this.#texts.set(a, text);
+    return text;
+  }
+
+  #byteSize(data: Record<string, string>): number {
+    let n = 0;
+    for (const [k, v] of Object.entries(data)) {
+      const cached = this.#sizes.get(k);
+      if (cached?.value === v) n += cached.bytes;
+      else {
+        const bytes = Buffer.byteLength(k) + Buffer.byteLength(v);
+        this.#sizes.set(k, { value: v, bytes });
+        n += bytes;
+      }
+    }
+    return n;
+  }
+
+  #files(s: Settings, blocks: SpaceBlock[]): Record<string, string> {
+    const texts = blocks.map((b) => this.#spaceText(s, b));
+    const data: Record<string, string> = {
+      [KEYS.server]: serverFile(s, blocks, texts),
+      [KEYS.db]:
+        `; Generated by spaces-operator (privatespaces.dev): the SOA of the zones in ${KEYS.server}.\n` +
+        `$TTL ${s.ttl}\n@ IN SOA ns.dns.privatespaces.dev. hostmaster.privatespaces.dev. 1 3600 600 86400 ${s.ttl}\n`,
+    };
+    blocks.forEach((b, i) => {
+      const t = texts[i]!;
+      data[hostsKey(b.space)] = t.hosts;
+      const key = txtKey(b.space);
+      const body = t.sorted.map((a) => this.#text(s, a).txt).join('');
+      data[key] = this.#zone(key, body, s);
+    });
+    return data;
+  }
+
+  // A Space's hosts key and custom zones; the previous ones while its Apps are the same objects
+  // (and none has discovery on, whose lines follow its pods).
+  #spaceText(s: Settings, b: SpaceBlock): SpaceText {
+    const cached = b.apps.length > 0 ? this.#spaceTexts.get(b.space) : undefined;
+    if (cached && sameList(cached.apps, b.apps) && !b.apps.some(discoveryOn)) return cached;
+    const apps = [...b.apps].sort((x, y) => compareStrings(x.key, y.key));
+    const text: SpaceText = {
+      apps: b.apps,
+      sorted: apps,
+      hosts: `${HEADER}${apps.map((a) => this.#text(s, a).hosts).join('')}`,
+      custom: b.apps.flatMap((a) => this.#text(s, a).custom).sort(compareStrings),
+    };
+    if (b.apps.length > 0) this.#spaceTexts.set(b.space, text);
+    return text;
+  }
+
+  // A Space's TXT zone; the previous text while its records and the live file are the same.
+  #zone(key: string, body: string, s: Settings): string {
+    const previous = s.previous[key];
+    const cached = this.#zones.get(key);
+    if (cached && cached.body === body && cached.previous === previous && cached.ttl === s.ttl)
+      return cached.text;
+    const text = txtZone(body, previous, s.ttl, TXT_HEADER);
+    this.#zones.set(key, { body, previous, ttl: s.ttl, text });
+    return text;
+  }
+
+  #settings(opts: RenderOptions, spaces: DnsSpace[]): Settings {
+    const s = settings(opts);
+    s.instances = this.#instances(spaces, s.previous);
+    return s;
+  }
+
+  // The numbered pods of every App with discovery on, numbers read back from the live hosts keys
+  // (each Space's file parsed again only when it changed).
+  #instances(spaces: DnsSpace[], previous: Record<string, string>): Map<string, DnsInstance[]> {
+    const out = new Map<string, DnsInstance[]>();
+    for (const sp of spaces) {
+      const apps = sp.apps.filter((a) => (a.processes ?? []).length > 0);
+      if (apps.length === 0) continue;
+      const file = previous[hostsKey(sp.space)];
+      let cached = this.#numbers.get(sp.space);
+      if (!cached || cached.file !== file) {
+        cached = { file, numbers: previousNumbers(file) };
+        this.#numbers.set(sp.space, cached);
+      }
+      for (const app of apps) out.set(`${app.namespace}/${app.name}`, appInstances(app, cached.numbers));
+    }
+    return out;
+  }
+}
+
+/** Conflicts by App key (those of a Space's domain have none). */
+function byApp(conflicts: DnsConflict[]): Map<string, DnsConflict[]> {
+  const out = new Map<string, DnsConflict[]>();
+  for (const c of conflicts) {
+    if (c.app === undefined) continue;
+    const list = out.get(c.app);
+    if (list) list.push(c);
+    else out.set(c.app, [c]);
+  }
+  return out;
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Bytes of a ConfigMap's data as the API server counts them. */
@@ -139,19 +352,14 @@ export function namesReason(reason: ConflictReason): NamesReason {
   return CODES[reason];
 }
 
-function appNames(
-  apps: AdmittedApp[],
-  published: Record<string, string[]>,
-  conflicts: DnsConflict[],
-): Record<string, AppNames> {
-  const out: Record<string, AppNames> = {};
-  for (const a of apps) out[a.key] = { published: published[a.key] ?? [], refused: [] };
-  for (const c of conflicts) {
-    const entry = c.app ? out[c.app] : undefined;
-    entry?.refused.push({ name: c.name, reason: c.why ?? c.message, code: namesReason(c.reason) });
-  }
-  for (const entry of Object.values(out)) entry.refused.sort((x, y) => compareStrings(x.name, y.name));
-  return out;
+// An App's names: those published, and each refusal (sorted by name) with its condition reason.
+function appNames(published: string[], conflicts: DnsConflict[]): AppNames {
+  const refused = conflicts.map((c) => ({
+    name: c.name,
+    reason: c.why ?? c.message,
+    code: namesReason(c.reason),
+  }));
+  return { published, refused: refused.sort((x, y) => compareStrings(x.name, y.name)) };
 }
 
 // The names answered now: router names while the app serves (ClusterIP, ready endpoint), and a
@@ -167,42 +375,30 @@ function publishedNames(s: Settings, a: AdmittedApp): string[] {
 
 const discoveryOn = (a: AdmittedApp): boolean => (a.app.processes ?? []).length > 0;
 
-// Every App's numbered pods, numbers read back from the live hosts keys.
-function allInstances(spaces: DnsSpace[], previous: Record<string, string>): Map<string, DnsInstance[]> {
-  const out = new Map<string, DnsInstance[]>();
-  for (const sp of spaces) {
-    const numbers = previousNumbers(previous[hostsKey(sp.space)]);
-    for (const app of sp.apps) out.set(`${app.namespace}/${app.name}`, appInstances(app, numbers));
-  }
-  return out;
-}
-
-function settings(opts: RenderOptions, spaces: DnsSpace[]): Settings {
-  const dir = (opts.dir ?? '/etc/coredns/custom').replace(/\/+$/, '');
-  const upstream = opts.upstream ?? ['/etc/resolv.conf'];
-  const kubernetes = opts.kubernetes ?? {};
-  const words = [
-    dir,
-    ...upstream,
-    opts.hostsReload ?? '',
-    kubernetes.kubeconfig ?? '',
-    kubernetes.context ?? '',
-  ];
-  for (const word of words) {
-    if (/[\s{}#"']/.test(word))
-      throw new TypeError(`DNS render option ${JSON.stringify(word)} contains a space, brace, quote or #`);
-  }
-  if (upstream.length === 0) throw new TypeError('DNS render option upstream must name at least one server');
-  return {
-    dir,
-    upstream,
+function settings(opts: RenderOptions): Settings {
+  const s: Settings = {
+    dir: (opts.dir ?? '/etc/coredns/custom').replace(/\/+$/, ''),
+    upstream: opts.upstream ?? ['/etc/resolv.conf'],
     ttl: opts.ttl ?? 5,
     hostsReload: opts.hostsReload ?? '2s',
     clusterDomain: normalizeName(opts.clusterDomain ?? 'cluster.local'),
-    kubernetes,
+    kubernetes: opts.kubernetes ?? {},
     previous: opts.previous ?? {},
-    instances: allInstances(spaces, opts.previous ?? {}),
+    instances: new Map(),
   };
+  checkWords(s);
+  return s;
+}
+
+// Words written into the Corefile unquoted: none may end a directive or open a block.
+function checkWords(s: Settings): void {
+  const { kubeconfig = '', context = '' } = s.kubernetes;
+  for (const word of [s.dir, ...s.upstream, s.hostsReload, kubeconfig, context]) {
+    if (/[\s{}#"']/.test(word))
+      throw new TypeError(`DNS render option ${JSON.stringify(word)} contains a space, brace, quote or #`);
+  }
+  if (s.upstream.length === 0)
+    throw new TypeError('DNS render option upstream must name at least one server');
 }
 
 // One block per Space (sorted by name), with the Space's accepted domain and its Apps.
@@ -225,16 +421,16 @@ function spaceBlocks(spaces: DnsSpace[], accepted: string[], apps: AdmittedApp[]
 // A Space's Apps are admitted oldest first while their bytes fit its share; the rest are
 // reported (for that Space only), never written.
 function admitWithin(
-  s: Settings,
   apps: AdmittedApp[],
   budget: number,
+  appBytes: (a: AdmittedApp) => number,
 ): { fit: AdmittedApp[]; refused: DnsConflict[] } {
   const fit: AdmittedApp[] = [];
   const refused: DnsConflict[] = [];
   let left = budget;
   const why = `Space ${apps[0]?.space ?? ''} has spent its share of the CoreDNS ConfigMap (${budget} bytes); its older apps come first, so remove custom domains or apps of this Space`;
   for (const a of apps) {
-    const cost = appBytes(s, a);
+    const cost = appBytes(a);
     if (refused.length === 0 && cost <= left) {
       left -= cost;
       fit.push(a);
@@ -254,15 +450,6 @@ function admitWithin(
   return { fit, refused };
 }
 
-/** Exactly the bytes an App adds: its hosts lines, its custom zones and its TXT records. */
-function appBytes(s: Settings, a: AdmittedApp): number {
-  return (
-    Buffer.byteLength(appHosts(s, a)) +
-    Buffer.byteLength(appTxt(s, a)) +
-    customZones(a).reduce((n, z) => n + 1 + z.length, 0)
-  );
-}
-
 const customZones = (a: AdmittedApp): string[] =>
   a.claims.filter((c) => c.kind === 'custom').map((c) => c.name);
 
@@ -277,36 +464,19 @@ function appTxt(s: Settings, a: AdmittedApp): string {
   return discoveryOn(a) ? txtLines(a.app.name, s.instances.get(a.key) ?? []) : '';
 }
 
-function files(s: Settings, blocks: SpaceBlock[]): Record<string, string> {
-  const data: Record<string, string> = {
-    [KEYS.server]: serverFile(s, blocks),
-    [KEYS.db]:
-      `; Generated by spaces-operator (privatespaces.dev): the SOA of the zones in ${KEYS.server}.\n` +
-      `$TTL ${s.ttl}\n@ IN SOA ns.dns.privatespaces.dev. hostmaster.privatespaces.dev. 1 3600 600 86400 ${s.ttl}\n`,
-  };
-  for (const b of blocks) {
-    const apps = [...b.apps].sort((x, y) => compareStrings(x.key, y.key));
-    data[hostsKey(b.space)] = `${HEADER}${apps.map((a) => appHosts(s, a)).join('')}`;
-    const key = txtKey(b.space);
-    data[key] = txtZone(apps.map((a) => appTxt(s, a)).join(''), s.previous[key], s.ttl, TXT_HEADER);
-  }
-  return data;
-}
-
-function serverFile(s: Settings, blocks: SpaceBlock[]): string {
+function serverFile(s: Settings, blocks: SpaceBlock[], texts: SpaceText[]): string {
   const domains = blocks.flatMap((b) => (b.domain ? [b.domain] : []));
   const everyone = [LOCALSPACE_ZONE, ...domains].sort(compareStrings);
   return (
     HEADER +
-    blocks.map((b) => viewBlock(s, b)).join('') +
+    blocks.map((b, i) => viewBlock(s, b, texts[i]!.custom)).join('') +
     '# Everyone else (pods of other namespaces, nodes, host-network pods): NXDOMAIN.\n' +
     `${everyone.join(' ')} {\n    errors\n    file ${s.dir}/${KEYS.db}\n}\n`
   );
 }
 
-function viewBlock(s: Settings, b: SpaceBlock): string {
+function viewBlock(s: Settings, b: SpaceBlock, custom: string[]): string {
   const internal = [LOCALSPACE_ZONE, ...(b.domain ? [b.domain] : [])].sort(compareStrings);
-  const custom = b.apps.flatMap(customZones).sort(compareStrings);
   const k8s = s.kubernetes;
   const client =
     `    kubernetes ${s.clusterDomain} {\n        pods verified\n` +

@@ -73,41 +73,109 @@ const alive = (o: { metadata?: { deletionTimestamp?: unknown } }): boolean => !o
  * being deleted (an App being deleted stops resolving at once, not when its finalizers finish).
  */
 export function dnsSpaces(state: ClusterState): DnsSpace[] {
-  const services = new Map<string, ServiceLike>();
-  for (const s of state.services) services.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s);
-  const ready = readyServices(state.endpointSlices);
-  const pods = podsByNamespace(state.pods ?? []);
-  const byNamespace = new Map<string, { space: Space; out: DnsSpace }>();
-  for (const space of state.spaces.filter(alive)) {
-    const out: DnsSpace = {
-      space: space.metadata.name,
-      namespace: spaceNamespaceName(space),
-      dnsDomain: spaceDnsDomain(space),
-      created: space.metadata.creationTimestamp,
-      apps: [],
-    };
-    byNamespace.set(spaceNamespaceName(space), { space, out });
-  }
-  for (const app of state.apps.filter(alive)) {
-    const home = byNamespace.get(app.metadata.namespace ?? '');
-    if (!home) continue;
-    const app0 = dnsApp(app, home.space, services, ready);
-    const procs = hasDnsDiscovery(app, home.space)
-      ? dnsProcesses(app, pods.get(app.metadata.namespace ?? '') ?? [])
-      : [];
-    home.out.apps.push(procs.length > 0 ? { ...app0, processes: procs } : app0);
-  }
-  return [...byNamespace.values()].map((v) => v.out);
+  return new DnsSnapshot().spaces(state);
 }
 
-function dnsApp(app: App, space: Space, services: Map<string, ServiceLike>, ready: Set<string>): DnsApp {
-  const key = `${app.metadata.namespace}/${appServiceName(app)}`;
+type Meta = { metadata: { uid?: string; generation?: number; name: string; creationTimestamp?: string } };
+
+// The same object, or the same object's spec: a status write replaces the informer's object but
+// changes neither uid nor generation (only the spec feeds DNS names).
+const sameSpec = (a: Meta, b: Meta): boolean =>
+  a === b ||
+  (a.metadata.uid !== undefined &&
+    a.metadata.generation !== undefined &&
+    a.metadata.uid === b.metadata.uid &&
+    a.metadata.generation === b.metadata.generation &&
+    a.metadata.name === b.metadata.name &&
+    a.metadata.creationTimestamp === b.metadata.creationTimestamp);
+
+const clusterIPOf = (s: ServiceLike | undefined): string => s?.spec?.clusterIP ?? '';
+
+const sameInput = (a: Omit<AppMemo, 'out'>, b: Omit<AppMemo, 'out'>): boolean =>
+  sameSpec(a.app, b.app) &&
+  sameSpec(a.space, b.space) &&
+  a.clusterIP === b.clusterIP &&
+  a.ready === b.ready &&
+  a.pods === b.pods;
+
+/** The last DnsApp of an App and what it was made from. */
+interface AppMemo {
+  app: App;
+  space: Space;
+  clusterIP: string;
+  ready: boolean;
+  /** JSON of its processes and pods (discovery on), else ''. */
+  pods: string;
+  out: DnsApp;
+}
+
+/**
+ * `dnsSpaces` that hands back the previous DnsApp object of every App whose App, Space, ClusterIP,
+ * readiness and discovery pods are the same ones: the incremental render (DnsRenderer) reuses its
+ * work for every object it has seen before.
+ */
+export class DnsSnapshot {
+  #apps = new Map<string, AppMemo>();
+
+  spaces(state: ClusterState): DnsSpace[] {
+    const services = new Map<string, ServiceLike>();
+    for (const s of state.services) services.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s);
+    const ready = readyServices(state.endpointSlices);
+    const pods = state.pods && state.pods.length > 0 ? podsByNamespace(state.pods) : undefined;
+    const byNamespace = new Map<string, { space: Space; out: DnsSpace }>();
+    for (const space of state.spaces.filter(alive)) {
+      const out: DnsSpace = {
+        space: space.metadata.name,
+        namespace: spaceNamespaceName(space),
+        dnsDomain: spaceDnsDomain(space),
+        created: space.metadata.creationTimestamp,
+        apps: [],
+      };
+      byNamespace.set(spaceNamespaceName(space), { space, out });
+    }
+    const next = new Map<string, AppMemo>();
+    for (const app of state.apps.filter(alive)) {
+      const home = byNamespace.get(app.metadata.namespace ?? '');
+      if (!home) continue;
+      const memo = this.#app(app, home.space, services, ready, pods);
+      next.set(`${app.metadata.namespace}/${app.metadata.name}`, memo);
+      home.out.apps.push(memo.out);
+    }
+    this.#apps = next;
+    return [...byNamespace.values()].map((v) => v.out);
+  }
+
+  #app(
+    app: App,
+    space: Space,
+    services: Map<string, ServiceLike>,
+    ready: Set<string>,
+    pods: Map<string, PodLike[]> | undefined,
+  ): AppMemo {
+    const namespace = app.metadata.namespace ?? '';
+    const key = `${namespace}/${appServiceName(app)}`;
+    const procs = hasDnsDiscovery(app, space) ? dnsProcesses(app, pods?.get(namespace) ?? []) : [];
+    const now = {
+      app,
+      space,
+      clusterIP: clusterIPOf(services.get(key)),
+      ready: ready.has(key),
+      pods: procs.length > 0 ? JSON.stringify(procs) : '',
+    };
+    const was = this.#apps.get(`${namespace}/${app.metadata.name}`);
+    if (was && sameInput(was, now)) return was;
+    const out = dnsApp(app, space, now.clusterIP, now.ready);
+    return { ...now, out: procs.length > 0 ? { ...out, processes: procs } : out };
+  }
+}
+
+function dnsApp(app: App, space: Space, clusterIP: string, ready: boolean): DnsApp {
   return {
     name: app.metadata.name,
     namespace: app.metadata.namespace ?? '',
-    clusterIP: services.get(key)?.spec?.clusterIP ?? '',
+    clusterIP,
     names: appDnsNames(app, space),
-    ready: ready.has(key),
+    ready,
     created: app.metadata.creationTimestamp,
   };
 }
@@ -135,18 +203,28 @@ export function dnsProcesses(app: App, pods: readonly PodLike[]): DnsProcess[] {
   const procs = appProcesses(app);
   const out = new Map<string, DnsPod[]>(procs.map((p) => [p.name, []]));
   for (const pod of pods) {
-    const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed' || pod.metadata?.deletionTimestamp) continue;
-    if (pod.spec?.hostNetwork) continue;
+    if (!answersForDns(pod)) continue;
     const labels = pod.metadata?.labels ?? {};
     const proc = procs.find((p) => matches(p.selector, labels));
-    if (!proc) continue;
-    const ip = pod.status?.podIP ?? '';
-    const ready =
-      ip !== '' && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-    out.get(proc.name)?.push({ name: pod.metadata?.name ?? '', ip, ready });
+    if (proc) out.get(proc.name)?.push(dnsPod(pod));
   }
   return procs.map((p) => ({ name: p.name, pods: out.get(p.name) ?? [] }));
+}
+
+// Not finished, not being deleted, not on the host's network.
+function answersForDns(pod: PodLike): boolean {
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return false;
+  return !pod.metadata?.deletionTimestamp && !pod.spec?.hostNetwork;
+}
+
+const readyStatus = (p: PodLike): string =>
+  (p.status?.conditions ?? []).find((c) => c.type === 'Ready')?.status ?? '';
+
+function dnsPod(pod: PodLike): DnsPod {
+  const ip = pod.status?.podIP ?? '';
+  const ready = (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return { name: pod.metadata?.name ?? '', ip, ready: ip !== '' && ready };
 }
 
 const podKey = (p: PodLike): string =>
@@ -154,7 +232,7 @@ const podKey = (p: PodLike): string =>
     p.metadata?.labels ?? {},
     p.status?.podIP ?? '',
     p.status?.phase ?? '',
-    (p.status?.conditions ?? []).find((c) => c.type === 'Ready')?.status ?? '',
+    readyStatus(p),
     Boolean(p.metadata?.deletionTimestamp),
   ]);
 

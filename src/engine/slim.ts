@@ -187,20 +187,21 @@ const UNIQUE_KEYS = new Set(['resourceVersion']);
  * Changes the object in place and returns it.
  */
 export function internStrings<T>(maxLength = 128, table = new InternTable<string>()): (obj: T) => T {
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const x: unknown = v[i];
-        if (typeof x === 'string' && x.length <= maxLength) v[i] = table.intern(x, x);
-        else if (x && typeof x === 'object') walk(x);
-      }
-      return;
+  const short = (x: unknown): x is string => typeof x === 'string' && x.length <= maxLength;
+  const walkArray = (v: unknown[]): void => {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (short(x)) v[i] = table.intern(x, x);
+      else if (x && typeof x === 'object') walk(x);
     }
+  };
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return walkArray(v);
     if (!v || typeof v !== 'object' || Object.isFrozen(v)) return;
     const o = v as Record<string, unknown>;
     for (const k of Object.keys(o)) {
       const x = o[k];
-      if (typeof x === 'string' && x.length <= maxLength && !UNIQUE_KEYS.has(k)) o[k] = table.intern(x, x);
+      if (short(x) && !UNIQUE_KEYS.has(k)) o[k] = table.intern(x, x);
       else if (x && typeof x === 'object') walk(x);
     }
   };

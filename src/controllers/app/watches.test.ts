@@ -1,6 +1,16 @@
 // Which informer updates the App controller turns into reconciles (watches.ts).
 import { describe, expect, it } from 'vitest';
-import { appChanged, peeringChanged, podChanged } from './watches.ts';
+import type { App } from '../../api/v1alpha1/app.ts';
+import { APP_LABEL } from '../../model/index.ts';
+import {
+  appChanged,
+  appsForPolicy,
+  appsForService,
+  appsSelectingPod,
+  appsSharingPods,
+  peeringChanged,
+  podChanged,
+} from './watches.ts';
 
 const app = (generation: number, observed?: number, deletionTimestamp?: string) => ({
   metadata: { generation, ...(deletionTimestamp ? { deletionTimestamp } : {}) },
@@ -65,5 +75,84 @@ describe('podChanged', () => {
 
   it('ignores an IP assignment and other status churn', () => {
     expect(podChanged(pod({}), pod({ ip: '10.0.0.9' }))).toBe(false);
+  });
+});
+
+// Re-queue fan-out: an event concerns only the Apps whose pods it selects or could select.
+const anApp = (name: string, matchLabels?: Record<string, string>) =>
+  ({
+    metadata: { name, namespace: 'acme' },
+    spec: { port: 8080, ...(matchLabels ? { selector: { matchLabels } } : {}) },
+  }) as unknown as App;
+
+const apps = [anApp('shop'), anApp('api', { tier: 'api' }), anApp('web', { tier: 'web', team: 'a' })];
+// Apps with the default selector (privatespaces.dev/app=<name>): our children select one App's pods.
+const defaults = [anApp('shop'), anApp('cart'), anApp('pay')];
+
+describe('re-queue fan-out', () => {
+  it('a pod enqueues the Apps that select it (labels before or after), an unrelated pod none', () => {
+    expect(appsSelectingPod(apps, { [APP_LABEL]: 'shop', x: '1' })).toEqual(['acme/shop']);
+    expect(appsSelectingPod(apps, { tier: 'web' }, { tier: 'web', team: 'a' })).toEqual(['acme/web']);
+    expect(appsSelectingPod(apps, { tier: 'api' }, { tier: 'batch' })).toEqual(['acme/api']);
+    expect(appsSelectingPod(apps, { tier: 'batch' }, undefined)).toEqual([]);
+  });
+
+  it('a Service enqueues its owner and the Apps whose pods it could select, an unrelated one none', () => {
+    const svc = (selector: Record<string, string>, owner?: string) => ({
+      metadata: { name: 's', namespace: 'acme', ...(owner ? { labels: { [APP_LABEL]: owner } } : {}) },
+      spec: { selector },
+    });
+    expect(appsForService(defaults, svc({ [APP_LABEL]: 'shop' }, 'shop'))).toEqual(['acme/shop']);
+    // api's and web's pods may carry privatespaces.dev/app=shop too (their selectors leave it free).
+    expect(appsForService(apps, svc({ [APP_LABEL]: 'shop' }, 'shop'))).toEqual([
+      'acme/shop',
+      'acme/api',
+      'acme/web',
+    ]);
+    // The owner even when its selector changed away from the Service's.
+    expect(appsForService(defaults, svc({ [APP_LABEL]: 'gone' }, 'pay'))).toEqual(['acme/pay']);
+    // A tenant's Service on tier=web could select web's pods (they carry tier=web, team=a).
+    expect(appsForService(apps, svc({ tier: 'web' }))).toEqual(['acme/shop', 'acme/web']);
+    // shop's pods carry privatespaces.dev/app=shop and may carry tier=batch as well: it could.
+    expect(appsForService(apps, svc({ tier: 'batch' }))).toEqual(['acme/shop']);
+    // Unrelated: it pins a value of a key each App pins otherwise.
+    expect(appsForService(apps, svc({ [APP_LABEL]: 'other', tier: 'batch' }))).toEqual([]);
+    // A selector change: the Apps of the old and of the new selector.
+    expect(
+      appsForService(defaults, svc({ [APP_LABEL]: 'cart' }), svc({ [APP_LABEL]: 'pay' })).sort(),
+    ).toEqual(['acme/cart', 'acme/pay']);
+    // No selector selects no pod.
+    expect(appsForService(apps, svc({}))).toEqual([]);
+  });
+
+  it('a NetworkPolicy enqueues the Apps whose pods it could select: every App for an empty podSelector', () => {
+    const np = (podSelector?: object) => ({
+      metadata: { name: 'p', namespace: 'acme' },
+      spec: { podSelector },
+    });
+    expect(appsForPolicy(apps, np({ matchLabels: { [APP_LABEL]: 'other', tier: 'batch' } }))).toEqual([]);
+    // Our own policy of shop (owner label, selector on shop's pods) concerns shop alone.
+    const own = {
+      ...np({ matchLabels: { [APP_LABEL]: 'shop' } }),
+      metadata: { name: 'app-shop', namespace: 'acme', labels: { [APP_LABEL]: 'shop' } },
+    };
+    expect(appsForPolicy(defaults, own)).toEqual(['acme/shop']);
+    expect(
+      appsForPolicy(apps, np({ matchExpressions: [{ key: 'team', operator: 'In', values: ['a'] }] })),
+    ).toEqual(
+      // shop's and api's pods may carry team=a too (a selector names only some of a pod's labels).
+      ['acme/shop', 'acme/api', 'acme/web'],
+    );
+    expect(
+      appsForPolicy(apps, np({ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['web'] }] })),
+    ).toEqual(['acme/shop', 'acme/api']);
+    expect(appsForPolicy(apps, np({}))).toEqual(['acme/shop', 'acme/api', 'acme/web']);
+    expect(appsForPolicy(apps, np(undefined))).toEqual(['acme/shop', 'acme/api', 'acme/web']);
+  });
+
+  it('an App enqueues the Apps whose pods it could share (SelectorConflict), not the others', () => {
+    expect(appsSharingPods(apps, anApp('new', { tier: 'web' }))).toEqual(['acme/shop', 'acme/web']);
+    expect(appsSharingPods(apps, anApp('new', { tier: 'web', team: 'b' }))).toEqual(['acme/shop']);
+    expect(appsSharingPods(apps, anApp('new', { [APP_LABEL]: 'api', tier: 'batch' }))).toEqual([]);
   });
 });

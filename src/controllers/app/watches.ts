@@ -1,9 +1,14 @@
 // Which informer events the App controller turns into reconciles. Level-triggered: any change an
 // App's children, status or exposure can depend on queues every App it may concern (the work
-// queue dedupes).
-import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
+// queue dedupes), and only those: a pod, Service or NetworkPolicy concerns the Apps whose pods it
+// could select (its selector against each process selector of the App: the labels every pod of
+// the App carries), and the App whose child it is; an App's selector concerns the Apps whose pods
+// it could share (SelectorConflict). The periodic resync still judges every App.
+import type { KubernetesObject, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
+import type { App } from '../../api/v1alpha1/app.ts';
 import type { Controller } from '../../engine/index.ts';
-import { APP_LABEL, isInternal } from '../../model/index.ts';
+import { APP_LABEL, appProcesses, isInternal } from '../../model/index.ts';
+import { couldSelect, matchesSelector } from '../../reach/selector.ts';
 import { keyOf, managed, type Informers } from '../context.ts';
 
 type Meta = { metadata: { generation?: number; deletionTimestamp?: unknown } };
@@ -42,10 +47,13 @@ function podFacts(p: PodView): string {
     p.spec?.hostNetwork === true,
     (p.spec?.containers ?? []).map((c) => c.ports ?? []),
     p.status?.phase,
-    p.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+    readyOf(p),
     p.metadata?.deletionTimestamp !== undefined,
   ]);
 }
+
+const readyOf = (p: PodView): string | undefined =>
+  p.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 
 /** Whether a pod update can change an App's exposure (not its IP, nor status churn). */
 export function podChanged(o: PodView, n: PodView): boolean {
@@ -53,35 +61,118 @@ export function podChanged(o: PodView, n: PodView): boolean {
 }
 
 type AppsIn = (ns: string | undefined) => string[];
+type AppView = Pick<App, 'metadata' | 'spec'>;
+type Labels = Record<string, string>;
+
+const appKey = (a: AppView): string => `${a.metadata.namespace}/${a.metadata.name}`;
+const selectorsOf = (app: AppView): Labels[] => appProcesses(app).map((p) => p.selector);
+
+/** The Apps (keys) one of whose processes selects a pod with these labels (before or after a change). */
+export function appsSelectingPod(apps: readonly AppView[], ...labelSets: (Labels | undefined)[]): string[] {
+  const sets = labelSets.filter((l): l is Labels => l !== undefined);
+  return apps
+    .filter((a) => selectorsOf(a).some((sel) => sets.some((l) => matchesSelector({ matchLabels: sel }, l))))
+    .map(appKey);
+}
 
 /**
- * Level-triggered exposure: any change to the pods, Services, Ingresses or NetworkPolicies (ours or
- * not) of a namespace re-evaluates every App of it; a hostNetwork pod anywhere re-evaluates every
- * internal App (its HostNetworkReach condition).
+ * The Apps (keys) whose pods a selector could pick (a pod of an App carries at least one of its
+ * process selectors; it may carry more), plus the App named by `owner` (our child's label).
+ */
+export function appsUnderSelector(
+  apps: readonly AppView[],
+  selectors: readonly (V1LabelSelector | undefined)[],
+  owner?: string,
+): string[] {
+  const given = selectors.filter((s): s is V1LabelSelector => s !== undefined);
+  return apps
+    .filter(
+      (a) =>
+        a.metadata.name === owner ||
+        selectorsOf(a).some((sel) => given.some((selector) => couldSelect(selector, sel))),
+    )
+    .map(appKey);
+}
+
+type ServiceView = KubernetesObject & { spec?: { selector?: Labels } };
+type PolicyView = KubernetesObject & { spec?: { podSelector?: V1LabelSelector } };
+
+// A Service's selector as a label selector; absent or empty selects no pod.
+const serviceSelector = (s: ServiceView): V1LabelSelector | undefined => {
+  const sel = s.spec?.selector ?? {};
+  return Object.keys(sel).length > 0 ? { matchLabels: sel } : undefined;
+};
+const ownerOf = (o: KubernetesObject): string | undefined => o.metadata?.labels?.[APP_LABEL];
+
+/** The Apps a Service's change concerns: those whose pods it could select (old or new), its owner. */
+export function appsForService(apps: readonly AppView[], ...services: ServiceView[]): string[] {
+  const owners = new Set(services.map(ownerOf));
+  return [
+    ...new Set([
+      ...appsUnderSelector(apps, services.map(serviceSelector)),
+      ...apps.filter((a) => owners.has(a.metadata.name)).map(appKey),
+    ]),
+  ];
+}
+
+/** The Apps a NetworkPolicy's change concerns: those whose pods it could select (old or new), its owner. */
+export function appsForPolicy(apps: readonly AppView[], ...policies: PolicyView[]): string[] {
+  const owners = new Set(policies.map(ownerOf));
+  // An absent podSelector is the empty one: every pod of the namespace.
+  const selectors = policies.map((p) => p.spec?.podSelector ?? {});
+  return [
+    ...new Set([
+      ...appsUnderSelector(apps, selectors),
+      ...apps.filter((a) => owners.has(a.metadata.name)).map(appKey),
+    ]),
+  ];
+}
+
+/** The Apps whose pods an App's processes could share (before or after a change of its selector). */
+export function appsSharingPods(apps: readonly AppView[], ...changed: AppView[]): string[] {
+  const selectors = changed.flatMap(selectorsOf).map((sel) => ({ matchLabels: sel }));
+  return appsUnderSelector(apps, selectors);
+}
+
+/**
+ * Level-triggered exposure, narrowed to the Apps an event can concern: a pod, Service or
+ * NetworkPolicy (ours or not) re-evaluates the Apps whose pods it selects or could select (see
+ * above); an Ingress every App of its namespace (its backends are Services, looked up by name);
+ * a hostNetwork pod anywhere every internal App (its HostNetworkReach condition).
  */
 function watchExposure(inf: Informers, app: Controller, appsIn: AppsIn): void {
   const internalApps = (): string[] => inf.apps.list().filter(isInternal).map(keyOf);
+  const appsOf = (o: KubernetesObject): App[] =>
+    o.metadata?.namespace ? inf.apps.list(o.metadata.namespace) : [];
+  const enqueue = (keys: readonly string[]): void => keys.forEach((k) => app.enqueue(k));
   const onPod = (p: V1Pod & KubernetesObject, old?: V1Pod): void => {
-    appsIn(p.metadata?.namespace).forEach((k) => app.enqueue(k));
-    if (p.spec?.hostNetwork || old?.spec?.hostNetwork) internalApps().forEach((k) => app.enqueue(k));
+    enqueue(appsSelectingPod(appsOf(p), p.metadata?.labels, old?.metadata?.labels));
+    if (p.spec?.hostNetwork || old?.spec?.hostNetwork) enqueue(internalApps());
   };
   inf.pods.onAdd((p) => onPod(p));
   inf.pods.onUpdate((o, n) => {
     if (podChanged(o, n)) onPod(n, o);
   });
   inf.pods.onDelete((p) => onPod(p));
-  const byNamespace = (o: KubernetesObject): string[] => appsIn(o.metadata?.namespace);
-  app.watch(inf.services, byNamespace);
-  app.watch(inf.ingresses, byNamespace);
-  app.watch(inf.networkPolicies, byNamespace);
-  // Relabelling a namespace can change what a tenant's namespaceSelector admits: that concerns
-  // the Apps of namespaces holding a policy of someone else's. Ours select their Space by
-  // kubernetes.io/metadata.name, which no relabelling changes.
+  app.watch(inf.services, (s) => appsForService(appsOf(s), s));
+  app.watch(inf.networkPolicies, (np) => appsForPolicy(appsOf(np), np));
+  app.watch(inf.ingresses, (o: KubernetesObject) => appsIn(o.metadata?.namespace));
+  watchNamespaceLabels(inf, enqueue, appsIn);
+}
+
+// Relabelling a namespace can change what a tenant's namespaceSelector admits: that concerns
+// the Apps of namespaces holding a policy of someone else's. Ours select their Space by
+// kubernetes.io/metadata.name, which no relabelling changes.
+function watchNamespaceLabels(
+  inf: Informers,
+  enqueue: (keys: readonly string[]) => void,
+  appsIn: AppsIn,
+): void {
   inf.namespaces.onUpdate((o, n) => {
     if (JSON.stringify(o.metadata.labels) === JSON.stringify(n.metadata.labels)) return;
     const foreign = new Set<string>();
     for (const np of inf.networkPolicies.list()) if (!managed(np)) foreign.add(np.metadata.namespace ?? '');
-    for (const ns of foreign) appsIn(ns).forEach((k) => app.enqueue(k));
+    for (const ns of foreign) enqueue(appsIn(ns));
   });
 }
 
@@ -89,22 +180,24 @@ function watchExposure(inf: Informers, app: Controller, appsIn: AppsIn): void {
  * An App's own status writes come back as updates: only a new generation, a deletion, or a
  * status that no longer speaks for the current generation (reset by hand) needs a reconcile.
  * A new, changed or deleted App can change whether another App's selector collides with its
- * pods (SelectorConflict): every App of the namespace is judged again.
+ * pods (SelectorConflict): the Apps of the namespace whose pods it could share are judged again.
  */
-function watchApps(inf: Informers, app: Controller, appsIn: AppsIn): void {
-  const namespaceOf = (a: KubernetesObject): void =>
-    appsIn(a.metadata?.namespace).forEach((k) => app.enqueue(k));
+function watchApps(inf: Informers, app: Controller): void {
+  const sharing = (...changed: App[]): void => {
+    const ns = changed[0]?.metadata.namespace;
+    if (ns) appsSharingPods(inf.apps.list(ns), ...changed).forEach((k) => app.enqueue(k));
+  };
   inf.apps.onAdd((a) => {
     app.enqueue(keyOf(a));
-    namespaceOf(a);
+    sharing(a);
   });
   inf.apps.onUpdate((o, n) => {
     if (appChanged(o, n)) app.enqueue(keyOf(n));
-    if (o.metadata.generation !== n.metadata.generation) namespaceOf(n);
+    if (o.metadata.generation !== n.metadata.generation) sharing(o, n);
   });
   inf.apps.onDelete((a) => {
     app.enqueue(keyOf(a));
-    namespaceOf(a);
+    sharing(a);
   });
 }
 
@@ -126,7 +219,7 @@ function watchSpacesAndPeerings(inf: Informers, app: Controller, appsIn: AppsIn)
 /** Wires every event an App's reconcile depends on to `app`. */
 export function watchForApps(inf: Informers, app: Controller): void {
   const appsIn: AppsIn = (ns) => (ns ? inf.apps.list(ns).map(keyOf) : []);
-  watchApps(inf, app, appsIn);
+  watchApps(inf, app);
   watchSpacesAndPeerings(inf, app, appsIn);
   app.watch(inf.endpointSlices, (e) =>
     e.metadata.labels?.[APP_LABEL] ? [`${e.metadata.namespace}/${e.metadata.labels[APP_LABEL]}`] : [],

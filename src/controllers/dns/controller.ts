@@ -3,10 +3,11 @@
 //
 // One writer, one queue key: every change (to any watched object) schedules one re-render of
 // all Spaces from the caches, after a batching delay so a burst of changes costs one render and
-// at most one write. The delay is `batchMs`, or 5× the last render's time when that is longer
-// (capped at 5 s): a render of 10,000 Apps takes tens of milliseconds, and re-rendering after
-// every 250 ms of a large burst would spend most of the operator's CPU (and memory churn) there.
-// The Applier skips the write when the live ConfigMap already holds the result. The entries are a pure function of the caches, so nothing needs cleaning up when a Space or an
+// at most one write. The render is incremental (DnsSnapshot, DnsRenderer): it recomputes only the
+// Apps and Spaces that changed since the previous one, so its cost follows the changes, not the
+// cluster. The delay is `batchMs`, or 5× the last render's time when that is longer (capped at
+// 5 s). The Applier skips the write when the live ConfigMap already holds the result. The
+// entries are a pure function of the caches, so nothing needs cleaning up when a Space or an
 // App goes (no finalizer): its names simply are not rendered again. A render is never written
 // before every cache has synced, so a restart cannot publish a half-empty state.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
@@ -25,8 +26,8 @@ import { APP_LABEL } from '../../model/labels.ts';
 import { newInformer } from '../informers.ts';
 import { DnsTooLargeError } from '../../dns/errors.ts';
 import { foreignOf } from '../../dns/foreign.ts';
-import { CONFIGMAP_MAX_BYTES, renderCoreDNS } from '../../dns/render.ts';
-import { dnsSpaces, type EndpointSliceLike, type PodLike, type ServiceLike } from '../../dns/snapshot.ts';
+import { CONFIGMAP_MAX_BYTES, DnsRenderer } from '../../dns/render.ts';
+import { DnsSnapshot, type EndpointSliceLike, type PodLike, type ServiceLike } from '../../dns/snapshot.ts';
 import type { AppNames, RenderOptions, RenderResult } from '../../dns/types.ts';
 
 export const DNS_FIELD_MANAGER = 'spaces-operator-dns';
@@ -110,7 +111,11 @@ export class DnsController implements Reconciler<string> {
   #last: RenderResult | undefined;
   #lastRenderMs = 0;
   #lastConflicts = '';
-  #names = new Map<string, string>();
+  #names = new Map<string, { names: AppNames; json: string }>();
+  // The render remembers its work between renders (only what changed is recomputed): see
+  // DnsSnapshot and DnsRenderer.
+  readonly #snapshot = new DnsSnapshot();
+  readonly #renderer = new DnsRenderer();
   #started = false;
   readonly #unsubscribe: (() => void)[] = [];
 
@@ -198,8 +203,8 @@ export class DnsController implements Reconciler<string> {
     let result: RenderResult;
     const started = this.#clock.now();
     try {
-      result = renderCoreDNS(
-        dnsSpaces({
+      result = this.#renderer.render(
+        this.#snapshot.spaces({
           spaces: this.informers.spaces.list(),
           apps: this.informers.apps.list(),
           services: this.informers.services.list(),
@@ -252,14 +257,20 @@ export class DnsController implements Reconciler<string> {
     if (changed.length > 0) this.#opts.onNamesChanged?.(changed);
   }
 
-  // The Apps whose names differ from the previous render's (remembered as JSON per App).
+  // The Apps whose names differ from the previous render's (remembered as JSON per App; the
+  // renderer hands back the same object for an App whose names it did not recompute).
   #namesChanged(result: RenderResult): string[] {
-    const next = new Map<string, string>();
+    const next = new Map<string, { names: AppNames; json: string }>();
     const changed: string[] = [];
     for (const [key, names] of Object.entries(result.names)) {
+      const was = this.#names.get(key);
+      if (was?.names === names) {
+        next.set(key, was);
+        continue;
+      }
       const json = JSON.stringify(names);
-      next.set(key, json);
-      if (this.#names.get(key) !== json) changed.push(key);
+      next.set(key, { names, json });
+      if (was?.json !== json) changed.push(key);
     }
     this.#names = next;
     return changed.sort();

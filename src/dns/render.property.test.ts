@@ -1,0 +1,175 @@
+// The incremental render (DnsRenderer) against a full render (renderCoreDNS) after every step of
+// random event sequences: Apps and Spaces come, go and change (names, custom domains contested
+// between Apps and Spaces, readiness, ClusterIP, age, discovery pods), with a small byte budget
+// so Spaces run out of their share, and the live ConfigMap fed back as `previous`. Changed
+// objects are new objects and unchanged ones are kept, as the operator's snapshot hands them over.
+import { describe, expect, it } from 'vitest';
+import { DnsRenderer, renderCoreDNS } from './render.ts';
+import type { DnsApp, DnsSpace, RenderOptions } from './types.ts';
+
+/** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type World = { spaces: DnsSpace[] };
+
+const SPACES = ['alpha', 'beta', 'gamma'];
+const APPS = ['shop', 'api', 'web', 'db', 'cart', 'pay'];
+const DOMAINS = [
+  'shop.example',
+  'www.shop.example',
+  'api.example',
+  'corp.example',
+  'x.cluster.local',
+  'Bad_Name',
+];
+
+function makeApp(r: () => number, space: DnsSpace, name: string): DnsApp {
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const custom = DOMAINS.filter(() => r() < 0.2);
+  const domain = r() < 0.1 ? pick(SPACES) + '.spaces.local' : space.dnsDomain;
+  const names = [`${name}.${domain}`, `web.${name}.app.localspace`, ...custom];
+  if (r() < 0.1) names.push(`web.${pick(APPS)}.app.localspace`);
+  const app: DnsApp = {
+    name,
+    namespace: space.namespace ?? space.space,
+    clusterIP: pick(['10.96.0.1', '10.96.0.2', '', 'None', 'fd00::1']),
+    ready: r() < 0.7,
+    names,
+    created: pick(['2025-01-01T00:00:00Z', '2025-01-02T00:00:00Z', '2025-01-03T00:00:00Z', undefined]),
+  };
+  if (r() < 0.3) app.processes = processes(r, name);
+  return app;
+}
+
+function processes(r: () => number, app: string): DnsApp['processes'] {
+  const pods = (proc: string) =>
+    [1, 2, 3]
+      .filter(() => r() < 0.6)
+      .map((i) => ({ name: `${app}-${proc}-${i}`, ip: r() < 0.9 ? `10.0.0.${i}` : '', ready: r() < 0.7 }));
+  return [
+    { name: 'web', pods: pods('web') },
+    ...(r() < 0.5 ? [{ name: 'worker', pods: pods('worker') }] : []),
+  ];
+}
+
+function makeSpace(r: () => number, name: string): DnsSpace {
+  const domain = r() < 0.8 ? `${name}.spaces.local` : r() < 0.5 ? 'corp.example' : 'shop.example';
+  return {
+    space: name,
+    namespace: r() < 0.8 ? name : `${name}-ns`,
+    dnsDomain: domain,
+    created: r() < 0.5 ? '2024-01-01T00:00:00Z' : '2024-01-02T00:00:00Z',
+    apps: [],
+  };
+}
+
+// One random event: changed objects are replaced (the snapshot's contract), others kept.
+function step(r: () => number, w: World): World {
+  const spaces = [...w.spaces];
+  const i = Math.floor(r() * SPACES.length);
+  const name = SPACES[i]!;
+  const at = spaces.findIndex((s) => s.space === name);
+  const roll = r();
+  if (at < 0) return { spaces: [...spaces, makeSpace(r, name)] };
+  const sp = spaces[at]!;
+  if (roll < 0.05) spaces.splice(at, 1);
+  else if (roll < 0.1) spaces[at] = { ...makeSpace(r, name), apps: sp.apps };
+  else spaces[at] = { ...sp, apps: changeApps(r, sp) };
+  if (r() < 0.1) spaces.reverse();
+  return { spaces };
+}
+
+function changeApps(r: () => number, sp: DnsSpace): DnsApp[] {
+  const apps = [...sp.apps];
+  const name = APPS[Math.floor(r() * APPS.length)]!;
+  const at = apps.findIndex((a) => a.name === name);
+  const roll = r();
+  if (at < 0) apps.push(makeApp(r, sp, name));
+  else if (roll < 0.2) apps.splice(at, 1);
+  else if (roll < 0.5) apps[at] = { ...apps[at]!, ready: !apps[at]!.ready };
+  else if (roll < 0.6) apps[at] = { ...apps[at]!, clusterIP: r() < 0.5 ? '10.96.0.9' : '' };
+  else if (roll < 0.7 && apps[at]!.processes) apps[at] = { ...apps[at]!, processes: processes(r, name) };
+  else apps[at] = makeApp(r, sp, name);
+  if (r() < 0.2) apps.reverse();
+  return apps;
+}
+
+function options(r: () => number, previous: Record<string, string> | undefined): RenderOptions {
+  return {
+    maxBytes: r() < 0.3 ? 2500 + Math.floor(r() * 2000) : undefined,
+    allowedSuffixes: r() < 0.8 ? ['example'] : undefined,
+    foreignZones: r() < 0.1 ? ['api.example'] : [],
+    previous,
+  };
+}
+
+// Both renders, or both failures with the same error.
+function both(
+  renderer: DnsRenderer,
+  w: World,
+  opts: RenderOptions,
+): ReturnType<typeof renderCoreDNS> | Error {
+  let full: ReturnType<typeof renderCoreDNS> | Error;
+  try {
+    full = renderCoreDNS(w.spaces, opts);
+  } catch (err) {
+    full = err as Error;
+  }
+  let incremental: ReturnType<typeof renderCoreDNS> | Error;
+  try {
+    incremental = renderer.render(w.spaces, opts);
+  } catch (err) {
+    incremental = err as Error;
+  }
+  expect(incremental).toEqual(full);
+  return full;
+}
+
+describe('DnsRenderer (incremental) renders exactly what renderCoreDNS renders', () => {
+  it.each([1, 2, 3, 4, 5])(
+    'after every step of a random event sequence (seed %i)',
+    { timeout: 60_000 },
+    (seed) => {
+      const r = prng(seed);
+      const renderer = new DnsRenderer();
+      let w: World = { spaces: [] };
+      let previous: Record<string, string> | undefined;
+      let rendered = 0;
+      let capacity = 0;
+      for (let i = 0; i < 300; i++) {
+        w = step(r, w);
+        const result = both(renderer, w, options(r, r() < 0.9 ? previous : undefined));
+        if (result instanceof Error) continue;
+        rendered++;
+        capacity += result.conflicts.filter((c) => c.reason === 'capacity').length > 0 ? 1 : 0;
+        previous = result.data;
+      }
+      // The sequences reach what they mean to test: renders, and Spaces over their share.
+      expect(rendered).toBeGreaterThan(200);
+      expect(capacity).toBeGreaterThan(0);
+    },
+  );
+
+  it('reuses the previous objects when nothing changed (the controller compares them by identity)', () => {
+    const r = prng(42);
+    const renderer = new DnsRenderer();
+    let w: World = { spaces: [] };
+    for (let i = 0; i < 50; i++) w = step(r, w);
+    const one = renderer.render(w.spaces, {});
+    const two = renderer.render(w.spaces, { previous: one.data });
+    for (const [key, names] of Object.entries(two.names)) {
+      const app = w.spaces.flatMap((s) => s.apps).find((a) => `${a.namespace}/${a.name}` === key);
+      if (!(app?.processes ?? []).length) expect(names).toBe(one.names[key]);
+    }
+    expect(two.data).toEqual(one.data);
+  });
+});
