@@ -455,13 +455,241 @@ async function profileStop(
   return summary;
 }
 
+/** What a subject's phases share: the workload, the running subject and the tracker of its Apps. */
+interface PhaseCtx {
+  args: BenchArgs;
+  op: SubjectProc;
+  kube: BenchKube;
+  tracker: Tracker;
+  w: Workload;
+  /** EndpointSlices to wait for after N Apps, when the subject watches them (0 otherwise). */
+  slicesOf(n: number): number;
+}
+
+/** What cleanup must stop: filled in as the run starts them. */
+interface Running {
+  tracker: Tracker;
+  op?: SubjectProc;
+  kcm?: { pid: number | undefined; stop(): Promise<void> };
+}
+
+/** The run's own directory under .cache/bench with --keep (logs, profiles), else none. */
+function benchDir(args: BenchArgs, subject: SubjectName): string | undefined {
+  if (!args.keep) return undefined;
+  const dir = path.join(
+    repoRoot,
+    '.cache',
+    'bench',
+    `${new Date().toISOString().replace(/[:.]/g, '-')}-${subject}`,
+  );
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Phase 0: the controller-manager (when asked for), the CRDs, and the workload to apply. */
+async function prepareCluster(
+  cp: ControlPlane,
+  args: BenchArgs,
+  run: Running,
+): Promise<{ kube: BenchKube; w: Workload }> {
+  if (args.kcmQps > 0) run.kcm = await startControllerManager(cp, args.kcmQps);
+  watchControlPlane(cp);
+  if (run.kcm) processes['kcm'] = run.kcm.pid;
+  const crds = await cp.kubectl(['apply', '--server-side', '-k', path.join(repoRoot, 'crds')]);
+  if (crds.code !== 0) throw new Error(`installing CRDs failed: ${crds.stderr}`);
+  await cp.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+  const kube = new BenchKube(cp.kubeconfigPath);
+  const w = workload({ s1: args.spaces, peerings: args.peerings, a1: args.apps, spacesTotal: args.spaces });
+  return { kube, w };
+}
+
+/** Phase 1: the workload applied at once, timed to convergence, with CPU, memory and API counts. */
+async function convergencePhase(ctx: PhaseCtx) {
+  const { args, op, tracker, w } = ctx;
+  const idle = await settle(op.port, 30_000);
+  const startup = { rssMiB: mib(procStats(op.pid).rss), cpuMs: procStats(op.pid).cpuMs };
+  expectAll(tracker, w, w);
+  const load = loadavg();
+  const profiling = await profileStart(op, args);
+  const cpu0 = procStats(op.pid).cpuMs;
+  const s0 = snap();
+  const t0 = performance.now();
+  const createMs = await createWorkload(ctx.kube, w, args.clientConcurrency);
+  log(`workload created in ${secs(createMs)} s; waiting for convergence`);
+  const t1 = await converge(tracker, args.timeoutS, 'convergence');
+  const convCpu = cpuUse(s0, snap(), cpus);
+  const convMs = t1 - t0;
+  const cpuConv = procStats(op.pid).cpuMs - cpu0;
+  const convPeakMiB = mib(procStats(op.pid).hwm);
+  const profile = await profileStop(op, args, profiling, `convergence-${args.apps}`);
+  const afterConv = await settle(op.port, args.timeoutS * 1000, ctx.slicesOf(args.apps));
+  const convCounts = apiCounts(diff(afterConv, idle));
+  const verify = await tracker.verify(
+    ctx.kube,
+    w.spaces.map((s) => s.metadata.name),
+  );
+  if (verify.bad.length > 0)
+    log(`LIST check: ${verify.bad.length} Apps not converged, e.g. ${verify.bad.slice(0, 3).join(' ')}`);
+  const convergence = {
+    apps: args.apps,
+    spaces: args.spaces,
+    peerings: args.peerings,
+    seconds: secs(convMs),
+    createSeconds: secs(createMs),
+    appsPerSec: Math.round((args.apps / convMs) * 10000) / 10,
+    operatorCpuMs: Math.round(cpuConv),
+    cpuMsPerApp: Math.round((cpuConv / args.apps) * 100) / 100,
+    peakRssMiB: convPeakMiB,
+    loadavg: load,
+    verified: verify.checked,
+    notConverged: verify.bad.length,
+    cpu: convCpu,
+  };
+  log(`converged ${args.apps} Apps in ${convergence.seconds} s (${convergence.appsPerSec} apps/s)`);
+  const mem1 = await memory(op, args, String(args.apps));
+  return { convergence, convMs, convCounts, startup, mem1, profile };
+}
+
+/** Phase 4: one Space's trusted ranges changed; time until every App of it shows the change. */
+async function fanoutPhase(ctx: PhaseCtx) {
+  const { args, op, tracker, w } = ctx;
+  const target = w.spaces[0]!;
+  const changed = space(0, TRUSTED_CHANGED);
+  const mine = w.apps.filter((a) => a.metadata.namespace === target.metadata.name);
+  for (const a of mine)
+    tracker.expectApp(`${a.metadata.namespace}/${a.metadata.name}`, expected(a, changed, w.peerings));
+  const beforeFan = await scrape(op.port);
+  const f0 = performance.now();
+  await ctx.kube.apply(changed);
+  const f1 = await converge(tracker, args.timeoutS, 'fan-out');
+  const fanCounts = apiCounts(
+    diff(await settle(op.port, args.timeoutS * 1000, ctx.slicesOf(args.apps)), beforeFan),
+  );
+  const fanout = {
+    space: target.metadata.name,
+    apps: mine.length,
+    external: mine.filter((a) => !a.spec.internalRouting).length,
+    seconds: secs(f1 - f0),
+    writes: fanCounts.writes,
+    appReconciles: fanCounts.reconciles['app'] ?? 0,
+  };
+  log(`fan-out over ${fanout.apps} Apps: ${fanout.seconds} s, ${fanout.writes} writes`);
+  return { fanout, changed };
+}
+
+/** The --big workload: the Apps beyond --apps, in Spaces of their own, and everything expected. */
+function bigWorkload(args: BenchArgs, w: Workload, changed: ReturnType<typeof space>) {
+  const perSpace = args.apps / args.spaces;
+  const spacesBig = Math.ceil(args.big / perSpace);
+  const peeringsBig = Math.round((args.peerings / args.spaces) * (spacesBig - args.spaces));
+  const all = workload({ s1: spacesBig, peerings: 0, a1: args.big, spacesTotal: spacesBig });
+  const extra = workload({
+    s0: args.spaces,
+    s1: spacesBig,
+    peerings: peeringsBig,
+    a0: 0,
+    a1: 0,
+    spacesTotal: spacesBig,
+  });
+  // The first N Apps keep their Spaces (App n is in Space n mod spaces); the rest go round the new Spaces.
+  const more = all.apps.slice(args.apps).map((a, i) => {
+    const ns = spaceName(args.spaces + (i % (spacesBig - args.spaces)));
+    return { ...a, metadata: { ...a.metadata, namespace: ns } };
+  });
+  const bigW: Workload = { spaces: extra.spaces, peerings: extra.peerings, apps: more };
+  const everything: Workload = {
+    spaces: [...w.spaces.slice(1), changed, ...extra.spaces],
+    peerings: [...w.peerings, ...extra.peerings],
+    apps: [...w.apps, ...more],
+  };
+  return { bigW, everything, spacesBig };
+}
+
+/** Phase 5: grow to --big Apps; convergence, CPU, memory and a resync at that size. */
+async function bigPhase(ctx: PhaseCtx, changed: ReturnType<typeof space>): Promise<Record<string, unknown>> {
+  const { args, op, tracker } = ctx;
+  const { bigW, everything, spacesBig } = bigWorkload(args, ctx.w, changed);
+  expectAll(tracker, bigW, everything);
+  log(`big: ${bigW.apps.length} more Apps in ${bigW.spaces.length} more Spaces`);
+  const before = await scrape(op.port);
+  const bigLoad = loadavg();
+  const bigProfiling = await profileStart(op, args);
+  const c0 = procStats(op.pid).cpuMs;
+  const bs0 = snap();
+  const b0 = performance.now();
+  const bigCreateMs = await createWorkload(ctx.kube, bigW, args.clientConcurrency);
+  log(`big: created in ${secs(bigCreateMs)} s`);
+  const b1 = await converge(tracker, args.timeoutS, 'big');
+  const cpuBig = procStats(op.pid).cpuMs - c0;
+  const bigCpu = cpuUse(bs0, snap(), cpus);
+  const bigPeakMiB = mib(procStats(op.pid).hwm);
+  const bigProfile = await profileStop(op, args, bigProfiling, `big-${args.big}`);
+  log(`big: converged in ${secs(b1 - b0)} s; waiting for the EndpointSlices and quiet`);
+  const bigCounts = apiCounts(
+    diff(await settle(op.port, args.timeoutS * 1000, ctx.slicesOf(args.big)), before),
+  );
+  const memBig = await memory(op, args, String(args.big));
+  log(`big: ${args.big} Apps converged; RSS ${memBig.rssMiB} MiB`);
+  const steadyBig = await steadyState(op, args.timeoutS, args.big);
+  log(`big resync of ${steadyBig.keys} keys: ${steadyBig.writes} writes, ${steadyBig.cpuMs} ms CPU`);
+  return {
+    apps: args.big,
+    spaces: spacesBig,
+    addedApps: bigW.apps.length,
+    seconds: secs(b1 - b0),
+    createSeconds: secs(bigCreateMs),
+    appsPerSec: Math.round((bigW.apps.length / (b1 - b0)) * 10000) / 10,
+    operatorCpuMs: Math.round(cpuBig),
+    cpuMsPerApp: Math.round((cpuBig / bigW.apps.length) * 100) / 100,
+    peakRssMiB: bigPeakMiB,
+    loadavg: bigLoad,
+    profile: bigProfile,
+    cpu: bigCpu,
+    perApp: perApp(bigCounts, bigW.apps.length),
+    memory: memBig,
+    steady: steadyBig,
+  };
+}
+
+/** Phases 1 to 5 on a started subject; returns the result record (bench/results.json's shape). */
+async function measure(ctx: PhaseCtx, raw: RawRun[], started: number): Promise<Record<string, any>> {
+  const { args, op } = ctx;
+  const best = raw.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+  const conv = await convergencePhase(ctx);
+  log('forced full resync');
+  const steady = await steadyState(op, args.timeoutS, args.apps);
+  log(`resync of ${steady.keys} keys: ${steady.writes} writes, ${steady.cpuMs} ms CPU`);
+  const { fanout, changed } = await fanoutPhase(ctx);
+  const big = args.big > args.apps ? await bigPhase(ctx, changed) : undefined;
+  return {
+    subject: op.name,
+    version: 1,
+    date: new Date().toISOString(),
+    git: gitInfo(),
+    node: process.version,
+    machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) },
+    args,
+    raw: { sweep: raw, best },
+    convergence: conv.convergence,
+    ratio: {
+      convergenceOverRaw: Math.round((conv.convMs / 1000 / best.seconds) * 100) / 100,
+      percentOfRawRate: Math.round(((best.seconds * 1000) / conv.convMs) * 1000) / 10,
+    },
+    steady,
+    fanout,
+    memory: { startup: conv.startup, atApps: conv.mem1, big: big?.['memory'] },
+    api: { perApp: perApp(conv.convCounts, args.apps), total: conv.convCounts },
+    big,
+    profile: conv.profile,
+    dataplane: null,
+    totalSeconds: secs(performance.now() - started),
+  };
+}
+
 /** One subject's whole run (phases 0 to 6) on a fresh control plane of its own. */
 async function runOne(args: BenchArgs, subject: SubjectName): Promise<Record<string, any>> {
   const started = performance.now();
-  const dir = args.keep
-    ? path.join(repoRoot, '.cache', 'bench', `${new Date().toISOString().replace(/[:.]/g, '-')}-${subject}`)
-    : undefined;
-  if (dir) mkdirSync(dir, { recursive: true });
+  const dir = benchDir(args, subject);
   log(
     `${subject}: apps ${args.apps}, spaces ${args.spaces}, peerings ${args.peerings}, operator concurrency ${args.concurrency}, ` +
       `raw sweep ${args.sweep.join(',')}, big ${args.big || 'skipped'}; load ${loadavg().join(' ')}`,
@@ -473,13 +701,11 @@ async function runOne(args: BenchArgs, subject: SubjectName): Promise<Record<str
     apiserverArgs: ['--service-node-port-range=20000-64999'],
     controllerManager: args.kcmQps === 0,
   });
-  let op: SubjectProc | undefined;
-  let kcm: { pid: number | undefined; stop(): Promise<void> } | undefined;
-  const tracker = new Tracker(cp.kubeconfigPath);
+  const run: Running = { tracker: new Tracker(cp.kubeconfigPath) };
   const cleanup = async (): Promise<void> => {
-    tracker.stop();
-    await op?.stop();
-    await kcm?.stop();
+    run.tracker.stop();
+    await run.op?.stop();
+    await run.kcm?.stop();
     await cp.stop();
   };
   const onSignal = (signal: string): void => {
@@ -489,190 +715,18 @@ async function runOne(args: BenchArgs, subject: SubjectName): Promise<Record<str
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    if (args.kcmQps > 0) kcm = await startControllerManager(cp, args.kcmQps);
-    watchControlPlane(cp);
-    if (kcm) processes['kcm'] = kcm.pid;
-    const crds = await cp.kubectl(['apply', '--server-side', '-k', path.join(repoRoot, 'crds')]);
-    if (crds.code !== 0) throw new Error(`installing CRDs failed: ${crds.stderr}`);
-    await cp.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
-    const kube = new BenchKube(cp.kubeconfigPath);
-    const w = workload({ s1: args.spaces, peerings: args.peerings, a1: args.apps, spacesTotal: args.spaces });
-
+    const { kube, w } = await prepareCluster(cp, args, run);
     // 2. Raw limit.
     log('raw apply sweep');
     const raw = await rawSweep(kube, w, args, cp);
-    const best = raw.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-
-    // 1. Convergence.
-    await tracker.start();
-    op = await startSubject(subject, cp, args, dir ?? cp.dir);
+    // 1. Convergence and the rest, on the subject.
+    await run.tracker.start();
+    const op = await startSubject(subject, cp, args, dir ?? cp.dir);
+    run.op = op;
     log(`${subject} running (pid ${op.pid}, metrics on :${op.port})`);
     processes['operator'] = op.pid;
-    const slicesOf = (n: number): number => (op!.watchesSlices ? n : 0);
-    const idle = await settle(op.port, 30_000);
-    const startup = { rssMiB: mib(procStats(op.pid).rss), cpuMs: procStats(op.pid).cpuMs };
-    expectAll(tracker, w, w);
-    const load = loadavg();
-    const profiling = await profileStart(op, args);
-    const cpu0 = procStats(op.pid).cpuMs;
-    const s0 = snap();
-    const t0 = performance.now();
-    const createMs = await createWorkload(kube, w, args.clientConcurrency);
-    log(`workload created in ${secs(createMs)} s; waiting for convergence`);
-    const t1 = await converge(tracker, args.timeoutS, 'convergence');
-    const convCpu = cpuUse(s0, snap(), cpus);
-    const convMs = t1 - t0;
-    const cpuConv = procStats(op.pid).cpuMs - cpu0;
-    const convPeakMiB = mib(procStats(op.pid).hwm);
-    const profile = await profileStop(op, args, profiling, `convergence-${args.apps}`);
-    const afterConv = await settle(op.port, args.timeoutS * 1000, slicesOf(args.apps));
-    const convCounts = apiCounts(diff(afterConv, idle));
-    const verify = await tracker.verify(
-      kube,
-      w.spaces.map((s) => s.metadata.name),
-    );
-    if (verify.bad.length > 0)
-      log(`LIST check: ${verify.bad.length} Apps not converged, e.g. ${verify.bad.slice(0, 3).join(' ')}`);
-    const convergence = {
-      apps: args.apps,
-      spaces: args.spaces,
-      peerings: args.peerings,
-      seconds: secs(convMs),
-      createSeconds: secs(createMs),
-      appsPerSec: Math.round((args.apps / convMs) * 10000) / 10,
-      operatorCpuMs: Math.round(cpuConv),
-      cpuMsPerApp: Math.round((cpuConv / args.apps) * 100) / 100,
-      peakRssMiB: convPeakMiB,
-      loadavg: load,
-      verified: verify.checked,
-      notConverged: verify.bad.length,
-      cpu: convCpu,
-    };
-    log(`converged ${args.apps} Apps in ${convergence.seconds} s (${convergence.appsPerSec} apps/s)`);
-    const mem1 = await memory(op, args, String(args.apps));
-
-    // 3. Steady state.
-    log('forced full resync');
-    const steady = await steadyState(op, args.timeoutS, args.apps);
-    log(`resync of ${steady.keys} keys: ${steady.writes} writes, ${steady.cpuMs} ms CPU`);
-
-    // 4. Fan-out.
-    const target = w.spaces[0]!;
-    const changed = space(0, TRUSTED_CHANGED);
-    const mine = w.apps.filter((a) => a.metadata.namespace === target.metadata.name);
-    for (const a of mine)
-      tracker.expectApp(`${a.metadata.namespace}/${a.metadata.name}`, expected(a, changed, w.peerings));
-    const beforeFan = await scrape(op.port);
-    const f0 = performance.now();
-    await kube.apply(changed);
-    const f1 = await converge(tracker, args.timeoutS, 'fan-out');
-    const fanCounts = apiCounts(
-      diff(await settle(op.port, args.timeoutS * 1000, slicesOf(args.apps)), beforeFan),
-    );
-    const fanout = {
-      space: target.metadata.name,
-      apps: mine.length,
-      external: mine.filter((a) => !a.spec.internalRouting).length,
-      seconds: secs(f1 - f0),
-      writes: fanCounts.writes,
-      appReconciles: fanCounts.reconciles['app'] ?? 0,
-    };
-    log(`fan-out over ${fanout.apps} Apps: ${fanout.seconds} s, ${fanout.writes} writes`);
-
-    // 5. Memory at --big.
-    let big: Record<string, unknown> | undefined;
-    if (args.big > args.apps) {
-      const perSpace = args.apps / args.spaces;
-      const spacesBig = Math.ceil(args.big / perSpace);
-      const peeringsBig = Math.round((args.peerings / args.spaces) * (spacesBig - args.spaces));
-      const all = workload({ s1: spacesBig, peerings: 0, a1: args.big, spacesTotal: spacesBig });
-      const extra = workload({
-        s0: args.spaces,
-        s1: spacesBig,
-        peerings: peeringsBig,
-        a0: 0,
-        a1: 0,
-        spacesTotal: spacesBig,
-      });
-      // The first N Apps keep their Spaces (App n is in Space n mod spaces); the rest go round the new Spaces.
-      const more = all.apps.slice(args.apps).map((a, i) => {
-        const ns = spaceName(args.spaces + (i % (spacesBig - args.spaces)));
-        return { ...a, metadata: { ...a.metadata, namespace: ns } };
-      });
-      const bigW: Workload = { spaces: extra.spaces, peerings: extra.peerings, apps: more };
-      const everything: Workload = {
-        spaces: [...w.spaces.slice(1), changed, ...extra.spaces],
-        peerings: [...w.peerings, ...extra.peerings],
-        apps: [...w.apps, ...more],
-      };
-      expectAll(tracker, bigW, everything);
-      log(`big: ${bigW.apps.length} more Apps in ${bigW.spaces.length} more Spaces`);
-      const before = await scrape(op.port);
-      const bigLoad = loadavg();
-      const bigProfiling = await profileStart(op, args);
-      const c0 = procStats(op.pid).cpuMs;
-      const bs0 = snap();
-      const b0 = performance.now();
-      const bigCreateMs = await createWorkload(kube, bigW, args.clientConcurrency);
-      log(`big: created in ${secs(bigCreateMs)} s`);
-      const b1 = await converge(tracker, args.timeoutS, 'big');
-      const cpuBig = procStats(op.pid).cpuMs - c0;
-      const bigCpu = cpuUse(bs0, snap(), cpus);
-      const bigPeakMiB = mib(procStats(op.pid).hwm);
-      const bigProfile = await profileStop(op, args, bigProfiling, `big-${args.big}`);
-      log(`big: converged in ${secs(b1 - b0)} s; waiting for the EndpointSlices and quiet`);
-      const bigCounts = apiCounts(
-        diff(await settle(op.port, args.timeoutS * 1000, slicesOf(args.big)), before),
-      );
-      const memBig = await memory(op, args, String(args.big));
-      log(`big: ${args.big} Apps converged; RSS ${memBig.rssMiB} MiB`);
-      const steadyBig = await steadyState(op, args.timeoutS, args.big);
-      log(`big resync of ${steadyBig.keys} keys: ${steadyBig.writes} writes, ${steadyBig.cpuMs} ms CPU`);
-      big = {
-        apps: args.big,
-        spaces: spacesBig,
-        addedApps: bigW.apps.length,
-        seconds: secs(b1 - b0),
-        createSeconds: secs(bigCreateMs),
-        appsPerSec: Math.round((bigW.apps.length / (b1 - b0)) * 10000) / 10,
-        operatorCpuMs: Math.round(cpuBig),
-        cpuMsPerApp: Math.round((cpuBig / bigW.apps.length) * 100) / 100,
-        peakRssMiB: bigPeakMiB,
-        loadavg: bigLoad,
-        profile: bigProfile,
-        cpu: bigCpu,
-        perApp: perApp(bigCounts, bigW.apps.length),
-        memory: memBig,
-        steady: steadyBig,
-      };
-    }
-
-    return {
-      subject,
-      version: 1,
-      date: new Date().toISOString(),
-      git: gitInfo(),
-      node: process.version,
-      machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) },
-      args,
-      raw: { sweep: raw, best },
-      convergence,
-      ratio: {
-        convergenceOverRaw: Math.round((convMs / 1000 / best.seconds) * 100) / 100,
-        percentOfRawRate: Math.round(((best.seconds * 1000) / convMs) * 1000) / 10,
-      },
-      steady,
-      fanout,
-      memory: { startup, atApps: mem1, big: big?.['memory'] },
-      api: {
-        perApp: perApp(convCounts, args.apps),
-        total: convCounts,
-      },
-      big,
-      profile,
-      dataplane: null,
-      totalSeconds: secs(performance.now() - started),
-    };
+    const slicesOf = (n: number): number => (op.watchesSlices ? n : 0);
+    return await measure({ args, op, kube, tracker: run.tracker, w, slicesOf }, raw, started);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
