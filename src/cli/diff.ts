@@ -12,35 +12,48 @@ function split(text: string): string[] {
   return lines;
 }
 
+/** Lengths of the longest common subsequences of the suffixes: cell (i, j) for a[i..], b[j..]. */
+function lcsTable(a: readonly string[], b: readonly string[]): (i: number, j: number) => number {
+  const w = b.length + 1;
+  const lcs = new Uint32Array((a.length + 1) * w);
+  const at = (i: number, j: number): number => lcs[i * w + j] ?? 0;
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      lcs[i * w + j] = a[i] === b[j] ? at(i + 1, j + 1) + 1 : Math.max(at(i + 1, j), at(i, j + 1));
+    }
+  }
+  return at;
+}
+
 /** Edit script from a to b by LCS, deletions before insertions within a change. */
 function edits(a: readonly string[], b: readonly string[]): Op[] {
   if (a.length * b.length > MAX_CELLS) {
     return [...a.map((line): Op => ({ kind: '-', line })), ...b.map((line): Op => ({ kind: '+', line }))];
   }
-  const w = b.length + 1;
-  const lcs = new Uint32Array((a.length + 1) * w);
-  for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) {
-      lcs[i * w + j] =
-        a[i] === b[j]
-          ? (lcs[(i + 1) * w + j + 1] ?? 0) + 1
-          : Math.max(lcs[(i + 1) * w + j] ?? 0, lcs[i * w + j + 1] ?? 0);
-    }
-  }
+  const lcs = lcsTable(a, b);
   const ops: Op[] = [];
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
-    if (i < a.length && j < b.length && a[i] === b[j]) {
-      ops.push({ kind: ' ', line: a[i++] ?? '' });
-      j++;
-    } else if (j >= b.length || (i < a.length && (lcs[(i + 1) * w + j] ?? 0) >= (lcs[i * w + j + 1] ?? 0))) {
-      ops.push({ kind: '-', line: a[i++] ?? '' });
-    } else {
-      ops.push({ kind: '+', line: b[j++] ?? '' });
-    }
+    const kind = nextKind(a, b, i, j, lcs);
+    ops.push({ kind, line: (kind === '+' ? b[j] : a[i]) ?? '' });
+    if (kind !== '+') i++;
+    if (kind !== '-') j++;
   }
   return ops;
+}
+
+/** The next edit at a[i], b[j]: keep a common line, else delete while that keeps the LCS. */
+function nextKind(
+  a: readonly string[],
+  b: readonly string[],
+  i: number,
+  j: number,
+  lcs: (i: number, j: number) => number,
+): Op['kind'] {
+  if (i < a.length && j < b.length && a[i] === b[j]) return ' ';
+  if (j >= b.length) return '-';
+  return i < a.length && lcs(i + 1, j) >= lcs(i, j + 1) ? '-' : '+';
 }
 
 interface Hunk {

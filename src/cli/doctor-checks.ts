@@ -118,33 +118,46 @@ const OPERATOR_FIX =
 
 function statusProblems(app: App): Problem[] {
   const conds = (app.status?.conditions ?? []) as Condition[];
-  const generation = app.metadata.generation;
-  const observed = app.status?.observedGeneration;
   if (conds.length === 0)
     return [
       { what: 'the operator has not reported on this App yet (no status conditions)', fix: OPERATOR_FIX },
     ];
-  const out: Problem[] = [];
-  if (generation !== undefined && (observed ?? 0) < generation) {
-    out.push({
-      what: `generation ${generation} is not reconciled yet (observed ${observed ?? 'none'})`,
-      fix: `wait a few seconds; if it stays, ${OPERATOR_FIX}`,
-    });
-  }
+  return [generationProblem(app), readyProblem(conds), stalledProblem(conds)].filter(
+    (p): p is Problem => p !== undefined,
+  );
+}
+
+function generationProblem(app: App): Problem | undefined {
+  const generation = app.metadata.generation;
+  const observed = app.status?.observedGeneration;
+  if (generation === undefined || (observed ?? 0) >= generation) return undefined;
+  return {
+    what: `generation ${generation} is not reconciled yet (observed ${observed ?? 'none'})`,
+    fix: `wait a few seconds; if it stays, ${OPERATOR_FIX}`,
+  };
+}
+
+/** `<label> (<reason>): <message>` of a condition, without a trailing space. */
+function conditionText(label: string, c: Condition): string {
+  return `${label} (${c.reason ?? 'no reason'}): ${c.message ?? ''}`.trimEnd();
+}
+
+function readyProblem(conds: readonly Condition[]): Problem | undefined {
   const ready = conds.find((c) => c.type === 'Ready');
-  if (ready && ready.status !== 'True') {
-    out.push({
-      what: `Ready is ${ready.status} (${ready.reason ?? 'no reason'}): ${ready.message ?? ''}`.trimEnd(),
-      fix: 'see the other problems and the events listed above',
-    });
-  }
+  if (!ready || ready.status === 'True') return undefined;
+  return {
+    what: conditionText(`Ready is ${ready.status}`, ready),
+    fix: 'see the other problems and the events listed above',
+  };
+}
+
+function stalledProblem(conds: readonly Condition[]): Problem | undefined {
   const stalled = conds.find((c) => c.type === 'Stalled' && c.status === 'True');
-  if (stalled)
-    out.push({
-      what: `Stalled (${stalled.reason ?? 'no reason'}): ${stalled.message ?? ''}`.trimEnd(),
-      fix: 'the operator will not retry until the App or its Space changes: fix the cause named here',
-    });
-  return out;
+  if (!stalled) return undefined;
+  return {
+    what: conditionText('Stalled', stalled),
+    fix: 'the operator will not retry until the App or its Space changes: fix the cause named here',
+  };
 }
 
 function childProblems(input: DoctorInput, svc: DoctorReport['service']): Problem[] {

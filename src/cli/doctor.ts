@@ -153,38 +153,58 @@ function dnsFacts(input: DoctorInput, space: Space | undefined): DoctorReport['d
   return { source: `ConfigMap ${where}`, checked: true, names: dnsNames(names, input.dns.configMap) };
 }
 
+function reachInputOf(input: DoctorInput, ns: string): ReachInput | undefined {
+  const { app, space } = input;
+  if (!space) return undefined;
+  return {
+    app,
+    space,
+    peerings: input.peerings,
+    policies: input.policies,
+    namespaces: input.namespaces,
+    pods: input.pods.map((p) => podInfo(p, ns)),
+  };
+}
+
+/** The App's own facts: names, routing, generations and conditions. */
+function appFacts(
+  input: DoctorInput,
+): Pick<
+  DoctorFacts,
+  'app' | 'namespace' | 'space' | 'routing' | 'generation' | 'observedGeneration' | 'conditions'
+> {
+  const { app, space } = input;
+  const generation = app.metadata.generation;
+  const observed = app.status?.observedGeneration;
+  return {
+    app: app.metadata.name,
+    namespace: app.metadata.namespace ?? '',
+    space: space?.metadata.name ?? '<none>',
+    routing: isInternal(app) ? 'internal' : 'external',
+    ...(generation === undefined ? {} : { generation }),
+    ...(observed === undefined ? {} : { observedGeneration: observed }),
+    conditions: app.status?.conditions ?? [],
+  };
+}
+
+function discoveryNames(input: DoctorInput): string[] {
+  const { app, space } = input;
+  if (!space || !hasDnsDiscovery(app, space)) return [];
+  return appProcesses(app).map((p) => processDiscoveryName(app, p.name));
+}
+
 export function diagnose(input: DoctorInput): DoctorReport {
   const { app, space } = input;
   const ns = app.metadata.namespace ?? '';
-  const reachInput: ReachInput | undefined = space
-    ? {
-        app,
-        space,
-        peerings: input.peerings,
-        policies: input.policies,
-        namespaces: input.namespaces,
-        pods: input.pods.map((p) => podInfo(p, ns)),
-      }
-    : undefined;
+  const reachInput = reachInputOf(input, ns);
   const facts: DoctorFacts = {
-    app: app.metadata.name,
-    namespace: ns,
-    space: space?.metadata.name ?? '<none>',
-    routing: isInternal(app) ? 'internal' : 'external',
-    ...(app.metadata.generation === undefined ? {} : { generation: app.metadata.generation }),
-    ...(app.status?.observedGeneration === undefined
-      ? {}
-      : { observedGeneration: app.status.observedGeneration }),
-    conditions: app.status?.conditions ?? [],
+    ...appFacts(input),
     events: eventRows(input.events, input.now),
     ...(input.service ? { service: serviceFacts(input.service) } : {}),
     selector: labelText(appSelector(app)),
     pods: { total: input.pods.length, ready: input.pods.filter(podReady).length },
     processes: processCounts(app, input.allPods ?? input.pods),
-    discovery:
-      space && hasDnsDiscovery(app, space)
-        ? appProcesses(app).map((p) => processDiscoveryName(app, p.name))
-        : [],
+    discovery: discoveryNames(input),
     endpoints: endpointCounts(input.endpointSlices),
     dns: dnsFacts(input, space),
     policies: selectingPolicies(input),

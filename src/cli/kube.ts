@@ -261,15 +261,19 @@ export function apiFailure(err: unknown, what: string): CliError {
   if (!(err instanceof ApiError))
     return failure(`${what}: ${(err as Error).message ?? String(err)}`, undefined, err);
   const s = err.status;
-  const causes = (s.details?.causes ?? []).map((c) => `  ${c.field ? `${c.field}: ` : ''}${c.message ?? ''}`);
-  if (isRefusal(s)) {
-    const lines =
-      causes.length > 0 ? [`${what}: refused by the API server:`, ...causes] : [`${what}: ${s.message}`];
-    return new CliError(lines.join('\n'), EXIT.refused, 'fix the fields named above and try again', {
-      cause: err,
-    });
-  }
+  if (isRefusal(s)) return refusal(err, what);
   // A 404 naming no object: the resource type itself is unknown (CRDs missing).
   const hint = s.code === 404 && s.details?.name ? undefined : HINTS[s.code];
   return failure(`${what}: ${s.message}`, hint, err);
+}
+
+/** A refusal by the schema, CEL or a webhook: exit 3, one line per field the status names. */
+function refusal(err: ApiError, what: string): CliError {
+  const s = err.status;
+  const causes = (s.details?.causes ?? []).map((c) => `  ${c.field ? `${c.field}: ` : ''}${c.message ?? ''}`);
+  const lines =
+    causes.length > 0 ? [`${what}: refused by the API server:`, ...causes] : [`${what}: ${s.message}`];
+  return new CliError(lines.join('\n'), EXIT.refused, 'fix the fields named above and try again', {
+    cause: err,
+  });
 }

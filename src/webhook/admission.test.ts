@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide, parseReview, responseFor } from './admission.ts';
 import { MalformedReviewError } from './errors.ts';
-import { request } from './fixtures.ts';
+import { request } from '../../test/support/webhook-fixtures.ts';
 import type { HandlerMap, KindHandler, KubeObject } from './types.ts';
 
 const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'ns' } };

@@ -28,6 +28,13 @@ export function parseReview(body: unknown): AdmissionRequest {
   }
   const req = body.request;
   if (!isObject(req)) throw new MalformedReviewError('request is missing');
+  checkIdentity(req);
+  checkObjects(req);
+  return req as unknown as AdmissionRequest;
+}
+
+/** request.uid, request.kind and request.operation, or MalformedReviewError naming the field. */
+function checkIdentity(req: Record<string, unknown>): void {
   if (typeof req.uid !== 'string' || req.uid === '') throw new MalformedReviewError('request.uid is missing');
   const kind = req.kind;
   if (!isObject(kind) || typeof kind.group !== 'string' || typeof kind.kind !== 'string') {
@@ -36,12 +43,15 @@ export function parseReview(body: unknown): AdmissionRequest {
   if (typeof req.operation !== 'string' || !OPERATIONS.has(req.operation)) {
     throw new MalformedReviewError('request.operation must be CREATE, UPDATE, DELETE or CONNECT');
   }
+}
+
+/** The objects the (checked) operation needs: object, oldObject (DELETE), both (UPDATE). */
+function checkObjects(req: Record<string, unknown>): void {
   const needs = req.operation === 'DELETE' ? 'oldObject' : req.operation === 'CONNECT' ? undefined : 'object';
   if (needs && !isObject(req[needs])) throw new MalformedReviewError(`request.${needs} is missing`);
   if (req.operation === 'UPDATE' && !isObject(req.oldObject)) {
     throw new MalformedReviewError('request.oldObject is missing for UPDATE');
   }
-  return req as unknown as AdmissionRequest;
 }
 
 export function responseFor(uid: string, d: Decision, code = 403): AdmissionResponse {

@@ -187,7 +187,10 @@ function sameKey(certPem: string, keyPem: string): boolean {
   return new NodeX509(certPem).checkPrivateKey(createPrivateKey(keyPem));
 }
 
-/** Why `b` must be renewed now (undefined: it is fine). Pure: no clock of its own. */
+/**
+ * Why `b` must be renewed now (undefined: it is fine). Pure given `o.now` (the caller's clock;
+ * without it, the wall clock).
+ */
 export function renewReason(b: CertBundle | undefined, o: RenewOptions): RenewReason | undefined {
   if (!b) return 'missing';
   const now = o.now ?? new Date();
@@ -195,19 +198,41 @@ export function renewReason(b: CertBundle | undefined, o: RenewOptions): RenewRe
   try {
     const ca = new NodeX509(b.caCert);
     const leaf = new NodeX509(b.cert);
-    if (!ca.ca || !sameKey(b.caCert, b.caKey)) return 'invalid';
-    if (needsRotation(b.caCert, now, before)) return 'ca-expiring';
-    if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) return 'not-signed-by-ca';
-    if (!sameKey(b.cert, b.key)) return 'key-mismatch';
-    if (needsRotation(b.cert, now, before)) return 'cert-expiring';
-    const have = new Set(certNames(b.cert));
-    if (!o.names.every((n) => have.has(n))) return 'names-changed';
-    if (!splitPem(b.caBundle).some((p) => new NodeX509(p).fingerprint256 === ca.fingerprint256))
-      return 'invalid';
-    return undefined;
+    return (
+      caReason(b, ca, now, before) ?? leafReason(b, { ca, leaf }, now, before) ?? bundleReason(b, ca, o.names)
+    );
   } catch {
     return 'invalid';
   }
+}
+
+/** The CA's own reason: not a CA or not its key ('invalid'), or about to expire. */
+function caReason(b: CertBundle, ca: NodeX509, now: Date, before: number): RenewReason | undefined {
+  if (!ca.ca || !sameKey(b.caCert, b.caKey)) return 'invalid';
+  if (needsRotation(b.caCert, now, before)) return 'ca-expiring';
+  return undefined;
+}
+
+/** The serving certificate's reason: not issued by the CA, not its key, or about to expire. */
+function leafReason(
+  b: CertBundle,
+  { ca, leaf }: { ca: NodeX509; leaf: NodeX509 },
+  now: Date,
+  before: number,
+): RenewReason | undefined {
+  if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) return 'not-signed-by-ca';
+  if (!sameKey(b.cert, b.key)) return 'key-mismatch';
+  if (needsRotation(b.cert, now, before)) return 'cert-expiring';
+  return undefined;
+}
+
+/** A wanted name the certificate lacks, or a caBundle that does not hold the CA ('invalid'). */
+function bundleReason(b: CertBundle, ca: NodeX509, names: readonly string[]): RenewReason | undefined {
+  const have = new Set(certNames(b.cert));
+  if (!names.every((n) => have.has(n))) return 'names-changed';
+  if (!splitPem(b.caBundle).some((p) => new NodeX509(p).fingerprint256 === ca.fingerprint256))
+    return 'invalid';
+  return undefined;
 }
 
 const KEEP_CA: ReadonlySet<RenewReason> = new Set([

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KubeApi } from '../engine/kubeclient.ts';
 import { renew } from './certs.ts';
-import { memLookup } from './fixtures.ts';
+import { memLookup } from '../../test/support/webhook-fixtures.ts';
 import { startWebhook } from './index.ts';
 
 function fingerprint(port: number, ca: string): Promise<string> {

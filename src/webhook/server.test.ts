@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renew } from './certs.ts';
-import { request } from './fixtures.ts';
+import { request } from '../../test/support/webhook-fixtures.ts';
 import { startWebhookServer, tlsHolder, type WebhookServer } from './server.ts';
 import type { HandlerMap, KubeObject } from './types.ts';
 

@@ -196,6 +196,19 @@ function step(stage: Stage, ins: Instruction, stages: Map<string, Stage>, contex
   }
 }
 
+/**
+ * `ARG K[=default]` into `vars` (the stage's, or the globals before the first FROM): the build
+ * argument, else the global of that name, else the default, else ''.
+ */
+function declareArg(
+  args: string,
+  vars: Record<string, string>,
+  from: { buildArgs: Record<string, string>; globals: Record<string, string> },
+): void {
+  const [k = '', d] = args.split('=', 2);
+  vars[k] = from.buildArgs[k] ?? from.globals[k] ?? d ?? '';
+}
+
 /** Interprets `dockerfile`; returns the root folder and config of its last stage. */
 export function build(dockerfile: string, buildArgs: Record<string, string>): Stage & { all: Stage[] } {
   const context = path.dirname(path.resolve(dockerfile));
@@ -204,8 +217,7 @@ export function build(dockerfile: string, buildArgs: Record<string, string>): St
   let current: Stage | undefined;
   for (const ins of parseDockerfile(readFileSync(dockerfile, 'utf8'))) {
     if (ins.op === 'ARG') {
-      const [k = '', d] = ins.args.split('=', 2);
-      (current ? current.vars : globals)[k] = buildArgs[k] ?? globals[k] ?? d ?? '';
+      declareArg(ins.args, current ? current.vars : globals, { buildArgs, globals });
     } else if (ins.op === 'FROM') {
       current = from(ins.args, globals, stages.size);
       stages.set(current.name, current);

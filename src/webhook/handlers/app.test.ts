@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateApp } from '../../model/index.ts';
 import { decide } from '../admission.ts';
-import { app, memLookup, request, space, type World } from '../fixtures.ts';
+import { app, memLookup, request, space, type World } from '../../../test/support/webhook-fixtures.ts';
 import type { Decision } from '../types.ts';
 import { buildHandlers } from './index.ts';
 

@@ -1,7 +1,7 @@
 import type { V1IngressSpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../admission.ts';
-import { app, memLookup, request, space, type World } from '../fixtures.ts';
+import { app, memLookup, request, space, type World } from '../../../test/support/webhook-fixtures.ts';
 import type { Decision, KubeObject } from '../types.ts';
 import { buildHandlers } from './index.ts';
 

@@ -2,7 +2,14 @@ import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { appNetworkPolicy, spaceDefaultDeny } from '../../model/index.ts';
 import { decide } from '../admission.ts';
-import { app, memLookup, peering, request, space, type World } from '../fixtures.ts';
+import {
+  app,
+  memLookup,
+  peering,
+  request,
+  space,
+  type World,
+} from '../../../test/support/webhook-fixtures.ts';
 import type { Decision, KubeObject } from '../types.ts';
 import { buildHandlers } from './index.ts';
 

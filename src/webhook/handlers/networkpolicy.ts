@@ -18,7 +18,7 @@
 // not hold the default-deny (a Space whose namespace the operator has not finished, or one an
 // admin broke past the webhook, which the operator repairs) does the older last-isolating-policy
 // guard run, best effort. An update that widens is refused either way.
-import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import { DEFAULT_DENY_POLICY, nonCanonicalCidrProblem } from '../../model/index.ts';
 import { guardNetworkPolicy, guardNetworkPolicyRemoval, type GuardContext } from '../../reach/guards.ts';
 import { denyFieldErrors, type FieldError } from '../errors.ts';
@@ -64,15 +64,17 @@ function canonicalDecision(np: NetworkPolicyObject): Decision | undefined {
   };
 }
 
+/** Whether a pod selector selects every pod of the namespace (no labels, no expressions). */
+function selectsEveryPod(sel: V1LabelSelector | undefined): boolean {
+  return Object.keys(sel?.matchLabels ?? {}).length === 0 && (sel?.matchExpressions ?? []).length === 0;
+}
+
 /** The Space's default-deny as the operator renders it: owned by it, every pod, Ingress. */
 export function isLiveDefaultDeny(np: V1NetworkPolicy): boolean {
-  const sel = np.spec?.podSelector;
-  const selectsAll =
-    Object.keys(sel?.matchLabels ?? {}).length === 0 && (sel?.matchExpressions ?? []).length === 0;
   return (
     np.metadata?.name === DEFAULT_DENY_POLICY &&
     operatorOwner(np as KubeObject)?.kind === 'Space' &&
-    selectsAll &&
+    selectsEveryPod(np.spec?.podSelector) &&
     (np.spec?.policyTypes ?? []).includes('Ingress')
   );
 }
@@ -87,23 +89,36 @@ async function contextFor(
   return guardContext(lookup, view, isOperator(ctx.request, op));
 }
 
+/** The policy as it was and as it will be (none for a DELETE). */
+function beforeAndAfter(ctx: AdmissionContext<NetworkPolicyObject>): {
+  old: NetworkPolicyObject | undefined;
+  next: NetworkPolicyObject | undefined;
+} {
+  if (ctx.request.operation === 'DELETE') return { old: ctx.object, next: undefined };
+  return { old: ctx.oldObject, next: ctx.object };
+}
+
+async function namespaceTerminating(lookup: Lookup, ns: string): Promise<boolean> {
+  const nsObj = (await lookup.namespaces()).find((n) => n.metadata?.name === ns);
+  return nsObj?.status?.phase === 'Terminating' || nsObj?.metadata?.deletionTimestamp != null;
+}
+
 async function removal(
   lookup: Lookup,
   ctx: AdmissionContext<NetworkPolicyObject>,
   op: OperatorIdentity | undefined,
 ): Promise<Decision | undefined> {
-  const old = ctx.request.operation === 'DELETE' ? ctx.object : ctx.oldObject;
-  const next = ctx.request.operation === 'DELETE' ? undefined : ctx.object;
+  const { old, next } = beforeAndAfter(ctx);
   if (!old) return undefined;
   const ns = old.metadata?.namespace ?? ctx.request.namespace ?? '';
   const policies = await lookup.networkPoliciesIn(ns);
   // The lock keeps the default-deny: removing any other policy only narrows (see the header).
   if (old.metadata?.name !== DEFAULT_DENY_POLICY && policies.some(isLiveDefaultDeny)) return undefined;
-  const [g, namespaces] = await Promise.all([contextFor(lookup, old, ctx, op), lookup.namespaces()]);
-  const nsObj = namespaces.find((n) => n.metadata?.name === ns);
-  const namespaceTerminating =
-    nsObj?.status?.phase === 'Terminating' || nsObj?.metadata?.deletionTimestamp != null;
-  const d = guardNetworkPolicyRemoval(old, next, { ...g, policies, namespaceTerminating });
+  const [g, terminating] = await Promise.all([
+    contextFor(lookup, old, ctx, op),
+    namespaceTerminating(lookup, ns),
+  ]);
+  const d = guardNetworkPolicyRemoval(old, next, { ...g, policies, namespaceTerminating: terminating });
   return d.allowed ? undefined : d;
 }
 

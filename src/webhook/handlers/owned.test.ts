@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { appNetworkPolicy, appService, spaceDefaultDeny, spaceNamespace } from '../../model/index.ts';
 import { decide } from '../admission.ts';
-import { app, memLookup, namespace, request, space, type World } from '../fixtures.ts';
+import {
+  app,
+  memLookup,
+  namespace,
+  request,
+  space,
+  type World,
+} from '../../../test/support/webhook-fixtures.ts';
 import type { Decision, KubeObject } from '../types.ts';
 import { caBundleConfigMap, servingSecret } from '../../tls/objects.ts';
 import { buildHandlers } from './index.ts';

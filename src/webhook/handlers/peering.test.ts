@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../admission.ts';
-import { memLookup, peering, request, space, type World } from '../fixtures.ts';
+import { memLookup, peering, request, space, type World } from '../../../test/support/webhook-fixtures.ts';
 import type { Decision } from '../types.ts';
 import { buildHandlers } from './index.ts';
 import { DEFAULT_SETTINGS } from '../../model/settings.ts';

@@ -1,6 +1,6 @@
 import type { V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { app } from '../fixtures.ts';
+import { app } from '../../../test/support/webhook-fixtures.ts';
 import {
   appHostPodErrors,
   appPods,

@@ -2,7 +2,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { appService } from '../../model/index.ts';
 import { decide } from '../admission.ts';
-import { app, memLookup, request, space, type World } from '../fixtures.ts';
+import { app, memLookup, request, space, type World } from '../../../test/support/webhook-fixtures.ts';
 import type { Decision, KubeObject } from '../types.ts';
 import { buildHandlers } from './index.ts';
 import { selectsAppPods } from './context.ts';

@@ -42,22 +42,31 @@ export function parseServiceDns(host: string): { name: string; namespace: string
   return m ? { name: m[1] ?? '', namespace: m[2] ?? '' } : undefined;
 }
 
-async function externalNameErrors(lookup: Lookup, svc: ServiceObject): Promise<FieldError[]> {
-  if (svc.spec?.type !== 'ExternalName' || !svc.spec.externalName) return [];
-  const target = svc.spec.externalName.toLowerCase().replace(/\.$/, '');
+/** The internal App whose Service `target` names (`svc.ns`, `svc.ns.svc…`), if any. */
+async function internalAppByServiceDns(lookup: Lookup, target: string): Promise<string | undefined> {
   const ref = parseServiceDns(target);
-  if (ref) {
-    const hit = await internalAppBehind(lookup, await namespaceView(lookup, ref.namespace), ref.name);
-    if (hit) return [fieldErrors.externalNameToInternal(target, hit.app.metadata.name)];
-  }
+  if (!ref) return undefined;
+  const hit = await internalAppBehind(lookup, await namespaceView(lookup, ref.namespace), ref.name);
+  return hit?.app.metadata.name;
+}
+
+/** The internal App, in any Space, one of whose DNS names (`appDnsNames`) is `target`, if any. */
+async function internalAppByDnsName(lookup: Lookup, target: string): Promise<string | undefined> {
   for (const ns of await lookup.namespaces()) {
     const view = await namespaceView(lookup, ns.metadata?.name ?? '');
     const space = view.space;
     if (!space) continue;
     const app = view.internal.find((a) => appDnsNames(a, space).includes(target));
-    if (app) return [fieldErrors.externalNameToInternal(target, app.metadata.name)];
+    if (app) return app.metadata.name;
   }
-  return [];
+  return undefined;
+}
+
+async function externalNameErrors(lookup: Lookup, svc: ServiceObject): Promise<FieldError[]> {
+  if (svc.spec?.type !== 'ExternalName' || !svc.spec.externalName) return [];
+  const target = svc.spec.externalName.toLowerCase().replace(/\.$/, '');
+  const app = (await internalAppByServiceDns(lookup, target)) ?? (await internalAppByDnsName(lookup, target));
+  return app ? [fieldErrors.externalNameToInternal(target, app)] : [];
 }
 
 export async function checkService(lookup: Lookup, svc: ServiceObject): Promise<Decision | undefined> {

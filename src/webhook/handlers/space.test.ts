@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../admission.ts';
-import { memLookup, request, space } from '../fixtures.ts';
+import { memLookup, request, space } from '../../../test/support/webhook-fixtures.ts';
 import type { Decision } from '../types.ts';
 import { DEFAULT_SETTINGS } from '../../model/settings.ts';
 import { buildHandlers } from './index.ts';

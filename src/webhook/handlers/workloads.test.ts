@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../admission.ts';
-import { app, memLookup, request, space, type World } from '../fixtures.ts';
+import { app, memLookup, request, space, type World } from '../../../test/support/webhook-fixtures.ts';
 import type { Decision, KubeObject } from '../types.ts';
 import { buildHandlers } from './index.ts';
 

@@ -1,5 +1,5 @@
-// Test fixtures for the webhook's unit tests: objects as the apiserver would send them (defaults
-// applied) and an in-memory Lookup. Not used at run time.
+// Test fixtures for the webhook's unit tests (src/webhook/**/*.test.ts): objects as the apiserver
+// would send them (defaults applied) and an in-memory Lookup. Outside src/, so it never ships.
 import type {
   V1Namespace,
   V1NetworkPolicy,
@@ -8,8 +8,14 @@ import type {
   V1Service,
   V1ServiceCIDR,
 } from '@kubernetes/client-node';
-import type { App, Peering, Space } from '../api/v1alpha1/index.ts';
-import type { AdmissionContext, AdmissionRequest, KubeObject, Lookup, Operation } from './types.ts';
+import type { App, Peering, Space } from '../../src/api/v1alpha1/index.ts';
+import type {
+  AdmissionContext,
+  AdmissionRequest,
+  KubeObject,
+  Lookup,
+  Operation,
+} from '../../src/webhook/types.ts';
 
 export function space(name: string, spec: Partial<Space['spec']> = {}): Space {
   return {
@@ -90,17 +96,22 @@ export function memLookup(w: World, withServices = true): Lookup {
   return lookup;
 }
 
+/** `group/version` (or a core `version`) → { group, version }. */
+function groupVersion(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.indexOf('/');
+  if (slash < 0) return { group: '', version: apiVersion };
+  return { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
 export function request(
   operation: Operation,
   object: KubeObject,
   oldObject?: KubeObject,
   username = 'alice',
 ): AdmissionRequest {
-  const apiVersion = object.apiVersion ?? 'v1';
-  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   return {
     uid: 'uid-1',
-    kind: { group: group ?? '', version: version ?? '', kind: object.kind ?? '' },
+    kind: { ...groupVersion(object.apiVersion ?? 'v1'), kind: object.kind ?? '' },
     operation,
     ...(object.metadata?.name ? { name: object.metadata.name } : {}),
     ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),
