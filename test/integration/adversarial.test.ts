@@ -28,7 +28,7 @@ import { freePort } from '../../tools/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, until, operatorAccount } from '../support/kube.ts';
+import { getJson, kubectl, appProbe, operatorAccount, untilWebhookServes, waitFor } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const id = Date.now().toString(36);
@@ -103,10 +103,10 @@ async function refusedOrExposed(w: Who, yaml: string, app = 'billing'): Promise<
     report(['apply'], classify(r), r.stderr);
     return 'refused';
   }
-  await until(
+  await waitFor(
+    `App ${app} Exposed=True after: ${yaml}`,
     async () => (await exposedCondition(app)) === 'True',
     20_000,
-    `App ${app} Exposed=True after: ${yaml}`,
   );
   return 'exposed';
 }
@@ -216,18 +216,6 @@ async function bindTenants(): Promise<void> {
   ]);
 }
 
-async function untilWebhookServes(): Promise<void> {
-  const probe = `apiVersion: privatespaces.dev/v1alpha1\nkind: App\nmetadata: { name: probe, namespace: ${LEGACY} }\nspec: {}\n`;
-  await until(
-    async () => {
-      const r = await admin(['apply', '--dry-run=server', '-f', '-'], probe);
-      return r.code !== 0 && r.stderr.includes('denied the request');
-    },
-    30_000,
-    'webhook answering',
-  );
-}
-
 beforeAll(async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'spaces-adv-'));
   await ok(['apply', '-f', path.join(repoRoot, 'deploy/tenancy.yaml')]);
@@ -243,7 +231,7 @@ beforeAll(async () => {
     healthPort: undefined,
   });
   await op.ready;
-  await untilWebhookServes();
+  await untilWebhookServes(admin, appProbe(LEGACY));
   await ok(
     ['apply', '-f', '-'],
     space(A, '{ cidr: 10.61.0.0/16, region: us, trustedIPRanges: [203.0.113.0/24] }'),
@@ -262,12 +250,12 @@ beforeAll(async () => {
   );
   for (const what of ['apps.privatespaces.dev/billing', 'apps.privatespaces.dev/www', 'peering/office'])
     await ok(['wait', '--for=condition=Ready', what, '-n', A, '--timeout=60s']);
-  await until(
+  await waitFor(
+    'edit aggregated with privatespaces-developer',
     async () =>
       (await as('dev', ['auth', 'can-i', 'create', 'apps.privatespaces.dev', '-n', A])).stdout.trim() ===
       'yes',
     30_000,
-    'edit aggregated with privatespaces-developer',
   );
 });
 
@@ -488,7 +476,8 @@ ${policy('open', '{ matchLabels: { tier: public } }', '[{}]').replace(`namespace
 ---
 ${pod('reports-1', '{ privatespaces.dev/app: reports, privatespaces.dev/process: web, tier: public }').replace(`namespace: ${A}`, `namespace: ${OLD}`)}`,
     );
-    await until(
+    await waitFor(
+      `the default ServiceAccount of ${OLD}`,
       async () => (await admin(['get', 'serviceaccount', 'default', '-n', OLD])).code === 0,
       30_000,
     );
@@ -512,13 +501,13 @@ ${pod('reports-1', '{ privatespaces.dev/app: reports, privatespaces.dev/process:
       report(['old object: App'], classify(r), r.stderr);
       return;
     }
-    await until(
+    await waitFor(
+      'App reports Exposed=True in the adopted namespace',
       async () => {
         const a = await getJson(kubeconfig, ['apps.privatespaces.dev', 'reports', '-n', OLD]);
         return a?.status?.conditions?.find((c: { type: string }) => c.type === 'Exposed')?.status === 'True';
       },
       20_000,
-      'App reports Exposed=True in the adopted namespace',
     );
   });
 
@@ -624,7 +613,8 @@ spec:
       expect(
         (await as('dev', ['create', 'job', 'hostnet-now', `--from=cronjob/hostnet`, '-n', A])).code,
       ).toBe(0);
-    await until(
+    await waitFor(
+      `FailedCreate for the ${kind}'s pods`,
       async () => {
         const ev = await getJson(kubeconfig, ['events', '-n', A, '--field-selector', 'reason=FailedCreate']);
         return (ev?.items ?? []).some((e: { message: string }) =>
@@ -632,7 +622,6 @@ spec:
         );
       },
       20_000,
-      `FailedCreate for the ${kind}'s pods`,
     );
     const pods = await getJson(kubeconfig, ['pods', '-n', A]);
     expect(
@@ -673,13 +662,13 @@ spec:
       '-n',
       A,
     ]);
-    await until(
+    await waitFor(
+      'debugger bound',
       async () =>
         (
           await as('dev', ['auth', 'can-i', 'patch', 'pods', '--subresource=ephemeralcontainers', '-n', A])
         ).stdout.trim() === 'yes',
       10_000,
-      'debugger bound',
     );
     const granted = await as('dev', debug);
     report([...debug, '(granted)'], classify(granted), granted.stderr);
@@ -767,7 +756,8 @@ describe("9 and 11. the operator's objects stay the operator's", () => {
       patch,
     ]);
     if (r.code === 0) {
-      await until(
+      await waitFor(
+        'app-billing reverted',
         async () => {
           const now = await getJson(kubeconfig, ['networkpolicy', 'app-billing', '-n', A]);
           return (
@@ -776,7 +766,6 @@ describe("9 and 11. the operator's objects stay the operator's", () => {
           );
         },
         15_000,
-        'app-billing reverted',
       );
     } else {
       expect(classify(r), r.stderr).toBe('webhook');
@@ -797,7 +786,8 @@ describe("9 and 11. the operator's objects stay the operator's", () => {
     expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     const r = await as('dev', ['delete', 'service', 'billing', '-n', A]);
     if (r.code === 0) {
-      const back = await until(
+      const back = await waitFor(
+        `Service ${A}/billing back with a ClusterIP`,
         async () => (await getJson(kubeconfig, ['service', 'billing', '-n', A]))?.spec?.clusterIP as string,
         15_000,
       );

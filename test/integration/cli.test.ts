@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { repoRoot } from '../../tools/harness/binaries.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
-import { applyExamplesAndWait, getJson, kubectl, kubectlOk, until } from '../support/kube.ts';
+import { applyExamplesAndWait, getJson, kubectl, kubectlOk, waitFor } from '../support/kube.ts';
 import { runProcess, type ProcessResult } from '../../tools/harness/process.ts';
 
 const kubeconfig = testKubeconfig();
@@ -302,14 +302,14 @@ describe('with the operator', () => {
     const info = await cli(['info', space]);
     expect(info.stdout).toMatch(/office\s+vpc\s+192\.168\.62\.0\/24\s+active/);
 
-    const view = await until(
+    const view = await waitFor(
+      'the Peering CIDR in the reach',
       async () => {
         const r = await cli(['reach', 'api', '-n', space, '-o', 'json']);
         const v = JSON.parse(r.stdout) as { reachableFrom: { source: string }[]; exposed: boolean };
         return v.reachableFrom.some((x) => x.source === 'cidr/192.168.62.0/24') ? { r, v } : undefined;
       },
       30_000,
-      'the Peering CIDR in the reach',
     );
     expect(view.r.code, show(view.r)).toBe(0);
     expect(view.v.exposed).toBe(false);
@@ -362,13 +362,13 @@ describe('with the operator', () => {
       }),
     ]);
     let last: CliResult | undefined;
-    await until(
+    await waitFor(
+      'doctor finding no problem',
       async () => {
         last = await cli(['doctor', 'api', '-n', space]);
         return last.code === 0;
       },
       60_000,
-      'doctor finding no problem',
     ).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}\n${last ? show(last) : ''}`);
     });
@@ -413,10 +413,14 @@ describe('with the operator', () => {
       const get = (): Promise<{ spec: Record<string, unknown> } | undefined> =>
         getJson(kubeconfig, [o.kind.toLowerCase(), o.metadata.name, '-n', example]);
       // The operator admits the Peering's CIDR once the Peering is active: allow it to converge.
-      const live = await until(async () => {
-        const l = await get();
-        return l && covers(l.spec, o.spec) ? l : undefined;
-      }, 30_000).catch(async () => (await get()) ?? { spec: {} });
+      const live = await waitFor(
+        `${o.kind} ${o.metadata.name}: the live spec covering the rendered one`,
+        async () => {
+          const l = await get();
+          return l && covers(l.spec, o.spec) ? l : undefined;
+        },
+        30_000,
+      ).catch(async () => (await get()) ?? { spec: {} });
       // The live spec holds every rendered field with the rendered value (plus the API server's
       // own: clusterIP, nodePort, sessionAffinity, …).
       expect(covers(live.spec, o.spec), `${o.kind}/${o.metadata.name}: ${JSON.stringify(live.spec)}`).toBe(
@@ -424,13 +428,13 @@ describe('with the operator', () => {
       );
     }
 
-    const diff = await until(
+    const diff = await waitFor(
+      'render --diff: no changes',
       async () => {
         const d = await cli(['render', '-f', dir, '--diff']);
         return d.stdout.trim() === 'no changes' ? d : undefined;
       },
       30_000,
-      'render --diff: no changes',
     ).catch(async (err: unknown) => {
       throw new Error(`${(err as Error).message}\n${show(await cli(['render', '-f', dir, '--diff']))}`);
     });

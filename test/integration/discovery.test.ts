@@ -21,6 +21,7 @@ import {
   type CoreDNS,
 } from '../../tools/harness/coredns.ts';
 import { kubectlOk } from '../../tools/harness/kubectl.ts';
+import { waitFor } from '../support/kube.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 
 const kubeconfig = testKubeconfig();
@@ -67,20 +68,6 @@ const apply = (obj: unknown): Promise<string> =>
     JSON.stringify(obj),
   );
 
-async function until<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function query(kind: 'A' | 'TXT', name: string, from: string): Promise<string[] | string> {
   const r = new Resolver({ timeout: 1000, tries: 1 });
   r.setServers([dns.server]);
@@ -104,7 +91,7 @@ async function answers(
   const t0 = Date.now();
   let last: string[] | string = '';
   try {
-    return await until(
+    return await waitFor(
       `${kind} ${name} from ${from} → ${JSON.stringify(want)}`,
       async () => {
         last = await query(kind, name, from);
@@ -208,7 +195,7 @@ beforeAll(async () => {
     [otherName, '10.1.0.0/16'],
   ] as const) {
     await apply(space(name, cidr));
-    await until(`namespace ${name}`, () => core.readNamespace({ name }).catch(() => undefined));
+    await waitFor(`namespace ${name}`, () => core.readNamespace({ name }).catch(() => undefined));
     await apply(billing(name));
   }
   const web = { [APP]: 'billing', [PROC]: 'web' };

@@ -45,7 +45,16 @@ import { freePort } from '../../tools/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import type { KubectlResult } from '../../tools/harness/kubectl.ts';
-import { getJson, kubectl, until, operatorAccount } from '../support/kube.ts';
+import {
+  appProbe,
+  getJson,
+  kubectl,
+  operatorAccount,
+  untilCondition,
+  untilWebhookServes,
+  waitFor,
+  type StatusCondition,
+} from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const k = (args: string[], input?: string): Promise<KubectlResult> => kubectl(kubeconfig, args, input);
@@ -154,16 +163,7 @@ beforeAll(async () => {
     healthPort: undefined,
   });
   await op.ready;
-  // The apiserver picks the new configuration up within moments: wait until the webhook answers.
-  const probe = `apiVersion: privatespaces.dev/v1alpha1\nkind: App\nmetadata: { name: probe, namespace: ${PLAIN} }\nspec: {}\n`;
-  await until(
-    async () => {
-      const r = await k(['apply', '--dry-run=server', '-f', '-'], probe);
-      return r.code !== 0 && r.stderr.includes('denied the request');
-    },
-    30_000,
-    'webhook answering',
-  );
+  await untilWebhookServes(k, appProbe(PLAIN));
 
   await apply(spaceYaml(TRUSTED));
   await wait(`space/${SPACE}`, 'Ready');
@@ -186,10 +186,10 @@ spec: { type: vpc, cidrs: [${PEER}] }
   await wait('apps.privatespaces.dev/api', 'Ready', '60s', SPACE);
   await wait('apps.privatespaces.dev/www', 'Ready', '60s', SPACE);
   // The webhook answers from the operator's caches: let them see the active peering.
-  await until(
+  await waitFor(
+    'peering active in the cache',
     () => op?.informers.peerings.get(`${SPACE}/office`)?.status?.phase === 'active',
     10_000,
-    'peering active in the cache',
   );
 });
 
@@ -327,10 +327,10 @@ describe('the webhook accepts what stays within the promise', () => {
 
   it("for the external app, 0.0.0.0/0 is accepted once it is the trusted range (Heroku's default)", async () => {
     await apply(spaceYaml('0.0.0.0/0'));
-    await until(
+    await waitFor(
+      'the new trusted ranges in the cache',
       () => op?.informers.spaces.get(SPACE)?.spec.trustedIPRanges.join() === '0.0.0.0/0',
       10_000,
-      'the new trusted ranges in the cache',
     );
     expect(await apply(internet('www'))).toContain('created');
     // Allow-all still admits more than every IPv4 address: every pod of every namespace, directly.
@@ -348,10 +348,10 @@ describe('with the webhook unregistered, the App reports an exposure and its end
     // Only the operator's policies remain on "api", so its reach is exactly what the model renders.
     await ok(['delete', 'networkpolicy', 'narrow', '-n', SPACE]);
     // The apiserver stops calling it within moments; a dry run of the refused policy then passes.
-    await until(
+    await waitFor(
+      'webhook no longer called',
       async () => (await k(['apply', '--dry-run=server', '-f', '-'], allowAll('api'))).code === 0,
       30_000,
-      'webhook no longer called',
     );
   });
 
@@ -374,7 +374,8 @@ describe('with the webhook unregistered, the App reports an exposure and its end
     expect(condition(a, 'Ready').message).toContain(policyRef);
     expect(a.status.reachableFrom).toContainEqual({ source: 'any', kind: 'any', policy: policyRef });
 
-    const event = await until(
+    const event = await waitFor(
+      'Warning Event Exposed',
       async () => {
         const list = await getJson(kubeconfig, ['events.events.k8s.io', '-n', SPACE]);
         return list?.items.find(
@@ -382,7 +383,6 @@ describe('with the webhook unregistered, the App reports an exposure and its end
         );
       },
       10_000,
-      'Warning Event Exposed',
     );
     expect(event.type).toBe('Warning');
     expect(event.regarding.kind).toBe('App');
@@ -401,13 +401,13 @@ describe('with the webhook unregistered, the App reports an exposure and its end
     const sources = [...new Set(a.status.reachableFrom.map((r: any) => r.source))].sort();
     console.log('[exposure] reachableFrom after clearing', JSON.stringify(a.status.reachableFrom));
     expect(sources).toEqual([`cidr/${PEER}`, `namespace/${SPACE}`]);
-    const cleared = await until(
+    const cleared = await waitFor(
+      'Event ExposureCleared',
       async () =>
         (await getJson(kubeconfig, ['events.events.k8s.io', '-n', SPACE]))?.items.find(
           (e: any) => e.reason === 'ExposureCleared' && e.regarding?.name === 'api',
         ),
       10_000,
-      'Event ExposureCleared',
     );
     expect(cleared.type).toBe('Normal');
   });
@@ -415,7 +415,8 @@ describe('with the webhook unregistered, the App reports an exposure and its end
   it('a namespaceSelector: {} and a 0.0.0.0/0 policy expose it too, each named once, and clear the same way', async () => {
     await apply(everyNamespace('api'));
     await apply(internet('api'));
-    const a = await until(
+    const a = await waitFor(
+      'Exposed naming both policies',
       async () => {
         const got = await app('api');
         const m = condition(got, 'Exposed');
@@ -426,7 +427,6 @@ describe('with the webhook unregistered, the App reports an exposure and its end
           : undefined;
       },
       10_000,
-      'Exposed naming both policies',
     );
     // One clause per policy: its first widening rule and how many more (one per namespace, plus the
     // raw selector that also matches namespaces created later), worded as the webhook words it.
@@ -497,23 +497,16 @@ kind: App
 metadata: { name: ${name}, namespace: ${SPACE} }
 spec: { internalRouting: ${internal}, port: 5000, selector: { matchLabels: ${JSON.stringify(selector)} } }
 `;
-/** Waits for the App's condition `type` to satisfy `pred`, returning the App. */
-async function untilCondition(
+/** Waits until the App's condition `type`, for its current generation, satisfies `pred`; returns the App. */
+const appCondition = (
   name: string,
   type: string,
-  pred: (c: any) => boolean,
+  pred: (c: StatusCondition) => boolean,
   ms = 15_000,
-): Promise<any> {
-  return until(
-    async () => {
-      const a = await app(name);
-      const c = condition(a, type);
-      return c && c.observedGeneration === a.metadata.generation && pred(c) ? a : undefined;
-    },
-    ms,
-    `App ${name} condition ${type}`,
-  );
-}
+): Promise<any> =>
+  untilCondition(kubeconfig, { resource: 'apps.privatespaces.dev', name, namespace: SPACE }, type, pred, ms);
+const reportsExposed = (status: 'True' | 'False'): Promise<any> =>
+  appCondition('reports', 'Exposed', (c) => c.status === status);
 
 describe('exposure judged on live state, re-evaluated on every change of the namespace', () => {
   beforeAll(async () => {
@@ -533,11 +526,11 @@ spec:
   });
 
   it('attack 6: a live pod gaining the labels of an open policy flips Exposed=True; losing them flips it back', async () => {
-    let a = await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+    let a = await reportsExposed('False');
     expect(a.status.exposed).toBe(false);
     const t0 = Date.now();
     await ok(['label', 'pod', 'reports-1', '-n', SPACE, 'tier=public']);
-    a = await untilCondition('reports', 'Exposed', (c) => c.status === 'True');
+    a = await reportsExposed('True');
     console.log(`[exposure] live pod relabelled: Exposed=True after ${Date.now() - t0} ms`);
     expect(condition(a, 'Exposed')).toMatchObject({ reason: 'WideningPolicy' });
     expect(condition(a, 'Exposed').message).toContain(
@@ -550,7 +543,7 @@ spec:
       policy: `${SPACE}/open-public`,
     });
     await ok(['label', 'pod', 'reports-1', '-n', SPACE, 'tier-']);
-    a = await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+    a = await reportsExposed('False');
     expect(a.status.exposed).toBe(false);
   });
 
@@ -565,7 +558,7 @@ spec:
   ingress: [{}]
 `,
     );
-    await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+    await reportsExposed('False');
     await ok([
       'patch',
       'apps.privatespaces.dev',
@@ -576,7 +569,7 @@ spec:
       '-p',
       JSON.stringify({ spec: { selector: { matchLabels: { app: 'reports-v2' } } } }),
     ]);
-    const a = await untilCondition('reports', 'Exposed', (c) => c.status === 'True');
+    const a = await reportsExposed('True');
     expect(condition(a, 'Exposed').message).toContain(`NetworkPolicy ${SPACE}/open-v2`);
     await ok([
       'patch',
@@ -588,7 +581,7 @@ spec:
       '-p',
       JSON.stringify({ spec: { selector: { matchLabels: { app: 'reports' } } } }),
     ]);
-    await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+    await reportsExposed('False');
     await ok(['delete', 'networkpolicy', 'open-v2', '-n', SPACE]);
     await ok(['delete', 'pod', 'public-1', '-n', SPACE, '--wait=false']);
   });
@@ -602,7 +595,7 @@ metadata: { name: side-door, namespace: ${SPACE} }
 spec: { type: NodePort, selector: { billing: "yes" }, ports: [{ port: 5000 }] }
 `,
     );
-    const a = await untilCondition('reports', 'Exposed', (c) => c.status === 'True');
+    const a = await reportsExposed('True');
     expect(condition(a, 'Exposed')).toMatchObject({ reason: 'ExposingService' });
     expect(condition(a, 'Exposed').message).toContain(
       `Service ${SPACE}/side-door spec.type is type NodePort`,
@@ -614,7 +607,7 @@ spec: { type: NodePort, selector: { billing: "yes" }, ports: [{ port: 5000 }] }
       policy: `Service ${SPACE}/side-door spec.type`,
     });
     await ok(['delete', 'service', 'side-door', '-n', SPACE]);
-    await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+    await reportsExposed('False');
   });
 
   it("attack 8 (status): an Ingress to a tenant's own ClusterIP Service selecting the pods exposes the app", async () => {
@@ -631,17 +624,17 @@ spec:
   rules: [{ http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: mine, port: { number: 5000 } } } }] } }]
 `,
     );
-    const a = await untilCondition('reports', 'Exposed', (c) => c.status === 'True');
+    const a = await reportsExposed('True');
     expect(condition(a, 'Exposed')).toMatchObject({ reason: 'ExposingIngress' });
     expect(condition(a, 'Exposed').message).toContain(`Ingress ${SPACE}/front`);
     await ok(['delete', 'ingress', 'front', '-n', SPACE]);
-    await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+    await reportsExposed('False');
     await ok(['delete', 'service', 'mine', '-n', SPACE]);
   });
 
   it("attack 4: an external App whose selector could select an internal App's pods is Stalled, and gets no LoadBalancer", async () => {
     await apply(internalApp('grab', { billing: 'yes' }, false));
-    const a = await untilCondition('grab', 'Stalled', (c) => c.status === 'True');
+    const a = await appCondition('grab', 'Stalled', (c) => c.status === 'True');
     expect(condition(a, 'Stalled')).toMatchObject({ reason: 'SelectorConflict' });
     const message: string = condition(a, 'Stalled').message;
     expect(message).toContain('spec.selector "billing=yes"');
@@ -657,7 +650,7 @@ spec:
     await apply(internalApp('late-ext', selector, false));
     await wait('apps.privatespaces.dev/late-ext', 'Ready', '30s', SPACE);
     await apply(internalApp('late-int', { ...selector, tier: 'inner' }));
-    const a = await untilCondition('late-ext', 'Stalled', (c) => c.status === 'True');
+    const a = await appCondition('late-ext', 'Stalled', (c) => c.status === 'True');
     expect(condition(a, 'Stalled')).toMatchObject({ reason: 'SelectorConflict' });
     expect(condition(a, 'Stalled').message).toContain('App "late-int"');
     await ok(['delete', 'apps.privatespaces.dev', 'late-int', 'late-ext', '-n', SPACE]);
@@ -666,7 +659,7 @@ spec:
   it('attack 7: a hostNetwork pod, with its own labels or on the selector, is reported', async () => {
     // Anywhere outside kube-system and the operator's namespace: HostNetworkReach on every internal app.
     await apply(plainPod('node-agent', { role: 'agent' }, PLAIN, true));
-    let a = await untilCondition(
+    let a = await appCondition(
       'api',
       'HostNetworkReach',
       (c) => c.status === 'True' && c.message.includes(`${PLAIN}/node-agent`),
@@ -676,7 +669,7 @@ spec:
       /hostNetwork pod\(s\) can reach it regardless of NetworkPolicy/,
     );
     await ok(['delete', 'pod', 'node-agent', '-n', PLAIN, '--wait=true']);
-    await untilCondition('api', 'HostNetworkReach', (c) => !c.message.includes(`${PLAIN}/node-agent`));
+    await appCondition('api', 'HostNetworkReach', (c) => !c.message.includes(`${PLAIN}/node-agent`));
     // In the Space, on the App's selector: exposed outright (no policy applies on the host's network).
     const r = await k(['apply', '-f', '-'], plainPod('reports-host', { app: 'reports' }, SPACE, true));
     if (r.code !== 0) {
@@ -684,14 +677,14 @@ spec:
       expect(r.stderr).toMatch(/hostNetwork|violates PodSecurity/);
       return;
     }
-    a = await untilCondition('reports', 'Exposed', (c) => c.status === 'True');
+    a = await reportsExposed('True');
     expect(condition(a, 'Exposed').message).toContain(`Pod ${SPACE}/reports-host spec.hostNetwork`);
     await ok(['delete', 'pod', 'reports-host', '-n', SPACE]);
-    await untilCondition('reports', 'Exposed', (c) => c.status === 'False');
+    await reportsExposed('False');
   });
 
   it('Names: what DNS publishes for the App is its status, with a Names condition', async () => {
-    const a = await untilCondition('reports', 'Names', () => true, 30_000);
+    const a = await appCondition('reports', 'Names', () => true, 30_000);
     expect(condition(a, 'Names')).toMatchObject({ status: 'True', reason: 'Published' });
     expect(Array.isArray(a.status.names)).toBe(true);
   });

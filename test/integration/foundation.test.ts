@@ -1,7 +1,7 @@
 // The foundation's promises, against the real control plane: kubectl apply → read back through
 // client-node; garbage collection by kube-controller-manager; a watch that stays open > 60 s.
 import * as k8s from '@kubernetes/client-node';
-import { until } from '../support/kube.ts';
+import { waitFor } from '../support/kube.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { kubectlOk } from '../../tools/harness/kubectl.ts';
@@ -59,7 +59,7 @@ spec: { ports: [{ port: 80, targetPort: 8080 }], selector: { app: web } }
       },
     });
     await core.deleteNamespacedConfigMap({ name: 'owner', namespace: ns });
-    const gone = await until(async () => {
+    const gone = await waitFor('ConfigMap owned deleted by the garbage collector', async () => {
       try {
         await core.readNamespacedConfigMap({ name: 'owned', namespace: ns });
         return undefined;

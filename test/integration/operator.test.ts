@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
-import { applyExamplesAndWait, getJson, kubectl, kubectlOk, until } from '../support/kube.ts';
+import { applyExamplesAndWait, getJson, kubectl, kubectlOk, waitFor } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 let op: Operator;
@@ -42,7 +42,7 @@ describe('examples/ applied with kubectl', () => {
     expect(www.spec.type).toBe('LoadBalancer');
     expect(www.spec.loadBalancerSourceRanges).toEqual(['203.0.113.0/24']);
 
-    const internalNp = await until(async () => {
+    const internalNp = await waitFor('NetworkPolicy acme/app-billing with ingress CIDRs', async () => {
       const np = await getJson(kubeconfig, ['networkpolicy', 'app-billing', '-n', 'acme']);
       return np && ingressCidrs(np).length > 0 ? np : undefined;
     });
@@ -77,7 +77,8 @@ describe('examples/ applied with kubectl', () => {
       '-p',
       '[{"op":"replace","path":"/spec/ingress","value":[{}]}]',
     ]);
-    await until(
+    await waitFor(
+      'policy restored',
       async () => {
         const np = await getJson(kubeconfig, ['networkpolicy', 'app-billing', '-n', 'acme']);
         return (
@@ -85,17 +86,16 @@ describe('examples/ applied with kubectl', () => {
         );
       },
       20_000,
-      'policy restored',
     );
     const before = await getJson(kubeconfig, ['service', 'billing', '-n', 'acme']);
     await kubectlOk(kubeconfig, ['delete', 'service', 'billing', '-n', 'acme']);
-    const after = await until(
+    const after = await waitFor(
+      'service recreated',
       async () => {
         const s = await getJson(kubeconfig, ['service', 'billing', '-n', 'acme']);
         return s && s.metadata.uid !== before.metadata.uid ? s : undefined;
       },
       20_000,
-      'service recreated',
     );
     expect(after.spec.type).toBe('ClusterIP');
   });
@@ -110,24 +110,24 @@ metadata: { name: vpn-dc, namespace: acme }
 spec: { type: vpn, cidrs: [172.20.0.0/16], peer: { gatewayAddress: 192.0.2.10 } }
 `,
     );
-    await until(
+    await waitFor(
+      'peering admitted',
       async () => {
         const np = await getJson(kubeconfig, ['networkpolicy', 'app-billing', '-n', 'acme']);
         return np && ingressCidrs(np).join() === '172.20.0.0/16,192.168.50.0/24';
       },
       20_000,
-      'peering admitted',
     );
     const external = await getJson(kubeconfig, ['networkpolicy', 'app-www', '-n', 'acme']);
     expect(ingressCidrs(external)).not.toContain('172.20.0.0/16');
     await kubectlOk(kubeconfig, ['delete', 'peering', 'vpn-dc', '-n', 'acme']);
-    await until(
+    await waitFor(
+      'peering removed',
       async () => {
         const np = await getJson(kubeconfig, ['networkpolicy', 'app-billing', '-n', 'acme']);
         return np && ingressCidrs(np).join() === '192.168.50.0/24';
       },
       20_000,
-      'peering removed',
     );
   });
 
@@ -140,7 +140,8 @@ spec: { type: vpn, cidrs: [172.20.0.0/16], peer: { gatewayAddress: 192.0.2.10 } 
       '-p',
       '{"spec":{"trustedIPRanges":["198.18.0.0/15"]}}',
     ]);
-    await until(
+    await waitFor(
+      'trusted ranges applied',
       async () => {
         const np = await getJson(kubeconfig, ['networkpolicy', 'app-www', '-n', 'acme']);
         const svc = await getJson(kubeconfig, ['service', 'www', '-n', 'acme']);
@@ -150,7 +151,6 @@ spec: { type: vpn, cidrs: [172.20.0.0/16], peer: { gatewayAddress: 192.0.2.10 } 
         );
       },
       20_000,
-      'trusted ranges applied',
     );
     const internal = await getJson(kubeconfig, ['networkpolicy', 'app-billing', '-n', 'acme']);
     expect(ingressCidrs(internal)).toEqual(['192.168.50.0/24']);
@@ -183,14 +183,14 @@ spec: { internalRouting: true }
 
   it('a deleted App leaves no children', async () => {
     await kubectlOk(kubeconfig, ['delete', 'apps.privatespaces.dev', 'www', '-n', 'acme']);
-    await until(
+    await waitFor(
+      'children garbage-collected',
       async () => {
         const svc = await kubectl(kubeconfig, ['get', 'service', 'www', '-n', 'acme']);
         const np = await kubectl(kubeconfig, ['get', 'networkpolicy', 'app-www', '-n', 'acme']);
         return svc.code !== 0 && np.code !== 0;
       },
       120_000,
-      'children garbage-collected',
     ); // the GC notices a new CRD kind on its 30 s discovery resync
   });
 
@@ -208,7 +208,7 @@ spec: { internalRouting: true }
     const start = await reconciled();
     const n = op.resync();
     expect(n).toBeGreaterThanOrEqual(3);
-    await until(async () => (await reconciled()) - start >= n, 20_000, 'resync reconciled');
+    await waitFor('resync reconciled', async () => (await reconciled()) - start >= n, 20_000);
     expect(await writes()).toBe(before);
   });
 });

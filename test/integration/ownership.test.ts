@@ -25,7 +25,7 @@ import { freePort } from '../../tools/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, until, operatorAccount } from '../support/kube.ts';
+import { getJson, kubectl, appProbe, operatorAccount, untilWebhookServes, waitFor } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const id = Date.now().toString(36);
@@ -96,15 +96,7 @@ beforeAll(async () => {
     healthPort: undefined,
   });
   await op.ready;
-  const probe = `apiVersion: privatespaces.dev/v1alpha1\nkind: App\nmetadata: { name: probe, namespace: ${PLAIN} }\nspec: {}\n`;
-  await until(
-    async () => {
-      const r = await admin(['apply', '--dry-run=server', '-f', '-'], probe);
-      return r.code !== 0 && r.stderr.includes('denied the request');
-    },
-    30_000,
-    'webhook answering',
-  );
+  await untilWebhookServes(admin, appProbe(PLAIN));
   await ok(
     admin(
       ['apply', '-f', '-'],
@@ -322,12 +314,12 @@ describe('full revert when the webhook was bypassed (attack 11, defence in depth
     const patch = JSON.stringify({
       spec: { egress: [{}], podSelector: { matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }] } },
     });
-    await until(
+    await waitFor(
+      'the webhook configuration gone',
       async () =>
         (await tenant(['patch', 'networkpolicy', 'app-billing', '-n', SPACE, '--type=merge', '-p', patch]))
           .code === 0,
       15_000,
-      'the webhook configuration gone',
     );
     await ok(
       tenant([
@@ -341,18 +333,18 @@ describe('full revert when the webhook was bypassed (attack 11, defence in depth
         '{"spec":{"publishNotReadyAddresses":true}}',
       ]),
     );
-    await until(
+    await waitFor(
+      'app-billing reverted',
       async () => {
         const p = await live('networkpolicy', 'app-billing');
         return p?.spec.egress === undefined && p?.spec.podSelector.matchExpressions === undefined;
       },
       20_000,
-      'app-billing reverted',
     );
-    await until(
+    await waitFor(
+      'the Service reverted',
       async () => (await live('service', 'billing'))?.spec.publishNotReadyAddresses !== true,
       20_000,
-      'the Service reverted',
     );
     const p = await live('networkpolicy', 'app-billing');
     expect(p?.uid).toBe(policyUid);

@@ -13,7 +13,7 @@ import { freePort } from '../../tools/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, until, operatorAccount } from '../support/kube.ts';
+import { getJson, kubectl, operatorAccount, untilWebhookServes, waitFor } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const OPS = 'spaces-system';
@@ -39,7 +39,8 @@ const nodeYaml = (name: string, podCIDR: string): string =>
 
 /** Waits until Peering `name` is in `phase`; returns it. */
 function phase(name: string, want: 'active' | 'failed'): Promise<any> {
-  return until(
+  return waitFor(
+    `Peering ${name} ${want}`,
     async () => {
       const p = await getJson(kubeconfig, ['peering', name, '-n', SPACE]);
       return p?.status?.phase === want && p.status.observedGeneration === p.metadata.generation
@@ -47,7 +48,6 @@ function phase(name: string, want: 'active' | 'failed'): Promise<any> {
         : undefined;
     },
     30_000,
-    `Peering ${name} ${want}`,
   );
 }
 
@@ -72,18 +72,12 @@ beforeAll(async () => {
       'spec: { cidr: 10.20.0.0/16, region: us, generation: cedar, trustedIPRanges: [203.0.113.0/24] }\n',
   );
   await ok(['wait', '--for=condition=Ready', `space/${SPACE}`, '--timeout=60s']);
-  await until(
-    async () => {
-      const probe = peeringYaml('probe', ['192.168.50.0/24']).replace(
-        `namespace: ${SPACE}`,
-        'namespace: default',
-      );
-      const r = await k(['apply', '--dry-run=server', '-f', '-'], probe);
-      return r.code !== 0 && r.stderr.includes('denied the request');
-    },
-    30_000,
-    'webhook answering',
+  // A Peering outside any Space's namespace: the webhook refuses it.
+  const probe = peeringYaml('probe', ['192.168.50.0/24']).replace(
+    `namespace: ${SPACE}`,
+    'namespace: default',
   );
+  await untilWebhookServes(k, probe);
 });
 
 afterAll(async () => {
@@ -112,7 +106,7 @@ describe('the webhook refuses a Peering over the cluster', () => {
       '-p',
       '{"status":{"addresses":[{"type":"InternalIP","address":"192.168.77.5"}]}}',
     ]);
-    await until(async () => {
+    await waitFor('the webhook refusing the new pod range', async () => {
       const r = await k(['apply', '--dry-run=server', '-f', '-'], peeringYaml('pods', ['192.168.77.0/24']));
       return r.code !== 0;
     });

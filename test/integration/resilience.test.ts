@@ -17,7 +17,7 @@ import { repoRoot } from '../../tools/harness/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../../tools/harness/controlplane.ts';
 import { freePort } from '../../tools/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
-import { getJson, kubectl, kubectlOk, namespaceGone, until } from '../support/kube.ts';
+import { getJson, kubectl, kubectlOk, namespaceGone, waitFor } from '../support/kube.ts';
 import {
   killAllOperators,
   metricFromText,
@@ -123,13 +123,13 @@ describe('an operator SIGKILLed in the middle of 200 Apps', () => {
       name: `res-first-${id}`,
       args: ['--no-webhook', '--health-port', '0', '--namespace', 'default'],
     });
-    await until(
+    await waitFor(
+      'the first Apps Ready',
       async () => {
         if (first.dead()) throw new Error(`operator exited:\n${first.output()}`);
         return (await listApps()).filter(readyCondition).length >= 10;
       },
       60_000,
-      'the first Apps Ready',
     );
     await first.kill('SIGKILL');
     expect(first.child.signalCode).toBe('SIGKILL');
@@ -170,13 +170,13 @@ describe('an operator SIGKILLed in the middle of 200 Apps', () => {
     });
     // What `kubectl wait --for=condition=Ready apps --all` checks (plus observedGeneration), by
     // LIST: kubectl waits on 200 objects one at a time, which alone takes some 40 s here.
-    await until(
+    await waitFor(
+      'all 200 Apps Ready',
       async () => {
         if (second.dead()) throw new Error(`operator exited:\n${second.output()}`);
         return (await listApps()).filter(readyCondition).length === 200;
       },
       90_000,
-      'all 200 Apps Ready',
     );
     expect(second.dead(), second.output()).toBe(false);
     console.log(`[resilience] all Apps Ready at ${secs()}`);
@@ -235,14 +235,14 @@ describe('an operator SIGKILLed in the middle of 200 Apps', () => {
     };
     let last: string[] = [];
     let firstSeen: string[] | undefined;
-    await until(
+    await waitFor(
+      'children converged',
       async () => {
         last = await problems();
         firstSeen ??= last;
         return last.length === 0;
       },
       90_000,
-      'children converged',
     ).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${last.slice(0, 20).join('\n')}`);
     });
@@ -276,21 +276,21 @@ describe('two replicas with --leader-elect', () => {
     ];
     const holder = async (): Promise<string> =>
       (await getJson(kubeconfig, ['lease', 'spaces-operator', '-n', leaseNs]))?.spec?.holderIdentity ?? '';
-    const first = await until(
+    const first = await waitFor(
+      'a leader',
       async () => {
         for (const r of replicas) if (r.dead()) throw new Error(`${r.name} exited:\n${r.output()}`);
         return (await holder()) || undefined;
       },
       30_000,
-      'a leader',
     );
     const leader = replicas.find((r) => r.name === first);
     const standby = replicas.find((r) => r.name !== first) as OperatorProcess;
     expect(leader, `Lease held by ${first}`).toBeDefined();
-    await until(
+    await waitFor(
+      'both replicas ready',
       async () => (await leader!.ready()) && (await standby.ready()),
       30_000,
-      'both replicas ready',
     );
 
     await kubectlOk(
@@ -333,22 +333,22 @@ describe('two replicas with --leader-elect', () => {
     await leader!.kill('SIGKILL');
     const killedAt = Date.now();
     await kubectlOk(kubeconfig, ['apply', '-f', '-'], appYaml(ns, 'late', true));
-    await until(
+    await waitFor(
+      'the standby holding the Lease',
       async () => {
         if (standby.dead()) throw new Error(`${standby.name} exited:\n${standby.output()}`);
         return (await holder()) === standby.name;
       },
       25_000,
-      'the standby holding the Lease',
     );
     const tookOver = (Date.now() - killedAt) / 1000;
-    const late = await until(
+    const late = await waitFor(
+      'App late Ready under the new leader',
       async () => {
         const app = await getJson<Obj>(kubeconfig, ['apps.privatespaces.dev', 'late', '-n', ns]);
         return app && readyCondition(app) ? app : undefined;
       },
       Math.max(1000, 25_000 - (Date.now() - killedAt)),
-      'App late Ready under the new leader',
     );
     const readyAfter = (Date.now() - killedAt) / 1000;
     console.log(
@@ -385,7 +385,7 @@ describe('a leader that loses its Lease', () => {
       startOperatorProcess(kubeconfig, { name, args, healthPort: await freePort() });
     let proc = await launch();
     const lease = async (): Promise<any> => getJson(kubeconfig, ['lease', 'spaces-operator', '-n', leaseNs]);
-    await until(async () => (await lease())?.spec?.holderIdentity === name, 30_000, 'leading');
+    await waitFor('leading', async () => (await lease())?.spec?.holderIdentity === name, 30_000);
     await kubectlOk(kubeconfig, ['apply', '-f', '-'], spaceYaml(ns, octet()) + appYaml(ns, 'first', true));
     await kubectlOk(kubeconfig, [
       'wait',
@@ -410,14 +410,15 @@ describe('a leader that loses its Lease', () => {
     const stolenAt = Date.now();
     // Its next renewal (every 2 s) finds the Lease taken: it stops leading (or exits).
     const leaseLabel = { lease: `${leaseNs}/spaces-operator` };
-    await until(
+    await waitFor(
+      'leadership lost',
       async () => proc.dead() || (await proc.metric('spaces_leader', leaseLabel).catch(() => 1)) === 0,
       10_000,
-      'leadership lost',
     );
     await kubectlOk(kubeconfig, ['apply', '-f', '-'], appYaml(ns, 'second', false));
     let restarts = 0;
-    const second = await until(
+    const second = await waitFor(
+      'App second Ready after the Lease was lost',
       async () => {
         if (proc.dead()) {
           restarts++;
@@ -427,7 +428,6 @@ describe('a leader that loses its Lease', () => {
         return app && readyCondition(app) ? app : undefined;
       },
       40_000,
-      'App second Ready after the Lease was lost',
     ).catch((err: unknown) => {
       throw new Error(`${String(err)}\nLease holder: ${name}?\n${proc.output().slice(-3000)}`);
     });
@@ -494,13 +494,13 @@ describe('a kube-apiserver restart', () => {
     );
 
     await kubectlOk(k, ['apply', '-f', '-'], appYaml(ns, 'after', false));
-    const after = await until(
+    const after = await waitFor(
+      'App after Ready',
       async () => {
         const app = await getJson<Obj>(k, ['apps.privatespaces.dev', 'after', '-n', ns]);
         return app && readyCondition(app) ? app : undefined;
       },
       30_000,
-      'App after Ready',
     );
     console.log(
       `[resilience] new App Ready ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after the restart`,
@@ -520,24 +520,24 @@ describe('a kube-apiserver restart', () => {
       '-p',
       '[{"op":"replace","path":"/spec/ingress","value":[{}]}]',
     ]);
-    await until(
+    await waitFor(
+      'hand edit reverted',
       async () => {
         const np = await getJson(k, ['networkpolicy', 'app-before', '-n', ns]);
         return np && (np.spec.ingress ?? []).every((r: any) => (r.from ?? []).length > 0);
       },
       20_000,
-      'hand edit reverted',
     );
     // And a deleted Service comes back.
     const svc = await getJson<Obj>(k, ['service', 'after', '-n', ns]);
     await kubectlOk(k, ['delete', 'service', 'after', '-n', ns]);
-    await until(
+    await waitFor(
+      'Service recreated',
       async () => {
         const s = await getJson<Obj>(k, ['service', 'after', '-n', ns]);
         return s && s.metadata.uid !== svc?.metadata.uid;
       },
       20_000,
-      'Service recreated',
     );
   });
 });

@@ -16,7 +16,14 @@ import { freePort } from '../../tools/harness/process.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { applyExamplesAndWait, getJson, kubectl, until, operatorAccount } from '../support/kube.ts';
+import {
+  applyExamplesAndWait,
+  getJson,
+  kubectl,
+  operatorAccount,
+  untilWebhookServes,
+  waitFor,
+} from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const OPS = 'spaces-system';
@@ -49,13 +56,13 @@ const PSA_KEYS = [
 
 /** Waits until Space `name` is Stalled with `reason`; returns the Stalled condition. */
 function stalled(name: string, reason: string): Promise<any> {
-  return until(
+  return waitFor(
+    `Space ${name} Stalled/${reason}`,
     async () => {
       const c = condition(await getJson(kubeconfig, ['space', name]), 'Stalled');
       return c?.status === 'True' && c.reason === reason ? c : undefined;
     },
     30_000,
-    `Space ${name} Stalled/${reason}`,
   );
 }
 
@@ -80,14 +87,7 @@ beforeAll(async () => {
     webhook: { port, host: '127.0.0.1', url: `https://127.0.0.1:${port}/validate` },
   });
   await op.ready;
-  await until(
-    async () => {
-      const r = await k(['apply', '--dry-run=server', '-f', '-'], spaceYaml('kube-probe', '10.9.0.0/16'));
-      return r.code !== 0 && r.stderr.includes('denied the request');
-    },
-    30_000,
-    'webhook answering',
-  );
+  await untilWebhookServes(k, spaceYaml('kube-probe', '10.9.0.0/16'));
 });
 
 afterAll(async () => {
@@ -182,7 +182,9 @@ describe('a Space whose namespace exists', () => {
       'app.kubernetes.io/managed-by': 'spaces-operator',
       'pod-security.kubernetes.io/enforce': 'baseline',
     });
-    await until(() => getJson(kubeconfig, ['networkpolicy', 'space-default-deny', '-n', 'legacy']));
+    await waitFor('NetworkPolicy legacy/space-default-deny', () =>
+      getJson(kubeconfig, ['networkpolicy', 'space-default-deny', '-n', 'legacy']),
+    );
   });
 
   it('releases it when the Space is deleted: labels removed, namespace and contents kept', async () => {
@@ -194,11 +196,11 @@ describe('a Space whose namespace exists', () => {
     }
     expect(await getJson(kubeconfig, ['configmap', 'keep', '-n', 'legacy'])).toBeDefined();
     // The default-deny policy was the Space's: the garbage collector removes it.
-    await until(
+    await waitFor(
+      'default-deny policy collected',
       async () =>
         (await getJson(kubeconfig, ['networkpolicy', 'space-default-deny', '-n', 'legacy'])) === undefined,
       60_000,
-      'default-deny policy collected',
     );
     await new Promise((r) => setTimeout(r, 2000));
     const after = await getJson(kubeconfig, ['namespace', 'legacy']);

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../tools/harness/binaries.ts';
 import { serviceAccountKubeconfig, type KubectlResult } from '../../tools/harness/kubectl.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { kubectl, until } from '../support/kube.ts';
+import { kubectl, waitFor } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const id = Date.now().toString(36);
@@ -91,12 +91,12 @@ beforeAll(async () => {
     kubeconfigs.set(who, await serviceAccountKubeconfig(kubeconfig, { namespace: TEAM, name: who }, file));
   }
   // kube-controller-manager's clusterrole-aggregation controller folds our rules into edit and view.
-  await until(
+  await waitFor(
+    'edit and view aggregated',
     async () =>
       (await canI('developer', 'create', 'apps.privatespaces.dev')) &&
       (await canI('viewer', 'list', 'apps.privatespaces.dev')),
     30_000,
-    'edit and view aggregated',
   );
 });
 
@@ -111,7 +111,7 @@ describe('the built-in roles carry the aggregated rules', () => {
     const rules = async (role: string): Promise<string> =>
       ok(['get', 'clusterrole', role, '-o', 'jsonpath={.rules[?(@.apiGroups[0]=="privatespaces.dev")]}']);
     for (const role of ['edit', 'admin']) {
-      const text = await until(async () => {
+      const text = await waitFor(`role ${role} aggregating the apps rules`, async () => {
         const t = await rules(role);
         return t.includes('"apps"') && t.includes('deletecollection') ? t : undefined;
       });

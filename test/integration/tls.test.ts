@@ -19,7 +19,7 @@ import { metricValue } from '../../src/engine/metrics.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { issueServingCert, issueSpaceCA } from '../../src/tls/certs.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, kubectlOk, namespaceGone, until } from '../support/kube.ts';
+import { getJson, kubectl, kubectlOk, namespaceGone, waitFor } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const SPACE = 'tls-acme';
@@ -81,7 +81,7 @@ afterAll(async () => {
 
 describe('what the operator writes', () => {
   it("writes the App's serving Secret and the Space's CA bundle; the CA key stays in the operator's namespace", async () => {
-    const s = await until(() => secret('billing-tls'), 30_000, 'Secret billing-tls');
+    const s = await waitFor('Secret billing-tls', () => secret('billing-tls'), 30_000);
     expect(s.type).toBe('kubernetes.io/tls');
     expect(Object.keys(s.data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
     expect(sansOf(unb64(s.data['tls.crt']))).toEqual([
@@ -91,7 +91,8 @@ describe('what the operator writes', () => {
     ]);
     expect(s.metadata.ownerReferences[0]).toMatchObject({ kind: 'App', name: 'billing', controller: true });
 
-    const cm: any = await until(
+    const cm: any = await waitFor(
+      `ConfigMap ${SPACE}/privatespaces-ca`,
       () => getJson(kubeconfig, ['configmap', 'privatespaces-ca', '-n', SPACE]),
       30_000,
     );
@@ -106,7 +107,7 @@ describe('what the operator writes', () => {
       expect(Object.keys(item.data ?? {})).not.toContain('ca.key');
     }
 
-    const cond = await until(async () => {
+    const cond = await waitFor('the Certificate condition of App billing True', async () => {
       const c = await certCondition('billing');
       return c?.status === 'True' ? c : undefined;
     });
@@ -115,7 +116,7 @@ describe('what the operator writes', () => {
     expect(status).toMatchObject({ mode: 'operator', secretName: 'billing-tls' });
     expect(Date.parse(status.notAfter)).toBeGreaterThan(Date.now());
     // spaces_certificate_expiry_seconds{namespace,name}: notAfter in unix seconds.
-    const expiry = await until(async () => {
+    const expiry = await waitFor('the spaces_certificate_expiry_seconds gauge of billing-tls', async () => {
       const v = await metricValue('spaces_certificate_expiry_seconds', {
         namespace: SPACE,
         name: 'billing-tls',
@@ -137,7 +138,7 @@ describe('what the operator writes', () => {
     ]);
     const before = await secret('ledger-tls');
     await apply(appYaml('ledger'));
-    const cond = await until(async () => {
+    const cond = await waitFor('the Certificate condition of App ledger SecretNotOwned', async () => {
       const c = await certCondition('ledger');
       return c?.reason === 'SecretNotOwned' ? c : undefined;
     }).catch(async (err) => {
@@ -168,7 +169,7 @@ describe('what the operator writes', () => {
       });
     await apply(tlsSecret('ledger-own', partial));
     await apply(appYaml('ledger', '  tls: { mode: secret, secretName: ledger-own }'));
-    const bad = await until(async () => {
+    const bad = await waitFor('the Certificate condition of App ledger InvalidSecret', async () => {
       const c = await certCondition('ledger');
       return c?.reason === 'InvalidSecret' ? c : undefined;
     });
@@ -180,24 +181,28 @@ describe('what the operator writes', () => {
     await apply(tlsSecret('ledger-own', full));
     // The user's Secret is in no cache (the operator may not watch a tenant's Secrets): a spec change re-checks it.
     await apply(appYaml('ledger', '  tls: { mode: secret, secretName: ledger-own }\n  port: 5001'));
-    const good = await until(async () => {
-      const c = await certCondition('ledger');
-      return c?.reason === 'UserSecret' ? c : undefined;
-    }, 30_000);
+    const good = await waitFor(
+      'the Certificate condition of App ledger UserSecret',
+      async () => {
+        const c = await certCondition('ledger');
+        return c?.reason === 'UserSecret' ? c : undefined;
+      },
+      30_000,
+    );
     expect(good.status).toBe('True');
     expect((await secret('ledger-own')).data['tls.crt']).toBe(b64(full.cert)); // untouched
   });
 
   it('renews at 2/3 of the lifetime, on its own, and reports the new expiry', async () => {
-    const first = await until(() => secret('billing-tls'));
+    const first = await waitFor('Secret billing-tls', () => secret('billing-tls'));
     const serial = new X509Certificate(unb64(first.data['tls.crt'])).serialNumber;
-    const renewed = await until(
+    const renewed = await waitFor(
+      'a renewed certificate',
       async () => {
         const s = await secret('billing-tls');
         return s && new X509Certificate(unb64(s.data['tls.crt'])).serialNumber !== serial ? s : undefined;
       },
       SERVING_MS + 10_000,
-      'a renewed certificate',
     );
     const leaf = new X509Certificate(unb64(renewed.data['tls.crt']));
     expect(sansOf(leaf.toString())).toContain(`billing.${DOMAIN}`);
@@ -278,7 +283,7 @@ function get(host: string, port: number, ca: string): Promise<{ serial: string }
 
 describe('real HTTPS with the issued Secret and the published bundle', () => {
   it('a client in the Space reaches https://billing.<space domain>; other names, CAs and constraints fail', async () => {
-    const s = await until(() => secret('billing-tls'));
+    const s = await waitFor('Secret billing-tls', () => secret('billing-tls'));
     const cm = await getJson(kubeconfig, ['configmap', 'privatespaces-ca', '-n', SPACE]);
     const bundle: string = cm.data['ca.crt'];
     const volume = path.join(dir, 'billing');
@@ -326,7 +331,7 @@ describe('real HTTPS with the issued Secret and the published bundle', () => {
   });
 
   it('a renewal reaches the running server through the volume update, without a restart', async () => {
-    const first = await until(() => secret('billing-tls'));
+    const first = await waitFor('Secret billing-tls', () => secret('billing-tls'));
     const bundle: string = (await getJson(kubeconfig, ['configmap', 'privatespaces-ca', '-n', SPACE])).data[
       'ca.crt'
     ];
@@ -335,19 +340,23 @@ describe('real HTTPS with the issued Secret and the published bundle', () => {
     const server = await startAppServer(volume);
     try {
       const before = await get(`billing.${DOMAIN}`, server.port, bundle);
-      const renewed = await until(
+      const renewed = await waitFor(
+        'a renewed Secret',
         async () => {
           const s = await secret('billing-tls');
           return s?.data['tls.crt'] !== first.data['tls.crt'] ? s : undefined;
         },
         SERVING_MS + 10_000,
-        'a renewed Secret',
       );
       await writeVolume(volume, renewed.data); // what the kubelet does for a mounted Secret
-      const after = await until(async () => {
-        const r = await get(`billing.${DOMAIN}`, server.port, bundle);
-        return r.serial !== before.serial ? r : undefined;
-      }, 10_000);
+      const after = await waitFor(
+        'the server serving the renewed certificate',
+        async () => {
+          const r = await get(`billing.${DOMAIN}`, server.port, bundle);
+          return r.serial !== before.serial ? r : undefined;
+        },
+        10_000,
+      );
       expect(after.serial).toBe(new X509Certificate(unb64(renewed.data['tls.crt'])).serialNumber);
       expect(server.reloads()).toBeGreaterThanOrEqual(1);
     } finally {

@@ -10,6 +10,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { kubectl, type KubectlResult } from '../../tools/harness/kubectl.ts';
+import { appProbe, untilWebhookServes } from '../support/kube.ts';
 import { KubeClient } from '../../src/engine/kubeclient.ts';
 import { freePort } from '../../tools/harness/process.ts';
 import { apiLookup } from '../support/apilookup.ts';
@@ -50,17 +51,6 @@ const podYaml = (name: string, labels: string, spec = ''): string =>
 const serviceYaml = (name: string, spec: string, ns = SPACE): string =>
   `apiVersion: v1\nkind: Service\nmetadata: { name: ${name}, namespace: ${ns} }\nspec: ${spec}\n`;
 
-/** The apiserver picks up a new configuration within moments; wait until the webhook answers. */
-async function untilWebhookServes(): Promise<void> {
-  const probe = `apiVersion: privatespaces.dev/v1alpha1\nkind: App\nmetadata: { name: probe, namespace: ${PLAIN} }\nspec: {}\n`;
-  for (let i = 0; i < 100; i++) {
-    const r = await k(['apply', '--dry-run=server', '-f', '-'], probe);
-    if (r.code !== 0 && r.stderr.includes('denied the request')) return;
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  throw new Error('the webhook never started answering');
-}
-
 beforeAll(async () => {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
@@ -86,7 +76,7 @@ beforeAll(async () => {
     lookup: apiLookup(api),
   });
   await webhook.ready;
-  await untilWebhookServes();
+  await untilWebhookServes(k, appProbe(PLAIN));
   await apply(appYaml('billing', '{ internalRouting: true }'));
   await apply(appYaml('www', '{ internalRouting: false }'));
   // billing's live pod carries a second label, tier=x.

@@ -9,6 +9,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { kubectl, type KubectlResult } from '../../tools/harness/kubectl.ts';
+import { appProbe, untilWebhookServes } from '../support/kube.ts';
 import { KubeClient } from '../../src/engine/kubeclient.ts';
 import { freePort } from '../../tools/harness/process.ts';
 import { apiLookup } from '../support/apilookup.ts';
@@ -72,17 +73,6 @@ const spaceNamespace = (name: string): string =>
   'pod-security.kubernetes.io/enforce: baseline, pod-security.kubernetes.io/enforce-version: latest, ' +
   'pod-security.kubernetes.io/warn: baseline, pod-security.kubernetes.io/audit: baseline } }\n';
 
-/** The apiserver picks up a new configuration within moments; wait until the webhook answers. */
-async function untilWebhookServes(): Promise<void> {
-  const probe = appYaml(PLAIN, 'probe', '{}');
-  for (let i = 0; i < 100; i++) {
-    const r = await k(['apply', '--dry-run=server', '-f', '-'], probe);
-    if (r.code !== 0 && r.stderr.includes('denied the request')) return;
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  throw new Error('the webhook never started answering');
-}
-
 beforeAll(async () => {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
@@ -92,7 +82,7 @@ beforeAll(async () => {
   port = await freePort();
   webhook = start();
   await webhook.ready;
-  await untilWebhookServes();
+  await untilWebhookServes(k, appProbe(PLAIN));
   // No operator runs here: make the Spaces' namespaces as it would (label included).
   await apply(spaceYaml(SPACE, '{ cidr: 10.40.0.0/16 }'));
   await apply(spaceYaml(FIR, '{ cidr: 10.41.0.0/16, generation: fir }'));
@@ -288,7 +278,7 @@ describe('with the webhook server stopped (configuration still registered)', () 
       'tls.crt'
     ] as string;
     expect(after).toBe(before);
-    await untilWebhookServes();
+    await untilWebhookServes(k, appProbe(PLAIN));
     expect(await refused(serviceYaml('leak', 'NodePort'))).toContain('denied the request');
   });
 
@@ -301,7 +291,7 @@ describe('with the webhook server stopped (configuration still registered)', () 
       await ok(['get', 'validatingwebhookconfiguration', WEBHOOK_CONFIGURATION_NAME, '-o', 'json']),
     ) as k8s.V1ValidatingWebhookConfiguration;
     for (const w of vwc.webhooks ?? []) expect(w.clientConfig.caBundle).toBe(secret.data?.['ca.crt']);
-    await untilWebhookServes();
+    await untilWebhookServes(k, appProbe(PLAIN));
     expect(await refused(serviceYaml('leak', 'NodePort'))).toContain('denied the request');
   });
 });

@@ -4,21 +4,18 @@ import { vi } from 'vitest';
 import path from 'node:path';
 import { repoRoot } from '../../tools/harness/binaries.ts';
 import { KubeConfig } from '@kubernetes/client-node';
-import { kubectl, kubectlOk, serviceAccountKubeconfig } from '../../tools/harness/kubectl.ts';
+import {
+  kubectl,
+  kubectlOk,
+  serviceAccountKubeconfig,
+  type KubectlResult,
+} from '../../tools/harness/kubectl.ts';
 
 /**
- * vitest's `vi.waitFor` for a value: polls `fn` until it returns something other than
- * undefined/false (a throw counts as not yet), and fails naming `what` with the last error.
+ * The one wait of the tests: vitest's `vi.waitFor` for a value. Polls `fn` every 100 ms until it
+ * returns something other than undefined/false (a throw counts as not yet) and returns that; after
+ * `timeoutMs` it fails with `<what> not met within <timeoutMs> ms` and the last error.
  */
-export async function until<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 30_000,
-  what = 'condition',
-): Promise<T> {
-  return waitFor(what, fn, timeoutMs);
-}
-
-/** The same with `what` first (the order the engine, DNS and foundation suites read best). */
 export async function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined | false> | T | undefined | false,
@@ -38,19 +35,91 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * @deprecated `waitFor` with its arguments in the old order; kept only for test/dataplane's
+ * files, which have not moved to `waitFor` yet. New code calls `waitFor`.
+ */
+export async function until<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
+  return waitFor(what, fn, timeoutMs);
+}
+
+/** A kubectl bound to one kubeconfig, as the test files hold them (the admin's, a tenant's). */
+export type Kubectl = (args: string[], input?: string) => Promise<KubectlResult>;
+
+/** An App the webhook refuses (`spec: {}` in `namespace`): the probe of `untilWebhookServes`. */
+export function appProbe(namespace: string): string {
+  return `apiVersion: privatespaces.dev/v1alpha1\nkind: App\nmetadata: { name: probe, namespace: ${namespace} }\nspec: {}\n`;
+}
+
+/**
+ * The apiserver picks a new webhook configuration up within moments: waits until a server-side
+ * dry run of `probe` (an object the webhook refuses, e.g. `appProbe(ns)`) is denied by it.
+ */
+export async function untilWebhookServes(run: Kubectl, probe: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    'the webhook answering (a server-side dry run of the probe denied)',
+    async () => {
+      const r = await run(['apply', '--dry-run=server', '-f', '-'], probe);
+      return r.code !== 0 && r.stderr.includes('denied the request');
+    },
+    timeoutMs,
+  );
+}
+
 export async function getJson<T = any>(kubeconfig: string, args: string[]): Promise<T | undefined> {
   const r = await kubectl(kubeconfig, ['get', ...args, '-o', 'json']);
   if (r.code !== 0) return undefined;
   return JSON.parse(r.stdout) as T;
 }
 
+/** A condition as a status carries it (metav1.Condition: reason and message always set). */
+export interface StatusCondition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+
+/** The condition `type` of an object's status, if any. */
+export function conditionOf(obj: any, type: string): StatusCondition | undefined {
+  return (obj?.status?.conditions as StatusCondition[] | undefined)?.find((c) => c.type === type);
+}
+
+/**
+ * Waits until `resource/name` (e.g. `apps.privatespaces.dev`, in `namespace`) reports condition
+ * `type` for its current generation and `pred` holds for it; returns the object.
+ */
+export async function untilCondition(
+  kubeconfig: string,
+  ref: { resource: string; name: string; namespace?: string },
+  type: string,
+  pred: (c: StatusCondition) => boolean,
+  timeoutMs = 30_000,
+): Promise<any> {
+  const ns = ref.namespace ? ['-n', ref.namespace] : [];
+  return waitFor(
+    `${ref.resource} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} condition ${type}`,
+    async () => {
+      const obj = await getJson(kubeconfig, [ref.resource, ref.name, ...ns]);
+      const c = conditionOf(obj, type);
+      return c && c.observedGeneration === obj.metadata.generation && pred(c) ? obj : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 /** Deletes a namespace (if present) and waits until it is gone. */
 export async function namespaceGone(kubeconfig: string, ns: string): Promise<void> {
   await kubectl(kubeconfig, ['delete', 'namespace', ns, '--ignore-not-found', '--wait=false']);
-  await until(
+  await waitFor(
+    `namespace ${ns} gone`,
     async () => (await kubectl(kubeconfig, ['get', 'namespace', ns])).code !== 0,
     90_000,
-    `namespace ${ns} gone`,
   );
 }
 
