@@ -6,21 +6,23 @@
 // of the same name, 127.0.0.1 is no pod at all.
 import * as k8s from '@kubernetes/client-node';
 import { Resolver } from 'node:dns/promises';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import type { App } from '../../src/api/v1alpha1/app.ts';
 import type { Space } from '../../src/api/v1alpha1/space.ts';
 import { DnsController } from '../../src/controllers/dns/controller.ts';
-import {
-  startCoreDNS,
-  syncConfigMap,
-  type ConfigMapSync,
-  type CoreDNS,
-} from '../../tools/harness/coredns.ts';
+import type { CoreDNS } from '../../tools/harness/coredns.ts';
 import { kubectlOk } from '../../tools/harness/kubectl.ts';
+import {
+  createReadyNode,
+  dnsControllerOn,
+  serverSideApply,
+  setPodStatus,
+  startClusterDns,
+  type ClusterDns,
+} from '../support/dns.ts';
 import { waitFor } from '../support/kube.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 
@@ -38,7 +40,7 @@ const PROC = 'privatespaces.dev/process';
 let kc: k8s.KubeConfig;
 let core: k8s.CoreV1Api;
 let dns: CoreDNS;
-let sync: ConfigMapSync;
+let cluster: ClusterDns;
 let controller: DnsController;
 let op: Operator;
 
@@ -61,12 +63,7 @@ const billing = (namespace: string, over: Partial<App['spec']> = {}): App => ({
   },
 });
 
-const apply = (obj: unknown): Promise<string> =>
-  kubectlOk(
-    kubeconfig,
-    ['apply', '--server-side', '--field-manager=discovery-test', '-f', '-'],
-    JSON.stringify(obj),
-  );
+const apply = serverSideApply(kubeconfig, 'discovery-test');
 
 async function query(kind: 'A' | 'TXT', name: string, from: string): Promise<string[] | string> {
   const r = new Resolver({ timeout: 1000, tries: 1 });
@@ -101,7 +98,9 @@ async function answers(
     );
   } catch (err) {
     const log = await readFile(dns.logFile, 'utf8').catch(() => '');
-    const hosts = await readFile(path.join(dir, `privatespaces.${spaceName}.hosts`), 'utf8').catch(() => '');
+    const hosts = await readFile(path.join(cluster.dir, `privatespaces.${spaceName}.hosts`), 'utf8').catch(
+      () => '',
+    );
     throw new Error(
       `${(err as Error).message}; last answer ${JSON.stringify(last)}\nhosts:\n${hosts}\n` +
         `CoreDNS log (tail):\n${log.slice(-1500)}`,
@@ -126,67 +125,22 @@ async function createPod(
   await setReady(ns, name, ip, true);
 }
 
-async function setReady(ns: string, pod: string, ip: string, ready: boolean): Promise<void> {
-  const status = ready ? 'True' : 'False';
-  const now = new Date().toISOString();
-  await kubectlOk(kubeconfig, [
-    'patch',
-    'pod',
-    pod,
-    '-n',
-    ns,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({
-      status: {
-        phase: 'Running',
-        podIP: ip,
-        podIPs: [{ ip }],
-        conditions: [
-          { type: 'Ready', status, lastTransitionTime: now },
-          { type: 'ContainersReady', status, lastTransitionTime: now },
-        ],
-      },
-    }),
-  ]);
-}
+const setReady = (namespace: string, name: string, ip: string, ready: boolean): Promise<void> =>
+  setPodStatus(kubeconfig, { namespace, name }, { ip, ready });
 
 const deletePod = (ns: string, name: string): Promise<string> =>
   kubectlOk(kubeconfig, ['delete', 'pod', name, '-n', ns, '--grace-period=0', '--force']);
 
-function newController(dir: string): DnsController {
-  const { spaces, apps, services, endpointSlices, pods } = op.informers;
-  return new DnsController({
-    kc,
-    informers: { spaces, apps, services, endpointSlices, pods },
-    render: { dir, kubernetes: { kubeconfig } },
-  });
-}
-
-let dir = '';
+const newController = (): DnsController => dnsControllerOn(op, kc, { dir: cluster.dir, kubeconfig });
 
 beforeAll(async () => {
   kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
   core = kc.makeApiClient(k8s.CoreV1Api);
-  dir = await mkdtemp(path.join(os.tmpdir(), 'disc-custom-'));
-  dns = await startCoreDNS({ dir });
-  sync = syncConfigMap(kc, 'kube-system', 'coredns-custom', dir);
-  await sync.synced;
+  cluster = await startClusterDns(kc, { prefix: 'disc-custom-' });
+  dns = cluster.dns;
 
-  await core.createNode({ body: { metadata: { name: nodeName } } });
-  await kubectlOk(kubeconfig, [
-    'patch',
-    'node',
-    nodeName,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({
-      status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'fake' }] },
-    }),
-  ]);
+  await createReadyNode(kubeconfig, nodeName);
 
   op = await startOperator({ kubeconfigPath: kubeconfig, namespace: 'default', webhook: false, dns: false });
   await op.ready;
@@ -207,15 +161,14 @@ beforeAll(async () => {
   await createPod(spaceName, 'client', { role: 'client' }, CLIENT);
   await createPod(otherName, 'client', { role: 'client' }, OTHER_CLIENT);
 
-  controller = newController(dir);
+  controller = newController();
   await controller.start();
 });
 
 afterAll(async () => {
   await controller?.stop();
   await op?.stop();
-  sync?.stop();
-  await dns?.stop();
+  await cluster?.stop();
   for (const ns of [spaceName, otherName]) {
     await kubectlOk(kubeconfig, ['delete', 'space', ns, '--ignore-not-found', '--wait=false']).catch(
       () => '',
@@ -274,7 +227,7 @@ describe('DNS discovery to pods (real CoreDNS, per-Space views)', () => {
     await deletePod(spaceName, 'billing-web-a');
     await createPod(spaceName, 'billing-web-c', { [APP]: 'billing', [PROC]: 'web' }, '10.0.0.8');
     await createPod(spaceName, 'billing-worker-b', { [APP]: 'billing', [PROC]: 'worker' }, '10.0.0.9');
-    controller = newController(dir);
+    controller = newController();
     await controller.start();
     await answers('1.web.billing.app.localspace', ['10.0.0.8']);
     await answers('1.worker.billing.app.localspace', ['10.0.0.7'], CLIENT, 'A', 3000);

@@ -22,13 +22,16 @@ import type { Space } from '../../src/api/v1alpha1/space.ts';
 import { DnsController, DNS_FIELD_MANAGER } from '../../src/controllers/dns/controller.ts';
 import { KEYS, hostsKey } from '../../src/dns/render.ts';
 import { txtKey } from '../../src/dns/instances.ts';
-import {
-  startCoreDNS,
-  syncConfigMap,
-  type ConfigMapSync,
-  type CoreDNS,
-} from '../../tools/harness/coredns.ts';
+import { startCoreDNS, type CoreDNS } from '../../tools/harness/coredns.ts';
 import { kubectlOk } from '../../tools/harness/kubectl.ts';
+import {
+  createReadyNode,
+  dnsControllerOn,
+  serverSideApply,
+  setPodStatus,
+  startClusterDns,
+  type ClusterDns,
+} from '../support/dns.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 
 const kubeconfig = testKubeconfig();
@@ -49,7 +52,7 @@ let kc: k8s.KubeConfig;
 let core: k8s.CoreV1Api;
 let dns: CoreDNS;
 let internet: CoreDNS;
-let sync: ConfigMapSync;
+let cluster: ClusterDns;
 let controller: DnsController;
 let op: Operator;
 let clusterIP = '';
@@ -79,12 +82,7 @@ const evilApp: App = {
   spec: { ...app.spec, domains: [`github-${run}.com`] },
 };
 
-const apply = (obj: unknown): Promise<string> =>
-  kubectlOk(
-    kubeconfig,
-    ['apply', '--server-side', '--field-manager=dns-test', '-f', '-'],
-    JSON.stringify(obj),
-  );
+const apply = serverSideApply(kubeconfig, 'dns-test');
 
 /** Waits until `name`, asked from `from`, answers `want` (addresses, or an error code such as ENOTFOUND). */
 const resolves = (
@@ -104,36 +102,12 @@ const resolves = (
   );
 };
 
-async function setPodReady(
+const setPodReady = (
   ready: boolean,
-  ns = spaceName,
-  pod = 'shop-web-1',
+  namespace = spaceName,
+  name = 'shop-web-1',
   ip = '10.0.0.5',
-): Promise<void> {
-  const status = ready ? 'True' : 'False';
-  const now = new Date().toISOString();
-  await kubectlOk(kubeconfig, [
-    'patch',
-    'pod',
-    pod,
-    '-n',
-    ns,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({
-      status: {
-        phase: 'Running',
-        podIP: ip,
-        podIPs: [{ ip }],
-        conditions: [
-          { type: 'Ready', status, lastTransitionTime: now },
-          { type: 'ContainersReady', status, lastTransitionTime: now },
-        ],
-      },
-    }),
-  ]);
-}
+): Promise<void> => setPodStatus(kubeconfig, { namespace, name }, { ip, ready });
 
 const sliceReady = async (): Promise<boolean | undefined> => {
   const out = await kubectlOk(kubeconfig, [
@@ -188,24 +162,11 @@ beforeAll(async () => {
   );
   internet = await startCoreDNS({ dir: internetDir });
 
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'dns-custom-'));
-  dns = await startCoreDNS({ dir, upstream: internet.server });
-  sync = syncConfigMap(kc, 'kube-system', 'coredns-custom', dir);
-  await sync.synced;
+  cluster = await startClusterDns(kc, { prefix: 'dns-custom-', upstream: internet.server });
+  dns = cluster.dns;
 
   // A fake Node, Ready, for the Pod to "run" on (no kubelet: the test writes the Pod's status).
-  await core.createNode({ body: { metadata: { name: nodeName } } });
-  await kubectlOk(kubeconfig, [
-    'patch',
-    'node',
-    nodeName,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({
-      status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'fake' }] },
-    }),
-  ]);
+  await createReadyNode(kubeconfig, nodeName);
 
   // The operator without its own DNS controller (ours is pointed at the harness folder below).
   // The operator admits `.com` (evil's github-<run>.com passes the App reconciler's validation, as
@@ -238,26 +199,22 @@ beforeAll(async () => {
   await createPod(evilName, 'client', { role: 'client' });
   await setPodReady(true, evilName, 'client', EVIL_CLIENT);
 
-  const { spaces, apps, services, endpointSlices, pods } = op.informers;
-  controller = new DnsController({
+  controller = dnsControllerOn(
+    op,
     kc,
-    informers: { spaces, apps, services, endpointSlices, pods },
-    render: {
-      dir,
-      upstream: [internet.server],
-      kubernetes: { kubeconfig },
-      allowedSuffixes: ['example.com'],
+    { dir: cluster.dir, kubeconfig },
+    {
+      render: { upstream: [internet.server], allowedSuffixes: ['example.com'] },
+      onNamesChanged: (keys) => namesChanged.push(...keys),
     },
-    onNamesChanged: (keys) => namesChanged.push(...keys),
-  });
+  );
   await controller.start();
 });
 
 afterAll(async () => {
   await controller?.stop();
   await op?.stop();
-  sync?.stop();
-  await dns?.stop();
+  await cluster?.stop();
   await internet?.stop();
   await kubectlOk(kubeconfig, ['delete', 'space', spaceName, '--ignore-not-found', '--wait=false']).catch(
     () => '',
@@ -364,7 +321,7 @@ describe('DNS of an internal app', () => {
       return v !== rvBefore ? v : undefined;
     });
     const tWrite = Date.now();
-    const tFile = (await sync.written(rv)) - tWrite;
+    const tFile = (await cluster.sync.written(rv)) - tWrite;
     const tServed = await resolves(names.default, [clusterIP]);
     console.log(
       `[dns] pod Ready → ConfigMap written ${tWrite - t0} ms; ConfigMap → files ${Math.max(0, tFile)} ms; ` +
