@@ -17,18 +17,17 @@
 //   exposed   admitted, and within seconds the internal App reports Exposed=True (level-triggered
 //             status from live objects), since nothing without packets can show it harmless.
 // Packets are in test/dataplane/adversarial.test.ts.
-import { KubeConfig } from '@kubernetes/client-node';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../tools/harness/binaries.ts';
 import { serviceAccountKubeconfig, type KubectlResult } from '../../tools/harness/kubectl.ts';
-import { freePort } from '../../tools/harness/process.ts';
-import { startOperator, type Operator } from '../../src/operator.ts';
+import type { Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, appProbe, operatorAccount, untilWebhookServes, waitFor } from '../support/kube.ts';
+import { getJson, kubectl, appProbe, waitFor } from '../support/kube.ts';
+import { startOperatorWithWebhook } from '../support/operator.ts';
 
 const kubeconfig = testKubeconfig();
 const id = Date.now().toString(36);
@@ -173,10 +172,6 @@ async function accountKubeconfig(name: string, dir: string): Promise<string> {
   return serviceAccountKubeconfig(kubeconfig, { namespace: A, name }, path.join(dir, `${name}.kubeconfig`));
 }
 
-async function operatorKubeConfig(dir: string): Promise<KubeConfig> {
-  return (await operatorAccount(kubeconfig, OPS, dir)).kc;
-}
-
 async function addNode(): Promise<void> {
   await ok(
     ['apply', '-f', '-'],
@@ -223,15 +218,10 @@ beforeAll(async () => {
   await ok(['create', 'namespace', LEGACY]);
   await ok(['create', 'configmap', 'precious', '-n', LEGACY, '--from-literal=data=keep']);
   await addNode();
-  const port = await freePort();
-  op = await startOperator({
-    kc: await operatorKubeConfig(dir),
+  ({ op } = await startOperatorWithWebhook(kubeconfig, {
     namespace: OPS,
-    webhook: { port, host: '127.0.0.1', url: `https://127.0.0.1:${port}/validate` },
-    healthPort: undefined,
-  });
-  await op.ready;
-  await untilWebhookServes(admin, appProbe(LEGACY));
+    probe: { run: admin, yaml: appProbe(LEGACY) },
+  }));
   await ok(
     ['apply', '-f', '-'],
     space(A, '{ cidr: 10.61.0.0/16, region: us, trustedIPRanges: [203.0.113.0/24] }'),

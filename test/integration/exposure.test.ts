@@ -35,26 +35,20 @@
 //    internal App's pods (Stalled, SelectorConflict, no LoadBalancer), and the Names condition.
 // afterAll deletes the ValidatingWebhookConfiguration first, so no later file meets a fail-closed
 // webhook whose server is gone, then stops the operator and deletes the namespaces.
-import { KubeConfig } from '@kubernetes/client-node';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
-import { freePort } from '../../tools/harness/process.ts';
-import { startOperator, type Operator } from '../../src/operator.ts';
+import type { Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import type { KubectlResult } from '../../tools/harness/kubectl.ts';
 import {
   appProbe,
   getJson,
   kubectl,
-  operatorAccount,
   untilCondition,
-  untilWebhookServes,
   waitFor,
   type StatusCondition,
 } from '../support/kube.ts';
+import { startOperatorWithWebhook } from '../support/operator.ts';
 
 const kubeconfig = testKubeconfig();
 const k = (args: string[], input?: string): Promise<KubectlResult> => kubectl(kubeconfig, args, input);
@@ -76,10 +70,6 @@ let op: Operator | undefined;
  * The webhook's matchConditions skip the operator's user, so the operator must not share the admin
  * user that the tests' kubectl, playing the tenant, runs as.
  */
-async function operatorKubeConfig(): Promise<KubeConfig> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'spaces-exop-'));
-  return (await operatorAccount(kubeconfig, OPS, dir)).kc;
-}
 
 async function ok(args: string[], input?: string): Promise<string> {
   const r = await k(args, input);
@@ -155,15 +145,10 @@ const wait = (what: string, cond: string, timeout = '60s', ns?: string): Promise
 beforeAll(async () => {
   await ok(['create', 'namespace', OPS]);
   await ok(['create', 'namespace', PLAIN]);
-  const port = await freePort();
-  op = await startOperator({
-    kc: await operatorKubeConfig(),
+  ({ op } = await startOperatorWithWebhook(kubeconfig, {
     namespace: OPS,
-    webhook: { port, host: '127.0.0.1', url: `https://127.0.0.1:${port}/validate` },
-    healthPort: undefined,
-  });
-  await op.ready;
-  await untilWebhookServes(k, appProbe(PLAIN));
+    probe: { run: k, yaml: appProbe(PLAIN) },
+  }));
 
   await apply(spaceYaml(TRUSTED));
   await wait(`space/${SPACE}`, 'Ready');

@@ -15,17 +15,16 @@
 //    app-billing and a field added to the Service are reverted by the operator within seconds,
 //    the Service keeping its ClusterIP.
 // afterAll deletes the configuration first, then stops the operator.
-import { KubeConfig } from '@kubernetes/client-node';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceAccountKubeconfig, type KubectlResult } from '../../tools/harness/kubectl.ts';
-import { freePort } from '../../tools/harness/process.ts';
-import { startOperator, type Operator } from '../../src/operator.ts';
+import type { Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, appProbe, operatorAccount, untilWebhookServes, waitFor } from '../support/kube.ts';
+import { getJson, kubectl, appProbe, waitFor } from '../support/kube.ts';
+import { startOperatorWithWebhook } from '../support/operator.ts';
 
 const kubeconfig = testKubeconfig();
 const id = Date.now().toString(36);
@@ -64,10 +63,6 @@ async function refusedBy(r: Promise<KubectlResult>, webhooks = 'owned|workloads'
   return msg;
 }
 
-async function operatorKubeConfig(): Promise<KubeConfig> {
-  return (await operatorAccount(kubeconfig, OPS, dir)).kc;
-}
-
 interface Live {
   uid: string;
   spec: any;
@@ -88,15 +83,10 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'spaces-owned-'));
   await ok(admin(['create', 'namespace', OPS]));
   await ok(admin(['create', 'namespace', PLAIN]));
-  const port = await freePort();
-  op = await startOperator({
-    kc: await operatorKubeConfig(),
+  ({ op } = await startOperatorWithWebhook(kubeconfig, {
     namespace: OPS,
-    webhook: { port, host: '127.0.0.1', url: `https://127.0.0.1:${port}/validate` },
-    healthPort: undefined,
-  });
-  await op.ready;
-  await untilWebhookServes(admin, appProbe(PLAIN));
+    probe: { run: admin, yaml: appProbe(PLAIN) },
+  }));
   await ok(
     admin(
       ['apply', '-f', '-'],

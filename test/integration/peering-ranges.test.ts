@@ -3,17 +3,13 @@
 // ServiceCIDR object), a node's pod CIDR or address, or a configured cluster range; and the
 // reconciler judges live state: a Peering that a new node's range (or address) overlaps turns
 // failed, never active, and comes back when the node goes.
-import { KubeConfig } from '@kubernetes/client-node';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubectlResult } from '../../tools/harness/kubectl.ts';
-import { freePort } from '../../tools/harness/process.ts';
-import { startOperator, type Operator } from '../../src/operator.ts';
+import type { Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, operatorAccount, untilWebhookServes, waitFor } from '../support/kube.ts';
+import { getJson, kubectl, waitFor } from '../support/kube.ts';
+import { startOperatorWithWebhook } from '../support/operator.ts';
 
 const kubeconfig = testKubeconfig();
 const OPS = 'spaces-system';
@@ -51,33 +47,24 @@ function phase(name: string, want: 'active' | 'failed'): Promise<any> {
   );
 }
 
-async function operatorKubeConfig(): Promise<KubeConfig> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'spaces-prop-'));
-  return (await operatorAccount(kubeconfig, OPS, dir)).kc;
-}
-
 beforeAll(async () => {
   await ok(['create', 'namespace', OPS]);
-  const port = await freePort();
-  op = await startOperator({
-    kc: await operatorKubeConfig(),
+  // A Peering outside any Space's namespace: the webhook refuses it.
+  const probe = peeringYaml('probe', ['192.168.50.0/24']).replace(
+    `namespace: ${SPACE}`,
+    'namespace: default',
+  );
+  ({ op } = await startOperatorWithWebhook(kubeconfig, {
     namespace: OPS,
     settings: { clusterCidrs: ['172.30.0.0/16'] },
-    webhook: { port, host: '127.0.0.1', url: `https://127.0.0.1:${port}/validate` },
-  });
-  await op.ready;
+    probe: { run: k, yaml: probe },
+  }));
   await ok(
     ['apply', '-f', '-'],
     `apiVersion: privatespaces.dev/v1alpha1\nkind: Space\nmetadata: { name: ${SPACE} }\n` +
       'spec: { cidr: 10.20.0.0/16, region: us, generation: cedar, trustedIPRanges: [203.0.113.0/24] }\n',
   );
   await ok(['wait', '--for=condition=Ready', `space/${SPACE}`, '--timeout=60s']);
-  // A Peering outside any Space's namespace: the webhook refuses it.
-  const probe = peeringYaml('probe', ['192.168.50.0/24']).replace(
-    `namespace: ${SPACE}`,
-    'namespace: default',
-  );
-  await untilWebhookServes(k, probe);
 });
 
 afterAll(async () => {

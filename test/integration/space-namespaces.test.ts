@@ -5,25 +5,17 @@
 // enforces Pod Security baseline (the apiserver's PodSecurity admission refuses a hostNetwork
 // pod) and a tenant cannot weaken it. The operator runs as its own ServiceAccount with its
 // webhook, the tests' kubectl as the admin (the tenant's requests all go through the webhook).
-import { KubeConfig } from '@kubernetes/client-node';
 import { cp, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../tools/harness/binaries.ts';
 import type { KubectlResult } from '../../tools/harness/kubectl.ts';
-import { freePort } from '../../tools/harness/process.ts';
-import { startOperator, type Operator } from '../../src/operator.ts';
+import type { Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import {
-  applyExamplesAndWait,
-  getJson,
-  kubectl,
-  operatorAccount,
-  untilWebhookServes,
-  waitFor,
-} from '../support/kube.ts';
+import { applyExamplesAndWait, getJson, kubectl, waitFor } from '../support/kube.ts';
+import { startOperatorWithWebhook } from '../support/operator.ts';
 
 const kubeconfig = testKubeconfig();
 const OPS = 'spaces-system';
@@ -66,28 +58,16 @@ function stalled(name: string, reason: string): Promise<any> {
   );
 }
 
-async function operatorKubeConfig(): Promise<KubeConfig> {
-  const account = await operatorAccount(
-    kubeconfig,
-    OPS,
-    await mkdtemp(path.join(os.tmpdir(), 'spaces-nsop-')),
-  );
-  operatorKubeconfig = account.file;
-  return account.kc;
-}
-
 beforeAll(async () => {
   await ok(['create', 'namespace', OPS]);
-  const port = await freePort();
-  op = await startOperator({
-    kc: await operatorKubeConfig(),
+  const started = await startOperatorWithWebhook(kubeconfig, {
     namespace: OPS,
     // examples/ use the domains acme.internal and billing.acme.example: the platform admin allows them.
     settings: { allowedDnsSuffixes: ['acme.internal', 'acme.example'] },
-    webhook: { port, host: '127.0.0.1', url: `https://127.0.0.1:${port}/validate` },
+    probe: { run: k, yaml: spaceYaml('kube-probe', '10.9.0.0/16') },
   });
-  await op.ready;
-  await untilWebhookServes(k, spaceYaml('kube-probe', '10.9.0.0/16'));
+  op = started.op;
+  operatorKubeconfig = started.account.file;
 });
 
 afterAll(async () => {
