@@ -26,7 +26,7 @@ import { serviceAccountKubeconfig, type KubectlResult } from '../../tools/harnes
 import type { Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, appProbe, waitFor } from '../support/kube.ts';
+import { getJson, kubectl, appProbe, waitFor, expectKubectl } from '../support/kube.ts';
 import { startOperatorWithWebhook } from '../support/operator.ts';
 
 const kubeconfig = testKubeconfig();
@@ -45,11 +45,7 @@ const configs = new Map<Who, string>();
 let op: Operator | undefined;
 
 const admin = (args: string[], input?: string): Promise<KubectlResult> => kubectl(kubeconfig, args, input);
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await admin(args, input);
-  expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+const { ok } = expectKubectl(admin);
 const as = (w: Who, args: string[], input?: string): Promise<KubectlResult> =>
   kubectl(configs.get(w) ?? '', args, input);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -47,6 +47,7 @@ import {
   untilCondition,
   waitFor,
   type StatusCondition,
+  expectKubectl,
 } from '../support/kube.ts';
 import { startOperatorWithWebhook } from '../support/operator.ts';
 
@@ -71,11 +72,7 @@ let op: Operator | undefined;
  * user that the tests' kubectl, playing the tenant, runs as.
  */
 
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await k(args, input);
-  expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+const { ok } = expectKubectl(k);
 const apply = (yaml: string): Promise<string> => ok(['apply', '-f', '-'], yaml);
 
 /** `kubectl apply -f -` of `yaml`, expected to be refused by the webhook; returns the message on one line. */

@@ -8,7 +8,7 @@ import type { KubectlResult } from '../../tools/harness/kubectl.ts';
 import type { Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, waitFor } from '../support/kube.ts';
+import { getJson, kubectl, waitFor, expectKubectl } from '../support/kube.ts';
 import { startOperatorWithWebhook } from '../support/operator.ts';
 
 const kubeconfig = testKubeconfig();
@@ -17,16 +17,7 @@ const SPACE = 'acme';
 const k = (args: string[], input?: string): Promise<KubectlResult> => kubectl(kubeconfig, args, input);
 let op: Operator | undefined;
 
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await k(args, input);
-  expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
-async function refused(yaml: string): Promise<string> {
-  const r = await k(['apply', '-f', '-'], yaml);
-  expect(r.code, `should be refused; stdout: ${r.stdout}`).not.toBe(0);
-  return r.stderr.replace(/\s+/g, ' ');
-}
+const { ok, refused } = expectKubectl(k);
 const peeringYaml = (name: string, cidrs: string[]): string =>
   `apiVersion: privatespaces.dev/v1alpha1\nkind: Peering\nmetadata: { name: ${name}, namespace: ${SPACE} }\n` +
   `spec: { type: vpc, cidrs: [${cidrs.join(', ')}] }\n`;

@@ -14,7 +14,7 @@ import type { KubectlResult } from '../../tools/harness/kubectl.ts';
 import type { Operator } from '../../src/operator.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { applyExamplesAndWait, getJson, kubectl, waitFor } from '../support/kube.ts';
+import { applyExamplesAndWait, getJson, kubectl, waitFor, expectKubectl } from '../support/kube.ts';
 import { startOperatorWithWebhook } from '../support/operator.ts';
 
 const kubeconfig = testKubeconfig();
@@ -23,11 +23,7 @@ const k = (args: string[], input?: string): Promise<KubectlResult> => kubectl(ku
 let op: Operator | undefined;
 let operatorKubeconfig = '';
 
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await k(args, input);
-  expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+const { ok } = expectKubectl(k);
 const apply = (yaml: string): Promise<string> => ok(['apply', '-f', '-'], yaml);
 async function refused(yaml: string, kc = kubeconfig): Promise<string> {
   const r = await kubectl(kc, ['apply', '-f', '-'], yaml);

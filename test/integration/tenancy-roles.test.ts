@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../tools/harness/binaries.ts';
 import { serviceAccountKubeconfig, type KubectlResult } from '../../tools/harness/kubectl.ts';
 import { testKubeconfig } from '../support/cluster.ts';
-import { kubectl, waitFor } from '../support/kube.ts';
+import { kubectl, waitFor, expectKubectl } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const id = Date.now().toString(36);
@@ -27,11 +27,7 @@ type Account = (typeof accounts)[number];
 const kubeconfigs = new Map<Account, string>();
 
 const admin = (args: string[], input?: string): Promise<KubectlResult> => kubectl(kubeconfig, args, input);
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await admin(args, input);
-  expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+const { ok } = expectKubectl(admin);
 const as = (who: Account, args: string[], input?: string): Promise<KubectlResult> =>
   kubectl(kubeconfigs.get(who) ?? '', args, input);
 

@@ -9,7 +9,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
 import { kubectl, type KubectlResult } from '../../tools/harness/kubectl.ts';
-import { appProbe, untilWebhookServes } from '../support/kube.ts';
+import { appProbe, untilWebhookServes, expectKubectl } from '../support/kube.ts';
 import { KubeClient } from '../../src/engine/kubeclient.ts';
 import { freePort } from '../../tools/harness/process.ts';
 import { apiLookup } from '../support/apilookup.ts';
@@ -30,18 +30,7 @@ let api: KubeClient;
 let port: number;
 let webhook: Webhook | undefined;
 
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await k(args, input);
-  expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
-
-/** kubectl apply -f - of `yaml`, expected to be refused; returns the message. */
-async function refused(yaml: string): Promise<string> {
-  const r = await k(['apply', '-f', '-'], yaml);
-  expect(r.code, `should be refused; stdout: ${r.stdout}`).not.toBe(0);
-  return r.stderr.replace(/\s+/g, ' ');
-}
+const { ok, refused } = expectKubectl(k);
 
 const apply = (yaml: string): Promise<string> => ok(['apply', '-f', '-'], yaml);
 

@@ -1,6 +1,6 @@
 // Small helpers for tests against the real control plane.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import path from 'node:path';
 import { repoRoot } from '../../tools/harness/binaries.ts';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -49,6 +49,28 @@ export async function until<T>(
 
 /** A kubectl bound to one kubeconfig, as the test files hold them (the admin's, a tenant's). */
 export type Kubectl = (args: string[], input?: string) => Promise<KubectlResult>;
+
+/**
+ * The two assertions the suites make with a kubectl: `ok` expects exit 0 and returns stdout;
+ * `refused` expects `kubectl apply -f -` of `yaml` to fail and returns stderr on one line.
+ */
+export function expectKubectl(run: Kubectl): {
+  ok: (args: string[], input?: string) => Promise<string>;
+  refused: (yaml: string) => Promise<string>;
+} {
+  return {
+    async ok(args, input) {
+      const r = await run(args, input);
+      expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    },
+    async refused(yaml) {
+      const r = await run(['apply', '-f', '-'], yaml);
+      expect(r.code, `should be refused; stdout: ${r.stdout}`).not.toBe(0);
+      return r.stderr.replace(/\s+/g, ' ');
+    },
+  };
+}
 
 /** An App the webhook refuses (`spec: {}` in `namespace`): the probe of `untilWebhookServes`. */
 export function appProbe(namespace: string): string {
