@@ -42,7 +42,7 @@ export interface DoctorInput {
 }
 
 /** Namespaces whose hostNetwork pods are the platform's own: kube-system and the operator's. */
-export const HOST_NETWORK_EXEMPT: readonly string[] = ['kube-system', DEFAULT_SETTINGS.operatorNamespace];
+const HOST_NETWORK_EXEMPT: readonly string[] = ['kube-system', DEFAULT_SETTINGS.operatorNamespace];
 
 export interface Problem {
   what: string;
@@ -269,7 +269,7 @@ function exposureProblems(reach: ReachView | undefined): Problem[] {
  * An internal App and hostNetwork pods outside kube-system and the operator's namespace: NetworkPolicy
  * never restricts traffic from a node or a pod on its network, so each of them reaches the app.
  */
-export function hostNetworkProblems(input: DoctorInput): Problem[] {
+function hostNetworkProblems(input: DoctorInput): Problem[] {
   if (!isInternal(input.app) || !input.hostNetwork) return [];
   if (input.hostNetwork.error)
     return [

@@ -108,7 +108,7 @@ function eventRows(events: readonly Obj[], now: Date): DoctorReport['events'] {
 }
 
 /** Names of the Ingress policies selecting the web pods (the operator's model pod or a live pod). */
-export function selectingPolicies(input: DoctorInput): string[] {
+function selectingPolicies(input: DoctorInput): string[] {
   const ns = input.app.metadata.namespace ?? '';
   const labelSets = [modelPod(input.app).labels, ...input.pods.map((p) => p.metadata?.labels ?? {})];
   return input.policies
@@ -301,7 +301,7 @@ async function readHostNetwork(kube: Kube): Promise<NonNullable<DoctorInput['hos
   }
 }
 
-export async function fetchDoctorInput(kube: Kube, name: string, now: Date): Promise<DoctorInput> {
+async function fetchDoctorInput(kube: Kube, name: string, now: Date): Promise<DoctorInput> {
   const app = await findApp(kube, name);
   const ns = app.metadata.namespace ?? kube.namespace;
   const space = await findSpace(kube, ns);

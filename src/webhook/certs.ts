@@ -17,8 +17,8 @@ const x509Crypto = webcrypto as never;
 const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
-export const CA_VALIDITY_DAYS = 3650;
-export const CERT_VALIDITY_DAYS = 365;
+const CA_VALIDITY_DAYS = 3650;
+const CERT_VALIDITY_DAYS = 365;
 export const ROTATE_BEFORE_DAYS = 30;
 /** Clock skew allowance: certificates are valid from a little before "now". */
 const BACKDATE_MS = 5 * 60 * 1000;

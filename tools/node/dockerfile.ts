@@ -82,7 +82,7 @@ const repoRoot = path.resolve(import.meta.dirname, '../..');
 const node24 = path.join(repoRoot, 'node_modules/node/bin/node');
 
 /** A distroless-like root: Node 24 at /nodejs/bin/node and the libraries `ldd` says it loads. */
-export function runBaseRootfs(): string {
+function runBaseRootfs(): string {
   const files: Record<string, string> = { [node24]: '/nodejs/bin/node' };
   const ldd = execFileSync('ldd', [node24], { encoding: 'utf8' });
   for (const m of ldd.matchAll(/(\/\S+)\s+\(0x/g)) {

@@ -46,7 +46,7 @@ function peerCidrErrors(peers: readonly V1NetworkPolicyPeer[] | undefined, path:
 }
 
 /** Every ipBlock cidr and except entry not in canonical form, with its field path. */
-export function nonCanonicalCidrErrors(np: V1NetworkPolicy): FieldError[] {
+function nonCanonicalCidrErrors(np: V1NetworkPolicy): FieldError[] {
   // Raw JSON (as admission sends it) says `from`; the client library's typed model says `_from`.
   const ingress = (np.spec?.ingress ?? []).flatMap((r, i) =>
     peerCidrErrors((r as { from?: V1NetworkPolicyPeer[] }).from ?? r._from, `spec.ingress[${i}].from`),
@@ -70,7 +70,7 @@ function selectsEveryPod(sel: V1LabelSelector | undefined): boolean {
 }
 
 /** The Space's default-deny as the operator renders it: owned by it, every pod, Ingress. */
-export function isLiveDefaultDeny(np: V1NetworkPolicy): boolean {
+function isLiveDefaultDeny(np: V1NetworkPolicy): boolean {
   return (
     np.metadata?.name === DEFAULT_DENY_POLICY &&
     operatorOwner(np as KubeObject)?.kind === 'Space' &&
