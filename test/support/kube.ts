@@ -36,8 +36,9 @@ export async function waitFor<T>(
 }
 
 /**
- * @deprecated `waitFor` with its arguments in the old order; kept only for test/dataplane's
- * files, which have not moved to `waitFor` yet. New code calls `waitFor`.
+ * @deprecated `waitFor` with its arguments in the old order; kept for the files that have not
+ * moved to `waitFor` yet (test/dataplane, and integration files that came after the move). New
+ * code calls `waitFor`.
  */
 export async function until<T>(
   fn: () => Promise<T | undefined | false> | T | undefined | false,
