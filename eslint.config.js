@@ -22,6 +22,16 @@ export default tseslint.config(
     },
   },
   {
+    // Functions stay small (as Pepr does): a cap on branches and one on length, for everything that
+    // is not a test.
+    files: ['src/**/*.ts', 'tools/**/*.ts', 'bin/**', 'bench/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      complexity: ['error', 10],
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**', 'bench/**'],
     rules: {
       '@typescript-eslint/explicit-function-return-type': 'off',
