@@ -1,9 +1,9 @@
 // The bench's own API calls: server-side apply (field manager `bench`), LIST, DELETE, through
 // the engine's KubeClient (the operator's client: one node:https keep-alive pool, objects
 // untouched, 429 Retry-After handled by the client), and a promise pool.
-import { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, isNotFound } from '../src/engine/errors.ts';
 import { KubeClient, applyRequest, buildPath } from '../src/engine/kubeclient.ts';
+import { loadKubeConfig } from '../src/engine/kubeconfig.ts';
 import type { KubeObject } from '../src/model/index.ts';
 
 const PLURALS: Record<string, string> = {
@@ -25,14 +25,17 @@ export function pathOf(obj: {
   return buildPath(obj.apiVersion, plural, obj.metadata.namespace, obj.metadata.name);
 }
 
+/** The engine's KubeClient for a kubeconfig file (its current context): the bench's one client. */
+export async function benchClient(kubeconfigPath: string): Promise<KubeClient> {
+  return new KubeClient(await loadKubeConfig({ path: kubeconfigPath }));
+}
+
 export class BenchKube {
   readonly api: KubeClient;
   requests = 0;
 
-  constructor(kubeconfigPath: string) {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    this.api = new KubeClient(kc);
+  constructor(api: KubeClient) {
+    this.api = api;
   }
 
   async apply<T = KubeObject>(obj: KubeObject, fieldManager = 'bench'): Promise<T> {

@@ -24,7 +24,7 @@ import { startControlPlane, type ControlPlane } from '../tools/harness/controlpl
 import { parseBenchArgs, type BenchArgs } from './args.ts';
 import { startPeer, type SubjectName, type SubjectProc } from './peer.ts';
 import { renderProfile, summarize, type CpuProfile, type ProfileSummary } from './profile.ts';
-import { BenchKube, pool, retrying, sleep, until } from './kube.ts';
+import { BenchKube, benchClient, pool, retrying, sleep, until } from './kube.ts';
 import {
   apiCounts,
   cpuSnapshot,
@@ -498,7 +498,7 @@ async function prepareCluster(
   const crds = await cp.kubectl(['apply', '--server-side', '-k', path.join(repoRoot, 'crds')]);
   if (crds.code !== 0) throw new Error(`installing CRDs failed: ${crds.stderr}`);
   await cp.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
-  const kube = new BenchKube(cp.kubeconfigPath);
+  const kube = new BenchKube(await benchClient(cp.kubeconfigPath));
   const w = workload({ s1: args.spaces, peerings: args.peerings, a1: args.apps, spacesTotal: args.spaces });
   return { kube, w };
 }
@@ -701,7 +701,7 @@ async function runOne(args: BenchArgs, subject: SubjectName): Promise<Record<str
     apiserverArgs: ['--service-node-port-range=20000-64999'],
     controllerManager: args.kcmQps === 0,
   });
-  const run: Running = { tracker: new Tracker(cp.kubeconfigPath) };
+  const run: Running = { tracker: new Tracker(await benchClient(cp.kubeconfigPath)) };
   const cleanup = async (): Promise<void> => {
     run.tracker.stop();
     await run.op?.stop();

@@ -5,7 +5,8 @@
 // per kind) instead of polling, so the moment the last object converges is exact to the event
 // and the bench adds no LIST load to the apiserver while the operator works. `verify()`
 // re-checks the final state with plain LISTs.
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeClient } from '../src/engine/kubeclient.ts';
 import { Informer } from '../src/engine/informer.ts';
 import { APP_LABEL } from '../src/model/index.ts';
 import type { BenchKube } from './kube.ts';
@@ -37,11 +38,9 @@ export class Tracker {
   #waiters: Array<() => void> = [];
   lastConvergedAt = 0;
 
-  constructor(kubeconfigPath: string) {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
+  constructor(api: KubeClient) {
     const mk = (name: string, path: string, labelSelector?: string): Informer<Obj> =>
-      new Informer<Obj>({ kc, name: `bench-${name}`, path, ...(labelSelector ? { labelSelector } : {}) });
+      new Informer<Obj>({ api, name: `bench-${name}`, path, ...(labelSelector ? { labelSelector } : {}) });
     this.informers = {
       spaces: mk('spaces', '/apis/privatespaces.dev/v1alpha1/spaces'),
       peerings: mk('peerings', '/apis/privatespaces.dev/v1alpha1/peerings'),
