@@ -12,7 +12,8 @@
 //
 // Cast: Space S (10.50.0.0/16, trusted 203.0.113.0/24); internal App billing-<run> (:5000, one
 // custom domain), external App www-<run> (:8080, a LoadBalancer); Peering office (192.168.60.0/24).
-// Pods: billing-1 and www-1 behind the apps, `client` in S, `outsider` in another namespace.
+// Pods: billing-1 and www-1 behind the apps, `client` in S, `outsider` in another namespace
+// (and, for one test, www-silent: a second www pod whose server sends nothing first, netexec).
 // Outside hosts: peer 192.168.60.10, trusted 203.0.113.10, internet 198.51.100.10.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -333,6 +334,41 @@ describe.skipIf(unavailable)(
       expect(await d.connect(client, wwwIP, external.port)).toBe('ok');
       expect(await d.connect(outsider, wwwIP, external.port)).toBe('refused');
       expect(await d.connect(internet, wwwPod.ip, external.port)).toBe('refused');
+    });
+
+    it("admits the trusted range straight to the external app's pod and through its ClusterIP; the internet and the peer are refused", async () => {
+      const d = D();
+      // No load balancer in the way: the pod's policy (app-www) admits the trusted range on the web
+      // port, and only the trusted range from outside. kube-router sees the original source on the
+      // ClusterIP path too (its FORWARD jump precedes kube-proxy's masquerade, tools/harness/node.ts).
+      for (const to of [wwwPod.ip, wwwIP]) {
+        expect([to, await d.probe(trusted, to, external.port)]).toEqual([
+          to,
+          { result: 'ok', reply: 'www-1' },
+        ]);
+        for (const from of [internet, peer]) {
+          expect([from.name, to, await d.connect(from, to, external.port)]).toEqual([
+            from.name,
+            to,
+            'refused',
+          ]);
+        }
+      }
+      // A server that sends nothing until it gets a request (agnhost netexec, as test/node's
+      // www-web): the handshake completes, so the trusted range connects; the internet is refused.
+      const silent = await d.addPod({
+        namespace: S,
+        name: 'www-silent',
+        labels: { [APP_LABEL]: external.name },
+        port: external.port,
+        args: ['netexec', '--http-port=$(PORT)'],
+      });
+      try {
+        expect(await d.probe(trusted, silent.ip, external.port)).toEqual({ result: 'ok' });
+        expect(await d.connect(internet, silent.ip, external.port)).toBe('refused');
+      } finally {
+        await d.deletePod(silent);
+      }
     });
 
     it('App.status.reachableFrom admits exactly the sources that connect', async () => {
