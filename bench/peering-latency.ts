@@ -23,7 +23,10 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { Informer } from '../src/engine/informer.ts';
+import { KubeClient } from '../src/engine/kubeclient.ts';
+import { loadKubeConfig } from '../src/engine/kubeconfig.ts';
 import { createLogger } from '../src/engine/index.ts';
 import { repoRoot } from '../tools/harness/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../tools/harness/controlplane.ts';
@@ -116,24 +119,26 @@ interface Sample {
 /** Times of the NetworkPolicy's changes, from a watch: whether it admits the Peering's CIDR. */
 class PolicyWatch {
   readonly events: { t: number; admits: boolean }[] = [];
-  private abort?: AbortController;
-  private stopped = false;
+  private informer?: Informer<k8s.V1NetworkPolicy & { metadata: { name: string } }>;
 
-  async start(kc: k8s.KubeConfig): Promise<void> {
-    this.abort = await new k8s.Watch(kc).watch(
-      `/apis/networking.k8s.io/v1/namespaces/${SPACE}/networkpolicies`,
-      { fieldSelector: `metadata.name=${POLICY}` },
-      (type: string, obj: k8s.V1NetworkPolicy) => {
-        if (type === 'ADDED' || type === 'MODIFIED')
-          this.events.push({
-            t: Date.now(),
-            admits: JSON.stringify(obj.spec?.ingress ?? []).includes(PEER_CIDR),
-          });
-      },
-      (err: unknown) => {
-        if (err && !this.stopped) log(`policy watch ended: ${String(err)}`);
-      },
-    );
+  async start(api: KubeClient): Promise<void> {
+    const informer = new Informer<k8s.V1NetworkPolicy & { metadata: { name: string } }>({
+      api,
+      name: 'bench-policy',
+      path: `/apis/networking.k8s.io/v1/namespaces/${SPACE}/networkpolicies`,
+      fieldSelector: `metadata.name=${POLICY}`,
+    });
+    const record = (obj: k8s.V1NetworkPolicy): void => {
+      this.events.push({
+        t: Date.now(),
+        admits: JSON.stringify(obj.spec?.ingress ?? []).includes(PEER_CIDR),
+      });
+    };
+    informer.onAdd(record);
+    informer.onUpdate((_, obj) => record(obj));
+    this.informer = informer;
+    informer.start();
+    await informer.synced;
   }
 
   /** When the policy first became `admits` at or after `since`. */
@@ -149,8 +154,7 @@ class PolicyWatch {
   }
 
   stop(): void {
-    this.stopped = true;
-    this.abort?.abort();
+    this.informer?.stop();
   }
 }
 
@@ -268,9 +272,7 @@ try {
     logger: createLogger({ level: 'error', base: { component: 'spaces-operator' } }),
   });
   await op.ready;
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  await policy.start(kc);
+  await policy.start(new KubeClient(await loadKubeConfig({ path: kubeconfig })));
 
   await kubectlOk(kubeconfig, ['apply', '-f', '-'], spaceYaml);
   const pod = await dp.addPod({
