@@ -98,7 +98,7 @@ export interface Operator {
 function cacheLookup(inf: Informers, api: KubeClient): Lookup {
   return {
     space: async (name) =>
-      inf.spaces.get(name) ?? (mayBeSpace(inf, name) ? await liveSpace(api, name) : undefined),
+      inf.spaces.get(name) ?? (mayBeSpace(inf.namespaces, name) ? await liveSpace(api, name) : undefined),
     appsIn: (ns) => inf.apps.list(ns),
     peeringsIn: (ns) => inf.peerings.list(ns),
     namespaces: () => inf.namespaces.list(),
@@ -111,14 +111,20 @@ function cacheLookup(inf: Informers, api: KubeClient): Lookup {
   };
 }
 
+/** What mayBeSpace reads of a cached namespace. */
+type NamespaceMeta = { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } };
+
 /**
  * Whether a Space the cache misses may still exist: a Space applied in the same `kubectl apply` as
  * its Apps can reach the API a few ms before this replica's cache, so the API is asked when the
  * namespace (named as the Space) is not cached yet, or carries the Space label or the adopt
  * annotation. A cached namespace with neither belongs to no Space: no GET on each admission there.
  */
-function mayBeSpace(inf: Informers, name: string): boolean {
-  const ns = inf.namespaces.get(name);
+export function mayBeSpace(
+  namespaces: { get(name: string): NamespaceMeta | undefined },
+  name: string,
+): boolean {
+  const ns = namespaces.get(name);
   if (!ns) return true;
   return !!ns.metadata.labels?.[SPACE_LABEL] || !!ns.metadata.annotations?.[ADOPT_ANNOTATION];
 }
