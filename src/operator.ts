@@ -34,7 +34,7 @@ import { isNotFound } from './engine/errors.ts';
 import { loadKubeConfig } from './engine/kubeconfig.ts';
 import type { Space } from './api/v1alpha1/index.ts';
 import { API_VERSION } from './api/v1alpha1/constants.ts';
-import { platformSettings, type PlatformSettings } from './model/index.ts';
+import { ADOPT_ANNOTATION, SPACE_LABEL, platformSettings, type PlatformSettings } from './model/index.ts';
 import {
   certCheckIntervalMs,
   startWebhook,
@@ -97,9 +97,8 @@ export interface Operator {
 
 function cacheLookup(inf: Informers, api: KubeClient): Lookup {
   return {
-    // A Space applied in the same `kubectl apply` as its Apps can reach the API a few ms before
-    // this replica's cache: on a miss, ask the API (never less fresh than the cache).
-    space: async (name) => inf.spaces.get(name) ?? (await liveSpace(api, name)),
+    space: async (name) =>
+      inf.spaces.get(name) ?? (mayBeSpace(inf.namespaces, name) ? await liveSpace(api, name) : undefined),
     appsIn: (ns) => inf.apps.list(ns),
     peeringsIn: (ns) => inf.peerings.list(ns),
     namespaces: () => inf.namespaces.list(),
@@ -110,6 +109,24 @@ function cacheLookup(inf: Informers, api: KubeClient): Lookup {
     nodes: () => inf.nodes.list(),
     serviceCIDRs: () => inf.serviceCIDRs.list(),
   };
+}
+
+/** What mayBeSpace reads of a cached namespace. */
+type NamespaceMeta = { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } };
+
+/**
+ * Whether a Space the cache misses may still exist: a Space applied in the same `kubectl apply` as
+ * its Apps can reach the API a few ms before this replica's cache, so the API is asked when the
+ * namespace (named as the Space) is not cached yet, or carries the Space label or the adopt
+ * annotation. A cached namespace with neither belongs to no Space: no GET on each admission there.
+ */
+export function mayBeSpace(
+  namespaces: { get(name: string): NamespaceMeta | undefined },
+  name: string,
+): boolean {
+  const ns = namespaces.get(name);
+  if (!ns) return true;
+  return !!ns.metadata.labels?.[SPACE_LABEL] || !!ns.metadata.annotations?.[ADOPT_ANNOTATION];
 }
 
 async function liveSpace(api: KubeClient, name: string): Promise<Space | undefined> {

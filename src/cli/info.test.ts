@@ -87,6 +87,20 @@ describe('infoView', () => {
     expect(view.apps[1]?.processes).toEqual(['web=0/0']);
   });
 
+  it('prints status.processes once the operator has written it (not the live count)', () => {
+    const reported: App = {
+      ...billing,
+      status: {
+        ...billing.status,
+        processes: [
+          { name: 'web', ready: 3, total: 4, discovery: 'web.billing.app.localspace' },
+          { name: 'worker', ready: 1, total: 1, discovery: 'worker.billing.app.localspace' },
+        ],
+      },
+    };
+    expect(infoView(space, [], [reported], pods).apps[0]?.processes).toEqual(['web=3/4', 'worker=1/1']);
+  });
+
   it('readyText', () => {
     expect(readyText(undefined)).toBe('<unknown>');
     expect(readyText([{ type: 'Ready', status: 'Unknown' }])).toBe('Unknown');

@@ -9,6 +9,8 @@ import {
   hasDnsDiscovery,
   isInternal,
   processDiscoveryName,
+  processStatus,
+  type ProcessPod,
   peeringRoutes,
   sortCidrs,
   spaceDnsDomain,
@@ -67,32 +69,18 @@ export interface AppInfo {
 }
 
 /** What the CLI reads of a pod to count a process's dynos. */
-export interface PodCount {
-  metadata?: { labels?: Record<string, string>; deletionTimestamp?: unknown };
-  status?: { phase?: string; conditions?: { type: string; status: string }[] };
-}
-
-const isLive = (pod: PodCount): boolean => {
-  const phase = pod.status?.phase;
-  return phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata?.deletionTimestamp;
-};
-
-const isReady = (pod: PodCount): boolean =>
-  (pod.status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True');
+export type PodCount = ProcessPod;
 
 /** `web=2/3` per process: ready/live pods its selector matches (a pod counts once, web first). */
 export function processCounts(app: App, pods: readonly PodCount[]): string[] {
-  const procs = appProcesses(app);
-  const n = new Map(procs.map((p) => [p.name, { ready: 0, live: 0 }]));
-  for (const pod of pods.filter(isLive)) {
-    const labels = pod.metadata?.labels ?? {};
-    const proc = procs.find((p) => Object.entries(p.selector).every(([k, v]) => labels[k] === v));
-    const c = proc && n.get(proc.name);
-    if (!c) continue;
-    c.live++;
-    if (isReady(pod)) c.ready++;
-  }
-  return procs.map((p) => `${p.name}=${n.get(p.name)?.ready ?? 0}/${n.get(p.name)?.live ?? 0}`);
+  return processStatus(app, pods, false).map((p) => `${p.name}=${p.ready}/${p.total}`);
+}
+
+/** status.processes as the operator wrote it, or (not written yet) counted from the live pods. */
+function appProcessText(app: App, pods: readonly PodCount[]): string[] {
+  const reported = app.status?.processes;
+  if (reported === undefined) return processCounts(app, pods);
+  return reported.map((p) => `${p.name}=${p.ready}/${p.total}`);
 }
 
 export interface InfoView {
@@ -155,7 +143,7 @@ export function infoView(
       exposed: a.status?.exposed === undefined ? '<unknown>' : String(a.status.exposed),
       certificate: certificateText(a, now),
 
-      processes: processCounts(a, pods),
+      processes: appProcessText(a, pods),
       discovery: hasDnsDiscovery(a, space) ? appProcesses(a).map((p) => processDiscoveryName(a, p.name)) : [],
     })),
   };

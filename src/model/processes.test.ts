@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { appChildren, appPort, appSelector, staleProcessPolicies } from './app.ts';
 import { makeApp, makePeering, makeSpace } from './fixtures.ts';
-import { appProcesses, processErrors } from './processes.ts';
-import { validateApp } from './validate.ts';
+import { appProcesses, processErrors, processStatus, type ProcessPod } from './processes.ts';
+import { validateApp, validateStoredApp } from './validate.ts';
 
 const cedar = makeSpace('acme');
 const fir = makeSpace('acme', { generation: 'fir' });
@@ -77,6 +77,66 @@ describe('processErrors / validateApp', () => {
     expect(validateApp(makeApp('billing', {}), fir)).toEqual([]);
     expect(validateApp(makeApp('billing', { dnsDiscovery: false }), fir)).toEqual([]);
     expect(validateApp(makeApp('billing', { dnsDiscovery: true }), cedar)).toEqual([]);
+  });
+
+  it('fir: an update that sets dnsDiscovery: true is refused; one that keeps a stored true is not', () => {
+    const on = makeApp('billing', { dnsDiscovery: true });
+    const unset = makeApp('billing', {});
+    const off = makeApp('billing', { dnsDiscovery: false });
+    for (const old of [unset, off]) {
+      expect(validateApp(on, fir, old).map((e) => e.field)).toEqual(['spec.dnsDiscovery']);
+    }
+    expect(validateApp(on, fir, on)).toEqual([]);
+    // The reconciler's check of a stored App: the old CRD default true on fir is not InvalidSpec.
+    expect(validateStoredApp(on, fir)).toEqual([]);
+    // Everything else a stored App can get wrong still is.
+    expect(validateStoredApp(makeApp('billing', { dnsDiscovery: true, internalRouting: true }), fir)).toEqual(
+      [expect.objectContaining({ field: 'spec.internalRouting' })],
+    );
+  });
+});
+
+describe('processStatus', () => {
+  const pod = (
+    labels: Record<string, string>,
+    ready: boolean,
+    extra: Partial<ProcessPod> = {},
+  ): ProcessPod => ({
+    metadata: { labels },
+    status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+    ...extra,
+  });
+  const web = { 'privatespaces.dev/app': 'billing', 'privatespaces.dev/process': 'web' };
+  const wrk = { 'privatespaces.dev/app': 'billing', 'privatespaces.dev/process': 'worker' };
+  const app = makeApp('billing', { processes: [worker, { name: 'web' }] });
+
+  it('counts live and ready pods per process, web first, with the discovery name while it is on', () => {
+    const pods = [
+      pod(web, true),
+      pod(web, false),
+      pod(wrk, true),
+      pod(wrk, true, { status: { phase: 'Succeeded' } }),
+      pod(web, true, { metadata: { labels: web, deletionTimestamp: '2026-01-01T00:00:00Z' } }),
+      pod({ 'privatespaces.dev/app': 'other' }, true),
+    ];
+    expect(processStatus(app, pods, true)).toEqual([
+      { name: 'web', ready: 1, total: 2, discovery: 'web.billing.app.localspace' },
+      { name: 'worker', ready: 1, total: 1, discovery: 'worker.billing.app.localspace' },
+    ]);
+  });
+
+  it('has no discovery names with discovery off, and zeros without pods', () => {
+    expect(processStatus(app, [], false)).toEqual([
+      { name: 'web', ready: 0, total: 0 },
+      { name: 'worker', ready: 0, total: 0 },
+    ]);
+  });
+
+  it('reads the older form as one web process selected by spec.selector', () => {
+    const older = makeApp('billing', { selector: { matchLabels: { tier: 'api' } } });
+    expect(processStatus(older, [pod({ tier: 'api' }, true), pod(web, true)], false)).toEqual([
+      { name: 'web', ready: 1, total: 1 },
+    ]);
   });
 });
 

@@ -11,6 +11,7 @@
 // form, {app, process: web}), so its Service and policy select only pods that say they are web.
 import type { App } from '../api/v1alpha1/app.ts';
 import { checkLabels, isDnsLabel } from './checks.ts';
+import { processDiscoveryName } from './dns.ts';
 import { APP_LABEL, PROCESS_LABEL, WEB_PROCESS, sortedLabels } from './labels.ts';
 import type { FieldError } from './types.ts';
 
@@ -119,4 +120,51 @@ export function processErrors(app: AppLike): FieldError[] {
     }
   });
   return errors;
+}
+
+/** What is read of a pod to count a process's pods (a V1Pod fits). */
+export interface ProcessPod {
+  metadata?: { labels?: Record<string, string>; deletionTimestamp?: unknown };
+  status?: { phase?: string; conditions?: readonly { type: string; status: string }[] };
+}
+
+/** One entry of App status.processes: ready and live pods, and the discovery name while it is on. */
+export interface ProcessCount {
+  name: string;
+  ready: number;
+  total: number;
+  /** `<process>.<app>.app.localspace`, only while DNS discovery is on for the App. */
+  discovery?: string;
+}
+
+const isLivePod = (pod: ProcessPod): boolean => {
+  const phase = pod.status?.phase;
+  return phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata?.deletionTimestamp;
+};
+
+const isReadyPod = (pod: ProcessPod): boolean =>
+  (pod.status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True');
+
+/**
+ * Per process (web first, then by name): the live pods (not Succeeded, Failed or deleting) its
+ * selector matches and how many of them are Ready; a pod counts once, for the first process that
+ * selects it. `discovery` (the DNS discovery check, hasDnsDiscovery) adds the discovery names.
+ */
+export function processStatus(app: AppLike, pods: readonly ProcessPod[], discovery: boolean): ProcessCount[] {
+  const procs = appProcesses(app);
+  const counts = procs.map((p) => ({
+    name: p.name,
+    ready: 0,
+    total: 0,
+    ...(discovery ? { discovery: processDiscoveryName(app, p.name) } : {}),
+  }));
+  for (const pod of pods.filter(isLivePod)) {
+    const labels = pod.metadata?.labels ?? {};
+    const i = procs.findIndex((p) => Object.entries(p.selector).every(([k, v]) => labels[k] === v));
+    const c = counts[i];
+    if (!c) continue;
+    c.total++;
+    if (isReadyPod(pod)) c.ready++;
+  }
+  return counts;
 }

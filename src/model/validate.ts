@@ -190,7 +190,7 @@ export function validateSpace(
   ];
 }
 
-function appSpaceErrors(app: App, space: Space | undefined): FieldError[] {
+function appSpaceErrors(app: App, space: Space | undefined, old: App | undefined): FieldError[] {
   if (!space) {
     return [
       {
@@ -207,7 +207,9 @@ function appSpaceErrors(app: App, space: Space | undefined): FieldError[] {
       },
     ];
   }
-  if (space.spec.generation === 'fir' && app.spec.dnsDiscovery === true) {
+  // A true the old object already had (the old CRD default) is kept and ignored, not refused:
+  // refusing it would make every later write to an upgraded fir App fail (see validateStoredApp).
+  if (space.spec.generation === 'fir' && app.spec.dnsDiscovery === true && old?.spec.dnsDiscovery !== true) {
     return [
       {
         field: 'spec.dnsDiscovery',
@@ -294,7 +296,11 @@ export function validateApp(
       message: `"${app.metadata.name}" cannot name a Service: use at most 63 lower-case letters, digits and -, starting with a letter`,
     });
   }
-  errors.push(...appSpaceErrors(app, space), ...appSpecErrors(app), ...domainErrors(app, space, settings));
+  errors.push(
+    ...appSpaceErrors(app, space, old),
+    ...appSpecErrors(app),
+    ...domainErrors(app, space, settings),
+  );
   if (old && old.spec.internalRouting !== app.spec.internalRouting) {
     errors.push({
       field: 'spec.internalRouting',
@@ -302,4 +308,18 @@ export function validateApp(
     });
   }
   return errors;
+}
+
+/**
+ * The checks for an App already stored in the API (the reconciler's): what the webhook refuses on
+ * a create, except what only a change can break. A stored object is its own predecessor, so a
+ * spec.dnsDiscovery: true kept on a fir Space (the old CRD default) is not an error: the
+ * reconciler treats it as off and reports it (condition DnsDiscovery, reason IgnoredOnFir).
+ */
+export function validateStoredApp(
+  app: App,
+  space: Space | undefined,
+  settings: PlatformSettings = DEFAULT_SETTINGS,
+): FieldError[] {
+  return validateApp(app, space, app, settings);
 }

@@ -185,6 +185,22 @@ export const ReachSchema = Type.Object({
   policy: Type.String({ description: 'The NetworkPolicy (namespace/name) that admits this source.' }),
 });
 
+export const ProcessStatusSchema = Type.Object({
+  name: Type.String({ description: 'The process type (web, worker, ...).', maxLength: 63 }),
+  ready: Type.Integer({ minimum: 0, description: 'Live pods of the process whose Ready condition is True.' }),
+  total: Type.Integer({
+    minimum: 0,
+    description: 'Live pods of the process (not Succeeded, Failed or being deleted).',
+  }),
+  discovery: Type.Optional(
+    Type.String({
+      description:
+        '<process>.<app>.app.localspace: every ready pod of the process; only while DNS discovery is on.',
+      maxLength: 253,
+    }),
+  ),
+});
+
 export const AppStatusSchema = Type.Object(
   {
     serviceName: Type.Optional(Type.String({ description: 'The Service fronting the web process.' })),
@@ -210,6 +226,14 @@ export const AppStatusSchema = Type.Object(
         description: 'True when anyone outside the Space and its peerings can reach the web pods.',
       }),
     ),
+    processes: Type.Optional(
+      Type.Array(ProcessStatusSchema, {
+        description: 'Per process type (web first, then by name): its live pods and how many are Ready.',
+        maxItems: MAX_APP_PROCESSES,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+      }),
+    ),
     tls: Type.Optional(AppTlsStatusSchema),
     observedGeneration: Type.Optional(ObservedGeneration()),
     conditions: Type.Optional(Conditions('App')),
@@ -232,6 +256,7 @@ export type AppSelector = Static<typeof AppSelectorSchema>;
 export type AppProcessSpec = Static<typeof AppProcessSchema>;
 export type AppSpec = Static<typeof AppSpecSchema>;
 export type AppStatus = Static<typeof AppStatusSchema>;
+export type ProcessStatus = Static<typeof ProcessStatusSchema>;
 export type Reach = Static<typeof ReachSchema>;
 export type ReachKind = (typeof REACH_KINDS)[number];
 export type App = Static<typeof AppSchema>;

@@ -1,8 +1,13 @@
 // The pure parts of the App status: Names, HostNetworkReach and the SelectorConflict message.
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { makeApp } from '../../model/fixtures.ts';
-import { conflictMessage, hostNetworkCondition, namesStatus } from './reconcile.ts';
+import { makeApp, makeSpace } from '../../model/fixtures.ts';
+import {
+  conflictMessage,
+  hostNetworkCondition,
+  ignoredDiscoveryCondition,
+  namesStatus,
+} from './reconcile.ts';
 
 describe('namesStatus', () => {
   const model = ['billing.acme.spaces.local', 'web.billing.app.localspace'];
@@ -84,5 +89,22 @@ describe('conflictMessage', () => {
     expect(text).toContain('App "billing" (pod billing-1 carries the labels of both)');
     expect(text).toContain('App "ledger"');
     expect(text).toMatch(/change spec.selector/);
+  });
+});
+
+describe('ignoredDiscoveryCondition', () => {
+  const fir = makeSpace('acme', { generation: 'fir' });
+  const cedar = makeSpace('acme');
+
+  it('names spec.dnsDiscovery when a fir App keeps a stored true', () => {
+    const got = ignoredDiscoveryCondition(makeApp('billing', { dnsDiscovery: true }), fir);
+    expect(got).toMatchObject({ type: 'DnsDiscovery', status: 'False', reason: 'IgnoredOnFir' });
+    expect(got?.message).toContain('spec.dnsDiscovery: true ignored: fir Spaces have no DNS discovery');
+  });
+
+  it('is absent on cedar, and on fir when the App does not ask for discovery', () => {
+    expect(ignoredDiscoveryCondition(makeApp('billing', { dnsDiscovery: true }), cedar)).toBeUndefined();
+    expect(ignoredDiscoveryCondition(makeApp('billing', {}), fir)).toBeUndefined();
+    expect(ignoredDiscoveryCondition(makeApp('billing', { dnsDiscovery: false }), fir)).toBeUndefined();
   });
 });

@@ -13,10 +13,12 @@ import {
   appProcesses,
   appSelector,
   appServiceName,
+  hasDnsDiscovery,
   isInternal,
+  processStatus,
   sortCidrs,
   staleProcessPolicies,
-  validateApp,
+  validateStoredApp,
 } from '../../model/index.ts';
 import {
   evaluateIngress,
@@ -300,11 +302,32 @@ function conflictsOf(c: Ctx, app: App): SelectorConflict[] {
 type AppObject = NonNullable<ReturnType<Ctx['informers']['apps']['get']>>;
 type SpaceObject = NonNullable<ReturnType<Ctx['informers']['spaces']['get']>>;
 
+const DISCOVERY_CONDITION = 'DnsDiscovery';
+
+/**
+ * The DnsDiscovery condition while spec.dnsDiscovery: true is stored on an App of a fir Space (the
+ * old CRD default): the reconciler treats it as off (hasDnsDiscovery) and says so, instead of
+ * refusing an App the webhook let in; undefined otherwise (the condition is then removed).
+ */
+export function ignoredDiscoveryCondition(
+  app: Pick<App, 'spec'>,
+  space: Pick<Space, 'spec'>,
+): Omit<Condition, 'lastTransitionTime'> | undefined {
+  if (space.spec.generation !== 'fir' || app.spec.dnsDiscovery !== true) return undefined;
+  return {
+    type: DISCOVERY_CONDITION,
+    status: 'False',
+    reason: 'IgnoredOnFir',
+    message:
+      'spec.dnsDiscovery: true ignored: fir Spaces have no DNS discovery; remove spec.dnsDiscovery or set it to false',
+  };
+}
+
 /** Every status condition of a reconciled App. */
 function appConditions(
   c: Ctx,
   app: App,
-  reach: Exposure & { listed: string },
+  reach: Exposure & { listed: string; space: Space },
   names: ReturnType<typeof namesStatus>,
 ): Condition[] {
   const generation = app.metadata.generation;
@@ -324,7 +347,9 @@ function appConditions(
     conditions = setCondition(conditions, hostNetworkCondition(hostPods, exempt), generation);
   }
   if (names.condition) conditions = setCondition(conditions, names.condition, generation);
-  return conditions;
+  const ignored = ignoredDiscoveryCondition(app, reach.space);
+  if (ignored) return setCondition(conditions, ignored, generation);
+  return conditions.filter((x) => x.type !== DISCOVERY_CONDITION);
 }
 
 async function emitExposure(c: Ctx, app: AppObject, reach: Exposure, exposed: boolean): Promise<void> {
@@ -357,7 +382,7 @@ function wideningKeys(reach: Exposure): Set<string> {
 async function spaceToReconcile(c: Ctx, app: AppObject): Promise<SpaceObject | undefined> {
   const namespace = app.metadata.namespace ?? '';
   const space = c.informers.spaces.get(namespace);
-  const errors = validateApp(app, space, undefined, c.settings);
+  const errors = validateStoredApp(app, space, c.settings);
   if (!space || errors.length > 0) {
     await reportInvalidSpec(c, app, errorText(errors) || `namespace ${namespace} belongs to no Space`);
     return undefined;
@@ -435,12 +460,13 @@ export function appReconciler(c: Ctx): Reconciler<string> {
         ...(clusterIP ? { clusterIP } : {}),
         names: names.names,
         readyEndpoints: readyEndpointCount(c.informers.endpointSlices.list(namespace), service),
+        processes: processStatus(app, c.informers.pods.list(namespace), hasDnsDiscovery(app, space)),
         reachableFrom,
         exposed,
         // status.tls is the TLS controller's (src/controllers/tls/): kept, not merged away.
         ...(app.status?.tls ? { tls: app.status.tls } : {}),
         observedGeneration: app.metadata.generation,
-        conditions: appConditions(c, app, { ...reach, listed }, names),
+        conditions: appConditions(c, app, { ...reach, listed, space }, names),
       });
       await emitExposure(c, app, reach, exposed);
     },
