@@ -10,7 +10,7 @@ import {
   DEFAULT_DENY_POLICY,
   DEFAULT_SETTINGS,
   isInternal,
-  validateApp,
+  validateStoredApp,
   platformSettings,
 } from '../model/index.ts';
 import { hostNetworkReach, hostNetworkText, type NamespaceInfo } from '../reach/index.ts';
@@ -102,15 +102,13 @@ function specProblems(input: DoctorInput): Problem[] {
     ];
   }
   // Custom domains are the cluster's webhook's to judge (its allowed suffixes are a flag we cannot see).
-  return validateApp(
-    app,
-    space,
-    undefined,
-    platformSettings({ allowedDnsSuffixes: app.spec.domains ?? [] }),
-  ).map((e) => ({
-    what: `the webhook would refuse the App: ${e.field}: ${e.message}`,
-    fix: `edit it: kubectl -n ${ns} edit app ${app.metadata.name}`,
-  }));
+  // Judged as an update that keeps the stored spec, as the webhook judges the App's next edit.
+  return validateStoredApp(app, space, platformSettings({ allowedDnsSuffixes: app.spec.domains ?? [] })).map(
+    (e) => ({
+      what: `the webhook would refuse the App: ${e.field}: ${e.message}`,
+      fix: `edit it: kubectl -n ${ns} edit app ${app.metadata.name}`,
+    }),
+  );
 }
 
 const OPERATOR_FIX =
