@@ -27,7 +27,8 @@ fi
 
 if ! ls .cache/bin/*/.complete >/dev/null 2>&1; then
   say "first run: building the control plane, etcd, CoreDNS and kube-router from Go modules"
-  say "(about 15 minutes on 2 cores with an empty Go module cache, 5 with a warm one; cached in .cache/bin)"
+  say "(about 15 minutes on 2 cores with an empty Go module cache, 5 with a warm one; as root about"
+  say " 10 more for the node's kubelet, scheduler and images; cached in .cache/bin)"
 fi
 bash tools/build-binaries.sh >/dev/null
 # The real node's kubelet, scheduler and images (root only: only root can run a node).
