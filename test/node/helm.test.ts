@@ -5,13 +5,13 @@
 // of the Space probes `billing` every 200 ms, none refused, and loses no object; `helm uninstall`
 // removes the operator and its webhook and leaves the Space's namespace, its Apps, their data and
 // their traffic in place, and the install notes say how to remove the CRDs. Root only.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binaries, repoRoot } from '../../tools/harness/binaries.ts';
+import { repoRoot } from '../../tools/harness/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../../tools/harness/controlplane.ts';
 import { operatorImage } from '../../tools/harness/images.ts';
 import {
@@ -22,6 +22,7 @@ import {
   type LocalNode,
 } from '../../tools/harness/node.ts';
 import { tool } from '../../tools/release/bin.ts';
+import { dial, portForward, type PortForward } from './traffic.ts';
 
 const run = promisify(execFile);
 const reason = nodeUnavailable();
@@ -69,53 +70,11 @@ async function connect(from: string, target: string, ns: string): Promise<string
   return r.code === 0 ? 'ok' : (r.stderr.trim().split('\n')[0] ?? `exit ${r.code}`);
 }
 
-/**
- * A port-forward to the probe pod's agnhost netexec: each GET /dial makes the pod itself open a
- * connection to the target (source: a pod of the Space), without the cost of a `kubectl exec`.
- */
-async function portForward(
-  ns: string,
-  pod: string,
-  port: number,
-): Promise<{ port: number; stop: () => void }> {
-  const { kubectl } = await binaries('kubectl');
-  const child = spawn(
-    kubectl,
-    ['--kubeconfig', cp.kubeconfigPath, '-n', ns, 'port-forward', `pod/${pod}`, `:${port}`],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const local = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`port-forward: no port in 30 s: ${out}`)), 30_000);
-    const read = (d: Buffer): void => {
-      out += d.toString();
-      const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    child.once('exit', (code) => reject(new Error(`port-forward exited ${code}: ${out}`)));
-  });
-  const stop = (): void => void child.kill('SIGTERM');
-  forwards.push(stop);
-  return { port: local, stop };
-}
-
-/** One connection from the probe pod to `host:port` (HTTP GET /hostname): 'ok', or what failed. */
-async function dial(forwarded: number, host: string, port: number): Promise<string> {
-  const url = `http://127.0.0.1:${forwarded}/dial?request=hostname&protocol=http&host=${host}&port=${port}&tries=1`;
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    const body = (await r.json()) as { responses?: string[]; errors?: string[] };
-    return body.responses?.length && !body.errors?.length ? 'ok' : (body.errors?.[0] ?? `HTTP ${r.status}`);
-  } catch (err) {
-    return `probe: ${String(err)}`;
-  }
+/** A port-forward to the probe pod's agnhost netexec (test/node/traffic.ts), stopped after the file. */
+async function forwardTo(ns: string, pod: string, port: number): Promise<PortForward> {
+  const f = await portForward(cp.kubeconfigPath, { ns, pod, port });
+  forwards.push(f.stop);
+  return f;
 }
 
 /** Dials `host:port` from the probe pod every 200 ms while `work` runs; the verdicts in order. */
@@ -286,7 +245,7 @@ describe.skipIf(reason)('the Helm chart on a real node', () => {
     // The users' data: a ConfigMap of theirs in the Space namespace.
     await k(['-n', 'acme', 'create', 'configmap', 'ledger', '--from-literal=balance=42']);
     const ip = (await k(['-n', 'acme', 'get', 'svc', 'billing', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
-    const forward = await portForward('acme', 'probe', 8081);
+    const forward = await forwardTo('acme', 'probe', 8081);
     await waitUntil('probe → billing', async () => (await dial(forward.port, ip, 5000)) === 'ok', 30_000);
     const before = await objectUids();
     const podsBefore = (await k(['-n', NS, 'get', 'pods', '-o', 'jsonpath={.items[*].metadata.name}']))

@@ -1,8 +1,8 @@
 // What the upgrade tests of test/node measure while the operator rolls: connections made by a pod
 // of a Space (agnhost netexec's /dial through a port-forward, one every 200 ms or so, without the
 // cost of a `kubectl exec` each), sampled while some work runs, and the uid of every object a user
-// relies on, to prove none was deleted and re-created. (test/node/helm.test.ts has its own copies
-// of these; it can import them from here.)
+// relies on, to prove none was deleted and re-created. helm.test.ts and kustomize-upgrade.test.ts
+// both use them.
 import { spawn } from 'node:child_process';
 import { binaries } from '../../tools/harness/binaries.ts';
 import { kubectlOk, OPERATOR_NAMESPACE, type Kubectl } from '../../tools/harness/install.ts';
