@@ -14,15 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../tools/harness/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../../tools/harness/controlplane.ts';
 import { operatorImage } from '../../tools/harness/images.ts';
-import {
-  IMAGES,
-  NODE_APISERVER_ARGS,
-  nodeUnavailable,
-  startNode,
-  type LocalNode,
-} from '../../tools/harness/node.ts';
+import { NODE_APISERVER_ARGS, nodeUnavailable, startNode, type LocalNode } from '../../tools/harness/node.ts';
 import { tool } from '../../tools/release/bin.ts';
-import { dial, portForward, type PortForward } from './traffic.ts';
+import { agnhostPod, dial, portForward, sampleDuring, type PortForward } from './traffic.ts';
 
 const run = promisify(execFile);
 const reason = nodeUnavailable();
@@ -76,50 +70,6 @@ async function forwardTo(ns: string, pod: string, port: number): Promise<PortFor
   forwards.push(f.stop);
   return f;
 }
-
-/** Dials `host:port` from the probe pod every 200 ms while `work` runs; the verdicts in order. */
-async function probeDuring<T>(
-  forwarded: number,
-  host: string,
-  port: number,
-  work: () => Promise<T>,
-): Promise<{ value: T; verdicts: string[] }> {
-  const verdicts: string[] = [];
-  let done = false;
-  const probing = (async (): Promise<void> => {
-    while (!done) {
-      const t = Date.now();
-      verdicts.push(await dial(forwarded, host, port));
-      await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - t))));
-    }
-  })();
-  try {
-    return { value: await work(), verdicts };
-  } finally {
-    done = true;
-    await probing;
-  }
-}
-
-const podYaml = (name: string, ns: string, labels: Record<string, string>, port: number): string =>
-  JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: ns, labels },
-    spec: {
-      securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [
-        {
-          name: 'agnhost',
-          image: IMAGES.agnhost,
-          imagePullPolicy: 'Never',
-          args: ['netexec', `--http-port=${port}`],
-          readinessProbe: { tcpSocket: { port }, periodSeconds: 1 },
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-        },
-      ],
-    },
-  });
 
 /** uid of every Space, App, Peering, Service and NetworkPolicy, by kind/namespace/name. */
 async function objectUids(): Promise<Record<string, string>> {
@@ -220,9 +170,9 @@ describe.skipIf(reason)('the Helm chart on a real node', () => {
       'privatespaces.dev/app': app,
       'privatespaces.dev/process': 'web',
     });
-    await k(['apply', '-f', '-'], podYaml('billing-web', 'acme', web('billing'), 5000));
-    await k(['apply', '-f', '-'], podYaml('www-web', 'acme', web('www'), 8080));
-    await k(['apply', '-f', '-'], podYaml('probe', 'acme', { role: 'probe' }, 8081));
+    await k(['apply', '-f', '-'], agnhostPod('billing-web', 'acme', web('billing'), 5000));
+    await k(['apply', '-f', '-'], agnhostPod('www-web', 'acme', web('www'), 8080));
+    await k(['apply', '-f', '-'], agnhostPod('probe', 'acme', { role: 'probe' }, 8081));
     await k([
       '-n',
       'acme',
@@ -261,7 +211,10 @@ describe.skipIf(reason)('the Helm chart on a real node', () => {
       readFileSync(chartYaml, 'utf8').replace(/^version: .*$/m, 'version: 0.1.1-next'),
     );
     const start = Date.now();
-    const { verdicts } = await probeDuring(forward.port, ip, 5000, async () => {
+    const billing = { everyMs: 200, check: () => dial(forward.port, ip, 5000) };
+    const {
+      verdicts: { billing: verdicts },
+    } = await sampleDuring({ billing }, async () => {
       await helm([
         'upgrade',
         'spaces-operator',
