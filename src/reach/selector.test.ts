@@ -225,6 +225,34 @@ describe('couldSelect / surelySelects (pods carrying these labels and maybe more
   });
 });
 
+describe('couldSelect: labels only (fast path) agrees with the same labels as In expressions', () => {
+  const keys = ['a', 'b', 'c'];
+  const values = ['1', '2'];
+  // Every labels map over 3 keys × (absent, 1, 2): 27 selectors × 27 fixed sets.
+  const maps = (): Record<string, string>[] =>
+    keys.reduce<Record<string, string>[]>(
+      (acc, k) => acc.flatMap((m) => [m, ...values.map((v) => ({ ...m, [k]: v }))]),
+      [{}],
+    );
+  it('for all 729 pairs', () => {
+    let disagreements = 0;
+    let refusals = 0;
+    for (const labels of maps())
+      for (const fixed of maps()) {
+        const asExpressions: V1LabelSelector = {
+          matchExpressions: Object.entries(labels).map(([key, v]) => ({ key, operator: 'In', values: [v] })),
+        };
+        // An empty expression list would take the fast path too: add a requirement that always holds.
+        asExpressions.matchExpressions!.push({ key: 'free', operator: 'NotIn', values: ['x'] });
+        const fast = couldSelect({ matchLabels: labels }, fixed);
+        if (fast !== couldSelect(asExpressions, fixed)) disagreements++;
+        if (!fast) refusals++;
+      }
+    expect(disagreements).toBe(0);
+    expect(refusals).toBeGreaterThan(100); // the fast path does refuse
+  });
+});
+
 describe('pinnedValues / pinnedNamespaces', () => {
   const name = 'kubernetes.io/metadata.name';
   it.each<{ name: string; selector: V1LabelSelector; want: string[] | undefined }>([

@@ -94,6 +94,9 @@ export function selectsAll(selector: V1LabelSelector | null | undefined): boolea
  * are evaluated; the others must be satisfiable together, key by key.
  */
 export function couldSelect(selector: V1LabelSelector | null | undefined, fixed: Labels): boolean {
+  // The common case (a Service's selector, most podSelectors): labels only, each one a single
+  // value, which a free key can always take: only the keys of `fixed` decide. Built nothing.
+  if (!selector?.matchExpressions?.length) return labelsCouldMatch(selector?.matchLabels ?? {}, fixed);
   const free = new Map<string, Requirement[]>();
   for (const r of requirementsOf(selector)) {
     if (Object.hasOwn(fixed, r.key)) {
@@ -103,6 +106,11 @@ export function couldSelect(selector: V1LabelSelector | null | undefined, fixed:
     }
   }
   return [...free.values()].every(satisfiable);
+}
+
+function labelsCouldMatch(labels: Labels, fixed: Labels): boolean {
+  for (const key in labels) if (Object.hasOwn(fixed, key) && fixed[key] !== labels[key]) return false;
+  return true;
 }
 
 /** Whether one key's requirements can all hold at once (label values are an unbounded set). */

@@ -65,7 +65,14 @@ type AppView = Pick<App, 'metadata' | 'spec'>;
 type Labels = Record<string, string>;
 
 const appKey = (a: AppView): string => `${a.metadata.namespace}/${a.metadata.name}`;
-const selectorsOf = (app: AppView): Labels[] => appProcesses(app).map((p) => p.selector);
+// An App's process selectors, once per App object: the informer replaces an App's object when it
+// changes, and a pod, Service or policy event asks for every App of its namespace.
+const selectors = new WeakMap<AppView, Labels[]>();
+const selectorsOf = (app: AppView): Labels[] => {
+  let sel = selectors.get(app);
+  if (!sel) selectors.set(app, (sel = appProcesses(app).map((p) => p.selector)));
+  return sel;
+};
 
 /** The Apps (keys) one of whose processes selects a pod with these labels (before or after a change). */
 export function appsSelectingPod(apps: readonly AppView[], ...labelSets: (Labels | undefined)[]): string[] {

@@ -108,7 +108,7 @@ function started(
 ) {
   const informers = c.make(gate);
   for (const i of Object.values(informers)) (i as Informer<Obj>).start();
-  const controller = new DnsController({ api: c.api, informers, batchMs: 1, ...more });
+  const controller = new DnsController({ api: c.api, informers, batchMs: 1, minIntervalMs: 0, ...more });
   return { controller, informers, start: controller.start() };
 }
 
@@ -173,6 +173,27 @@ describe('DnsController', () => {
     renderMs = 0;
     await controller.reconcile();
     expect(controller.batchDelayMs()).toBe(1);
+    await controller.stop();
+  });
+
+  it('starts renders at least minIntervalMs apart, counted from the last render start', async () => {
+    const c = cluster();
+    const clock = new FakeClock();
+    const { controller, start } = started(c, undefined, { clock, minIntervalMs: 1000, batchMs: 250 });
+    await start;
+    await clock.advanceAsync(10_000); // the renders the start scheduled
+    await settle();
+    await controller.reconcile();
+    // Right after a render, the next one waits out the rest of the second.
+    expect(controller.batchDelayMs()).toBe(1000);
+    clock.advance(300);
+    expect(controller.batchDelayMs()).toBe(700);
+    clock.advance(600);
+    expect(controller.batchDelayMs()).toBe(250); // never below batchMs
+    clock.advance(5000);
+    expect(controller.batchDelayMs()).toBe(250);
+    await controller.reconcile();
+    expect(controller.batchDelayMs()).toBe(1000);
     await controller.stop();
   });
 

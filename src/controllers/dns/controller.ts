@@ -3,7 +3,8 @@
 //
 // One writer, one queue key: every change (to any watched object) schedules one re-render of
 // all Spaces from the caches, after a batching delay so a burst of changes costs one render and
-// at most one write. The render is incremental (DnsSnapshot, DnsRenderer): it recomputes only the
+// at most one write, and renders start at least `minIntervalMs` apart (1 s), so a burst of
+// thousands of Apps costs one render (and one ConfigMap write) a second, not four. The render is incremental (DnsSnapshot, DnsRenderer): it recomputes only the
 // Apps and Spaces that changed since the previous one, so its cost follows the changes, not the
 // cluster. The delay is `batchMs`, or 5× the last render's time when that is longer (capped at
 // 5 s). The Applier skips the write when the live ConfigMap already holds the result. The
@@ -36,6 +37,7 @@ export const DEFAULT_DNS_CONFIGMAP = 'coredns-custom';
 const KEY = 'coredns';
 const RENDER_TIME_FACTOR = 5;
 const MAX_BATCH_MS = 5000;
+const MIN_INTERVAL_MS = 1000;
 
 type Obj<T> = T & KubernetesObject & { metadata: { name: string } };
 export type ConfigMapObject = Obj<{ data?: Record<string, string> }>;
@@ -71,6 +73,12 @@ export interface DnsControllerOptions {
   informers?: Partial<DnsInformers>;
   /** Least delay from a change to the render, batching bursts. Default 250 ms. */
   batchMs?: number;
+  /**
+   * Least time from one render's start to the next (default 1000 ms). CoreDNS sees a change only
+   * after the kubelet's ConfigMap sync (seconds), so rendering more often than this buys nothing
+   * and costs a render and a ConfigMap write (the whole entries) each time.
+   */
+  minIntervalMs?: number;
   logger?: Logger;
   /** Called after each render (written or not), e.g. to surface conflicts in App status. */
   onResult?: (result: RenderResult) => void;
@@ -110,6 +118,7 @@ export class DnsController implements Reconciler<string> {
   readonly #log: Logger;
   #last: RenderResult | undefined;
   #lastRenderMs = 0;
+  #lastRenderAt: number | undefined;
   #lastConflicts = '';
   #names = new Map<string, { names: AppNames; json: string }>();
   // The render remembers its work between renders (only what changed is recomputed): see
@@ -159,9 +168,11 @@ export class DnsController implements Reconciler<string> {
 
   /** How long a change waits for more before the render: see the top of this file. */
   batchDelayMs(): number {
+    const sinceLast = this.#lastRenderAt === undefined ? Infinity : this.#clock.now() - this.#lastRenderAt;
     return Math.max(
       this.#opts.batchMs ?? 250,
       Math.min(MAX_BATCH_MS, RENDER_TIME_FACTOR * this.#lastRenderMs),
+      (this.#opts.minIntervalMs ?? MIN_INTERVAL_MS) - sinceLast,
     );
   }
 
@@ -202,6 +213,7 @@ export class DnsController implements Reconciler<string> {
     const foreign = foreignOf(live?.data);
     let result: RenderResult;
     const started = this.#clock.now();
+    this.#lastRenderAt = started;
     try {
       result = this.#renderer.render(
         this.#snapshot.spaces({
