@@ -2,15 +2,18 @@
 // default) equal to the rendering of the cluster's Spaces, Apps, Services and EndpointSlices.
 //
 // One writer, one queue key: every change (to any watched object) schedules one re-render of
-// all Spaces from the caches, after a batching delay so a burst of changes costs one render and
-// at most one write, and renders start at least `minIntervalMs` apart (1 s), so a burst of
-// thousands of Apps costs one render (and one ConfigMap write) a second, not four. The render is incremental (DnsSnapshot, DnsRenderer): it recomputes only the
-// Apps and Spaces that changed since the previous one, so its cost follows the changes, not the
-// cluster. The delay is `batchMs`, or 5× the last render's time when that is longer (capped at
-// 5 s). The Applier skips the write when the live ConfigMap already holds the result. The
-// entries are a pure function of the caches, so nothing needs cleaning up when a Space or an
-// App goes (no finalizer): its names simply are not rendered again. A render is never written
-// before every cache has synced, so a restart cannot publish a half-empty state.
+// all Spaces from the caches, after a batching delay, so a burst of changes costs one render and
+// at most one write. The delay is the longest of `batchMs` (250 ms), 10× the last render's time
+// (capped at 5 s: the render never takes more than ~1/11 of a core) and what is left of
+// `minIntervalMs` (1 s) since the last render started: CoreDNS sees a change only after the
+// kubelet's ConfigMap sync (seconds), so a burst of thousands of Apps costs one render and one
+// ConfigMap write a second, not four. The render is incremental (DnsSnapshot, DnsRenderer): it
+// re-judges and re-renders only the Apps and Spaces whose inputs changed, but still walks every
+// cached object once per render to find them. The Applier skips the write when the live
+// ConfigMap already holds the result. The entries are a pure function of the caches, so nothing
+// needs cleaning up when a Space or an App goes (no finalizer): its names simply are not rendered
+// again. A render is never written before every cache has synced, so a restart cannot publish a
+// half-empty state.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Gauge } from 'prom-client';
 import type { App } from '../../api/v1alpha1/app.ts';
@@ -35,7 +38,7 @@ export const DNS_FIELD_MANAGER = 'spaces-operator-dns';
 export const DEFAULT_DNS_NAMESPACE = 'kube-system';
 export const DEFAULT_DNS_CONFIGMAP = 'coredns-custom';
 const KEY = 'coredns';
-const RENDER_TIME_FACTOR = 5;
+const RENDER_TIME_FACTOR = 10;
 const MAX_BATCH_MS = 5000;
 const MIN_INTERVAL_MS = 1000;
 
