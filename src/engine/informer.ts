@@ -116,6 +116,11 @@ export class Informer<T extends KubernetesObject> {
     return this.#cache.list(namespace);
   }
 
+  /** How many objects the cache holds (no list is built). */
+  get size(): number {
+    return this.#cache.size;
+  }
+
   keys(): string[] {
     return this.#cache.keys();
   }

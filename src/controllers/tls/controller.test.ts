@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accessBinding } from '../../tls/store.ts';
-import { subjectOf } from './controller.ts';
+import { SECRET_RECHECK_MS, recheckMs, subjectOf } from './controller.ts';
 
 describe("the operator's access RoleBinding", () => {
   it('binds the operator itself: its ServiceAccount, or the user it runs as', () => {
@@ -27,5 +27,21 @@ describe("the operator's access RoleBinding", () => {
       roleRef: { kind: 'ClusterRole', name: 'spaces-operator-space-tls' },
       subjects: [{ kind: 'ServiceAccount', namespace: 'spaces-system', name: 'spaces-operator' }],
     });
+  });
+});
+
+describe('how often an App Secret is re-read (the backstop of the ownership webhook)', () => {
+  it('every 5 min up to 600 Apps, then spaced so all of them take at most ~2 reads a second', () => {
+    expect(recheckMs(0)).toBe(SECRET_RECHECK_MS);
+    expect(recheckMs(600)).toBe(SECRET_RECHECK_MS);
+    expect(recheckMs(1000)).toBe(500_000);
+    expect(recheckMs(10_000)).toBe(5_000_000);
+    // Reads per second at any size, when every App holds a certificate.
+    for (const apps of [1, 100, 1000, 10_000, 100_000])
+      expect(apps / (recheckMs(apps) / 1000)).toBeLessThanOrEqual(2);
+  });
+
+  it('secretRecheckMs, when given, is used as it is', () => {
+    expect(recheckMs(10_000, 1000)).toBe(1000);
   });
 });
