@@ -372,6 +372,11 @@ interface Memory {
   rssByMapping: { fileMiB: number; brkMiB: number; anonMiB: number };
   /** CPU seconds per minute over the 30 s idle wait (nothing to do: timers, resyncs, leases). */
   idleCpuSPerMin: number;
+  /**
+   * The same over the last 15 s of the wait only: the first seconds after a burst hold the
+   * garbage collector's clean-up of it (V8's memory reducer), the last ones only timers.
+   */
+  idleLateCpuSPerMin: number;
 }
 
 /** The operator's memory once settled: RSS as it is (the figure), then after a forced GC. */
@@ -383,9 +388,13 @@ async function memory(op: SubjectProc, args: BenchArgs, phase: string): Promise<
   // The operator stays idle (no events, no resync); V8 shrinks its heap on its own once the
   // allocation rate drops. Its CPU over the wait is the idle cost.
   const idleT0 = performance.now();
-  await sleep(30_000);
+  await sleep(15_000);
+  const half = { cpuMs: procStats(op.pid).cpuMs, at: performance.now() };
+  await sleep(15_000);
   const idleCpuMs = procStats(op.pid).cpuMs - p.cpuMs;
   const idleMs = performance.now() - idleT0;
+  const lateCpuMs = procStats(op.pid).cpuMs - half.cpuMs;
+  const lateMs = performance.now() - half.at;
   // The idle profile comes after the idle figure: a profiler's sampling thread costs CPU itself.
   const profiling = await profileStart(op, args);
   if (profiling) await sleep(10_000);
@@ -408,6 +417,7 @@ async function memory(op: SubjectProc, args: BenchArgs, phase: string): Promise<
     idleHeapUsedMiB: heap(idle, 'heapUsed'),
     rssByMapping: { fileMiB: mib(where.file), brkMiB: mib(where.brk), anonMiB: mib(where.anon) },
     idleCpuSPerMin: Math.round((idleCpuMs / idleMs) * 60 * 100) / 100,
+    idleLateCpuSPerMin: Math.round((lateCpuMs / lateMs) * 60 * 100) / 100,
   };
 }
 
