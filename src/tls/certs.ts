@@ -1,47 +1,59 @@
 // The certificates of private TLS, the pure part: a Space's own CA (basicConstraints CA:true,
 // pathlen 0, keyCertSign, and name constraints that permit only the DNS subtrees the Space may
 // hold), and an App's serving certificate signed by it (SANs exactly the App's names,
-// digitalSignature + keyEncipherment, EKU serverAuth, not a CA). Keys are ECDSA P-256 made with
-// Node's webcrypto through the helpers the webhook's certificates use (src/webhook/certs.ts).
-// Times come from the caller (the engine's clock): nothing here reads the wall clock.
+// digitalSignature + keyEncipherment, EKU serverAuth, not a CA). Keys are ECDSA P-256. A Space CA
+// (rare) is made with @peculiar/x509 through the helpers the webhook's certificates use
+// (src/webhook/certs.ts); a serving certificate (one per App, the hot path) is written with
+// der.ts and signed with Node's native crypto, synchronously, against a CA parsed once
+// (parsed.ts). Times come from the caller (the engine's clock): nothing here reads the wall clock.
 import 'reflect-metadata';
-import { webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign, webcrypto } from 'node:crypto';
+import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
+import ipaddr from 'ipaddr.js';
+import { keyPem, newKeys, serial, type KeyedCert } from '../webhook/certs.ts';
 import {
-  certNames,
-  importSigningKey,
-  keyPem,
-  newKeys,
-  serial,
-  subjectAltNames,
-  type KeyedCert,
-} from '../webhook/certs.ts';
+  BIT_STRING,
+  BOOLEAN,
+  INTEGER,
+  OCTET_STRING,
+  OID_NAME_CONSTRAINTS,
+  OID_SKI as SKI,
+  SET,
+  UTF8_STRING,
+  bitString,
+  keyIdentifier,
+  oid,
+  pem,
+  readTlv,
+  seq,
+  subjectPublicKey,
+  time,
+  tlv,
+} from './der.ts';
+import { caFacts, caSigningKey, namesOf, validityOf, type CaFacts } from './parsed.ts';
 
 export type { KeyedCert } from '../webhook/certs.ts';
 
 const x509Crypto = webcrypto as never;
 const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 60 * 60 * 1000;
+// The object identifiers a serving certificate uses, encoded once.
+/** AlgorithmIdentifier ecdsa-with-SHA256, parameters absent (RFC 5758 3.2). */
+const ECDSA_WITH_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
+const OID_CN = oid('2.5.4.3');
+const OID_BASIC_CONSTRAINTS = oid('2.5.29.19');
+const OID_KEY_USAGE = oid('2.5.29.15');
+const OID_EXT_KEY_USAGE = oid('2.5.29.37');
+const OID_SERVER_AUTH = oid('1.3.6.1.5.5.7.3.1');
+const OID_SAN = oid('2.5.29.17');
+const OID_SKI = oid(SKI);
+const OID_AKI = oid('2.5.29.35');
 /** Clock skew allowance: certificates are valid from a little before "now". */
 export const BACKDATE_MS = 5 * 60 * 1000;
 /** A Space CA lives 5 years, an App certificate 90 days; both are renewed at 2/3 of their life. */
 export const CA_LIFETIME_MS = 5 * 365 * DAY_MS;
 export const SERVING_LIFETIME_MS = 90 * DAY_MS;
-const OID_NAME_CONSTRAINTS = '2.5.29.30';
-
-/** DER length octets. */
-function derLength(n: number): Uint8Array {
-  if (n < 0x80) return Uint8Array.of(n);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Uint8Array.of(0x80 | bytes.length, ...bytes);
-}
-
-function der(tag: number, body: Uint8Array): Uint8Array {
-  return Uint8Array.from([tag, ...derLength(body.length), ...body]);
-}
-
-const concat = (parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMap((p) => [...p]));
 
 /**
  * The NameConstraints extension (RFC 5280 4.2.1.10, critical) permitting only `dnsSubtrees`:
@@ -51,31 +63,13 @@ const concat = (parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMa
  */
 export function nameConstraintsExtension(dnsSubtrees: readonly string[]): x509.Extension {
   if (dnsSubtrees.length === 0) throw new Error('a Space CA needs at least one permitted DNS subtree');
-  const subtrees = dnsSubtrees.map((n) => der(0x30, der(0x82, new TextEncoder().encode(n))));
-  const value = der(0x30, der(0xa0, concat(subtrees)));
-  return new x509.Extension(OID_NAME_CONSTRAINTS, true, value);
+  const subtrees = dnsSubtrees.map((n, i) => seq(tlv(0x82, ia5(n, `permitted[${i}]`))));
+  return new x509.Extension(OID_NAME_CONSTRAINTS, true, seq(tlv(0xa0, ...subtrees)));
 }
 
 /** The permitted DNS subtrees of a CA certificate (empty when it has no name constraints). */
 export function permittedSubtrees(caPem: string): string[] {
-  const ext = new x509.X509Certificate(caPem).getExtension(OID_NAME_CONSTRAINTS);
-  if (!ext) return [];
-  const v = new Uint8Array(ext.value);
-  const out: string[] = [];
-  // Walk the DER: the only primitives we emit are [2] dNSName; skip constructed wrappers.
-  for (let i = 0; i < v.length;) {
-    const tag = v[i++]!;
-    let len = v[i++]!;
-    if (len & 0x80) {
-      const n = len & 0x7f;
-      len = 0;
-      for (let k = 0; k < n; k++) len = len * 256 + v[i++]!;
-    }
-    if (tag === 0x82) out.push(new TextDecoder().decode(v.slice(i, i + len)));
-    if (tag & 0x20) continue; // constructed: descend
-    i += len;
-  }
-  return out;
+  return [...caFacts(caPem).permitted];
 }
 
 export interface CaOptions {
@@ -116,43 +110,112 @@ export interface ServingOptions {
   lifetimeMs?: number;
 }
 
-/** An App's serving certificate for exactly `names`, signed by `ca`, never outliving it. */
-export async function issueServingCert(ca: KeyedCert, o: ServingOptions): Promise<KeyedCert> {
+/**
+ * An App's serving certificate for exactly `names`, signed by `ca`, never outliving it. The work is
+ * synchronous (issueServingCertSync); the Promise stays for the callers.
+ */
+export function issueServingCert(ca: KeyedCert, o: ServingOptions): Promise<KeyedCert> {
+  return new Promise((resolve) => resolve(issueServingCertSync(ca, o)));
+}
+
+/**
+ * The serving certificate on Node's crypto: a fresh P-256 key, the TBSCertificate written by
+ * der.ts, signed with the CA's key (ECDSA with SHA-256, DER signature). The CA is parsed once
+ * (parsed.ts); its subject Name goes into the issuer field byte for byte, so the chain links by
+ * exact Name comparison whatever string types the CA's Name uses.
+ */
+export function issueServingCertSync(ca: KeyedCert, o: ServingOptions): KeyedCert {
   if (o.names.length === 0) throw new Error('a serving certificate needs at least one name');
-  const caCert = new x509.X509Certificate(ca.cert);
-  const keys = await newKeys();
-  const notAfter = Math.min(o.now + (o.lifetimeMs ?? SERVING_LIFETIME_MS), caCert.notAfter.getTime());
-  const cert = await x509.X509CertificateGenerator.create(
-    {
-      serialNumber: serial(),
-      subject: `CN=${o.names[0]}`,
-      issuer: caCert.subject,
-      notBefore: new Date(o.now - BACKDATE_MS),
-      notAfter: new Date(notAfter),
-      publicKey: keys.publicKey,
-      signingKey: await importSigningKey(ca.key),
-      signingAlgorithm: SIGN,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(
-          x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
-          true,
-        ),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-        new x509.SubjectAlternativeNameExtension(subjectAltNames([...o.names]), false),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, x509Crypto),
-        await x509.AuthorityKeyIdentifierExtension.create(caCert, false, x509Crypto),
-      ],
-    },
-    x509Crypto,
+  const issuer = caFacts(ca.cert);
+  const signingKey = caSigningKey(ca.cert, ca.key);
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const spki = keys.publicKey.export({ type: 'spki', format: 'der' });
+  const tbs = servingTbs({
+    names: o.names,
+    issuer,
+    spki,
+    notBefore: o.now - BACKDATE_MS,
+    notAfter: Math.min(o.now + (o.lifetimeMs ?? SERVING_LIFETIME_MS), issuer.notAfter),
+  });
+  const signature = sign('sha256', tbs, signingKey); // ECDSA: DER Ecdsa-Sig-Value (dsaEncoding 'der')
+  const cert = seq(tbs, ECDSA_WITH_SHA256, bitString(signature));
+  return {
+    cert: pem(cert, 'CERTIFICATE'),
+    key: pem(keys.privateKey.export({ type: 'pkcs8', format: 'der' }), 'PRIVATE KEY'),
+  };
+}
+
+interface TbsInput {
+  names: readonly string[];
+  issuer: CaFacts;
+  /** The new key's SubjectPublicKeyInfo, DER. */
+  spki: Buffer;
+  notBefore: number;
+  notAfter: number;
+}
+
+/**
+ * TBSCertificate ::= SEQUENCE { version [0] EXPLICIT v3 (2), serialNumber, signature
+ * AlgorithmIdentifier, issuer Name, validity, subject Name, subjectPublicKeyInfo, extensions [3]
+ * EXPLICIT }. Subject: CN = names[0] (UTF8String).
+ */
+function servingTbs(t: TbsInput): Buffer {
+  const subject = seq(tlv(SET, seq(OID_CN, tlv(UTF8_STRING, Buffer.from(t.names[0]!, 'utf8')))));
+  return seq(
+    tlv(0xa0, tlv(INTEGER, Buffer.of(2))),
+    tlv(INTEGER, serialNumber()),
+    ECDSA_WITH_SHA256,
+    t.issuer.subject,
+    seq(time(t.notBefore), time(t.notAfter)),
+    subject,
+    t.spki,
+    tlv(0xa3, seq(...servingExtensions(t))),
   );
-  return { cert: cert.toString('pem'), key: await keyPem(keys.privateKey) };
+}
+
+/** 16 random bytes, positive and minimal as a DER INTEGER: first byte 0x01..0x7f (~127 bits). */
+function serialNumber(): Buffer {
+  const bytes = randomBytes(16);
+  bytes[0] = bytes[0]! & 0x7f || 0x01;
+  return bytes;
+}
+
+/** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE (present only when TRUE), extnValue }. */
+const extension = (id: Buffer, critical: boolean, value: Buffer): Buffer =>
+  seq(id, ...(critical ? [tlv(BOOLEAN, Buffer.of(0xff))] : []), tlv(OCTET_STRING, value));
+
+/** The extensions, as @peculiar/x509 wrote them before (same order, same criticality). */
+function servingExtensions(t: TbsInput): Buffer[] {
+  const spkiTlv = readTlv(t.spki, 0);
+  return [
+    // basicConstraints: cA DEFAULT FALSE is omitted in DER, so CA:false is an empty SEQUENCE.
+    extension(OID_BASIC_CONSTRAINTS, true, seq()),
+    // keyUsage BIT STRING: digitalSignature (bit 0) + keyEncipherment (bit 2) = 0xa0, 5 unused bits.
+    extension(OID_KEY_USAGE, true, tlv(BIT_STRING, Buffer.of(5, 0xa0))),
+    extension(OID_EXT_KEY_USAGE, false, seq(OID_SERVER_AUTH)),
+    extension(OID_SAN, false, seq(...t.names.map(generalName))),
+    extension(OID_SKI, false, tlv(OCTET_STRING, keyIdentifier(subjectPublicKey(t.spki, spkiTlv)))),
+    // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING }
+    extension(OID_AKI, false, seq(tlv(0x80, t.issuer.keyId))),
+  ];
+}
+
+/** A SAN entry: iPAddress [7] (4 or 16 bytes) for an IP, else dNSName [2] (IA5String). */
+function generalName(name: string, i: number): Buffer {
+  if (isIP(name)) return tlv(0x87, Buffer.from(ipaddr.parse(name).toByteArray()));
+  return tlv(0x82, ia5(name, `names[${i}]`));
+}
+
+/** IA5String contents: ASCII only (a DNS name in its A-label form). */
+function ia5(s: string, field: string): Buffer {
+  if (Buffer.byteLength(s, 'utf8') !== s.length)
+    throw new Error(`${field}: "${s}" is not ASCII (use the A-label form of the name)`);
+  return Buffer.from(s, 'latin1');
 }
 
 /** notBefore and notAfter of a certificate, in ms since the epoch. */
 export function validity(certPem: string): { notBefore: number; notAfter: number } {
-  const c = new NodeX509(certPem);
-  return { notBefore: Date.parse(c.validFrom), notAfter: Date.parse(c.validTo) };
+  return validityOf(certPem);
 }
 
 /**
@@ -166,4 +229,7 @@ export function renewAt(certPem: string): number {
   return issued + Math.floor(((notAfter - issued) * 2) / 3);
 }
 
-export { certNames };
+/** The names (DNS and IP) a certificate carries in its subjectAltName. */
+export function certNames(certPem: string): string[] {
+  return namesOf(certPem);
+}

@@ -2,7 +2,6 @@
 // which DNS subtrees its Space's CA may sign, and when a CA or a serving certificate must be issued
 // again (at 2/3 of its lifetime, or at once when it no longer fits). Time is always an argument
 // (the engine's clock), never read here.
-import { X509Certificate as NodeX509, createPrivateKey } from 'node:crypto';
 import type { App, Space } from '../api/v1alpha1/index.ts';
 import { DISCOVERY_ZONE, appDnsNames, isInternal, normalizeSuffix, spaceDnsDomain } from '../model/index.ts';
 import type { PlatformSettings } from '../model/settings.ts';
@@ -17,6 +16,7 @@ import {
   validity,
   type KeyedCert,
 } from './certs.ts';
+import { isCaCert, issuedBy, keyMatches } from './parsed.ts';
 
 export type TlsMode = 'operator' | 'secret' | 'none';
 
@@ -77,17 +77,10 @@ export function caBundle(s: CaState, now: number): string {
   return joinPem([s.current.cert, ...(s.next ? [s.next.cert] : []), ...prev]);
 }
 
-function keyMatches(certPem: string, keyPem: string): boolean {
-  try {
-    return new NodeX509(certPem).checkPrivateKey(createPrivateKey(keyPem));
-  } catch {
-    return false;
-  }
-}
-
+/** A CA certificate whose key is the one given (parsed.ts remembers both verdicts per PEM pair). */
 function usableCa(c: KeyedCert): boolean {
   try {
-    return new NodeX509(c.cert).ca && keyMatches(c.cert, c.key);
+    return isCaCert(c.cert) && keyMatches(c.cert, c.key);
   } catch {
     return false;
   }
@@ -159,9 +152,9 @@ export function servingReason(
 ): ServingReason | undefined {
   if (!have) return 'missing';
   try {
-    const leaf = new NodeX509(have.cert);
-    const issuer = new NodeX509(ca.cert);
-    if (!leaf.checkIssued(issuer) || !leaf.verify(issuer.publicKey)) return 'not-signed-by-ca';
+    // Parsing and the signature and key checks are remembered per PEM (parsed.ts); the names and
+    // the renewal time are compared with this call's `names` and `now` every time.
+    if (!issuedBy(have.cert, ca.cert)) return 'not-signed-by-ca';
     if (!keyMatches(have.cert, have.key)) return 'key-mismatch';
     if (!sameSet(certNames(have.cert), names)) return 'names-changed';
     if (now >= renewAt(have.cert)) return 'renewal-due';
