@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { X509Certificate as NodeX509 } from 'node:crypto';
+import { X509Certificate as NodeX509, generateKeyPairSync } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
@@ -121,6 +121,9 @@ describe('parsed once', () => {
     const first = caSigningKey(ca.cert, ca.key);
     expect(caSigningKey(ca.cert, ca.key)).toBe(first);
     expect(caSigningKey(ca.cert, other.key)).not.toBe(first);
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const rsa = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(() => caSigningKey(ca.cert, rsa)).toThrow(/^tls.key: the CA key is rsa, not an EC/);
     // A CA certificate paired with a wrong key signs certificates that do not verify against it.
     const bad = await issueServingCert(
       { cert: ca.cert, key: other.key },

@@ -58,10 +58,16 @@ export function caFacts(certPem: string): CaFacts {
   });
 }
 
-/** The CA's private key as a KeyObject for crypto.sign, imported once per key PEM. */
+/** The CA's private key as a KeyObject for crypto.sign, imported once per key PEM; ECDSA only. */
 export function caSigningKey(certPem: string, keyPem: string): KeyObject {
   const facts = caFacts(certPem);
-  if (facts.signer?.keyPem !== keyPem) facts.signer = { keyPem, key: createPrivateKey(keyPem) };
+  if (facts.signer?.keyPem !== keyPem) {
+    const key = createPrivateKey(keyPem);
+    // Serving certificates say ecdsa-with-SHA256: a key of another type would sign something else.
+    if (key.asymmetricKeyType !== 'ec')
+      throw new Error(`tls.key: the CA key is ${key.asymmetricKeyType}, not an EC (ECDSA) key`);
+    facts.signer = { keyPem, key };
+  }
   return facts.signer.key;
 }
 
