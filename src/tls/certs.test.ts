@@ -10,11 +10,11 @@ import {
   SERVING_LIFETIME_MS,
   issueServingCert,
   issueSpaceCA,
-  nameConstraintsExtension,
   permittedSubtrees,
   renewAt,
   validity,
 } from './certs.ts';
+import { nameConstraints } from './issue.ts';
 import { caPermitted, certificateNames } from './policy.ts';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
@@ -39,8 +39,14 @@ describe('a Space CA', () => {
     expect(bc.critical).toBe(true);
     const ku = ext(ca.cert, x509.KeyUsagesExtension);
     expect(ku.usages & x509.KeyUsageFlags.keyCertSign).toBeTruthy();
+    expect(ku.usages & x509.KeyUsageFlags.cRLSign).toBeTruthy();
     expect(ku.usages & x509.KeyUsageFlags.digitalSignature).toBeFalsy();
-    expect(new NodeX509(ca.cert).ca).toBe(true);
+    const node = new NodeX509(ca.cert);
+    expect(node.ca).toBe(true);
+    // Self-signed: its own key verifies it, and its subject is its issuer.
+    expect(node.verify(node.publicKey)).toBe(true);
+    expect(node.issuer).toBe(node.subject);
+    expect(node.subject).toBe('CN=privatespaces acme CA ' + NOW.toString(36) + '\nO=privatespaces.dev');
   });
 
   it('is name-constrained to exactly the Space domain, the discovery zone and the allowed suffixes', () => {
@@ -55,7 +61,7 @@ describe('a Space CA', () => {
   });
 
   it('refuses an empty constraint list (it would permit every name)', () => {
-    expect(() => nameConstraintsExtension([])).toThrow(/at least one/);
+    expect(() => nameConstraints([])).toThrow(/at least one/);
   });
 });
 

@@ -11,11 +11,17 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
-import { keyPem, newKeys, serial } from '../webhook/certs.ts';
 import { BACKDATE_MS, SERVING_LIFETIME_MS, issueServingCert, issueSpaceCA, type KeyedCert } from './certs.ts';
 import { servingReason } from './policy.ts';
 
 const crypto = webcrypto as never;
+// The oracle's own key and PEM helpers (webcrypto), for a CA made by @peculiar/x509.
+const newKeys = (): Promise<webcrypto.CryptoKeyPair> =>
+  webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+const keyPem = async (key: webcrypto.CryptoKey): Promise<string> =>
+  x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
+const serial = (): string =>
+  '01' + Buffer.from(webcrypto.getRandomValues(new Uint8Array(15))).toString('hex');
 const NOW = Date.parse('2026-03-01T12:34:56Z');
 const permitted = ['acme.example', 'acme.internal', 'app.localspace'];
 const ca = await issueSpaceCA({ space: 'acme', permitted, now: NOW });

@@ -9,7 +9,6 @@ import {
   renewReason,
   servingNames,
   splitPem,
-  subjectAltNames,
 } from './certs.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -19,7 +18,7 @@ const names = servingNames({
   hosts: ['127.0.0.1'],
 });
 
-describe('servingNames / subjectAltNames', () => {
+describe('servingNames', () => {
   it("lists the Service's in-cluster names and the extra hosts", () => {
     expect(names).toEqual([
       'spaces-operator-webhook.spaces-system.svc',
@@ -36,14 +35,6 @@ describe('servingNames / subjectAltNames', () => {
       hosts: ['s.n.svc', 'localhost'],
     });
     expect(n).toEqual(['s.n.svc', 's.n.svc.corp.local', 'localhost']);
-  });
-
-  it('types IPs as ip and the rest as dns', () => {
-    expect(subjectAltNames(['a.b.svc', '127.0.0.1', '::1'])).toEqual([
-      { type: 'dns', value: 'a.b.svc' },
-      { type: 'ip', value: '127.0.0.1' },
-      { type: 'ip', value: '::1' },
-    ]);
   });
 });
 
@@ -62,6 +53,12 @@ describe('generateCA / issueServingCert', () => {
     expect(leafX.verify(caX.publicKey)).toBe(true);
     expect(certNames(leaf.cert)).toEqual(names);
     expect(leafX.keyUsage ?? []).toContain('1.3.6.1.5.5.7.3.1'); // serverAuth
+    // IPs are iPAddress entries, names dNSName entries.
+    expect(leafX.subjectAltName).toBe(
+      'DNS:spaces-operator-webhook.spaces-system.svc, DNS:spaces-operator-webhook.spaces-system.svc.cluster.local, IP Address:127.0.0.1',
+    );
+    expect(leafX.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(caX.verify(caX.publicKey)).toBe(true); // self-signed
     expect(ca.key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
   });
 

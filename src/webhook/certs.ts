@@ -1,21 +1,14 @@
 // Certificates the operator manages for its webhook, the pure part: a CA (10 years) and a
-// serving certificate it signs (1 year), both ECDSA P-256, generated with Node's webcrypto; the
-// SAN list of the webhook Service; and the decision whether (and how) to renew. No I/O here:
-// src/webhook/certstore.ts keeps the result in a Secret.
-import 'reflect-metadata'; // @peculiar/x509 needs the Reflect metadata API
-import { webcrypto, X509Certificate as NodeX509, createPrivateKey } from 'node:crypto';
+// serving certificate it signs (1 year), both ECDSA P-256, written by src/tls/issue.ts on Node's
+// native crypto; the SAN list of the webhook Service; and the decision whether (and how) to
+// renew. No I/O here: src/webhook/certstore.ts keeps the result in a Secret.
+import { X509Certificate as NodeX509, createPrivateKey } from 'node:crypto';
+import { KEY_USAGE, issue, name, type KeyedCert } from '../tls/issue.ts';
+import { caFacts, caSigningKey } from '../tls/parsed.ts';
 
-type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
-import { isIP } from 'node:net';
-import * as x509 from '@peculiar/x509';
+export type { KeyedCert } from '../tls/issue.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const crypto = webcrypto;
-/** @peculiar/x509 types its crypto parameter with the DOM's Crypto; Node's webcrypto is that. */
-const x509Crypto = webcrypto as never;
-const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
 const CA_VALIDITY_DAYS = 3650;
 const CERT_VALIDITY_DAYS = 365;
@@ -70,91 +63,40 @@ export function servingNames(o: ServingNameOptions): string[] {
   return [...new Set([...base, ...(o.hosts ?? [])])];
 }
 
-/** SubjectAltName entries: IPs as `ip`, everything else as `dns`. */
-export function subjectAltNames(names: string[]): x509.JsonGeneralName[] {
-  return names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
-}
-
-export interface KeyedCert {
-  cert: string;
-  key: string;
-}
-
-export async function newKeys(): Promise<CryptoKeyPair> {
-  return crypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
-}
-
-export async function keyPem(key: CryptoKey): Promise<string> {
-  const der = await crypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
-}
-
-export async function importSigningKey(pem: string): Promise<CryptoKey> {
-  const der = x509.PemConverter.decodeFirst(pem);
-  return crypto.subtle.importKey('pkcs8', der, ECDSA, false, ['sign']);
-}
-
-export function serial(): string {
-  const bytes = webcrypto.getRandomValues(new Uint8Array(16));
-  bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive
-  return Buffer.from(bytes).toString('hex');
-}
-
 /** A self-signed CA, valid `days` from `now`. */
-export async function generateCA(now = new Date(), days = CA_VALIDITY_DAYS): Promise<KeyedCert> {
-  const keys = await newKeys();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned(
-    {
-      serialNumber: serial(),
-      name: `CN=spaces-operator-webhook-ca-${now.getTime().toString(36)}`,
-      notBefore: new Date(now.getTime() - BACKDATE_MS),
-      notAfter: new Date(now.getTime() + days * DAY_MS),
-      keys,
-      signingAlgorithm: SIGN,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, x509Crypto),
-      ],
-    },
-    x509Crypto,
+export function generateCA(now = new Date(), days = CA_VALIDITY_DAYS): Promise<KeyedCert> {
+  return new Promise((resolve) =>
+    resolve(
+      issue({
+        subject: name([['CN', `spaces-operator-webhook-ca-${now.getTime().toString(36)}`]]),
+        notBefore: now.getTime() - BACKDATE_MS,
+        notAfter: now.getTime() + days * DAY_MS,
+        ca: {},
+      }),
+    ),
   );
-  return { cert: cert.toString('pem'), key: await keyPem(keys.privateKey) };
 }
 
-/** A serving certificate for `names`, signed by `ca`, valid `days` from `now`. */
-export async function issueServingCert(
+/** A serving certificate for `names`, signed by `ca`, valid `days` from `now` (never past the CA). */
+export function issueServingCert(
   ca: KeyedCert,
   names: string[],
   now = new Date(),
   days = CERT_VALIDITY_DAYS,
 ): Promise<KeyedCert> {
-  if (names.length === 0) throw new Error('a serving certificate needs at least one name');
-  const caCert = new x509.X509Certificate(ca.cert);
-  const keys = await newKeys();
-  const notAfter = Math.min(now.getTime() + days * DAY_MS, caCert.notAfter.getTime());
-  const cert = await x509.X509CertificateGenerator.create(
-    {
-      serialNumber: serial(),
-      subject: `CN=${names[0]}`,
-      issuer: caCert.subject,
-      notBefore: new Date(now.getTime() - BACKDATE_MS),
-      notAfter: new Date(notAfter),
-      publicKey: keys.publicKey,
-      signingKey: await importSigningKey(ca.key),
-      signingAlgorithm: SIGN,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-        new x509.SubjectAlternativeNameExtension(subjectAltNames(names), false),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, x509Crypto),
-        await x509.AuthorityKeyIdentifierExtension.create(caCert, false, x509Crypto),
-      ],
-    },
-    x509Crypto,
-  );
-  return { cert: cert.toString('pem'), key: await keyPem(keys.privateKey) };
+  return new Promise((resolve) => {
+    if (names.length === 0) throw new Error('a serving certificate needs at least one name');
+    const facts = caFacts(ca.cert);
+    resolve(
+      issue({
+        subject: name([['CN', names[0]!]]),
+        notBefore: now.getTime() - BACKDATE_MS,
+        notAfter: Math.min(now.getTime() + days * DAY_MS, facts.notAfter),
+        serving: { keyUsage: KEY_USAGE.sign, names },
+        issuer: { subject: facts.subject, keyId: facts.keyId, key: caSigningKey(ca.cert, ca.key) },
+      }),
+    );
+  });
 }
 
 /** The PEM blocks of a bundle, in order. */
