@@ -61,6 +61,12 @@ metadata: { name: ${name}, namespace: ${SPACE} }
 spec: { internalRouting: true, port: 5000 }
 `;
 
+/** The notes of the App's CertificateIssued Events. */
+const issuedNotes = async (app: string): Promise<string[]> =>
+  ((await getJson(kubeconfig, ['events.events.k8s.io', '-n', SPACE]))?.items ?? [])
+    .filter((e: any) => e.reason === 'CertificateIssued' && e.regarding?.name === app)
+    .map((e: any) => String(e.note));
+
 const certCondition = async (name: string): Promise<any> =>
   (await getJson(kubeconfig, ['apps.privatespaces.dev', name, '-n', SPACE]))?.status?.conditions?.find(
     (c: any) => c.type === 'Certificate',
@@ -132,6 +138,15 @@ afterAll(async () => {
 }, 120_000);
 
 describe("a developer with edit and the operator's TLS objects", () => {
+  it('the first certificate of an App is told by its status, not by an Event', async () => {
+    await until(
+      async () => (await certCondition('billing'))?.reason === 'Issued',
+      30_000,
+      'Certificate Issued',
+    );
+    expect(await issuedNotes('billing')).toEqual([]);
+  });
+
   it("may not change or delete the App's TLS Secret or the Space's CA bundle", async () => {
     const before = await secret('billing-tls');
     expect(await ok(tenant(['auth', 'can-i', 'update', 'secrets', '-n', SPACE]))).toMatch(/yes/);
@@ -236,5 +251,16 @@ data: { tls.crt: ${b64('mine')}, tls.key: ${b64('mine')} }
     expect(cert.subjectAltName).toContain(`DNS:billing.${DOMAIN}`);
     expect(cert.checkPrivateKey(createPrivateKey(unb64(repaired.data['tls.key'])))).toBe(true);
     expect(repaired.metadata.uid).toBe(good.metadata.uid);
+    // The repair is an Event of the App; the first issuance was not (status said it).
+    const reasons = await until(
+      async () => {
+        const notes = await issuedNotes('billing');
+        return notes.length > 0 ? notes : undefined;
+      },
+      30_000,
+      'the CertificateIssued Event of the repair',
+    );
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).not.toMatch(/missing/);
   });
 });

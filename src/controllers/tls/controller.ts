@@ -473,11 +473,15 @@ export class TlsController {
     if (reason)
       leaf = await issueServingCert(ca.current, { names, now, lifetimeMs: this.#o.servingLifetimeMs });
     if (reason || bundleOf(live) !== bundle) {
+      // The first issuance is told by the status (Certificate condition, status.tls), not by an
+      // Event: one per App would double the API writes of a burst for nothing to notice. A
+      // renewal, a re-issue and a repaired or deleted Secret are Events.
+      const first = reason === 'missing' && app.status?.tls?.notAfter === undefined;
       const written = await this.#writeServing(
         app,
         servingSecret(app, space.metadata.name, leaf!, bundle),
         live,
-        reason,
+        first ? undefined : reason,
       );
       if (!written)
         return {
