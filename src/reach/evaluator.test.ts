@@ -1,6 +1,7 @@
-import type { V1NetworkPolicy, V1NetworkPolicySpec } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicySpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { admits, evaluateIngress, policyTypes, type ConnectionQuery } from './evaluator.ts';
+import { admits, evaluateIngress, peerSources, policyTypes, type ConnectionQuery } from './evaluator.ts';
+import { matchesNamespace } from './selector.ts';
 import { NOT_ISOLATED, type NamespaceInfo, type Reachability } from './types.ts';
 
 const np = (name: string, spec: V1NetworkPolicySpec, namespace = 'acme'): V1NetworkPolicy => ({
@@ -386,5 +387,34 @@ describe('evaluateIngress: ports', () => {
   it('without a port, admits asks for any port', () => {
     expect(admits(withPorts([{ port: 80 }]), { ip: '1.2.3.4' })).toBe(true);
     expect(admits(withPorts([{ port: 'grpc' }]), { ip: '1.2.3.4' })).toBe(false);
+  });
+});
+
+describe('peerSources: a namespaceSelector pinned to names looks them up (same answer as walking every namespace)', () => {
+  const NAME = 'kubernetes.io/metadata.name';
+  const names = ['a', 'b', 'c', 'd', 'e'];
+  const namespaces: NamespaceInfo[] = names.map((name, i) => ({
+    name,
+    labels: { [NAME]: name, tier: i % 2 === 0 ? 'even' : 'odd' },
+  }));
+  // The expansion as it was before the lookup: every namespace, in list order.
+  const walked = (selector: V1LabelSelector): string[] =>
+    namespaces.filter((ns) => matchesNamespace(selector, ns)).map((n) => n.name);
+  const selectors: V1LabelSelector[] = [
+    { matchLabels: { [NAME]: 'c' } },
+    { matchLabels: { [NAME]: 'zz' } }, // no such namespace
+    { matchExpressions: [{ key: NAME, operator: 'In', values: ['e', 'a', 'a', 'zz'] }] },
+    { matchLabels: { [NAME]: 'b', tier: 'even' } }, // pinned, but the other label refuses it
+    { matchLabels: { [NAME]: 'd', tier: 'odd' } },
+    { matchLabels: { tier: 'odd' } }, // not pinned: walks
+    {},
+  ];
+  it.each(selectors.map((s) => [JSON.stringify(s), s] as const))('%s', (_, selector) => {
+    const sources = peerSources(
+      { namespaceSelector: selector },
+      { namespace: 'a', namespaces, podPorts: [] },
+    );
+    const expanded = sources.filter((s) => s.kind === 'namespace').map((s) => (s as { name: string }).name);
+    expect(expanded).toEqual(walked(selector));
   });
 });

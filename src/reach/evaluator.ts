@@ -124,16 +124,32 @@ export function peerSources(peer: V1NetworkPolicyPeer, ctx: RuleContext): Source
   return [{ kind: 'any' }];
 }
 
+// The namespaces by name, with their place in the list: a selector pinned to names looks only
+// those up instead of walking every namespace of the cluster (each Space's own policies are).
+const indexes = new WeakMap<readonly NamespaceInfo[], Map<string, number>>();
+function candidates(
+  namespaces: readonly NamespaceInfo[],
+  pinned: string[] | undefined,
+): readonly NamespaceInfo[] {
+  if (pinned === undefined) return namespaces;
+  let index = indexes.get(namespaces);
+  if (!index) indexes.set(namespaces, (index = new Map(namespaces.map((n, i) => [n.name, i]))));
+  const at = pinned.map((n) => index.get(n)).filter((i): i is number => i !== undefined);
+  return [...new Set(at)].sort((a, b) => a - b).map((i) => namespaces[i]!);
+}
+
 function namespacePeerSources(peer: V1NetworkPolicyPeer, ctx: RuleContext): Source[] {
   const nsSelector = peer.namespaceSelector ?? {};
-  const matched = ctx.namespaces.filter((ns) => matchesNamespace(nsSelector, ns)).map((n) => n.name);
+  const pinned = pinnedNamespaces(nsSelector);
+  const matched = candidates(ctx.namespaces, pinned)
+    .filter((ns) => matchesNamespace(nsSelector, ns))
+    .map((n) => n.name);
   const podSelector = peer.podSelector;
   const expanded: Source[] = matched.map((name) =>
     podSelector ? { kind: 'pods', namespace: name, selector: podSelector } : { kind: 'namespace', name },
   );
   // Keep the raw selector unless the expansion is final: a selector pinned by kubernetes.io/metadata.name
   // (which only the apiserver sets) to names that all matched can never match another namespace.
-  const pinned = pinnedNamespaces(nsSelector);
   if (pinned !== undefined && pinned.every((n) => matched.includes(n))) return expanded;
   const raw: Source = podSelector
     ? { kind: 'namespaceSelector', selector: nsSelector, podSelector }

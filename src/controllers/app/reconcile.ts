@@ -140,8 +140,20 @@ function memoReach(c: Ctx, memo: ReachMemo, namespace: string): (pod: LivePod) =
   };
 }
 
-const namespaceInfos = (c: Ctx): { name: string; labels: Record<string, string> }[] =>
-  c.informers.namespaces.list().map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} }));
+type NamespaceInfos = readonly { name: string; labels: Record<string, string> }[];
+// The cluster's namespaces as the reach evaluator reads them, built again only when the namespace
+// cache changed (its resourceVersion moves with every event and relist), not twice per reconcile.
+const namespaceMemo = new WeakMap<object, { rv: string; infos: NamespaceInfos }>();
+const namespaceInfos = (c: Ctx): NamespaceInfos => {
+  const cache = c.informers.namespaces;
+  const held = namespaceMemo.get(cache);
+  if (held && cache.resourceVersion && held.rv === cache.resourceVersion) return held.infos;
+  const infos = Object.freeze(
+    cache.list().map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} })),
+  );
+  namespaceMemo.set(cache, { rv: cache.resourceVersion, infos });
+  return infos;
+};
 
 /**
  * Who can reach the app's pods: its live pods (or, while none exists, the pod its selector describes)
