@@ -3,8 +3,8 @@
 //
 // One writer, one queue key: every change (to any watched object) schedules one re-render of
 // all Spaces from the caches, after a batching delay, so a burst of changes costs one render and
-// at most one write. The delay is the longest of `batchMs` (250 ms), 10× the last render's time
-// (capped at 5 s: the render never takes more than ~1/11 of a core) and what is left of
+// at most one write. The delay is the longest of `batchMs` (250 ms), 20× the last render's time
+// with its write (capped at 5 s: DNS takes at most ~1/21 of a core) and what is left of
 // `minIntervalMs` (1 s) since the last render started: CoreDNS sees a change only after the
 // kubelet's ConfigMap sync (seconds), so a burst of thousands of Apps costs one render and one
 // ConfigMap write a second, not four. The render is incremental (DnsSnapshot, DnsRenderer): it
@@ -38,7 +38,7 @@ export const DNS_FIELD_MANAGER = 'spaces-operator-dns';
 export const DEFAULT_DNS_NAMESPACE = 'kube-system';
 export const DEFAULT_DNS_CONFIGMAP = 'coredns-custom';
 const KEY = 'coredns';
-const RENDER_TIME_FACTOR = 10;
+const RENDER_TIME_FACTOR = 20;
 const MAX_BATCH_MS = 5000;
 const MIN_INTERVAL_MS = 1000;
 
@@ -247,6 +247,9 @@ export class DnsController implements Reconciler<string> {
       data: result.data,
     } as KubernetesObject);
     this.#report(result, !applied.skipped && applied.changed);
+    // The whole cycle counts: writing ~1 MB of entries (serialising, sending, parsing the answer)
+    // costs about what rendering them did.
+    this.#lastRenderMs = this.#clock.now() - started;
     return result;
   }
 
