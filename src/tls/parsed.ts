@@ -1,12 +1,13 @@
 // Certificates and keys parsed once (issue #21). A Space's CA changes rarely and every App of the
 // Space is signed and judged against it; an App's certificate is read back on every reconcile of
-// the App. What is derived from a PEM depends only on its bytes, so it is kept in small LRU maps
-// keyed by the PEM string itself (never by a hash or a name): the same text gives the same answer,
-// other text is parsed afresh. Verdicts that need two PEMs (a certificate and its key, a
+// the App. What is derived from a PEM depends only on its bytes, so it is kept in small LRU maps:
+// a CA by its PEM text, a certificate by the SHA-256 of its PEM text (44 characters held per App
+// instead of the ~2 KB of its certificate, key and issuer PEMs): the same text gives the same
+// answer, other text is parsed afresh. Verdicts that need two PEMs (a certificate and its key, a
 // certificate and its issuer) remember the other PEM they were computed with and are computed
 // again when it differs. Nothing here depends on the time: callers compare with their `now`.
 // A parse that throws is not remembered (the next call throws again).
-import { X509Certificate as NodeX509, createPrivateKey, type KeyObject } from 'node:crypto';
+import { X509Certificate as NodeX509, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import { caFields, type CaFields } from './der.ts';
 
 /** A Map that keeps the `max` most recently used entries. */
@@ -81,16 +82,19 @@ interface CertFacts {
   isCa: boolean;
   /** The subjectAltName entries, DNS and IP, in order. */
   names: readonly string[];
-  /** The last key checked against it, and the verdict. */
+  /** The last key checked against it (the digest of its PEM), and the verdict. */
   key?: { pem: string; ok: boolean };
-  /** The last issuer checked against it, and the verdict. */
+  /** The last issuer checked against it (the digest of its PEM), and the verdict. */
   issuer?: { pem: string; ok: boolean };
 }
 
 const certs = new Lru<CertFacts>(CERT_ENTRIES);
 
+/** What a certificate's facts are held by: SHA-256 of the PEM text, base64. */
+const digest = (pem: string): string => createHash('sha256').update(pem).digest('base64');
+
 function certFacts(certPem: string): CertFacts {
-  return certs.get(certPem, () => {
+  return certs.get(digest(certPem), () => {
     const x509 = new NodeX509(certPem);
     const names = (x509.subjectAltName ?? '')
       .split(', ')
@@ -122,8 +126,9 @@ export function isCaCert(certPem: string): boolean {
 export function keyMatches(certPem: string, keyPem: string): boolean {
   try {
     const facts = certFacts(certPem);
-    if (facts.key?.pem !== keyPem) {
-      facts.key = { pem: keyPem, ok: new NodeX509(certPem).checkPrivateKey(createPrivateKey(keyPem)) };
+    const key = digest(keyPem);
+    if (facts.key?.pem !== key) {
+      facts.key = { pem: key, ok: new NodeX509(certPem).checkPrivateKey(createPrivateKey(keyPem)) };
     }
     return facts.key.ok;
   } catch {
@@ -134,11 +139,12 @@ export function keyMatches(certPem: string, keyPem: string): boolean {
 /** The certificate names `issuerPem`'s subject as its issuer and its signature verifies with its key. */
 export function issuedBy(certPem: string, issuerPem: string): boolean {
   const facts = certFacts(certPem);
-  if (facts.issuer?.pem !== issuerPem) {
+  const issuerDigest = digest(issuerPem);
+  if (facts.issuer?.pem !== issuerDigest) {
     const cert = new NodeX509(certPem);
     const issuer = caFacts(issuerPem).x509;
     const ok = cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
-    facts.issuer = { pem: issuerPem, ok };
+    facts.issuer = { pem: issuerDigest, ok };
   }
   return facts.issuer.ok;
 }
