@@ -66,7 +66,9 @@ export function scrape(port: number): Promise<Metrics> {
       res.on('end', () => resolve(parseMetrics(body)));
     });
     req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('metrics scrape timed out')));
+    // A busy operator (a forced resync of 10,000 keys on a slow machine) answers late, not never:
+    // session 4's 10,000-App run stopped here at 10 s.
+    req.setTimeout(60_000, () => req.destroy(new Error('metrics scrape timed out after 60 s')));
   });
 }
 
