@@ -94,6 +94,7 @@ describe('parseFlags', () => {
       'health-port',
       'concurrency',
       'resync-seconds',
+      'shutdown-delay-seconds',
       'no-dns',
       'allowed-dns-suffixes',
       'cluster-cidrs',
@@ -113,5 +114,22 @@ describe('intFlag', () => {
     expect(intFlag('n', '42', 0, 100)).toBe(42);
     expect(intFlag('n', '', 0, 100)).toMatch(/^--n: "" is not/);
     expect(intFlag('n', '1e3', 0, 10_000)).toMatch(/^--n: "1e3" is not/);
+  });
+});
+
+describe('--shutdown-delay-seconds (how long SIGTERM keeps the webhook serving)', () => {
+  const delay = (argv: string[]): number | string => {
+    const r = parseFlags(argv);
+    return 'shutdownDelayMs' in r ? r.shutdownDelayMs : 'error' in r ? r.error : 'help';
+  };
+  it('is 5 s by default, any whole number of seconds up to 300, 0 for none', () => {
+    expect(delay([])).toBe(5000);
+    expect(delay(['--shutdown-delay-seconds=0'])).toBe(0);
+    expect(delay(['--shutdown-delay-seconds=20'])).toBe(20_000);
+  });
+  it('refuses anything else, naming the flag', () => {
+    expect(delay(['--shutdown-delay-seconds=-1'])).toMatch(/--shutdown-delay-seconds/);
+    expect(delay(['--shutdown-delay-seconds=301'])).toMatch(/--shutdown-delay-seconds/);
+    expect(delay(['--shutdown-delay-seconds=soon'])).toMatch(/--shutdown-delay-seconds/);
   });
 });

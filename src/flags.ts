@@ -47,6 +47,12 @@ const FLAGS = {
     default: '0',
     help: 'seconds between periodic full resyncs (0: off)',
   },
+  'shutdown-delay-seconds': {
+    type: 'string',
+    arg: 'N',
+    default: '5',
+    help: 'on SIGTERM, keep serving (the webhook above all) this long before stopping, while the pod leaves its Service',
+  },
   'no-dns': { type: 'boolean', help: 'do not maintain CoreDNS entries' },
   'allowed-dns-suffixes': {
     type: 'string',
@@ -93,7 +99,13 @@ export function intFlag(name: string, value: string, min: number, max: number): 
   return `--${name}: "${value}" is not a whole number from ${min} to ${max}`;
 }
 
-export type ParsedFlags = { help: string } | { error: string } | { options: OperatorOptions };
+export type ParsedFlags =
+  | { help: string }
+  | { error: string }
+  | {
+      options: OperatorOptions;
+      /** main.ts: how long SIGTERM waits before stop(). */ shutdownDelayMs: number;
+    };
 
 type Values = { [K in Name]?: (typeof FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
 
@@ -113,12 +125,13 @@ function tlsIssuer(v: string | undefined): { issuer: CertManagerIssuer | undefin
 /** The numeric flags, checked; the first bad one as a message. */
 function numbers(
   v: Values,
-): { error: string } | Record<'webhook' | 'health' | 'concurrency' | 'resync', number> {
+): { error: string } | Record<'webhook' | 'health' | 'concurrency' | 'resync' | 'shutdownDelay', number> {
   const checked = {
     webhook: intFlag('webhook-port', v['webhook-port'] ?? '', 0, 65535),
     health: intFlag('health-port', v['health-port'] ?? '', 0, 65535),
     concurrency: intFlag('concurrency', v.concurrency ?? '', 1, 1000),
     resync: intFlag('resync-seconds', v['resync-seconds'] ?? '', 0, 31_536_000),
+    shutdownDelay: intFlag('shutdown-delay-seconds', v['shutdown-delay-seconds'] ?? '', 0, 300),
   };
   const error = Object.values(checked).find((x) => typeof x === 'string');
   return error === undefined ? (checked as Record<keyof typeof checked, number>) : { error };
@@ -162,5 +175,6 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
       },
       tls: { issuer: issuer.issuer },
     },
+    shutdownDelayMs: n.shutdownDelay * 1000,
   };
 }

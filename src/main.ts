@@ -20,11 +20,17 @@ if ('error' in parsed) {
 const op = await startOperator(parsed.options);
 void op.done.then((reason) => process.exit(reason === 'stopped' ? 0 : 1));
 
+// On SIGTERM the pod is already leaving its Service, but kube-proxy on each node drops its
+// endpoint a moment later: the webhook (fail-closed) keeps answering for --shutdown-delay-seconds
+// so no admission in that window meets a closed port, then everything stops. A second signal, or
+// SIGINT (a terminal), stops at once.
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) process.exit(1);
     stopping = true;
-    void op.stop();
+    const delayMs = signal === 'SIGTERM' ? parsed.shutdownDelayMs : 0;
+    if (delayMs > 0) console.error(`spaces-operator: ${signal}: stopping in ${delayMs / 1000} s`);
+    setTimeout(() => void op.stop(), delayMs);
   });
 }
