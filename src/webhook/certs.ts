@@ -4,7 +4,7 @@
 // renew. No I/O here: src/webhook/certstore.ts keeps the result in a Secret.
 import { X509Certificate as NodeX509, createPrivateKey } from 'node:crypto';
 import { KEY_USAGE, issue, name, type KeyedCert } from '../tls/issue.ts';
-import { caFacts, caSigningKey } from '../tls/parsed.ts';
+import { caFacts, caSigningKey, namesOf } from '../tls/parsed.ts';
 
 export type { KeyedCert } from '../tls/issue.ts';
 
@@ -118,11 +118,7 @@ export function needsRotation(certPem: string, now = new Date(), beforeDays = RO
 
 /** The names (DNS and IP) a certificate carries in its subjectAltName. */
 export function certNames(certPem: string): string[] {
-  const san = new NodeX509(certPem).subjectAltName ?? '';
-  return san
-    .split(', ')
-    .map((e) => e.replace(/^(DNS|IP Address):/, ''))
-    .filter((e) => e !== '');
+  return namesOf(certPem);
 }
 
 function sameKey(certPem: string, keyPem: string): boolean {
