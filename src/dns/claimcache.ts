@@ -1,15 +1,22 @@
-// Incremental name claims (pure): the same answer as `resolveClaims`, recomputing only what
-// changed since the previous call.
+// Incremental name claims (pure): the same answer as `resolveClaims` (split by Space, see
+// `bySpace`), recomputing only what changed since the previous call.
 //
-// Who gets a name splits in two. What an App may claim at all (syntax, reserved zones, allowed
+// Who gets a name splits in three. What an App may claim at all (syntax, reserved zones, allowed
 // suffixes, which Space domain a name is in) depends on the App, its Space and the accepted Space
 // domains only: it is judged by `resolveClaims` on that App alone and cached per App, keyed by the
 // DnsApp object (informer objects are replaced, never changed in place) and a signature of its
-// Space and of the domain context. Whether another App holds a name first is then decided by a
-// name → holder index built oldest first over the cached claims (a Map walk, no judging), so the
-// capture rule stays exactly `resolveClaims`'s: the oldest App that may claim a name has it.
-// The age order itself is re-sorted only when Apps come, go or change age (from the previous
-// order, which TimSort finishes in near-linear time).
+// Space and of the domain context. Whether an older App holds a name first then depends on the
+// kind of name:
+// - a name in the Space's own domain, or in its app.localspace, can only be claimed by Apps of
+//   the same Space (any other App is refused it while judged), so it is decided inside the Space;
+// - a custom domain may be claimed by any App of any Space: a small cluster-wide index (custom
+//   name → oldest claimant) decides it, rebuilt only when a Space with custom domains changes.
+// So a render in which one Space changed judges and answers that Space alone (and the Spaces whose
+// custom domains changed hands), and hands back the previous SpaceClaims object of every other
+// Space, which lets the renderer reuse its work per Space. The capture rule stays exactly
+// `resolveClaims`'s: the oldest App that may claim a name has it (render.property.test.ts).
+// Input contract (as the snapshot hands it over): Space names are unique, and an unchanged Space
+// is the same DnsSpace object.
 import { isIP } from 'node:net';
 import {
   resolveClaims,
@@ -18,6 +25,8 @@ import {
   type ClaimKind,
   type ClaimOptions,
   type Claims,
+  type SpaceClaims,
+  type SpacedClaims,
 } from './claims.ts';
 import { compareStrings, normalizeName } from './names.ts';
 import type { DnsApp, DnsConflict, DnsSpace } from './types.ts';
@@ -25,6 +34,8 @@ import type { DnsApp, DnsConflict, DnsSpace } from './types.ts';
 interface Item {
   /** Space + `namespace/name`: unique even for input that repeats an App across Spaces. */
   id: string;
+  /** `namespace/name`. */
+  key: string;
   space: DnsSpace;
   app: DnsApp;
 }
@@ -34,7 +45,7 @@ interface Judged {
   app: DnsApp;
   sig: string;
   claims: Claim[];
-  /** The index key of each claim (takenKey). */
+  /** The index key of each claim inside its Space (takenKey); custom claims use the global index. */
   keys: string[];
   /** Refusals that do not depend on other Apps, by name. */
   refused: DnsConflict[];
@@ -50,6 +61,20 @@ interface Answer {
   conflicts: DnsConflict[];
 }
 
+/** One Space as last resolved. */
+interface SpaceState {
+  source: DnsSpace;
+  /** Its Apps oldest first. */
+  items: Item[];
+  /** By `namespace/name`. */
+  judged: Map<string, Judged>;
+  /** In `items` order. */
+  answers: Answer[];
+  /** Its Apps' custom claims (they compete with every Space's). */
+  custom: { item: Item; name: string }[];
+  result: SpaceClaims;
+}
+
 // Unknown creation times sort last (youngest), as in claims.ts.
 const age = (created: string | undefined): string => created ?? '9999';
 
@@ -59,150 +84,226 @@ const byAge = (a: Item, b: Item): number =>
   compareStrings(a.app.namespace, b.app.namespace) ||
   compareStrings(a.app.name, b.app.name);
 
-// As in claims.ts: discovery names are answered per Space, every other name cluster-wide.
-const takenKey = (space: string, name: string, kind: ClaimKind): string =>
-  kind === 'discovery' ? `${space}\u0000${name}` : name;
+// As in claims.ts: discovery names are answered per Space; default names are in the Space's own
+// domain, which no other Space's App may claim.
+const takenKey = (name: string, kind: ClaimKind): string => (kind === 'discovery' ? `\u0000${name}` : name);
+
+const EMPTY: SpaceClaims = { apps: [], conflicts: [] };
 
 export class ClaimCache {
-  #judged = new Map<string, Judged>();
-  #answers = new Map<string, Answer>();
-  #order: Item[] = [];
   #context = '';
+  #domains: { domains: string[]; conflicts: DnsConflict[] } = { domains: [], conflicts: [] };
+  #spaces = new Map<string, SpaceState>();
+  /** Custom name → its oldest claimant. */
+  #holders = new Map<string, Item>();
 
-  /** `resolveClaims(spaces, opts)`, from what is cached. */
-  resolve(spaces: DnsSpace[], opts: ClaimOptions): Claims {
-    const bare = spaces.map((s) => ({ ...s, apps: [] as DnsApp[] }));
-    const domains = resolveClaims(bare, opts);
-    this.#setContext(spaces, opts);
-    const items = this.#ordered(spaces);
-    const judged = this.#judgeAll(items, spaces, bare, opts);
-    const taken = new Map<string, string>();
-    const apps: AdmittedApp[] = [];
-    const conflicts = [...domains.conflicts];
-    const answers = new Map<string, Answer>();
-    for (const item of items) {
-      const answer = this.#answer(item, judged.get(item.id)!, taken);
-      answers.set(item.id, answer);
-      apps.push(answer.admitted);
-      conflicts.push(...answer.conflicts);
+  /** `bySpace(resolveClaims(spaces, opts))`, from what is cached. */
+  resolve(spaces: DnsSpace[], opts: ClaimOptions): SpacedClaims {
+    // A Space that came or went changes the context (everything is dropped); so does a new domain.
+    const contextMoved = this.#setContext(spaces, opts);
+    const changed = spaces.filter((sp) => this.#spaces.get(sp.space)?.source !== sp);
+    const fresh = this.#judgeChanged(changed, spaces, opts);
+    const customMoved = this.#store(fresh) || contextMoved;
+    if (customMoved) this.#indexCustom();
+    const again = new Set(fresh);
+    for (const st of this.#spaces.values()) {
+      if (again.has(st) || (customMoved && st.custom.length > 0)) this.#answerSpace(st);
     }
-    this.#judged = judged;
-    this.#answers = answers;
-    return { domains: domains.domains, apps, conflicts };
+    const out = new Map<string, SpaceClaims>();
+    for (const sp of spaces) out.set(sp.space, this.#spaces.get(sp.space)?.result ?? EMPTY);
+    return { domains: this.#domains.domains, domainConflicts: this.#domains.conflicts, spaces: out };
   }
 
-  // Every App's judgement: the cached one while it holds, else judged by resolveClaims on the
-  // changed Apps together (every Space present: their domains decide what an App may use). Apps
-  // that refuse each other a name there (name-taken) are judged again one by one, alone.
-  #judgeAll(items: Item[], spaces: DnsSpace[], bare: DnsSpace[], opts: ClaimOptions): Map<string, Judged> {
-    const out = new Map<string, Judged>();
-    const stale: { item: Item; sig: string }[] = [];
-    for (const item of items) {
-      const hit = this.#cached(item);
-      if ('judged' in hit) out.set(item.id, hit.judged);
-      else stale.push({ item, sig: hit.sig });
+  // Keeps the changed Spaces; true when custom domains may have changed hands (a Space that had or
+  // has some changed).
+  #store(fresh: SpaceState[]): boolean {
+    let moved = false;
+    for (const st of fresh) {
+      const was = this.#spaces.get(st.source.space);
+      if ((was?.custom.length ?? 0) > 0 || st.custom.length > 0) moved = true;
+      this.#spaces.set(st.source.space, st);
     }
-    if (stale.length === 0) return out;
-    const judge = (batch: Item[]): Claims => {
-      const extra = new Map<DnsSpace, DnsApp[]>();
-      for (const it of batch) extra.set(it.space, [...(extra.get(it.space) ?? []), it.app]);
-      return resolveClaims(
-        spaces.map((s, i) => (extra.has(s) ? { ...s, apps: extra.get(s)! } : bare[i]!)),
-        opts,
-      );
-    };
-    const together = indexed(judge(stale.map((x) => x.item)));
-    for (const { item, sig } of stale) {
-      const key = `${item.app.namespace}/${item.app.name}`;
-      const refused = together.refused.get(key) ?? [];
-      const result = refused.some((c) => c.reason === 'name-taken') ? indexed(judge([item])) : together;
-      out.set(item.id, judgedOf(item, sig, key, result));
-    }
-    return out;
+    return moved;
   }
 
   // A new domain context (the Spaces and their domains, reserved and foreign zones, allowed
-  // suffixes) invalidates every App's judgement.
-  #setContext(spaces: DnsSpace[], opts: ClaimOptions): void {
+  // suffixes) invalidates every judgement, and decides the Space domains again.
+  #setContext(spaces: DnsSpace[], opts: ClaimOptions): boolean {
     const context = JSON.stringify([
       opts.clusterDomain,
       opts.foreignZones,
       opts.allowedSuffixes ?? null,
       spaces
-        .map((s) => [s.space, s.dnsDomain, s.created ?? null])
+        .map((s) => [s.space, s.dnsDomain, s.created ?? null, s.namespace ?? null])
         .sort((a, b) => compareStrings(a[0]!, b[0]!)),
     ]);
-    if (context === this.#context) return;
+    if (context === this.#context) return false;
     this.#context = context;
-    this.#judged.clear();
-    this.#answers.clear();
+    const domains = resolveClaims(
+      spaces.map((s) => ({ ...s, apps: [] })),
+      opts,
+    );
+    this.#domains = { domains: domains.domains, conflicts: domains.conflicts };
+    this.#spaces.clear();
+    this.#holders.clear();
+    return true;
   }
 
-  // Every App oldest first. While no App came, went or changed age or Space, that is the previous
-  // order with this render's objects (no sort); otherwise the items are sorted starting from the
-  // previous order (new Apps last), which TimSort finishes in near-linear time.
-  #ordered(spaces: DnsSpace[]): Item[] {
-    const byId = new Map<string, Item>();
-    for (const space of spaces)
-      for (const app of space.apps) {
-        const id = `${space.space}\u0000${app.namespace}/${app.name}`;
-        byId.set(id, { id, space, app });
+  // The changed Spaces with their Apps oldest first and every App's judgement: the cached one while
+  // it holds, else judged again (judgeStale).
+  #judgeChanged(changed: DnsSpace[], spaces: DnsSpace[], opts: ClaimOptions): SpaceState[] {
+    const stale: Stale[] = [];
+    const states = changed.map((sp) => this.#reuse(sp, stale));
+    judgeStale(stale, spaces, opts);
+    for (const st of states) st.custom = customClaims(st);
+    return states;
+  }
+
+  // A changed Space with its Apps oldest first and the judgements that still hold; the others are
+  // added to `stale`.
+  #reuse(sp: DnsSpace, stale: Stale[]): SpaceState {
+    const was = this.#spaces.get(sp.space);
+    const items = ordered(sp, was?.items ?? []);
+    const judged = new Map<string, Judged>();
+    for (const item of items) {
+      const hit = cached(was?.judged.get(item.key), item);
+      if ('judged' in hit) judged.set(item.key, hit.judged);
+      else stale.push({ item, sig: hit.sig, judged });
+    }
+    return {
+      source: sp,
+      items,
+      judged,
+      answers: was?.answers ?? [],
+      custom: [],
+      result: was?.result ?? EMPTY,
+    };
+  }
+
+  // Every custom name's oldest claimant, over every Space.
+  #indexCustom(): void {
+    this.#holders.clear();
+    for (const st of this.#spaces.values()) {
+      for (const { item, name } of st.custom) {
+        const holder = this.#holders.get(name);
+        if (!holder || byAge(item, holder) < 0) this.#holders.set(name, item);
       }
-    const kept: Item[] = [];
-    for (const was of this.#order) {
-      const now = byId.get(was.id);
-      if (now && age(now.app.created) === age(was.app.created)) kept.push(now);
     }
-    if (kept.length === this.#order.length && kept.length === byId.size) {
-      this.#order = kept;
-      return kept;
-    }
-    const rank = new Map(this.#order.map((it, i) => [it.id, i]));
-    const last = Number.MAX_SAFE_INTEGER;
-    const items = [...byId.values()].sort((a, b) => (rank.get(a.id) ?? last) - (rank.get(b.id) ?? last));
-    if (!isSorted(items)) items.sort(byAge);
-    this.#order = items;
-    return items;
   }
 
-  // The App's cached judgement while the App, its Space's name and domain, and the domain context
-  // are the same; else the signature to judge it under.
-  #cached(item: Item): { judged: Judged } | { sig: string } {
-    const cached = this.#judged.get(item.id);
-    if (cached?.app === item.app) return { judged: cached };
-    const sig = JSON.stringify([
-      item.space.space,
-      normalizeName(item.space.dnsDomain),
-      item.app.name,
-      item.app.namespace,
-      item.app.names,
-    ]);
-    if (cached?.sig !== sig) return { sig };
-    cached.app = item.app;
-    return { judged: cached };
+  // The Space's Apps with their names minus those an older App holds; the previous SpaceClaims
+  // object when every App's answer is the previous one.
+  #answerSpace(st: SpaceState): void {
+    const taken = new Map<string, string>();
+    const answers: Answer[] = [];
+    let same = st.answers.length === st.items.length;
+    const previous = new Map<string, Answer>();
+    for (const a of st.answers) previous.set(a.admitted.key, a);
+    st.items.forEach((item, i) => {
+      const judged = st.judged.get(item.key)!;
+      const answer = this.#answer(item, judged, taken, previous.get(item.key));
+      if (answer !== st.answers[i]) same = false;
+      answers.push(answer);
+    });
+    st.answers = answers;
+    if (same) return;
+    const conflicts: DnsConflict[] = [];
+    for (const a of answers) conflicts.push(...a.conflicts);
+    st.result = { apps: answers.map((a) => a.admitted), conflicts };
   }
 
-  // The App's names minus those an older App holds; the previous answer when nothing differs.
-  #answer(item: Item, judged: Judged, taken: Map<string, string>): Answer {
-    const key = `${item.app.namespace}/${item.app.name}`;
+  #answer(item: Item, judged: Judged, taken: Map<string, string>, cached: Answer | undefined): Answer {
     const lostTo: [Claim, string][] = [];
     judged.claims.forEach((c, i) => {
+      if (c.kind === 'custom') {
+        const holder = this.#holders.get(c.name);
+        if (holder && holder.id !== item.id) lostTo.push([c, holder.key]);
+        return;
+      }
       const tk = judged.keys[i]!;
       const holder = taken.get(tk);
-      if (holder === undefined) taken.set(tk, key);
+      if (holder === undefined) taken.set(tk, item.key);
       else lostTo.push([c, holder]);
     });
     const lost = lostTo.length === 0 ? '' : lostTo.map(([c, h]) => `${c.name}\u0000${h}`).join('\u0001');
-    const cached = this.#answers.get(item.id);
     if (cached?.judged === judged && cached.lost === lost && cached.source === item.app) return cached;
     return {
       source: item.app,
       judged,
       lost,
-      admitted: admitted(item, key, judged, new Set(lostTo.map(([c]) => c.name))),
-      conflicts: conflictsOf(item, key, judged, lostTo),
+      admitted: admitted(item, judged, new Set(lostTo.map(([c]) => c.name))),
+      conflicts: conflictsOf(item, judged, lostTo),
     };
   }
+}
+
+/** An App to judge again, and where its judgement goes. */
+interface Stale {
+  item: Item;
+  sig: string;
+  judged: Map<string, Judged>;
+}
+
+// Judged by resolveClaims on the stale Apps together (every Space present: their domains decide
+// what an App may use); Apps that refuse each other a name there (name-taken) are judged again
+// one by one, alone.
+function judgeStale(stale: Stale[], spaces: DnsSpace[], opts: ClaimOptions): void {
+  if (stale.length === 0) return;
+  const judge = (batch: Item[]): Claims => {
+    const extra = new Map<DnsSpace, DnsApp[]>();
+    for (const it of batch) extra.set(it.space, [...(extra.get(it.space) ?? []), it.app]);
+    return resolveClaims(
+      spaces.map((s) => ({ ...s, apps: extra.get(s) ?? [] })),
+      opts,
+    );
+  };
+  const together = indexed(judge(stale.map((x) => x.item)));
+  for (const { item, sig, judged } of stale) {
+    const refused = together.refused.get(item.key) ?? [];
+    const result = refused.some((c) => c.reason === 'name-taken') ? indexed(judge([item])) : together;
+    judged.set(item.key, judgedOf(item, sig, result));
+  }
+}
+
+// The custom claims of a Space's Apps (they compete with every Space's).
+function customClaims(st: SpaceState): SpaceState['custom'] {
+  const out: SpaceState['custom'] = [];
+  for (const item of st.items) {
+    for (const c of st.judged.get(item.key)!.claims)
+      if (c.kind === 'custom') out.push({ item, name: c.name });
+  }
+  return out;
+}
+
+// The Space's Apps oldest first: sorted starting from the previous order (new Apps last), which
+// TimSort finishes in near-linear time.
+function ordered(sp: DnsSpace, previous: Item[]): Item[] {
+  const rank = new Map<string, number>();
+  previous.forEach((it, i) => rank.set(it.key, i));
+  const last = Number.MAX_SAFE_INTEGER;
+  const items = sp.apps.map((app) => {
+    const key = `${app.namespace}/${app.name}`;
+    return { id: `${sp.space}\u0000${key}`, key, space: sp, app };
+  });
+  items.sort((a, b) => (rank.get(a.key) ?? last) - (rank.get(b.key) ?? last));
+  if (!isSorted(items)) items.sort(byAge);
+  return items;
+}
+
+// The App's cached judgement while the App, its Space's name and domain, and the domain context
+// are the same; else the signature to judge it under.
+function cached(was: Judged | undefined, item: Item): { judged: Judged } | { sig: string } {
+  if (was?.app === item.app) return { judged: was };
+  const sig = JSON.stringify([
+    item.space.space,
+    normalizeName(item.space.dnsDomain),
+    item.app.name,
+    item.app.namespace,
+    item.app.names,
+  ]);
+  if (was?.sig !== sig) return { sig };
+  was.app = item.app;
+  return { judged: was };
 }
 
 /** resolveClaims's answer by App key. */
@@ -223,14 +324,14 @@ function indexed(result: Claims): Indexed {
 }
 
 // What resolveClaims said of one App when no older App could take its names.
-function judgedOf(item: Item, sig: string, key: string, result: Indexed): Judged {
-  const claims = result.claims.get(key) ?? [];
+function judgedOf(item: Item, sig: string, result: Indexed): Judged {
+  const claims = result.claims.get(item.key) ?? [];
   return {
     app: item.app,
     sig,
     claims,
-    keys: claims.map((c) => takenKey(item.space.space, c.name, c.kind)),
-    refused: result.refused.get(key) ?? [],
+    keys: claims.map((c) => takenKey(c.name, c.kind)),
+    refused: result.refused.get(item.key) ?? [],
   };
 }
 
@@ -239,10 +340,10 @@ function isSorted(items: Item[]): boolean {
   return true;
 }
 
-function admitted(item: Item, key: string, judged: Judged, lost: Set<string>): AdmittedApp {
+function admitted(item: Item, judged: Judged, lost: Set<string>): AdmittedApp {
   const ip = item.app.clusterIP.trim();
   return {
-    key,
+    key: item.key,
     space: item.space.space,
     app: { ...item.app, clusterIP: ip },
     claims: lost.size === 0 ? judged.claims : judged.claims.filter((c) => !lost.has(c.name)),
@@ -250,17 +351,17 @@ function admitted(item: Item, key: string, judged: Judged, lost: Set<string>): A
   };
 }
 
-function conflictsOf(item: Item, key: string, judged: Judged, lostTo: [Claim, string][]): DnsConflict[] {
+function conflictsOf(item: Item, judged: Judged, lostTo: [Claim, string][]): DnsConflict[] {
   if (lostTo.length === 0) return judged.refused;
   const taken: DnsConflict[] = lostTo.map(([c, holder]) => {
     const message = `the older App ${holder} has it`;
     return {
       reason: 'name-taken',
       heldBy: holder,
-      message: `App ${key}: ${c.name} is not served: ${message}`,
+      message: `App ${item.key}: ${c.name} is not served: ${message}`,
       name: c.name,
       space: item.space.space,
-      app: key,
+      app: item.key,
       why: message,
     };
   });

@@ -44,6 +44,43 @@ export interface Claims {
   conflicts: DnsConflict[];
 }
 
+/** One Space's part of the answer: its Apps oldest first, and their refusals in that order. */
+export interface SpaceClaims {
+  apps: AdmittedApp[];
+  conflicts: DnsConflict[];
+}
+
+/**
+ * The same answer split by Space (what the renderer reads): an App's names depend on other Spaces
+ * only through custom domains, so an incremental resolver (claimcache.ts) hands back the previous
+ * SpaceClaims object of every Space whose answer is the same.
+ */
+export interface SpacedClaims {
+  /** Accepted Space domains, sorted. */
+  domains: string[];
+  /** Refused Space domains. */
+  domainConflicts: DnsConflict[];
+  /** By Space name; a Space without Apps may be missing. */
+  spaces: ReadonlyMap<string, SpaceClaims>;
+}
+
+/** `claims` split by Space, each Space's Apps and refusals in the same (age) order. */
+export function bySpace(claims: Claims): SpacedClaims {
+  const spaces = new Map<string, SpaceClaims>();
+  const of = (space: string): SpaceClaims => {
+    let sc = spaces.get(space);
+    if (!sc) spaces.set(space, (sc = { apps: [], conflicts: [] }));
+    return sc;
+  };
+  for (const a of claims.apps) of(a.space).apps.push(a);
+  const domainConflicts: DnsConflict[] = [];
+  for (const c of claims.conflicts) {
+    if (c.app === undefined) domainConflicts.push(c);
+    else of(c.space).conflicts.push(c);
+  }
+  return { domains: claims.domains, domainConflicts, spaces };
+}
+
 export interface ClaimOptions {
   clusterDomain: string;
   foreignZones: string[];

@@ -145,6 +145,7 @@ describe('DnsRenderer (incremental) renders exactly what renderCoreDNS renders',
       let previous: Record<string, string> | undefined;
       let rendered = 0;
       let capacity = 0;
+      let last: Record<string, unknown> = {};
       for (let i = 0; i < 300; i++) {
         w = step(r, w);
         const result = both(renderer, w, options(r, r() < 0.9 ? previous : undefined));
@@ -152,6 +153,20 @@ describe('DnsRenderer (incremental) renders exactly what renderCoreDNS renders',
         rendered++;
         capacity += result.conflicts.filter((c) => c.reason === 'capacity').length > 0 ? 1 : 0;
         previous = result.data;
+        // What the controller reads instead of the merged records: the same answers.
+        for (const key of Object.keys(result.names)) expect(renderer.names(key)).toEqual(result.names[key]);
+        expect(renderer.names('nowhere/shop')).toBeUndefined();
+        const published = Object.values(result.published);
+        expect(renderer.publishedCount()).toEqual({
+          apps: published.filter((n) => n.length > 0).length,
+          names: published.reduce((n, names) => n + names.length, 0),
+        });
+        // Every App whose entry changed (or that went) is reported.
+        const changed = new Set(renderer.changedApps());
+        for (const key of new Set([...Object.keys(result.names), ...Object.keys(last)])) {
+          if (JSON.stringify(result.names[key]) !== JSON.stringify(last[key])) expect(changed).toContain(key);
+        }
+        last = result.names;
       }
       // The sequences reach what they mean to test: renders, and Spaces over their share.
       expect(rendered).toBeGreaterThan(200);
@@ -171,5 +186,56 @@ describe('DnsRenderer (incremental) renders exactly what renderCoreDNS renders',
       if (!(app?.processes ?? []).length) expect(names).toBe(one.names[key]);
     }
     expect(two.data).toEqual(one.data);
+  });
+});
+
+describe('DnsRenderer: a custom domain changes hands between Spaces that did not change', () => {
+  const app = (name: string, ns: string, created: string, domains: string[] = []): DnsApp => ({
+    name,
+    namespace: ns,
+    clusterIP: '10.96.0.1',
+    ready: true,
+    names: [`${name}.${ns}.spaces.local`, ...domains],
+    created,
+  });
+  const space = (name: string, apps: DnsApp[]): DnsSpace => ({
+    space: name,
+    namespace: name,
+    dnsDomain: `${name}.spaces.local`,
+    created: '2024-01-01T00:00:00Z',
+    apps,
+  });
+  const opts: RenderOptions = { allowedSuffixes: ['example'] };
+  const older = app('shop', 'alpha', '2025-01-01T00:00:00Z', ['shop.example']);
+  const younger = app('store', 'beta', '2025-02-01T00:00:00Z', ['shop.example']);
+  const beta = space('beta', [younger]);
+  const gamma = space('gamma', [app('other', 'gamma', '2025-03-01T00:00:00Z')]);
+
+  it.each([
+    [
+      'the holder drops the domain',
+      [space('alpha', [{ ...older, names: older.names.slice(0, 1) }]), beta, gamma],
+    ],
+    ['the holder is deleted', [space('alpha', []), beta, gamma]],
+    ['the holder’s Space is deleted', [beta, gamma]],
+  ])('%s: the younger App of the other Space gets it', (_, after) => {
+    const renderer = new DnsRenderer();
+    const before = renderer.render([space('alpha', [older]), beta, gamma], opts);
+    expect(before.names['beta/store']?.refused.map((r) => r.name)).toEqual(['shop.example']);
+    const now = renderer.render(after, opts);
+    expect(now).toEqual(renderCoreDNS(after, opts));
+    expect(now.names['beta/store']?.published).toContain('shop.example');
+    expect(now.names['beta/store']?.refused).toEqual([]);
+  });
+
+  it('a new older claimant in another Space takes it from an App whose Space did not change', () => {
+    const renderer = new DnsRenderer();
+    renderer.render([space('alpha', []), beta, gamma], opts);
+    const after = [space('alpha', [older]), beta, gamma];
+    const now = renderer.render(after, opts);
+    expect(now).toEqual(renderCoreDNS(after, opts));
+    expect(now.names['beta/store']?.refused.map((r) => [r.name, r.code])).toEqual([
+      ['shop.example', 'NameConflict'],
+    ]);
   });
 });

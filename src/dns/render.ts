@@ -18,7 +18,14 @@
 // Each Space may spend an equal share of the byte budget; its Apps are admitted oldest first
 // within that share, so no Space can push another's names out. Output is sorted: the same
 // state renders byte-identical data.
-import { resolveClaims, type AdmittedApp, type ClaimOptions, type Claims } from './claims.ts';
+import {
+  bySpace,
+  resolveClaims,
+  type AdmittedApp,
+  type ClaimOptions,
+  type SpaceClaims,
+  type SpacedClaims,
+} from './claims.ts';
 import { ClaimCache } from './claimcache.ts';
 import { appInstances, instanceLines, previousNumbers, txtKey, txtLines, txtZone } from './instances.ts';
 import { LOCALSPACE_ZONE, compareStrings, normalizeName } from './names.ts';
@@ -26,6 +33,7 @@ import { DnsTooLargeError } from './errors.ts';
 import type {
   AppNames,
   ConflictReason,
+  DnsApp,
   DnsConflict,
   DnsInstance,
   DnsSpace,
@@ -65,18 +73,17 @@ interface Settings {
   instances: Map<string, DnsInstance[]>;
 }
 
-/** A Space as rendered: its accepted domain (if any) and its admitted Apps. */
+/** A Space as rendered: its name, namespace and accepted domain (if any). */
 interface SpaceBlock {
   space: string;
   namespace: string;
   /** The Space's dnsDomain when accepted. */
   domain?: string;
-  apps: AdmittedApp[];
 }
 
 /** Renders the CoreDNS entries for `spaces`; throws DnsTooLargeError if even no App fits. */
 export function renderCoreDNS(spaces: DnsSpace[], opts: RenderOptions = {}): RenderResult {
-  return new DnsRenderer({ resolve: resolveClaims }).render(spaces, opts);
+  return new DnsRenderer({ resolve: (sp, o) => bySpace(resolveClaims(sp, o)) }).render(spaces, opts);
 }
 
 /** What one App adds to the files, computed once per AdmittedApp (without discovery). */
@@ -88,16 +95,6 @@ interface AppText {
   published: string[];
 }
 
-/** A Space's rendered hosts key and custom zones, reused while its admitted Apps are the same. */
-interface SpaceText {
-  /** As admitted (oldest first): compared with the next render's. */
-  apps: AdmittedApp[];
-  /** By key, the order of the files. */
-  sorted: AdmittedApp[];
-  hosts: string;
-  custom: string[];
-}
-
 /** An App's names as last rendered, and what they were made from. */
 interface NamesMemo {
   admitted: AdmittedApp;
@@ -106,24 +103,50 @@ interface NamesMemo {
   names: AppNames;
 }
 
+/** A Space as rendered: reused while its claims (the same SpaceClaims object) and share are the same. */
+interface SpaceOut {
+  claims: SpaceClaims;
+  share: number;
+  /** An App of the Space has discovery on: its lines follow its pods, so it is rendered every time. */
+  discovery: boolean;
+  /** Refused for the Space's share. */
+  over: DnsConflict[];
+  hosts: string;
+  /** Custom domains of its admitted Apps, sorted: zones of its server block. */
+  custom: string[];
+  /** Its TXT records (discovery). */
+  txt: string;
+  published: Record<string, string[]>;
+  publishedApps: number;
+  publishedNames: number;
+  instances: Record<string, DnsInstance[]>;
+  names: Map<string, NamesMemo>;
+}
+
+const NO_CLAIMS: SpaceClaims = { apps: [], conflicts: [] };
+
 /**
- * `renderCoreDNS` that remembers its work: a render recomputes only what changed since the
- * previous one (see claimcache.ts for the names; here each App's lines and bytes, each Space's
- * hosts key and TXT zone, each value's byte count, each App's names). Inputs are never changed in
- * place (a changed App is a new DnsApp object, as the informers replace theirs), so an unchanged
- * object is the same object. The output is exactly `renderCoreDNS`'s (render.property.test.ts).
+ * `renderCoreDNS` that remembers its work: a render recomputes only the Spaces whose claims
+ * changed (the resolver hands back the same SpaceClaims object for the others, see claimcache.ts)
+ * or whose share of the budget moved, and in them only the Apps that changed (each App's lines and
+ * bytes are cached per AdmittedApp). Inputs are never changed in place (a changed App is a new
+ * DnsApp object, as the informers replace theirs), so an unchanged object is the same object. The
+ * output is exactly `renderCoreDNS`'s (render.property.test.ts).
  */
 export class DnsRenderer {
-  readonly #resolve: (spaces: DnsSpace[], opts: ClaimOptions) => Claims;
+  readonly #resolve: (spaces: DnsSpace[], opts: ClaimOptions) => SpacedClaims;
   #texts = new WeakMap<AdmittedApp, AppText>();
-  #spaceTexts = new Map<string, SpaceText>();
+  #outs = new Map<string, SpaceOut>();
   #zones = new Map<string, { body: string; previous: string | undefined; ttl: number; text: string }>();
   #numbers = new Map<string, { file: string | undefined; numbers: Map<string, number> }>();
   #sizes = new Map<string, { value: string; bytes: number }>();
-  #names = new Map<string, NamesMemo>();
+  #discovery = new WeakMap<DnsSpace, DnsApp[]>();
+  /** App key → its Space, for the Apps of the last render. */
+  #spaceOf = new Map<string, string>();
+  #changed: readonly string[] = [];
 
   /** `resolve`: who gets which name; default the incremental ClaimCache (renderCoreDNS: resolveClaims). */
-  constructor(opts: { resolve?: (spaces: DnsSpace[], opts: ClaimOptions) => Claims } = {}) {
+  constructor(opts: { resolve?: (spaces: DnsSpace[], opts: ClaimOptions) => SpacedClaims } = {}) {
     if (opts.resolve) this.#resolve = opts.resolve;
     else {
       const cache = new ClaimCache();
@@ -139,74 +162,100 @@ export class DnsRenderer {
       foreignZones: opts.foreignZones ?? [],
       allowedSuffixes: opts.allowedSuffixes,
     });
-    const blocks = spaceBlocks(spaces, claims.domains, claims.apps);
+    const blocks = spaceBlocks(spaces, claims.domains);
+    const empty = { hosts: HEADER, custom: [], txt: '' };
     const base = byteSize(
       this.#files(
         s,
-        blocks.map((b) => ({ ...b, apps: [] })),
+        blocks,
+        blocks.map(() => empty),
       ),
     );
     if (base > maxBytes) throw new DnsTooLargeError(base, maxBytes);
     const share = blocks.length === 0 ? 0 : Math.floor((maxBytes - base) / blocks.length);
-    const over: DnsConflict[] = [];
-    const fitted = blocks.map((b) => {
-      const { fit, refused } = admitWithin(b.apps, share, (a) => this.#text(s, a).bytes);
-      over.push(...refused);
-      return { ...b, apps: fit };
-    });
-    const data = this.#files(s, fitted);
+    const outs = new Map<string, SpaceOut>();
+    for (const b of blocks)
+      outs.set(b.space, this.#spaceOut(s, claims.spaces.get(b.space) ?? NO_CLAIMS, share, b));
+    const texts = blocks.map((b) => outs.get(b.space)!);
+    const data = this.#files(s, blocks, texts);
     const bytes = this.#byteSize(data);
     if (bytes > maxBytes)
       throw new Error(`BUG: DNS render admitted ${bytes} bytes over the ${maxBytes} budget`);
-    const { published, instances } = this.#published(s, fitted);
-    const conflicts = [...claims.conflicts, ...over];
-    return {
-      data,
-      bytes,
-      published,
-      conflicts,
-      names: this.#appNames(claims.apps, published, conflicts),
-      shares: Object.fromEntries(blocks.map((b) => [b.space, share])),
-      instances,
-    };
+    this.#changed = changedApps(this.#outs, outs, this.#spaceOf);
+    this.#outs = outs;
+    const conflicts = [...claims.domainConflicts];
+    for (const o of texts) conflicts.push(...o.claims.conflicts, ...o.over);
+    // Every App's entries, merged from the Spaces' only when read (a copy costs ~1 µs per App;
+    // the controller reads through names() and changedApps() instead).
+    return withLazy(
+      { data, bytes, conflicts, shares: Object.fromEntries(blocks.map((b) => [b.space, share])) },
+      {
+        published: () => merged(texts, (o) => Object.entries(o.published)),
+        names: () => merged(texts, (o) => [...o.names].map(([k, m]) => [k, m.names])),
+        instances: () => merged(texts, (o) => Object.entries(o.instances)),
+      },
+    );
   }
 
-  #published(
-    s: Settings,
-    fitted: SpaceBlock[],
-  ): { published: Record<string, string[]>; instances: Record<string, DnsInstance[]> } {
+  /** What the last render says about App `appKey` (`namespace/name`): as `render(…).names[appKey]`. */
+  names(appKey: string): AppNames | undefined {
+    const space = this.#spaceOf.get(appKey);
+    return space === undefined ? undefined : this.#outs.get(space)?.names.get(appKey)?.names;
+  }
+
+  /**
+   * The Apps (`namespace/name`) whose `names` entry may differ from the previous render's: those
+   * of every Space rendered again whose entry is a new object, and those no longer rendered.
+   */
+  changedApps(): readonly string[] {
+    return this.#changed;
+  }
+
+  /** Apps with at least one name answered, and the names answered, in the last render. */
+  publishedCount(): { apps: number; names: number } {
+    let apps = 0;
+    let names = 0;
+    for (const o of this.#outs.values()) {
+      apps += o.publishedApps;
+      names += o.publishedNames;
+    }
+    return { apps, names };
+  }
+
+  // One Space's files, names and refusals; the previous ones while its claims, its share and its
+  // Apps' texts are the same.
+  #spaceOut(s: Settings, sc: SpaceClaims, share: number, b: SpaceBlock): SpaceOut {
+    const was = this.#outs.get(b.space);
+    if (was?.claims === sc && was.share === share && !was.discovery) return was;
+    const { fit, refused: over } = admitWithin(b.space, sc.apps, share, (a) => this.#text(s, a).bytes);
+    const sorted = [...fit].sort((x, y) => compareStrings(x.key, y.key));
     const published: Record<string, string[]> = {};
     const instances: Record<string, DnsInstance[]> = {};
-    for (const b of fitted) {
-      for (const a of b.apps) {
-        const names = this.#text(s, a).published;
-        if (names.length > 0) published[a.key] = names;
-        if (discoveryOn(a)) instances[a.key] = s.instances.get(a.key) ?? [];
+    let publishedApps = 0;
+    let publishedNames = 0;
+    for (const a of fit) {
+      const mine = this.#text(s, a).published;
+      if (mine.length > 0) {
+        published[a.key] = mine;
+        publishedApps++;
+        publishedNames += mine.length;
       }
+      if (discoveryOn(a)) instances[a.key] = s.instances.get(a.key) ?? [];
     }
-    return { published, instances };
-  }
-
-  // Each App's names; the previous object while its admission and refusals are the same ones.
-  #appNames(
-    apps: AdmittedApp[],
-    published: Record<string, string[]>,
-    conflicts: DnsConflict[],
-  ): Record<string, AppNames> {
-    const refusedOf = byApp(conflicts);
-    const out: Record<string, AppNames> = {};
-    const next = new Map<string, NamesMemo>();
-    for (const a of apps) {
-      const refused = refusedOf.get(a.key) ?? [];
-      const mine = published[a.key];
-      const was = this.#names.get(a.key);
-      const same = was?.admitted === a && was.published === mine && sameList(was.refused, refused);
-      const names = same ? was.names : appNames(mine ?? [], refused);
-      out[a.key] = names;
-      next.set(a.key, { admitted: a, published: mine, refused, names });
-    }
-    this.#names = next;
-    return out;
+    return {
+      claims: sc,
+      share,
+      discovery: sc.apps.some(discoveryOn),
+      over,
+      hosts: `${HEADER}${sorted.map((a) => this.#text(s, a).hosts).join('')}`,
+      custom: fit.flatMap((a) => this.#text(s, a).custom).sort(compareStrings),
+      txt: sorted.map((a) => this.#text(s, a).txt).join(''),
+      published,
+      publishedApps,
+      publishedNames,
+      instances,
+      names: appNamesOf(sc, over, published, was?.names),
+    };
   }
 
   // What an App adds to the files. Cached per AdmittedApp, except with discovery (its pods and
@@ -242,8 +291,11 @@ export class DnsRenderer {
     return n;
   }
 
-  #files(s: Settings, blocks: SpaceBlock[]): Record<string, string> {
-    const texts = blocks.map((b) => this.#spaceText(s, b));
+  #files(
+    s: Settings,
+    blocks: SpaceBlock[],
+    texts: { hosts: string; custom: string[]; txt: string }[],
+  ): Record<string, string> {
     const data: Record<string, string> = {
       [KEYS.server]: serverFile(s, blocks, texts),
       [KEYS.db]:
@@ -254,26 +306,9 @@ export class DnsRenderer {
       const t = texts[i]!;
       data[hostsKey(b.space)] = t.hosts;
       const key = txtKey(b.space);
-      const body = t.sorted.map((a) => this.#text(s, a).txt).join('');
-      data[key] = this.#zone(key, body, s);
+      data[key] = this.#zone(key, t.txt, s);
     });
     return data;
-  }
-
-  // A Space's hosts key and custom zones; the previous ones while its Apps are the same objects
-  // (and none has discovery on, whose lines follow its pods).
-  #spaceText(s: Settings, b: SpaceBlock): SpaceText {
-    const cached = b.apps.length > 0 ? this.#spaceTexts.get(b.space) : undefined;
-    if (cached && sameList(cached.apps, b.apps) && !b.apps.some(discoveryOn)) return cached;
-    const apps = [...b.apps].sort((x, y) => compareStrings(x.key, y.key));
-    const text: SpaceText = {
-      apps: b.apps,
-      sorted: apps,
-      hosts: `${HEADER}${apps.map((a) => this.#text(s, a).hosts).join('')}`,
-      custom: b.apps.flatMap((a) => this.#text(s, a).custom).sort(compareStrings),
-    };
-    if (b.apps.length > 0) this.#spaceTexts.set(b.space, text);
-    return text;
   }
 
   // A Space's TXT zone; the previous text while its records and the live file are the same.
@@ -298,7 +333,8 @@ export class DnsRenderer {
   #instances(spaces: DnsSpace[], previous: Record<string, string>): Map<string, DnsInstance[]> {
     const out = new Map<string, DnsInstance[]>();
     for (const sp of spaces) {
-      const apps = sp.apps.filter((a) => (a.processes ?? []).length > 0);
+      let apps = this.#discovery.get(sp);
+      if (!apps) this.#discovery.set(sp, (apps = sp.apps.filter((a) => (a.processes ?? []).length > 0)));
       if (apps.length === 0) continue;
       const file = previous[hostsKey(sp.space)];
       let cached = this.#numbers.get(sp.space);
@@ -310,6 +346,81 @@ export class DnsRenderer {
     }
     return out;
   }
+}
+
+// The Apps whose names entry is not the previous object (or that are gone): only in Spaces
+// rendered again. Keeps `spaceOf` (App key → Space) up to date on the way.
+function changedApps(
+  was: ReadonlyMap<string, SpaceOut>,
+  now: ReadonlyMap<string, SpaceOut>,
+  spaceOf: Map<string, string>,
+): string[] {
+  const out: string[] = [];
+  // Those that went first: an App that moved to another Space is set again below.
+  for (const [space, old] of was) {
+    const o = now.get(space);
+    if (o === old) continue;
+    const gone = [...old.names.keys()].filter((key) => !o?.names.has(key));
+    for (const key of gone) spaceOf.delete(key);
+    out.push(...gone);
+  }
+  for (const [space, o] of now) {
+    const old = was.get(space);
+    if (old === o) continue;
+    for (const [key, memo] of o.names) {
+      spaceOf.set(key, space);
+      if (old?.names.get(key) !== memo) out.push(key);
+    }
+  }
+  return out;
+}
+
+// One record of every Space's entries (Spaces in name order, each Space's Apps in its order).
+function merged<T>(outs: readonly SpaceOut[], entries: (o: SpaceOut) => [string, T][]): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const o of outs) for (const [k, v] of entries(o)) out[k] = v;
+  return out;
+}
+
+// `base` with the `lazy` fields as enumerable properties computed on first read, then kept.
+function withLazy<B extends object, L extends Record<string, unknown>>(
+  base: B,
+  lazy: { [K in keyof L]: () => L[K] },
+): B & L {
+  for (const [key, make] of Object.entries(lazy) as [string, () => unknown][]) {
+    Object.defineProperty(base, key, {
+      enumerable: true,
+      configurable: true,
+      get(): unknown {
+        const value = make();
+        Object.defineProperty(base, key, { value, enumerable: true, writable: true, configurable: true });
+        return value;
+      },
+    });
+  }
+  return base as B & L;
+}
+
+// Each App's names; the previous object while its admission and refusals are the same ones.
+function appNamesOf(
+  sc: SpaceClaims,
+  over: DnsConflict[],
+  published: Record<string, string[]>,
+  was: Map<string, NamesMemo> | undefined,
+): Map<string, NamesMemo> {
+  const refusedOf = byApp(over.length === 0 ? sc.conflicts : [...sc.conflicts, ...over]);
+  const out = new Map<string, NamesMemo>();
+  for (const a of sc.apps) {
+    const refused = refusedOf.get(a.key) ?? [];
+    const mine = published[a.key];
+    const memo = was?.get(a.key);
+    const same = memo?.admitted === a && memo.published === mine && sameList(memo.refused, refused);
+    out.set(
+      a.key,
+      same ? memo : { admitted: a, published: mine, refused, names: appNames(mine ?? [], refused) },
+    );
+  }
+  return out;
 }
 
 /** Conflicts by App key (those of a Space's domain have none). */
@@ -401,34 +512,33 @@ function checkWords(s: Settings): void {
     throw new TypeError('DNS render option upstream must name at least one server');
 }
 
-// One block per Space (sorted by name), with the Space's accepted domain and its Apps.
-function spaceBlocks(spaces: DnsSpace[], accepted: string[], apps: AdmittedApp[]): SpaceBlock[] {
+// One block per Space (sorted by name), with the Space's accepted domain.
+function spaceBlocks(spaces: DnsSpace[], accepted: string[]): SpaceBlock[] {
   const ok = new Set(accepted);
-  const blocks = new Map<string, SpaceBlock>();
-  for (const sp of [...spaces].sort((a, b) => compareStrings(a.space, b.space))) {
-    const domain = normalizeName(sp.dnsDomain);
-    blocks.set(sp.space, {
-      space: sp.space,
-      namespace: sp.namespace ?? sp.space,
-      domain: ok.has(domain) ? domain : undefined,
-      apps: [],
+  return [...spaces]
+    .sort((a, b) => compareStrings(a.space, b.space))
+    .map((sp) => {
+      const domain = normalizeName(sp.dnsDomain);
+      return {
+        space: sp.space,
+        namespace: sp.namespace ?? sp.space,
+        domain: ok.has(domain) ? domain : undefined,
+      };
     });
-  }
-  for (const a of apps) blocks.get(a.space)?.apps.push(a);
-  return [...blocks.values()];
 }
 
 // A Space's Apps are admitted oldest first while their bytes fit its share; the rest are
 // reported (for that Space only), never written.
 function admitWithin(
-  apps: AdmittedApp[],
+  space: string,
+  apps: readonly AdmittedApp[],
   budget: number,
   appBytes: (a: AdmittedApp) => number,
 ): { fit: AdmittedApp[]; refused: DnsConflict[] } {
   const fit: AdmittedApp[] = [];
   const refused: DnsConflict[] = [];
   let left = budget;
-  const why = `Space ${apps[0]?.space ?? ''} has spent its share of the CoreDNS ConfigMap (${budget} bytes); its older apps come first, so remove custom domains or apps of this Space`;
+  const why = `Space ${space} has spent its share of the CoreDNS ConfigMap (${budget} bytes); its older apps come first, so remove custom domains or apps of this Space`;
   for (const a of apps) {
     const cost = appBytes(a);
     if (refused.length === 0 && cost <= left) {
@@ -464,7 +574,7 @@ function appTxt(s: Settings, a: AdmittedApp): string {
   return discoveryOn(a) ? txtLines(a.app.name, s.instances.get(a.key) ?? []) : '';
 }
 
-function serverFile(s: Settings, blocks: SpaceBlock[], texts: SpaceText[]): string {
+function serverFile(s: Settings, blocks: SpaceBlock[], texts: { custom: string[] }[]): string {
   const domains = blocks.flatMap((b) => (b.domain ? [b.domain] : []));
   const everyone = [LOCALSPACE_ZONE, ...domains].sort(compareStrings);
   return (
