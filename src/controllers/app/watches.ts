@@ -7,9 +7,10 @@
 import type { KubernetesObject, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
 import type { App } from '../../api/v1alpha1/app.ts';
 import type { Controller } from '../../engine/index.ts';
-import { APP_LABEL, appProcesses, isInternal } from '../../model/index.ts';
+import { APP_LABEL, isInternal } from '../../model/index.ts';
 import { couldSelect, matchesSelector } from '../../reach/selector.ts';
 import { keyOf, managed, type Informers } from '../context.ts';
+import { AppIndex, NamespaceAppIndex, selectorsOf, type AppView } from './appindex.ts';
 
 type Meta = { metadata: { generation?: number; deletionTimestamp?: unknown } };
 
@@ -61,43 +62,30 @@ export function podChanged(o: PodView, n: PodView): boolean {
 }
 
 type AppsIn = (ns: string | undefined) => string[];
-type AppView = Pick<App, 'metadata' | 'spec'>;
 type Labels = Record<string, string>;
+/** A namespace's Apps: a list, or its index (the watches pass the index, tests may pass a list). */
+type Apps = readonly AppView[] | AppIndex;
 
 const appKey = (a: AppView): string => `${a.metadata.namespace}/${a.metadata.name}`;
-// An App's process selectors, once per App object: the informer replaces an App's object when it
-// changes, and a pod, Service or policy event asks for every App of its namespace.
-const selectors = new WeakMap<AppView, Labels[]>();
-const selectorsOf = (app: AppView): Labels[] => {
-  let sel = selectors.get(app);
-  if (!sel) selectors.set(app, (sel = appProcesses(app).map((p) => p.selector)));
-  return sel;
-};
 
 /** The Apps (keys) one of whose processes selects a pod with these labels (before or after a change). */
-export function appsSelectingPod(apps: readonly AppView[], ...labelSets: (Labels | undefined)[]): string[] {
+export function appsSelectingPod(apps: Apps, ...labelSets: (Labels | undefined)[]): string[] {
   const sets = labelSets.filter((l): l is Labels => l !== undefined);
-  return apps
+  return AppIndex.of(apps)
+    .selecting(sets)
     .filter((a) => selectorsOf(a).some((sel) => sets.some((l) => matchesSelector({ matchLabels: sel }, l))))
     .map(appKey);
 }
 
 /**
  * The Apps (keys) whose pods a selector could pick (a pod of an App carries at least one of its
- * process selectors; it may carry more), plus the App named by `owner` (our child's label).
+ * process selectors; it may carry more).
  */
-export function appsUnderSelector(
-  apps: readonly AppView[],
-  selectors: readonly (V1LabelSelector | undefined)[],
-  owner?: string,
-): string[] {
+export function appsUnderSelector(apps: Apps, selectors: readonly (V1LabelSelector | undefined)[]): string[] {
   const given = selectors.filter((s): s is V1LabelSelector => s !== undefined);
-  return apps
-    .filter(
-      (a) =>
-        a.metadata.name === owner ||
-        selectorsOf(a).some((sel) => given.some((selector) => couldSelect(selector, sel))),
-    )
+  return AppIndex.of(apps)
+    .couldBePickedBy(given)
+    .filter((a) => selectorsOf(a).some((sel) => given.some((selector) => couldSelect(selector, sel))))
     .map(appKey);
 }
 
@@ -112,31 +100,27 @@ const serviceSelector = (s: ServiceView): V1LabelSelector | undefined => {
 const ownerOf = (o: KubernetesObject): string | undefined => o.metadata?.labels?.[APP_LABEL];
 
 /** The Apps a Service's change concerns: those whose pods it could select (old or new), its owner. */
-export function appsForService(apps: readonly AppView[], ...services: ServiceView[]): string[] {
-  const owners = new Set(services.map(ownerOf));
-  return [
-    ...new Set([
-      ...appsUnderSelector(apps, services.map(serviceSelector)),
-      ...apps.filter((a) => owners.has(a.metadata.name)).map(appKey),
-    ]),
-  ];
+export function appsForService(apps: Apps, ...services: ServiceView[]): string[] {
+  const index = AppIndex.of(apps);
+  return withOwners(index, appsUnderSelector(index, services.map(serviceSelector)), services);
 }
 
 /** The Apps a NetworkPolicy's change concerns: those whose pods it could select (old or new), its owner. */
-export function appsForPolicy(apps: readonly AppView[], ...policies: PolicyView[]): string[] {
-  const owners = new Set(policies.map(ownerOf));
+export function appsForPolicy(apps: Apps, ...policies: PolicyView[]): string[] {
+  const index = AppIndex.of(apps);
   // An absent podSelector is the empty one: every pod of the namespace.
   const selectors = policies.map((p) => p.spec?.podSelector ?? {});
-  return [
-    ...new Set([
-      ...appsUnderSelector(apps, selectors),
-      ...apps.filter((a) => owners.has(a.metadata.name)).map(appKey),
-    ]),
-  ];
+  return withOwners(index, appsUnderSelector(index, selectors), policies);
+}
+
+// `keys` and the Apps named as owner by the children (our label), once each.
+function withOwners(index: AppIndex, keys: string[], children: KubernetesObject[]): string[] {
+  const owners = children.map((c) => index.named(ownerOf(c))).filter((a): a is AppView => a !== undefined);
+  return [...new Set([...keys, ...owners.map(appKey)])];
 }
 
 /** The Apps whose pods an App's processes could share (before or after a change of its selector). */
-export function appsSharingPods(apps: readonly AppView[], ...changed: AppView[]): string[] {
+export function appsSharingPods(apps: Apps, ...changed: AppView[]): string[] {
   const selectors = changed.flatMap(selectorsOf).map((sel) => ({ matchLabels: sel }));
   return appsUnderSelector(apps, selectors);
 }
@@ -147,10 +131,9 @@ export function appsSharingPods(apps: readonly AppView[], ...changed: AppView[])
  * above); an Ingress every App of its namespace (its backends are Services, looked up by name);
  * a hostNetwork pod anywhere every internal App (its HostNetworkReach condition).
  */
-function watchExposure(inf: Informers, app: Controller, appsIn: AppsIn): void {
+function watchExposure(inf: Informers, app: Controller, appsIn: AppsIn, index: NamespaceAppIndex): void {
   const internalApps = (): string[] => inf.apps.list().filter(isInternal).map(keyOf);
-  const appsOf = (o: KubernetesObject): App[] =>
-    o.metadata?.namespace ? inf.apps.list(o.metadata.namespace) : [];
+  const appsOf = (o: KubernetesObject): Apps => (o.metadata?.namespace ? index.of(o.metadata.namespace) : []);
   const enqueue = (keys: readonly string[]): void => keys.forEach((k) => app.enqueue(k));
   const onPod = (p: V1Pod & KubernetesObject, old?: V1Pod): void => {
     enqueue(appsSelectingPod(appsOf(p), p.metadata?.labels, old?.metadata?.labels));
@@ -189,10 +172,10 @@ function watchNamespaceLabels(
  * A new, changed or deleted App can change whether another App's selector collides with its
  * pods (SelectorConflict): the Apps of the namespace whose pods it could share are judged again.
  */
-function watchApps(inf: Informers, app: Controller): void {
+function watchApps(inf: Informers, app: Controller, index: NamespaceAppIndex): void {
   const sharing = (...changed: App[]): void => {
     const ns = changed[0]?.metadata.namespace;
-    if (ns) appsSharingPods(inf.apps.list(ns), ...changed).forEach((k) => app.enqueue(k));
+    if (ns) appsSharingPods(index.of(ns), ...changed).forEach((k) => app.enqueue(k));
   };
   inf.apps.onAdd((a) => {
     app.enqueue(keyOf(a));
@@ -226,10 +209,12 @@ function watchSpacesAndPeerings(inf: Informers, app: Controller, appsIn: AppsIn)
 /** Wires every event an App's reconcile depends on to `app`. */
 export function watchForApps(inf: Informers, app: Controller): void {
   const appsIn: AppsIn = (ns) => (ns ? inf.apps.list(ns).map(keyOf) : []);
-  watchApps(inf, app);
+  // Each namespace's Apps by selector pair: an event judges the Apps it may concern, not all.
+  const index = new NamespaceAppIndex((ns) => inf.apps.list(ns));
+  watchApps(inf, app, index);
   watchSpacesAndPeerings(inf, app, appsIn);
   app.watch(inf.endpointSlices, (e) =>
     e.metadata.labels?.[APP_LABEL] ? [`${e.metadata.namespace}/${e.metadata.labels[APP_LABEL]}`] : [],
   );
-  watchExposure(inf, app, appsIn);
+  watchExposure(inf, app, appsIn, index);
 }
