@@ -25,10 +25,15 @@ function fakeCluster(objects: Record<string, Obj[]>) {
     data: { 'admin.server': 'corp.example {\n}\n' },
   };
   const patches: KubeRequest[] = [];
+  let failing = false;
   const watchers: ((type: string, obj: unknown) => void)[] = [];
   const api: KubeApi = {
     resourcePath: (ref) => Promise.resolve(`/api/v1/namespaces/${ref.namespace}/configmaps/${ref.name}`),
     request: <T>(req: KubeRequest) => {
+      if (failing) {
+        failing = false;
+        return Promise.reject(new Error('the API server is away'));
+      }
       patches.push(req);
       const body = req.body as { data: Record<string, string> };
       cm = {
@@ -76,7 +81,7 @@ function fakeCluster(objects: Record<string, Obj[]>) {
         },
       ),
     }) as unknown as DnsInformers;
-  return { api, patches, make, emit };
+  return { api, patches, make, emit, failNext: () => (failing = true) };
 }
 
 const cluster = () =>
@@ -234,6 +239,36 @@ describe('DnsController', () => {
     expect(changed).toEqual([['alpha/shop']]);
     await controller.reconcile(); // same state: nobody to tell
     expect(changed).toHaveLength(1);
+    await controller.stop();
+  });
+
+  it('a write that fails keeps its names changes for the render that succeeds', async () => {
+    const c = cluster();
+    const changed: string[][] = [];
+    const { controller, start } = started(c, undefined, {
+      onNamesChanged: (keys) => changed.push(keys),
+      batchMs: 60_000, // renders only when the test asks
+    });
+    await start;
+    await settle();
+    expect(changed).toEqual([['alpha/shop']]);
+    const written = ['shop.alpha.spaces.local', 'shop.example'];
+    expect(controller.names('alpha/shop')?.published).toEqual(written);
+    c.emit('EndpointSlice', 'MODIFIED', {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'shop-1', namespace: 'alpha', labels: { 'kubernetes.io/service-name': 'shop' } },
+      endpoints: [{ addresses: ['10.0.0.5'], conditions: { ready: false } }],
+    } as Obj);
+    c.failNext();
+    await expect(controller.render()).rejects.toThrow('the API server is away');
+    // Not written: nothing reported, names() still says what the ConfigMap holds.
+    expect(changed).toHaveLength(1);
+    expect(controller.names('alpha/shop')?.published).toEqual(written);
+    await controller.render();
+    expect(changed).toEqual([['alpha/shop'], ['alpha/shop']]);
+    expect(controller.names('alpha/shop')?.published).toEqual([]);
+    expect(controller.names('alpha/shop')).toEqual(controller.lastResult?.names['alpha/shop']);
     await controller.stop();
   });
 
