@@ -76,6 +76,47 @@ export function dnsSpaces(state: ClusterState): DnsSpace[] {
   return new DnsSnapshot().spaces(state);
 }
 
+/**
+ * What `DnsSnapshot.update` reads: the Spaces (few: a list), and the objects of one namespace,
+ * asked for only when that namespace is recomputed (an informer's indexed `list(namespace)`).
+ */
+export interface SnapshotSource {
+  /** Every Space; those being deleted are left out of the snapshot. */
+  readonly spaces: readonly Space[];
+  apps(namespace: string): readonly App[];
+  services(namespace: string): readonly ServiceLike[];
+  endpointSlices(namespace: string): readonly EndpointSliceLike[];
+  /** Pods of the namespace; absent: no pods known, so no discovery name answers. */
+  pods?(namespace: string): readonly PodLike[];
+}
+
+/** The namespaces whose Apps, Services, EndpointSlices, Pods or Space may have changed; or all. */
+export type DirtyNamespaces = ReadonlySet<string> | 'all';
+
+type Namespaced = { metadata?: { namespace?: string } };
+
+function byNamespace<T extends Namespaced>(objects: readonly T[]): (namespace: string) => readonly T[] {
+  const out = new Map<string, T[]>();
+  for (const o of objects) {
+    const ns = o.metadata?.namespace ?? '';
+    const list = out.get(ns);
+    if (list) list.push(o);
+    else out.set(ns, [o]);
+  }
+  return (namespace) => out.get(namespace) ?? [];
+}
+
+/** A source over plain lists (grouped by namespace once): the "everything" path and tests. */
+export function sourceOf(state: ClusterState): SnapshotSource {
+  return {
+    spaces: state.spaces,
+    apps: byNamespace(state.apps),
+    services: byNamespace(state.services),
+    endpointSlices: byNamespace(state.endpointSlices),
+    pods: byNamespace(state.pods ?? []),
+  };
+}
+
 type Meta = { metadata: { uid?: string; generation?: number; name: string; creationTimestamp?: string } };
 
 // The same object, or the same object's spec: a status write replaces the informer's object but
@@ -89,85 +130,156 @@ const sameSpec = (a: Meta, b: Meta): boolean =>
     a.metadata.name === b.metadata.name &&
     a.metadata.creationTimestamp === b.metadata.creationTimestamp);
 
-const clusterIPOf = (s: ServiceLike | undefined): string => s?.spec?.clusterIP ?? '';
-
-const sameInput = (a: Omit<AppMemo, 'out'>, b: Omit<AppMemo, 'out'>): boolean =>
-  sameSpec(a.app, b.app) &&
-  sameSpec(a.space, b.space) &&
-  a.clusterIP === b.clusterIP &&
-  a.ready === b.ready &&
-  a.pods === b.pods;
-
-/** The last DnsApp of an App and what it was made from. */
+/**
+ * The last DnsApp of an App and the App it was made from. The rest of its input (ClusterIP,
+ * readiness, discovery pods) is compared with the DnsApp itself, so nothing is kept twice; the
+ * Space is its SpaceMemo's.
+ */
 interface AppMemo {
   app: App;
-  space: Space;
-  clusterIP: string;
-  ready: boolean;
-  /** JSON of its processes and pods (discovery on), else ''. */
-  pods: string;
   out: DnsApp;
 }
 
+/** The last DnsSpace of a Space, the Space it was made from, and its Apps' memos by App name. */
+interface SpaceMemo {
+  space: Space;
+  out: DnsSpace;
+  apps: Map<string, AppMemo>;
+}
+
+/** What the Apps of one namespace read of it, looked up once per recomputed namespace. */
+interface NamespaceInputs {
+  /** Service name → ClusterIP. */
+  clusterIPs: Map<string, string>;
+  /** Names of the Services with a ready endpoint. */
+  ready: Set<string>;
+  /** The namespace's pods that can answer (listed on first use: only discovery needs them). */
+  pods(): readonly PodLike[];
+}
+
+function namespaceInputs(source: SnapshotSource, namespace: string): NamespaceInputs {
+  const clusterIPs = new Map<string, string>();
+  for (const s of source.services(namespace))
+    if (s.metadata?.name !== undefined) clusterIPs.set(s.metadata.name, s.spec?.clusterIP ?? '');
+  let pods: readonly PodLike[] | undefined;
+  return {
+    clusterIPs,
+    ready: readyIn(source.endpointSlices(namespace)),
+    pods: () => (pods ??= (source.pods?.(namespace) ?? []).filter(answersForDns)),
+  };
+}
+
+/** Names of the Services (of one namespace) with a ready endpoint. */
+function readyIn(slices: readonly EndpointSliceLike[]): Set<string> {
+  const ready = new Set<string>();
+  for (const s of slices) {
+    const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+    if (svc && sliceHasReadyEndpoint(s)) ready.add(svc);
+  }
+  return ready;
+}
+
 /**
- * `dnsSpaces` that hands back the previous DnsApp object of every App whose App, Space, ClusterIP,
- * readiness and discovery pods are the same ones: the incremental render (DnsRenderer) reuses its
- * work for every object it has seen before.
+ * The render input, recomputing only what changed, and handing back the **same objects** for what
+ * did not: the incremental render (DnsRenderer, ClaimCache) reuses its work per DnsSpace and per
+ * DnsApp it has seen before.
+ *
+ * - `update(source, dirty)` recomputes the Spaces whose namespace is in `dirty` (every one for
+ *   `'all'`) from that namespace's objects alone; every other Space's DnsSpace is the object it
+ *   returned last time (a Space whose spec changed, or that is new, is recomputed even when not
+ *   dirty). A recomputed Space whose result is the same (same DnsApp objects in the same order,
+ *   same fields) is the previous DnsSpace object too.
+ * - Each DnsApp is the previous object while its App's spec (uid and generation), its Space's
+ *   spec, ClusterIP, readiness and discovery pods are the same.
+ *
+ * The caller (the DNS controller) names the namespaces its events touched; a missed one stays
+ * stale until the next `'all'`.
  */
 export class DnsSnapshot {
-  #apps = new Map<string, AppMemo>();
+  // By namespace, in the order of the last update's Spaces.
+  #spaces = new Map<string, SpaceMemo>();
 
+  /** Every Space recomputed from plain lists: `update(sourceOf(state), 'all')`. */
   spaces(state: ClusterState): DnsSpace[] {
-    const services = new Map<string, ServiceLike>();
-    for (const s of state.services) services.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s);
-    const ready = readyServices(state.endpointSlices);
-    const pods = state.pods && state.pods.length > 0 ? podsByNamespace(state.pods) : undefined;
-    const byNamespace = new Map<string, { space: Space; out: DnsSpace }>();
-    for (const space of state.spaces.filter(alive)) {
-      const out: DnsSpace = {
-        space: space.metadata.name,
-        namespace: spaceNamespaceName(space),
-        dnsDomain: spaceDnsDomain(space),
-        created: space.metadata.creationTimestamp,
-        apps: [],
-      };
-      byNamespace.set(spaceNamespaceName(space), { space, out });
-    }
-    const next = new Map<string, AppMemo>();
-    for (const app of state.apps.filter(alive)) {
-      const home = byNamespace.get(app.metadata.namespace ?? '');
-      if (!home) continue;
-      const memo = this.#app(app, home.space, services, ready, pods);
-      next.set(`${app.metadata.namespace}/${app.metadata.name}`, memo);
-      home.out.apps.push(memo.out);
-    }
-    this.#apps = next;
-    return [...byNamespace.values()].map((v) => v.out);
+    return this.update(sourceOf(state), 'all');
   }
 
-  #app(
-    app: App,
-    space: Space,
-    services: Map<string, ServiceLike>,
-    ready: Set<string>,
-    pods: Map<string, PodLike[]> | undefined,
-  ): AppMemo {
-    const namespace = app.metadata.namespace ?? '';
-    const key = `${namespace}/${appServiceName(app)}`;
-    const procs = hasDnsDiscovery(app, space) ? dnsProcesses(app, pods?.get(namespace) ?? []) : [];
-    const now = {
-      app,
-      space,
-      clusterIP: clusterIPOf(services.get(key)),
-      ready: ready.has(key),
-      pods: procs.length > 0 ? JSON.stringify(procs) : '',
-    };
-    const was = this.#apps.get(`${namespace}/${app.metadata.name}`);
-    if (was && sameInput(was, now)) return was;
-    const out = dnsApp(app, space, now.clusterIP, now.ready);
-    return { ...now, out: procs.length > 0 ? { ...out, processes: procs } : out };
+  /**
+   * One DnsSpace per Space of `source` not being deleted, in `source.spaces`' order (a new array
+   * each time). Reads the objects of the dirty namespaces only. Nothing is kept if it throws.
+   */
+  update(source: SnapshotSource, dirty: DirtyNamespaces): DnsSpace[] {
+    const next = new Map<string, SpaceMemo>();
+    for (const space of source.spaces) {
+      if (!alive(space)) continue;
+      const namespace = spaceNamespaceName(space);
+      const was = this.#spaces.get(namespace);
+      const clean =
+        was !== undefined && dirty !== 'all' && !dirty.has(namespace) && sameSpec(was.space, space);
+      next.set(namespace, clean ? was : spaceMemo(source, space, was));
+    }
+    this.#spaces = next;
+    return [...next.values()].map((m) => m.out);
   }
 }
+
+function spaceMemo(source: SnapshotSource, space: Space, was: SpaceMemo | undefined): SpaceMemo {
+  const namespace = spaceNamespaceName(space);
+  const inputs = namespaceInputs(source, namespace);
+  // An App's names depend on its Space's spec: none of the old DnsApps survive a change of it.
+  const before = was && sameSpec(was.space, space) ? was.apps : undefined;
+  const apps = new Map<string, AppMemo>();
+  const list: DnsApp[] = [];
+  for (const app of source.apps(namespace)) {
+    if (!alive(app)) continue;
+    const memo = appMemo(app, space, inputs, before?.get(app.metadata.name));
+    apps.set(app.metadata.name, memo);
+    list.push(memo.out);
+  }
+  const fields = {
+    space: space.metadata.name,
+    namespace,
+    dnsDomain: spaceDnsDomain(space),
+    created: space.metadata.creationTimestamp,
+  };
+  const same = was !== undefined && sameFields(was.out, fields) && sameItems(was.out.apps, list);
+  return { space, apps, out: same ? was.out : { ...fields, apps: list } };
+}
+
+const sameFields = (a: DnsSpace, b: Omit<DnsSpace, 'apps'>): boolean =>
+  a.space === b.space &&
+  a.namespace === b.namespace &&
+  a.dnsDomain === b.dnsDomain &&
+  a.created === b.created;
+
+const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+function appMemo(app: App, space: Space, inputs: NamespaceInputs, was: AppMemo | undefined): AppMemo {
+  const service = appServiceName(app);
+  const clusterIP = inputs.clusterIPs.get(service) ?? '';
+  const ready = inputs.ready.has(service);
+  const procs = hasDnsDiscovery(app, space) ? dnsProcesses(app, inputs.pods()) : [];
+  if (
+    was &&
+    sameSpec(was.app, app) &&
+    was.out.clusterIP === clusterIP &&
+    was.out.ready === ready &&
+    sameProcesses(was.out.processes ?? [], procs)
+  )
+    return was;
+  const out = dnsApp(app, space, clusterIP, ready);
+  return { app, out: procs.length > 0 ? { ...out, processes: procs } : out };
+}
+
+const samePod = (a: DnsPod, b: DnsPod | undefined): boolean =>
+  a.name === b?.name && a.ip === b.ip && a.ready === b.ready;
+
+const sameProcess = (a: DnsProcess, b: DnsProcess | undefined): boolean =>
+  a.name === b?.name && a.pods.length === b.pods.length && a.pods.every((x, i) => samePod(x, b.pods[i]));
+
+const sameProcesses = (a: readonly DnsProcess[], b: readonly DnsProcess[]): boolean =>
+  a.length === b.length && a.every((p, i) => sameProcess(p, b[i]));
 
 function dnsApp(app: App, space: Space, clusterIP: string, ready: boolean): DnsApp {
   return {
@@ -178,17 +290,6 @@ function dnsApp(app: App, space: Space, clusterIP: string, ready: boolean): DnsA
     ready,
     created: app.metadata.creationTimestamp,
   };
-}
-
-function podsByNamespace(pods: PodLike[]): Map<string, PodLike[]> {
-  const out = new Map<string, PodLike[]>();
-  for (const p of pods) {
-    const ns = p.metadata?.namespace ?? '';
-    const list = out.get(ns);
-    if (list) list.push(p);
-    else out.set(ns, [p]);
-  }
-  return out;
 }
 
 const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean =>

@@ -4,13 +4,18 @@ import { FakeClock } from '../../engine/clock.ts';
 import { Informer, type WatchFn } from '../../engine/informer.ts';
 import type { KubeApi, KubeRequest } from '../../engine/kubeclient.ts';
 import { DnsController, DNS_FIELD_MANAGER, type DnsInformers } from './controller.ts';
+import { onlyRelevant } from './views.ts';
+import { DnsRenderer } from '../../dns/render.ts';
+import { DnsSnapshot } from '../../dns/snapshot.ts';
+import type { DnsSpace } from '../../dns/types.ts';
 import { KEYS, hostsKey } from '../../dns/render.ts';
 import { txtKey } from '../../dns/instances.ts';
 
 type Obj = KubernetesObject & { metadata: { name: string; namespace?: string; resourceVersion?: string } };
 
 // A fake API server for the ConfigMap: PATCH stores it (server-side apply of `data` keys) and
-// tells the ConfigMap informer's watch; other kinds come from fixed lists.
+// tells the ConfigMap informer's watch; other kinds come from fixed lists, and `emit` sends a
+// watch event of one kind to its informer.
 function fakeCluster(objects: Record<string, Obj[]>) {
   let rv = 100;
   let cm: Obj & { data?: Record<string, string> } = {
@@ -20,10 +25,15 @@ function fakeCluster(objects: Record<string, Obj[]>) {
     data: { 'admin.server': 'corp.example {\n}\n' },
   };
   const patches: KubeRequest[] = [];
+  let failing = false;
   const watchers: ((type: string, obj: unknown) => void)[] = [];
   const api: KubeApi = {
     resourcePath: (ref) => Promise.resolve(`/api/v1/namespaces/${ref.namespace}/configmaps/${ref.name}`),
     request: <T>(req: KubeRequest) => {
+      if (failing) {
+        failing = false;
+        return Promise.reject(new Error('the API server is away'));
+      }
       patches.push(req);
       const body = req.body as { data: Record<string, string> };
       cm = {
@@ -35,8 +45,19 @@ function fakeCluster(objects: Record<string, Obj[]>) {
       return Promise.resolve(cm as T);
     },
   };
-  const hang: WatchFn = () => Promise.resolve({ abort: () => undefined });
-  const informer = (kind: string, list: () => Promise<Obj[]>, watchFn: WatchFn = hang) =>
+  const watches = new Map<string, (type: string, obj: unknown) => void>();
+  const emit = (kind: string, type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: Obj): void => {
+    const w = watches.get(kind);
+    if (!w) throw new Error(`no watch of ${kind} yet`);
+    w(type, { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++rv) } });
+  };
+  const watching =
+    (kind: string): WatchFn =>
+    (_p, _q, onEvent) => {
+      watches.set(kind, onEvent);
+      return Promise.resolve({ abort: () => undefined });
+    };
+  const informer = (kind: string, list: () => Promise<Obj[]>, watchFn: WatchFn = watching(kind)) =>
     new Informer<Obj>({
       path:
         kind === 'ConfigMap'
@@ -60,7 +81,7 @@ function fakeCluster(objects: Record<string, Obj[]>) {
         },
       ),
     }) as unknown as DnsInformers;
-  return { api, patches, make };
+  return { api, patches, make, emit, failNext: () => (failing = true) };
 }
 
 const cluster = () =>
@@ -152,16 +173,16 @@ describe('DnsController', () => {
 
   it('batches longer after slow renders: 20x the last render time, at least batchMs, at most 5 s', async () => {
     // Render time comes from the injected clock only (never performance.now), so a loaded
-    // machine cannot change it: here a render "takes" exactly what listing the Apps advances.
+    // machine cannot change it: here a render "takes" exactly what listing the Spaces (once per render) advances.
     const c = cluster();
     const clock = new FakeClock();
     const { controller, informers, start } = started(c, undefined, { clock });
     await start;
     await settle();
     expect(controller.batchDelayMs()).toBe(1);
-    const list = informers.apps.list.bind(informers.apps);
+    const list = informers.spaces.list.bind(informers.spaces);
     let renderMs = 100;
-    vi.spyOn(informers.apps, 'list').mockImplementation(() => {
+    vi.spyOn(informers.spaces, 'list').mockImplementation(() => {
       clock.advance(renderMs);
       return list();
     });
@@ -219,5 +240,183 @@ describe('DnsController', () => {
     await controller.reconcile(); // same state: nobody to tell
     expect(changed).toHaveLength(1);
     await controller.stop();
+  });
+
+  it('a write that fails keeps its names changes for the render that succeeds', async () => {
+    const c = cluster();
+    const changed: string[][] = [];
+    const { controller, start } = started(c, undefined, {
+      onNamesChanged: (keys) => changed.push(keys),
+      batchMs: 60_000, // renders only when the test asks
+    });
+    await start;
+    await settle();
+    expect(changed).toEqual([['alpha/shop']]);
+    const written = ['shop.alpha.spaces.local', 'shop.example'];
+    expect(controller.names('alpha/shop')?.published).toEqual(written);
+    c.emit('EndpointSlice', 'MODIFIED', {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'shop-1', namespace: 'alpha', labels: { 'kubernetes.io/service-name': 'shop' } },
+      endpoints: [{ addresses: ['10.0.0.5'], conditions: { ready: false } }],
+    } as Obj);
+    c.failNext();
+    await expect(controller.render()).rejects.toThrow('the API server is away');
+    // Not written: nothing reported, names() still says what the ConfigMap holds.
+    expect(changed).toHaveLength(1);
+    expect(controller.names('alpha/shop')?.published).toEqual(written);
+    await controller.render();
+    expect(changed).toEqual([['alpha/shop'], ['alpha/shop']]);
+    expect(controller.names('alpha/shop')?.published).toEqual([]);
+    expect(controller.names('alpha/shop')).toEqual(controller.lastResult?.names['alpha/shop']);
+    await controller.stop();
+  });
+
+  describe('reads only the namespaces the events touched (issue 21)', () => {
+    const NAMES = ['alpha', 'beta', 'gamma'];
+    const sliceOf = (ns: string, ready: boolean): Obj =>
+      ({
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: 'shop-1', namespace: ns, labels: { 'kubernetes.io/service-name': 'shop' } },
+        endpoints: [{ addresses: ['10.0.0.5'], conditions: { ready } }],
+      }) as Obj;
+    // Three Spaces with one App each; beta's App is not ready.
+    const three = () =>
+      fakeCluster({
+        spaces: NAMES.map(
+          (name) =>
+            ({
+              apiVersion: 'privatespaces.dev/v1alpha1',
+              kind: 'Space',
+              metadata: { name, uid: `uid-${name}`, generation: 1, resourceVersion: '1' },
+              spec: { generation: 'fir' },
+            }) as Obj,
+        ),
+        apps: NAMES.map(
+          (ns) =>
+            ({
+              apiVersion: 'privatespaces.dev/v1alpha1',
+              kind: 'App',
+              metadata: {
+                name: 'shop',
+                namespace: ns,
+                uid: `uid-${ns}-shop`,
+                generation: 1,
+                resourceVersion: '1',
+              },
+              spec: { internalRouting: true },
+            }) as Obj,
+        ),
+        services: NAMES.map(
+          (ns, i) =>
+            ({
+              apiVersion: 'v1',
+              kind: 'Service',
+              metadata: { name: 'shop', namespace: ns, resourceVersion: '1' },
+              spec: { clusterIP: `10.96.0.${10 + i}` },
+            }) as Obj,
+        ),
+        slices: NAMES.map((ns) => ({
+          ...sliceOf(ns, ns !== 'beta'),
+          metadata: { ...sliceOf(ns, true).metadata, resourceVersion: '1' },
+        })),
+      });
+    const find = (spaces: DnsSpace[], name: string): DnsSpace => spaces.find((s) => s.space === name)!;
+
+    it("an event in one namespace re-renders with the other Spaces' DnsSpace objects identical", async () => {
+      const c = three();
+      const render = vi.spyOn(DnsRenderer.prototype, 'render');
+      const { controller, informers, start } = started(c);
+      await start;
+      await settle();
+      const before = render.mock.calls.at(-1)![0];
+      expect(before.map((s) => s.space).sort()).toEqual(NAMES);
+      expect(controller.lastResult?.published['beta/shop']).toBeUndefined();
+      const listed = vi.spyOn(informers.apps, 'list');
+      c.emit('EndpointSlice', 'MODIFIED', sliceOf('beta', true));
+      await settle(); // the render the event scheduled (batchMs 1)
+      const after = render.mock.calls.at(-1)![0];
+      expect(after).not.toBe(before);
+      expect(find(after, 'alpha')).toBe(find(before, 'alpha'));
+      expect(find(after, 'gamma')).toBe(find(before, 'gamma'));
+      expect(find(after, 'beta')).not.toBe(find(before, 'beta'));
+      expect(find(after, 'beta').apps[0]).toEqual(expect.objectContaining({ name: 'shop', ready: true }));
+      expect(controller.lastResult?.published['beta/shop']).toEqual(['shop.beta.spaces.local']);
+      // Only beta's Apps were read, from the informer's namespace index.
+      expect(listed.mock.calls).toEqual([['beta']]);
+      // A ConfigMap event re-renders and dirties nothing: no namespace is read.
+      listed.mockClear();
+      await controller.reconcile();
+      expect(listed.mock.calls).toEqual([]);
+      expect(render.mock.calls.at(-1)![0].every((s, i) => s === after[i])).toBe(true);
+      render.mockRestore();
+      await controller.stop();
+    });
+
+    it('a render fullEveryMs after the last full one reads every namespace (a missed event is picked up)', async () => {
+      const c = three();
+      const clock = new FakeClock();
+      const informers = c.make();
+      for (const i of Object.values(informers)) (i as unknown as Informer<Obj>).start();
+      // An event this view drops: the cache has the change, the controller never hears of it.
+      informers.endpointSlices = onlyRelevant(informers.endpointSlices, { update: () => false });
+      const update = vi.spyOn(DnsSnapshot.prototype, 'update');
+      const controller = new DnsController({
+        api: c.api,
+        informers,
+        clock,
+        batchMs: 1,
+        minIntervalMs: 0,
+        fullEveryMs: 60_000,
+      });
+      await controller.start();
+      await clock.advanceAsync(10_000); // the renders the start scheduled
+      await settle();
+      expect(update.mock.calls[0]![1]).toBe('all'); // the first render is full
+      clock.advance(60_000);
+      await controller.render(); // full: the clock starts here
+      expect(update.mock.calls.at(-1)![1]).toBe('all');
+      c.emit('EndpointSlice', 'MODIFIED', sliceOf('beta', true));
+      await settle();
+      expect(informers.endpointSlices.list('beta')[0]).toEqual(
+        expect.objectContaining({ endpoints: [{ addresses: ['10.0.0.5'], conditions: { ready: true } }] }),
+      );
+      clock.advance(59_999);
+      await controller.render();
+      expect(update.mock.calls.at(-1)![1]).toEqual(new Set());
+      expect(controller.names('beta/shop')?.published).toEqual([]);
+      clock.advance(1);
+      await controller.render();
+      expect(update.mock.calls.at(-1)![1]).toBe('all');
+      expect(controller.names('beta/shop')?.published).toEqual(['shop.beta.spaces.local']);
+      update.mockRestore();
+      await controller.stop();
+    });
+
+    it('a render that throws leaves its namespaces for the next one', async () => {
+      const c = three();
+      const { controller, informers, start } = started(c, undefined, { batchMs: 60_000 });
+      await start;
+      await settle();
+      const update = vi.spyOn(DnsSnapshot.prototype, 'update');
+      const listed = vi.spyOn(informers.apps, 'list');
+      c.emit('EndpointSlice', 'MODIFIED', sliceOf('beta', true));
+      const render = vi.spyOn(DnsRenderer.prototype, 'render').mockImplementationOnce(() => {
+        throw new Error('boom');
+      });
+      await expect(controller.render()).rejects.toThrow('boom');
+      expect(update.mock.calls.at(-1)![1]).toEqual(new Set(['beta']));
+      c.emit('EndpointSlice', 'MODIFIED', sliceOf('gamma', false));
+      listed.mockClear();
+      await controller.render();
+      expect(update.mock.calls.at(-1)![1]).toEqual(new Set(['beta', 'gamma']));
+      expect(listed.mock.calls.sort()).toEqual([['beta'], ['gamma']]);
+      expect(controller.lastResult?.published['beta/shop']).toEqual(['shop.beta.spaces.local']);
+      expect(controller.lastResult?.published['gamma/shop']).toBeUndefined();
+      render.mockRestore();
+      update.mockRestore();
+      await controller.stop();
+    });
   });
 });

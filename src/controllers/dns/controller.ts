@@ -1,19 +1,27 @@
 // The DNS writer: keeps our keys of the CoreDNS ConfigMap (kube-system/coredns-custom by
 // default) equal to the rendering of the cluster's Spaces, Apps, Services and EndpointSlices.
 //
-// One writer, one queue key: every change (to any watched object) schedules one re-render of
-// all Spaces from the caches, after a batching delay, so a burst of changes costs one render and
-// at most one write. The delay is the longest of `batchMs` (250 ms), 20× the last render's time
-// with its write (capped at 5 s: DNS takes at most ~1/21 of a core) and what is left of
-// `minIntervalMs` (1 s) since the last render started: CoreDNS sees a change only after the
-// kubelet's ConfigMap sync (seconds), so a burst of thousands of Apps costs one render and one
-// ConfigMap write a second, not four. The render is incremental (DnsSnapshot, DnsRenderer): it
-// re-judges and re-renders only the Apps and Spaces whose inputs changed, but still walks every
-// cached object once per render to find them. The Applier skips the write when the live
-// ConfigMap already holds the result. The entries are a pure function of the caches, so nothing
-// needs cleaning up when a Space or an App goes (no finalizer): its names simply are not rendered
-// again. A render is never written before every cache has synced, so a restart cannot publish a
-// half-empty state.
+// One writer, one queue key: every change (to any watched object) schedules one re-render from
+// the caches, after a batching delay, so a burst of changes costs one render and at most one
+// write. The delay is the longest of `batchMs` (250 ms), 20× the last render's time with its write
+// (capped at 5 s: DNS takes at most ~1/21 of a core) and what is left of `minIntervalMs` (1 s)
+// since the last render started: CoreDNS sees a change only after the kubelet's ConfigMap sync
+// (seconds), so a burst of thousands of Apps costs one render and one ConfigMap write a second,
+// not four.
+//
+// The render costs what changed (issue 21). Every event records the namespace(s) it touches (a
+// Space's own namespace, or the object's; both old and new of an update; a ConfigMap event none);
+// the render swaps in a fresh set and reads only those namespaces' objects, through the
+// informers' namespace index (DnsSnapshot.update), handing the renderer the very same DnsSpace
+// objects for every other Space; DnsRenderer then re-judges and re-renders only the Apps and
+// Spaces whose inputs changed. A render that throws puts its namespaces back for the next one.
+// Level-triggered safety net: the first render, and any render starting `fullEveryMs` (60 s, by
+// the injected clock) or more after the last full one, reads every namespace.
+//
+// The Applier skips the write when the live ConfigMap already holds the result. The entries are a
+// pure function of the caches, so nothing needs cleaning up when a Space or an App goes (no
+// finalizer): its names simply are not rendered again. A render is never written before every
+// cache has synced, so a restart cannot publish a half-empty state.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Gauge } from 'prom-client';
 import type { App } from '../../api/v1alpha1/app.ts';
@@ -27,11 +35,19 @@ import type { KubeApi } from '../../engine/kubeclient.ts';
 import { silentLogger, type Logger } from '../../engine/log.ts';
 import { registry } from '../../engine/metrics.ts';
 import { APP_LABEL } from '../../model/labels.ts';
+import { spaceNamespaceName } from '../../model/space.ts';
 import { newInformer } from '../informers.ts';
 import { DnsTooLargeError } from '../../dns/errors.ts';
 import { foreignOf } from '../../dns/foreign.ts';
 import { CONFIGMAP_MAX_BYTES, DnsRenderer } from '../../dns/render.ts';
-import { DnsSnapshot, type EndpointSliceLike, type PodLike, type ServiceLike } from '../../dns/snapshot.ts';
+import {
+  DnsSnapshot,
+  type DirtyNamespaces,
+  type EndpointSliceLike,
+  type PodLike,
+  type ServiceLike,
+  type SnapshotSource,
+} from '../../dns/snapshot.ts';
 import type { AppNames, RenderOptions, RenderResult } from '../../dns/types.ts';
 
 export const DNS_FIELD_MANAGER = 'spaces-operator-dns';
@@ -41,6 +57,7 @@ const KEY = 'coredns';
 const RENDER_TIME_FACTOR = 20;
 const MAX_BATCH_MS = 5000;
 const MIN_INTERVAL_MS = 1000;
+const FULL_EVERY_MS = 60_000;
 
 type Obj<T> = T & KubernetesObject & { metadata: { name: string } };
 export type ConfigMapObject = Obj<{ data?: Record<string, string> }>;
@@ -49,7 +66,8 @@ export type ConfigMapObject = Obj<{ data?: Record<string, string> }>;
 export interface DnsCache<T extends KubernetesObject> extends EventSource<T>, LiveCache {
   readonly synced: Promise<void>;
   get(key: string): T | undefined;
-  list(): T[];
+  /** Every object, or those of one namespace (an engine informer's namespace index: O(result)). */
+  list(namespace?: string): T[];
 }
 
 /** The caches the controller reads; pass the operator's shared informers, or let it make its own. */
@@ -90,6 +108,12 @@ export interface DnsControllerOptions {
    * names changed since the previous render (Apps that appeared included); read them with `names`.
    */
   onNamesChanged?: (appKeys: string[]) => void;
+  /**
+   * A render starting this long (by `clock`) after the last full render reads every namespace,
+   * not only those the events since the last render touched: a level-triggered safety net.
+   * Default 60 s. The first render is full.
+   */
+  fullEveryMs?: number;
   /** Times renders (and drives the work queue). Default the real clock. */
   clock?: Clock;
 }
@@ -123,7 +147,16 @@ export class DnsController implements Reconciler<string> {
   #lastRenderMs = 0;
   #lastRenderAt: number | undefined;
   #lastConflicts = '';
+  // The namespaces the events since the last render touched ('all': read everything), and when
+  // the last full render started (undefined: none yet, so the next is full).
+  #dirty: Set<string> | 'all' = 'all';
+  #lastFullAt: number | undefined;
+  // Each App's names as last reported to onNamesChanged (JSON to compare), the Apps the renderer
+  // said may have changed since (kept until a render is reported: its write may fail), and
+  // whether the renderer's last render is the one reported (names() reads it then).
   #names = new Map<string, { names: AppNames; json: string }>();
+  readonly #pendingNames = new Set<string>();
+  #reported = true;
   // The render remembers its work between renders (only what changed is recomputed): see
   // DnsSnapshot and DnsRenderer.
   readonly #snapshot = new DnsSnapshot();
@@ -158,7 +191,8 @@ export class DnsController implements Reconciler<string> {
    * App that was not rendered (not in a Space, or being deleted).
    */
   names(appKey: string): AppNames | undefined {
-    return this.#last?.names[appKey];
+    // The renderer's own answer costs a lookup; the result's `names` merges every App's entries.
+    return this.#reported ? this.#renderer.names(appKey) : this.#last?.names[appKey];
   }
 
   get namespace(): string {
@@ -190,8 +224,16 @@ export class DnsController implements Reconciler<string> {
     this.#started = true;
     // Not Controller.watch: a change schedules the one key after batchMs, so bursts coalesce.
     const schedule = (): void => this.#controller.queue.addAfter(KEY, this.batchDelayMs());
-    for (const inf of Object.values(this.informers) as DnsCache<KubernetesObject>[]) {
-      this.#unsubscribe.push(inf.onAdd(schedule), inf.onUpdate(schedule), inf.onDelete(schedule));
+    for (const [kind, inf] of Object.entries(this.informers) as [
+      keyof DnsInformers,
+      DnsCache<KubernetesObject>,
+    ][]) {
+      const touch = this.#toucher(kind);
+      this.#unsubscribe.push(
+        inf.onAdd((o) => (touch(o), schedule())),
+        inf.onUpdate((o, n) => (touch(o), touch(n), schedule())),
+        inf.onDelete((o) => (touch(o), schedule())),
+      );
     }
     for (const inf of this.#own) inf.start();
     await Promise.all(Object.values(this.informers).map((i: DnsCache<KubernetesObject>) => i.synced));
@@ -210,29 +252,77 @@ export class DnsController implements Reconciler<string> {
     await this.render();
   }
 
-  /** `reconcile`, returning the render. Throws TerminalError when the entries cannot fit. */
+  /**
+   * `reconcile`, returning the render. Throws TerminalError when the entries cannot fit. Reads the
+   * namespaces touched since the last render (all of them when full: see `fullEveryMs`); if it
+   * throws, they are read again by the next.
+   */
   async render(): Promise<RenderResult> {
+    const started = this.#clock.now();
+    const dirty = this.#takeDirty(started);
+    this.#lastRenderAt = started;
+    try {
+      const result = await this.#renderAndApply(dirty, started);
+      if (dirty === 'all') this.#lastFullAt = started;
+      return result;
+    } catch (err) {
+      this.#putBack(dirty);
+      throw err;
+    }
+  }
+
+  // What an event of this cache dirties: the Space's namespace, the object's own, or (the
+  // ConfigMap: the renderer reads it itself) nothing.
+  #toucher(kind: keyof DnsInformers): (o: KubernetesObject) => void {
+    if (kind === 'configMap') return () => undefined;
+    const namespaceOf =
+      kind === 'spaces'
+        ? (o: KubernetesObject) => spaceNamespaceName(o as Space)
+        : (o: KubernetesObject) => o.metadata?.namespace;
+    return (o) => {
+      const ns = namespaceOf(o);
+      if (ns !== undefined && this.#dirty !== 'all') this.#dirty.add(ns);
+    };
+  }
+
+  // The namespaces to read now (all when the first or a due full render), leaving a fresh set for
+  // the events that arrive meanwhile.
+  #takeDirty(now: number): DirtyNamespaces {
+    const every = this.#opts.fullEveryMs ?? FULL_EVERY_MS;
+    const full = this.#dirty === 'all' || this.#lastFullAt === undefined || now - this.#lastFullAt >= every;
+    const dirty = full ? 'all' : this.#dirty;
+    this.#dirty = new Set();
+    return dirty;
+  }
+
+  #putBack(dirty: DirtyNamespaces): void {
+    if (dirty === 'all' || this.#dirty === 'all') this.#dirty = 'all';
+    else for (const ns of dirty) this.#dirty.add(ns);
+  }
+
+  /** Each namespace's objects from the informers' namespace index, asked only for dirty ones. */
+  #source(): SnapshotSource {
+    const { spaces, apps, services, endpointSlices, pods } = this.informers;
+    return {
+      spaces: spaces.list(),
+      apps: (ns) => apps.list(ns),
+      services: (ns) => services.list(ns),
+      endpointSlices: (ns) => endpointSlices.list(ns),
+      ...(pods ? { pods: (ns: string) => pods.list(ns) } : {}),
+    };
+  }
+
+  async #renderAndApply(dirty: DirtyNamespaces, started: number): Promise<RenderResult> {
     const live = this.informers.configMap.get(`${this.namespace}/${this.configMapName}`);
     const foreign = foreignOf(live?.data);
     let result: RenderResult;
-    const started = this.#clock.now();
-    this.#lastRenderAt = started;
     try {
-      result = this.#renderer.render(
-        this.#snapshot.spaces({
-          spaces: this.informers.spaces.list(),
-          apps: this.informers.apps.list(),
-          services: this.informers.services.list(),
-          endpointSlices: this.informers.endpointSlices.list(),
-          pods: this.informers.pods?.list(),
-        }),
-        {
-          ...this.#opts.render,
-          foreignZones: foreign.zones,
-          maxBytes: CONFIGMAP_MAX_BYTES - foreign.bytes,
-          previous: live?.data,
-        },
-      );
+      result = this.#renderer.render(this.#snapshot.update(this.#source(), dirty), {
+        ...this.#opts.render,
+        foreignZones: foreign.zones,
+        maxBytes: CONFIGMAP_MAX_BYTES - foreign.bytes,
+        previous: live?.data,
+      });
     } catch (err) {
       // Retrying cannot help; the next change renders again. The last entries stay in place.
       if (err instanceof DnsTooLargeError) throw terminal('CoreDNS entries not written', err);
@@ -240,6 +330,8 @@ export class DnsController implements Reconciler<string> {
     } finally {
       this.#lastRenderMs = this.#clock.now() - started;
     }
+    for (const key of this.#renderer.changedApps()) this.#pendingNames.add(key);
+    this.#reported = false;
     const applied = await this.#applier.apply({
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -253,10 +345,14 @@ export class DnsController implements Reconciler<string> {
     return result;
   }
 
+  // Reads only what the renderer keeps per Space (publishedCount, changedApps, names): the
+  // result's `published` and `names` merge every App's entries when read (~20 ms at 10,000 Apps).
   #report(result: RenderResult, written: boolean): void {
     this.#last = result;
+    this.#reported = true;
+    const published = this.#renderer.publishedCount();
     bytesGauge.set(result.bytes);
-    namesGauge.set(Object.values(result.published).reduce((n, names) => n + names.length, 0));
+    namesGauge.set(published.names);
     conflictsGauge.reset();
     for (const c of result.conflicts) conflictsGauge.inc({ reason: c.reason });
     const conflicts = JSON.stringify(result.conflicts.map((c) => c.message));
@@ -265,32 +361,27 @@ export class DnsController implements Reconciler<string> {
       for (const c of result.conflicts)
         this.#log.warn({ reason: c.reason, app: c.app, space: c.space }, c.message);
     }
-    if (written)
-      this.#log.info(
-        { bytes: result.bytes, apps: Object.keys(result.published).length },
-        'CoreDNS entries written',
-      );
+    if (written) this.#log.info({ bytes: result.bytes, apps: published.apps }, 'CoreDNS entries written');
     this.#opts.onResult?.(result);
-    const changed = this.#namesChanged(result);
+    const changed = this.#namesChanged();
     if (changed.length > 0) this.#opts.onNamesChanged?.(changed);
   }
 
-  // The Apps whose names differ from the previous render's (remembered as JSON per App; the
-  // renderer hands back the same object for an App whose names it did not recompute).
-  #namesChanged(result: RenderResult): string[] {
-    const next = new Map<string, { names: AppNames; json: string }>();
+  // Of the Apps the renderer said may have changed, those whose names differ from the last
+  // reported (as JSON; an App no longer rendered is forgotten, and counts as new if it returns).
+  #namesChanged(): string[] {
     const changed: string[] = [];
-    for (const [key, names] of Object.entries(result.names)) {
+    for (const key of this.#pendingNames) {
+      const names = this.#renderer.names(key);
       const was = this.#names.get(key);
-      if (was?.names === names) {
-        next.set(key, was);
-        continue;
+      if (names === undefined) this.#names.delete(key);
+      else if (was?.names !== names) {
+        const json = JSON.stringify(names);
+        this.#names.set(key, { names, json });
+        if (was?.json !== json) changed.push(key);
       }
-      const json = JSON.stringify(names);
-      next.set(key, { names, json });
-      if (was?.json !== json) changed.push(key);
     }
-    this.#names = next;
+    this.#pendingNames.clear();
     return changed.sort();
   }
 }

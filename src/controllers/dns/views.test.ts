@@ -86,13 +86,15 @@ describe('relevance to the DNS entries', () => {
 describe('appServicesOnly', () => {
   const ours = { metadata: { name: 'web', namespace: 'acme', labels: { 'privatespaces.dev/app': 'web' } } };
   const theirs = { metadata: { name: 'np', namespace: 'acme', labels: { team: 'x' } } };
+  const other = { metadata: { name: 'web', namespace: 'beta', labels: { 'privatespaces.dev/app': 'web' } } };
   const handlers: { add: ((o: KubernetesObject) => void)[] } = { add: [] };
   const source: DnsCache<KubernetesObject> = {
     apiVersion: 'v1',
     kind: 'Service',
     synced: Promise.resolve(),
     get: (key) => [ours, theirs].find((o) => `acme/${o.metadata.name}` === key),
-    list: () => [ours, theirs],
+    list: (namespace) =>
+      [ours, theirs, other].filter((o) => namespace === undefined || o.metadata.namespace === namespace),
     onAdd: (fn) => {
       handlers.add.push(fn);
       return () => undefined;
@@ -103,7 +105,11 @@ describe('appServicesOnly', () => {
 
   it('lists, gets and passes on only the Services of Apps', () => {
     const view = appServicesOnly(source);
-    expect(view.list()).toEqual([ours]);
+    expect(view.list()).toEqual([ours, other]);
+    // One namespace: the source's namespace index, filtered the same way.
+    expect(view.list('acme')).toEqual([ours]);
+    expect(view.list('beta')).toEqual([other]);
+    expect(view.list('gamma')).toEqual([]);
     expect(view.get('acme/np')).toBeUndefined();
     expect(view.get('acme/web')).toBe(ours);
     const seen: string[] = [];

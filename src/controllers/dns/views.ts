@@ -1,10 +1,10 @@
-// The DNS writer's views of the shared informers: which events may change the CoreDNS entries. The DNS controller re-renders every
-// Space and App on any event it is told about (one render costs O(all Apps): ~100 ms at 10,000
-// Apps), so the operator hands it views of the shared informers that pass on only what the
-// render reads: Spaces and Apps (spec and deletion, not our status writes), a Service's
-// ClusterIP, and whether an EndpointSlice has a ready endpoint (not every slice the
-// endpoint-slice controller creates or touches). Everything else (get, list, synced) is the
-// informer's own.
+// The DNS writer's views of the shared informers: which events may change the CoreDNS entries. The
+// DNS controller re-renders on any event it is told about (reading again the namespaces the
+// events touched, and everything when the last full read is a minute old), so the operator hands
+// it views of the shared informers that pass on only what the render reads: Spaces and Apps (spec
+// and deletion, not our status writes), a Service's ClusterIP, and whether an EndpointSlice has a
+// ready endpoint (not every slice the endpoint-slice controller creates or touches). Everything
+// else (get, list, list of one namespace, synced) is the informer's own, filtered by `include`.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { DnsCache } from './controller.ts';
 import { SERVICE_NAME_LABEL, sliceHasReadyEndpoint } from '../../dns/snapshot.ts';
@@ -42,7 +42,7 @@ export function onlyRelevant<T extends KubernetesObject>(
       const o = source.get(key);
       return o && include(o) ? o : undefined;
     },
-    list: () => source.list().filter(include),
+    list: (namespace) => source.list(namespace).filter(include),
     onAdd: (fn) => source.onAdd((o) => add(o) && fn(o)),
     onUpdate: (fn) => source.onUpdate((o, n) => update(o, n) && fn(o, n)),
     onDelete: (fn) => source.onDelete((o) => del(o) && fn(o)),
