@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { App } from '../../api/v1alpha1/app.ts';
 import { APP_LABEL } from '../../model/index.ts';
 import { couldSelect, matchesSelector } from '../../reach/selector.ts';
+import { selectorConflicts, type AppSelectorRef } from '../../reach/live.ts';
+import { appSelector, isInternal } from '../../model/index.ts';
 import { AppIndex, NamespaceAppIndex, selectorsOf, type AppView } from './appindex.ts';
 import {
   appsForPolicy,
@@ -99,6 +101,24 @@ describe('AppIndex: the watches judge fewer Apps and answer exactly as before', 
       const np = { metadata: { name: 'p', namespace: 'acme' }, spec: { podSelector: sels[0] } };
       expect(appsForPolicy(index, np)).toEqual(under(apps, [sels[0]!]));
       if (apps.length > 0) {
+        // The reconciler's SelectorConflict: only the candidates of the App's own selector.
+        const internal = (a: App): App => ({ ...a, spec: { ...a.spec, internalRouting: true } });
+        const mixed = apps.map((a) => (r() < 0.5 ? internal(a) : a));
+        const mixedIndex = new AppIndex(mixed);
+        const ref = (a: App): AppSelectorRef => ({
+          name: a.metadata.name,
+          selector: appSelector(a),
+          internal: isInternal(a),
+          processes: selectorsOf(a),
+        });
+        const me = pick(mixed);
+        const pods = [0, 1, 2].map((i) => ({
+          metadata: { name: `p${i}`, labels: labels(1 + Math.floor(r() * 3)) },
+        }));
+        const narrowed = mixedIndex.couldBePickedBy([{ matchLabels: appSelector(me) }]) as App[];
+        expect(selectorConflicts(ref(me), narrowed.map(ref), pods)).toEqual(
+          selectorConflicts(ref(me), mixed.map(ref), pods),
+        );
         const changed = pick(apps);
         expect(appsSharingPods(index, changed)).toEqual(
           under(

@@ -138,6 +138,16 @@ export class NamespaceAppIndex {
   }
 }
 
+// One NamespaceAppIndex per App cache, shared by the watches and the reconciler.
+const shared = new WeakMap<object, NamespaceAppIndex>();
+
+/** The NamespaceAppIndex of an App cache (an informer), made on first use. */
+export function namespaceAppIndex(apps: { list(namespace: string): AppView[] }): NamespaceAppIndex {
+  let index = shared.get(apps);
+  if (!index) shared.set(apps, (index = new NamespaceAppIndex((ns) => apps.list(ns))));
+  return index;
+}
+
 function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

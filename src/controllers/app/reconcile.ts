@@ -10,7 +10,6 @@ import {
   activePeeringCidrs,
   appChildren,
   appDnsNames,
-  appProcesses,
   appSelector,
   appServiceName,
   hasDnsDiscovery,
@@ -38,6 +37,7 @@ import {
 } from '../../reach/index.ts';
 import { SERVICE_NAME_LABEL } from '../../dns/snapshot.ts';
 import { keyOf, type Ctx, type DnsNames } from '../context.ts';
+import { namespaceAppIndex, selectorsOf } from './appindex.ts';
 import { HOST_NETWORK_INDEX } from '../informers.ts';
 import { errorText, reportInvalidSpec } from '../status.ts';
 import { forgetExposure, recordExposure } from '../metrics.ts';
@@ -304,10 +304,16 @@ function conflictsOf(c: Ctx, app: App): SelectorConflict[] {
     name: a.metadata.name ?? '',
     selector: appSelector(a),
     internal: isInternal(a),
-    processes: appProcesses(a).map((p) => p.selector), // every process of an internal App
+    processes: selectorsOf(a), // every process of an internal App
   });
-  const others = c.informers.apps.list(namespace).filter((a) => !a.metadata.deletionTimestamp);
-  return selectorConflicts(ref(app), others.map(ref), c.informers.pods.list(namespace));
+  const mine = ref(app);
+  // Only the internal Apps whose pods its selector could pick can conflict (a shared pod, or
+  // overlapping selectors): the namespace's index narrows to those (a superset, judged below).
+  const others = namespaceAppIndex(c.informers.apps)
+    .of(namespace)
+    .couldBePickedBy([{ matchLabels: mine.selector }])
+    .filter((a) => !a.metadata.deletionTimestamp && isInternal(a) && a.metadata.name !== app.metadata.name);
+  return selectorConflicts(mine, (others as App[]).map(ref), c.informers.pods.list(namespace));
 }
 
 /** An App as the informer holds it. */

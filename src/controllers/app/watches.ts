@@ -10,7 +10,13 @@ import type { Controller } from '../../engine/index.ts';
 import { APP_LABEL, isInternal } from '../../model/index.ts';
 import { couldSelect, matchesSelector } from '../../reach/selector.ts';
 import { keyOf, managed, type Informers } from '../context.ts';
-import { AppIndex, NamespaceAppIndex, selectorsOf, type AppView } from './appindex.ts';
+import {
+  AppIndex,
+  namespaceAppIndex,
+  selectorsOf,
+  type AppView,
+  type NamespaceAppIndex,
+} from './appindex.ts';
 
 type Meta = { metadata: { generation?: number; deletionTimestamp?: unknown } };
 
@@ -210,7 +216,7 @@ function watchSpacesAndPeerings(inf: Informers, app: Controller, appsIn: AppsIn)
 export function watchForApps(inf: Informers, app: Controller): void {
   const appsIn: AppsIn = (ns) => (ns ? inf.apps.list(ns).map(keyOf) : []);
   // Each namespace's Apps by selector pair: an event judges the Apps it may concern, not all.
-  const index = new NamespaceAppIndex((ns) => inf.apps.list(ns));
+  const index = namespaceAppIndex(inf.apps);
   watchApps(inf, app, index);
   watchSpacesAndPeerings(inf, app, appsIn);
   app.watch(inf.endpointSlices, (e) =>
