@@ -36,7 +36,12 @@ export interface BenchArgs {
   source: boolean;
   /** Also run the controller-runtime peer (tools/peer), defaults and tuned, each on a fresh control plane. */
   peer: boolean;
+  /** Which peer configurations `--peer` runs (default both). */
+  peerVariants: PeerVariant[];
 }
+
+export type PeerVariant = 'defaults' | 'tuned';
+const PEER_VARIANTS: readonly PeerVariant[] = ['defaults', 'tuned'];
 
 const ints = (s: string): number[] =>
   s
@@ -64,6 +69,7 @@ const OPTIONS = {
   'node-options': { type: 'string', default: '' },
   source: { type: 'boolean', default: false },
   peer: { type: 'boolean', default: false },
+  'peer-variants': { type: 'string', default: 'defaults,tuned' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -88,6 +94,7 @@ const HELP = `npm run bench -- [flags]
                            runtime's defaults and tuned (8 workers, QPS 200, managedFields
                            stripped), each on a fresh control plane; prints them side by side
                            (--big defaults to 0 with --peer: give --big 10000 for that phase)
+  --peer-variants LIST     which peer configurations --peer runs: defaults,tuned (default both)
   --kcm-qps N              kube-controller-manager's API rate limit (default 200; 0: the harness's 20/s)
   --node-options="FLAGS"   node/V8 flags for the operator after the Deployment's (its command)
                            (write it with =, e.g. --node-options="--max-old-space-size=256")
@@ -140,7 +147,16 @@ function argsOf(values: Values): BenchArgs {
     nodeOptions: values['node-options'].split(/\s+/).filter(Boolean),
     source: values.source,
     peer: values.peer,
+    peerVariants: peerVariants(values['peer-variants']),
   };
+}
+
+function peerVariants(list: string): PeerVariant[] {
+  const given = list.split(',').map((v) => v.trim());
+  for (const v of given)
+    if (!(PEER_VARIANTS as readonly string[]).includes(v))
+      throw new Error(`--peer-variants: ${JSON.stringify(v)} is not one of ${PEER_VARIANTS.join(', ')}`);
+  return PEER_VARIANTS.filter((v) => given.includes(v));
 }
 
 function checkArgs(args: BenchArgs): void {

@@ -746,7 +746,10 @@ async function runOne(args: BenchArgs, subject: SubjectName): Promise<Record<str
 
 async function main(): Promise<void> {
   const args = parseBenchArgs();
-  const subjects: SubjectName[] = args.peer ? ['operator', 'peer-defaults', 'peer-tuned'] : ['operator'];
+  const subjects: SubjectName[] = [
+    'operator',
+    ...(args.peer ? args.peerVariants.map((v): SubjectName => `peer-${v}`) : []),
+  ];
   const runs: Record<string, Record<string, any>> = {};
   for (const subject of subjects) runs[subject] = await runOne(args, subject);
   const results = {
