@@ -40,7 +40,7 @@ import {
 export type PodInfo = { namespace: string; labels: Labels; ports?: ContainerPortInfo[] };
 export type IngressInput = {
   pod: PodInfo;
-  /** Every NetworkPolicy of the pod's namespace; policies of other namespaces are ignored. */
+  /** The NetworkPolicies of the pod's namespace, at least every one that selects it (a superset is fine: others are ignored, as are policies of other namespaces). */
   policies: readonly V1NetworkPolicy[];
   /** The cluster's namespaces, to expand namespaceSelectors. */
   namespaces: readonly NamespaceInfo[];

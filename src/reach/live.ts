@@ -131,6 +131,7 @@ function serviceBypasses(input: LiveExposureInput, pods: readonly LivePod[]): By
 }
 
 function ingressBypasses(input: LiveExposureInput, pods: readonly LivePod[]): Bypass[] {
+  if (input.ingresses.length === 0) return [];
   const selecting = new Set(
     input.services.filter((s) => pods.some((p) => serviceSelects(s, p))).map((s) => s.metadata?.name ?? ''),
   );

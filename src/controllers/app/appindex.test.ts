@@ -7,7 +7,7 @@ import { APP_LABEL } from '../../model/index.ts';
 import { couldSelect, matchesSelector } from '../../reach/selector.ts';
 import { selectorConflicts, type AppSelectorRef } from '../../reach/live.ts';
 import { appSelector, isInternal } from '../../model/index.ts';
-import { AppIndex, NamespaceAppIndex, selectorsOf, type AppView } from './appindex.ts';
+import { AppIndex, namespaceAppIndex, selectorsOf, type AppView } from './appindex.ts';
 import {
   appsForPolicy,
   appsForService,
@@ -136,7 +136,7 @@ describe('AppIndex: the watches judge fewer Apps and answer exactly as before', 
     let apps: App[] = [
       { metadata: { name: 'shop', namespace: 'acme' }, spec: { port: 8080 } } as unknown as App,
     ];
-    const ns = new NamespaceAppIndex(() => apps);
+    const ns = namespaceAppIndex({ list: () => apps });
     const one = ns.of('acme');
     expect(ns.of('acme')).toBe(one);
     apps = [

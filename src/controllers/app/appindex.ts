@@ -11,6 +11,7 @@
 import type { V1LabelSelector } from '@kubernetes/client-node';
 import type { App } from '../../api/v1alpha1/app.ts';
 import { appProcesses } from '../../model/index.ts';
+import { PerNamespace } from '../../engine/pernamespace.ts';
 
 export type AppView = Pick<App, 'metadata' | 'spec'>;
 type Labels = Record<string, string>;
@@ -115,28 +116,8 @@ export class AppIndex {
   }
 }
 
-/**
- * The index of each namespace's Apps, rebuilt when the namespace's Apps are not the same objects
- * as when it was built (comparing them costs a pointer per App; nothing depends on event order).
- */
-export class NamespaceAppIndex {
-  readonly #list: (namespace: string) => AppView[];
-  readonly #cached = new Map<string, AppIndex>();
-
-  constructor(list: (namespace: string) => AppView[]) {
-    this.#list = list;
-  }
-
-  of(namespace: string): AppIndex {
-    const apps = this.#list(namespace);
-    const cached = this.#cached.get(namespace);
-    if (cached && sameList(cached.apps, apps)) return cached;
-    const index = new AppIndex(apps);
-    if (apps.length === 0) this.#cached.delete(namespace);
-    else this.#cached.set(namespace, index);
-    return index;
-  }
-}
+/** Each namespace's AppIndex, made again when the namespace's Apps are not the same objects. */
+export type NamespaceAppIndex = PerNamespace<AppView, AppIndex>;
 
 // One NamespaceAppIndex per App cache, shared by the watches and the reconciler.
 const shared = new WeakMap<object, NamespaceAppIndex>();
@@ -144,12 +125,13 @@ const shared = new WeakMap<object, NamespaceAppIndex>();
 /** The NamespaceAppIndex of an App cache (an informer), made on first use. */
 export function namespaceAppIndex(apps: { list(namespace: string): AppView[] }): NamespaceAppIndex {
   let index = shared.get(apps);
-  if (!index) shared.set(apps, (index = new NamespaceAppIndex((ns) => apps.list(ns))));
+  if (!index)
+    shared.set(
+      apps,
+      (index = new PerNamespace(
+        (ns) => apps.list(ns),
+        (list) => new AppIndex(list),
+      )),
+    );
   return index;
-}
-
-function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

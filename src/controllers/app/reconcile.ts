@@ -38,6 +38,8 @@ import {
 import { SERVICE_NAME_LABEL } from '../../dns/snapshot.ts';
 import { keyOf, type Ctx, type DnsNames } from '../context.ts';
 import { namespaceAppIndex, selectorsOf } from './appindex.ts';
+import { PerNamespace } from '../../engine/pernamespace.ts';
+import { PolicyIndex } from '../../reach/policyindex.ts';
 import { HOST_NETWORK_INDEX } from '../informers.ts';
 import { errorText, reportInvalidSpec } from '../status.ts';
 import { forgetExposure, recordExposure } from '../metrics.ts';
@@ -132,13 +134,31 @@ function memoReach(c: Ctx, memo: ReachMemo, namespace: string): (pod: LivePod) =
     if (hit) return hit;
     const reach = evaluateIngress({
       pod: { namespace, labels: pod.labels, ports: pod.ports },
-      policies: c.informers.networkPolicies.list(namespace),
+      // Those that may select the pod (a superset, judged again by the evaluator), not all of them.
+      policies: policyIndex(c).of(namespace).selecting(pod.labels),
       namespaces: namespaceInfos(c),
     });
     memo.byPod.set(key, reach);
     return reach;
   };
 }
+
+// Each namespace's policies by podSelector pair, per policy cache.
+const policyIndexes = new WeakMap<object, PerNamespace<NetworkPolicyObject, PolicyIndex>>();
+const policyIndex = (c: Ctx): PerNamespace<NetworkPolicyObject, PolicyIndex> => {
+  const cache = c.informers.networkPolicies;
+  let index = policyIndexes.get(cache);
+  if (!index)
+    policyIndexes.set(
+      cache,
+      (index = new PerNamespace(
+        (ns) => cache.list(ns),
+        (l) => new PolicyIndex(l),
+      )),
+    );
+  return index;
+};
+type NetworkPolicyObject = ReturnType<Ctx['informers']['networkPolicies']['list']>[number];
 
 type NamespaceInfos = readonly { name: string; labels: Record<string, string> }[];
 // The cluster's namespaces as the reach evaluator reads them, built again only when the namespace

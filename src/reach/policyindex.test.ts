@@ -1,0 +1,62 @@
+// The index only narrows: the evaluator's answer from the policies it hands out is the answer
+// from every policy of the namespace, for random policies and pods.
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { evaluateIngress } from './evaluator.ts';
+import { PolicyIndex } from './policyindex.ts';
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const KEYS = ['privatespaces.dev/app', 'tier', 'team'];
+const VALUES = ['shop', 'api', 'a', 'b'];
+
+describe('PolicyIndex', () => {
+  it.each([1, 2, 3, 4, 5, 6])('hands the evaluator every policy that selects the pod (seed %i)', (seed) => {
+    const r = prng(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+    const labels = (n: number): Record<string, string> => {
+      const out: Record<string, string> = {};
+      for (let i = 0; i < n; i++) out[pick(KEYS)] = pick(VALUES);
+      return out;
+    };
+    let narrowed = 0;
+    for (let i = 0; i < 300; i++) {
+      const policies = Array.from({ length: Math.floor(r() * 12) }, (_, j): V1NetworkPolicy => {
+        const roll = r();
+        const podSelector =
+          roll < 0.1
+            ? {}
+            : roll < 0.2
+              ? {
+                  matchExpressions: [
+                    { key: pick(KEYS), operator: pick(['In', 'NotIn', 'Exists']), values: [pick(VALUES)] },
+                  ],
+                }
+              : roll < 0.3
+                ? { matchLabels: labels(1), matchExpressions: [{ key: pick(KEYS), operator: 'Exists' }] }
+                : { matchLabels: labels(1 + Math.floor(r() * 3)) };
+        return {
+          metadata: { name: `p${j}`, namespace: 'acme' },
+          spec: { podSelector, ingress: [{ _from: [{ ipBlock: { cidr: `10.${j}.0.0/16` } }] }] },
+        };
+      });
+      const pod = { namespace: 'acme', labels: labels(Math.floor(r() * 4)), ports: [] };
+      const index = new PolicyIndex(policies);
+      const some = index.selecting(pod.labels);
+      if (some.length < policies.length) narrowed++;
+      expect(evaluateIngress({ pod, policies: some, namespaces: [] })).toEqual(
+        evaluateIngress({ pod, policies, namespaces: [] }),
+      );
+    }
+    expect(narrowed).toBeGreaterThan(100);
+  });
+});
