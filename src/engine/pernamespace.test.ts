@@ -23,3 +23,27 @@ describe('PerNamespace', () => {
     expect(made).toBe(4);
   });
 });
+
+describe('PerNamespace with same/rebind', () => {
+  it('rebinds the value to the current objects when each is `same` as before, makes it again otherwise', () => {
+    type O = { uid: string; gen: number; status?: string };
+    let list: O[] = [
+      { uid: 'a', gen: 1 },
+      { uid: 'b', gen: 1 },
+    ];
+    let made = 0;
+    const per = new PerNamespace(
+      () => [...list],
+      (items: readonly O[]) => ({ made: ++made, items }),
+      { same: (x, y) => x.uid === y.uid && x.gen === y.gen, rebind: (v, items) => ({ ...v, items }) },
+    );
+    const one = per.of('acme');
+    list = [list[0]!, { uid: 'b', gen: 1, status: 'Ready' }]; // a status write
+    const two = per.of('acme');
+    expect(two.made).toBe(1);
+    expect(two.items[1]!.status).toBe('Ready'); // the current object, not the old one
+    expect(two).not.toBe(one);
+    list = [list[0]!, { uid: 'b', gen: 2 }]; // a spec change
+    expect(per.of('acme').made).toBe(2);
+  });
+});

@@ -147,4 +147,25 @@ describe('AppIndex: the watches judge fewer Apps and answer exactly as before', 
     expect(appsSelectingPod(two, { tier: 'web' })).toEqual(['acme/shop']);
     expect(appsSelectingPod(one, { tier: 'web' })).toEqual([]);
   });
+
+  it('a status write (same uid and generation) keeps the index, over the current objects', () => {
+    const app = (generation: number, status?: object) =>
+      ({
+        metadata: { name: 'shop', namespace: 'acme', uid: 'u1', generation },
+        spec: { port: 8080 },
+        ...(status ? { status } : {}),
+      }) as unknown as App;
+    let apps: App[] = [app(1)];
+    const ns = namespaceAppIndex({ list: () => apps });
+    const one = ns.of('acme');
+    apps = [app(1, { observedGeneration: 1 })];
+    const two = ns.of('acme');
+    expect(two.named('shop')).toBe(apps[0]); // the current object
+    expect(two.couldBePickedBy([{ matchLabels: { [APP_LABEL]: 'shop' } }])).toEqual([apps[0]]);
+    expect(two).not.toBe(one);
+    apps = [
+      { ...app(2), spec: { port: 8080, selector: { matchLabels: { tier: 'web' } } } } as unknown as App,
+    ];
+    expect(appsSelectingPod(ns.of('acme'), { tier: 'web' })).toEqual(['acme/shop']); // a new spec: indexed again
+  });
 });

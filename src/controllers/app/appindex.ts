@@ -27,43 +27,60 @@ export const selectorsOf = (app: AppView): Labels[] => {
 
 const pair = (key: string, value: string): string => `${key}\u0000${value}`;
 
+/** Positions in the Apps' list, by name, by selector pair, ...: shared by an index and its `over`. */
+interface Tables {
+  byName: Map<string, number>;
+  /** `key\0value` → the Apps with a process selector pinning it. */
+  byPair: Map<string, number[]>;
+  /** Key → the Apps with a process selector that leaves it free (built on first use). */
+  free: Map<string, number[]>;
+  /** Apps with an empty process selector: any pod may be theirs. */
+  unpinned: number[];
+}
+
+function tablesOf(apps: readonly AppView[]): Tables {
+  const t: Tables = { byName: new Map(), byPair: new Map(), free: new Map(), unpinned: [] };
+  apps.forEach((app, i) => {
+    t.byName.set(app.metadata.name, i);
+    for (const sel of selectorsOf(app)) {
+      const keys = Object.keys(sel);
+      if (keys.length === 0) t.unpinned.push(i);
+      for (const k of keys) {
+        const key = pair(k, sel[k]!);
+        const list = t.byPair.get(key);
+        if (!list) t.byPair.set(key, [i]);
+        else if (list.at(-1) !== i) list.push(i);
+      }
+    }
+  });
+  return t;
+}
+
 export class AppIndex {
   readonly apps: readonly AppView[];
-  readonly #position = new Map<AppView, number>();
-  readonly #byName = new Map<string, AppView>();
-  /** `key\0value` → the Apps with a process selector pinning it. */
-  readonly #byPair = new Map<string, AppView[]>();
-  /** Key → the Apps with a process selector that leaves it free (built on first use). */
-  readonly #free = new Map<string, AppView[]>();
-  /** Apps with an empty process selector: any pod may be theirs. */
-  readonly #unpinned: AppView[] = [];
+  readonly #t: Tables;
 
   /** The index of `apps` (an AppIndex is its own). */
   static of(apps: readonly AppView[] | AppIndex): AppIndex {
     return apps instanceof AppIndex ? apps : new AppIndex(apps);
   }
 
-  constructor(apps: readonly AppView[]) {
+  constructor(apps: readonly AppView[], tables?: Tables) {
     this.apps = apps;
-    apps.forEach((app, i) => {
-      this.#position.set(app, i);
-      this.#byName.set(app.metadata.name, app);
-      for (const sel of selectorsOf(app)) {
-        const keys = Object.keys(sel);
-        if (keys.length === 0) this.#unpinned.push(app);
-        for (const k of keys) {
-          const key = pair(k, sel[k]!);
-          const list = this.#byPair.get(key);
-          if (!list) this.#byPair.set(key, [app]);
-          else if (list.at(-1) !== app) list.push(app);
-        }
-      }
-    });
+    this.#t = tables ?? tablesOf(apps);
+  }
+
+  /**
+   * The same index over `apps`: the same Apps in the same order with the same specs (an App's
+   * status write replaces its object, not its selectors), so nothing is indexed again.
+   */
+  over(apps: readonly AppView[]): AppIndex {
+    return new AppIndex(apps, this.#t);
   }
 
   /** A superset (in `apps` order) of the Apps whose pods one of `selectors` could pick. */
   couldBePickedBy(selectors: readonly V1LabelSelector[]): readonly AppView[] {
-    const found: AppView[] = [];
+    const found: number[] = [];
     for (const selector of selectors) {
       const some = this.#couldBePickedBy(selector);
       if (some === undefined) return this.apps;
@@ -74,47 +91,60 @@ export class AppIndex {
 
   /** A superset (in `apps` order) of the Apps one of whose process selectors pods with one of `labelSets` match. */
   selecting(labelSets: readonly Labels[]): readonly AppView[] {
-    const found: AppView[] = labelSets.length > 0 ? [...this.#unpinned] : [];
+    const found: number[] = labelSets.length > 0 ? [...this.#t.unpinned] : [];
     for (const labels of labelSets) {
-      for (const k of Object.keys(labels)) found.push(...(this.#byPair.get(pair(k, labels[k]!)) ?? []));
+      for (const k of Object.keys(labels)) found.push(...(this.#t.byPair.get(pair(k, labels[k]!)) ?? []));
     }
     return this.#inOrder(found);
   }
 
   /** The App of this name, if any. */
   named(name: string | undefined): AppView | undefined {
-    return name === undefined ? undefined : this.#byName.get(name);
+    const i = name === undefined ? undefined : this.#t.byName.get(name);
+    return i === undefined ? undefined : this.apps[i];
   }
 
   // The candidates for one selector; undefined: every App (expressions, or no label at all).
-  #couldBePickedBy(selector: V1LabelSelector): AppView[] | undefined {
+  #couldBePickedBy(selector: V1LabelSelector): number[] | undefined {
     const labels = selector.matchLabels ?? {};
     const keys = Object.keys(labels);
     if ((selector.matchExpressions?.length ?? 0) > 0 || keys.length === 0) return undefined;
-    let best: AppView[] | undefined;
+    let best: number[] | undefined;
     for (const k of keys) {
-      const pinned = this.#byPair.get(pair(k, labels[k]!)) ?? [];
+      const pinned = this.#t.byPair.get(pair(k, labels[k]!)) ?? [];
       const free = this.#leaving(k);
       if (best === undefined || pinned.length + free.length < best.length) best = [...pinned, ...free];
     }
     return best;
   }
 
-  #leaving(key: string): AppView[] {
-    let list = this.#free.get(key);
+  #leaving(key: string): number[] {
+    let list = this.#t.free.get(key);
     if (!list) {
-      list = this.apps.filter((a) => selectorsOf(a).some((sel) => !Object.hasOwn(sel, key)));
-      this.#free.set(key, list);
+      const out: number[] = [];
+      this.apps.forEach((a, i) => {
+        if (selectorsOf(a).some((sel) => !Object.hasOwn(sel, key))) out.push(i);
+      });
+      this.#t.free.set(key, (list = out));
     }
     return list;
   }
 
-  #inOrder(apps: AppView[]): AppView[] {
-    const unique = [...new Set(apps)];
+  #inOrder(positions: number[]): AppView[] {
+    const unique = [...new Set(positions)];
     if (unique.length === this.apps.length) return [...this.apps];
-    return unique.sort((a, b) => this.#position.get(a)! - this.#position.get(b)!);
+    return unique.sort((a, b) => a - b).map((i) => this.apps[i]!);
   }
 }
+
+// The same App with the same spec: an App's status write replaces its object but moves neither
+// its uid nor its generation (the API server bumps generation on every spec change).
+const sameSpec = (a: AppView, b: AppView): boolean =>
+  a === b ||
+  (a.metadata.uid !== undefined &&
+    a.metadata.generation !== undefined &&
+    a.metadata.uid === b.metadata.uid &&
+    a.metadata.generation === b.metadata.generation);
 
 /** Each namespace's AppIndex, made again when the namespace's Apps are not the same objects. */
 export type NamespaceAppIndex = PerNamespace<AppView, AppIndex>;
@@ -125,13 +155,13 @@ const shared = new WeakMap<object, NamespaceAppIndex>();
 /** The NamespaceAppIndex of an App cache (an informer), made on first use. */
 export function namespaceAppIndex(apps: { list(namespace: string): AppView[] }): NamespaceAppIndex {
   let index = shared.get(apps);
-  if (!index)
-    shared.set(
-      apps,
-      (index = new PerNamespace(
-        (ns) => apps.list(ns),
-        (list) => new AppIndex(list),
-      )),
+  if (!index) {
+    index = new PerNamespace(
+      (ns) => apps.list(ns),
+      (list) => new AppIndex(list),
+      { same: sameSpec, rebind: (ix, list) => ix.over(list) },
     );
+    shared.set(apps, index);
+  }
   return index;
 }
