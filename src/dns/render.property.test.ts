@@ -239,3 +239,50 @@ describe('DnsRenderer: a custom domain changes hands between Spaces that did not
     ]);
   });
 });
+
+describe('DnsRenderer: numbered pods follow the live hosts key, not only the Apps', () => {
+  it('the same Space, whose hosts key now numbers its pods otherwise, is rendered again', () => {
+    const space: DnsSpace = {
+      space: 'alpha',
+      namespace: 'alpha',
+      dnsDomain: 'alpha.spaces.local',
+      created: '2024-01-01T00:00:00Z',
+      apps: [
+        {
+          name: 'shop',
+          namespace: 'alpha',
+          clusterIP: '10.96.0.1',
+          ready: true,
+          names: ['shop.alpha.spaces.local', 'web.shop.app.localspace'],
+          created: '2025-01-01T00:00:00Z',
+          processes: [
+            {
+              name: 'web',
+              pods: [
+                { name: 'shop-web-1', ip: '10.0.0.1', ready: true },
+                { name: 'shop-web-2', ip: '10.0.0.2', ready: true },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const renderer = new DnsRenderer();
+    const first = renderer.render([space], {});
+    expect(first.instances['alpha/shop']?.map((i) => [i.pod, i.n])).toEqual([
+      ['shop-web-1', 1],
+      ['shop-web-2', 2],
+    ]);
+    // The live ConfigMap says otherwise (another writer, or a restart from older entries).
+    const previous = {
+      'privatespaces.alpha.hosts':
+        '# 2.web.shop.app.localspace # shop-web-1\n# 1.web.shop.app.localspace # shop-web-2\n',
+    };
+    const second = renderer.render([space], { previous });
+    expect(second).toEqual(renderCoreDNS([space], { previous }));
+    expect(second.instances['alpha/shop']?.map((i) => [i.pod, i.n])).toEqual([
+      ['shop-web-2', 1],
+      ['shop-web-1', 2],
+    ]);
+  });
+});

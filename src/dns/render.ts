@@ -69,8 +69,18 @@ interface Settings {
   clusterDomain: string;
   kubernetes: { kubeconfig?: string; context?: string };
   previous: Record<string, string>;
-  /** `namespace/name` → numbered pods (discovery on). */
-  instances: Map<string, DnsInstance[]>;
+  /**
+   * Space → `namespace/name` → numbered pods (discovery on). A Space's map is the same object while
+   * its DnsSpace and its live hosts key are.
+   */
+  instances: Map<string, Map<string, DnsInstance[]>>;
+}
+
+/** A Space's numbered pods, and what they were made from. */
+interface SpaceInstances {
+  source: DnsSpace;
+  numbers: Map<string, number>;
+  out: Map<string, DnsInstance[]>;
 }
 
 /** A Space as rendered: its name, namespace and accepted domain (if any). */
@@ -107,8 +117,10 @@ interface NamesMemo {
 interface SpaceOut {
   claims: SpaceClaims;
   share: number;
-  /** An App of the Space has discovery on: its lines follow its pods, so it is rendered every time. */
+  /** An App of the Space has discovery on: its lines follow its pods and their numbers (`inst`). */
   discovery: boolean;
+  /** The Space's numbered pods it was rendered with. */
+  inst: Map<string, DnsInstance[]> | undefined;
   /** Refused for the Space's share. */
   over: DnsConflict[];
   hosts: string;
@@ -136,6 +148,8 @@ const NO_CLAIMS: SpaceClaims = { apps: [], conflicts: [] };
 export class DnsRenderer {
   readonly #resolve: (spaces: DnsSpace[], opts: ClaimOptions) => SpacedClaims;
   #texts = new WeakMap<AdmittedApp, AppText>();
+  #discoveryTexts = new WeakMap<AdmittedApp, { inst: DnsInstance[]; text: AppText }>();
+  #spaceInstances = new Map<string, SpaceInstances>();
   #outs = new Map<string, SpaceOut>();
   #zones = new Map<string, { body: string; previous: string | undefined; ttl: number; text: string }>();
   #numbers = new Map<string, { file: string | undefined; numbers: Map<string, number> }>();
@@ -226,7 +240,8 @@ export class DnsRenderer {
   // Apps' texts are the same.
   #spaceOut(s: Settings, sc: SpaceClaims, share: number, b: SpaceBlock): SpaceOut {
     const was = this.#outs.get(b.space);
-    if (was?.claims === sc && was.share === share && !was.discovery) return was;
+    const inst = s.instances.get(b.space);
+    if (was && stillHolds(was, sc, share, inst)) return was;
     const { fit, refused: over } = admitWithin(b.space, sc.apps, share, (a) => this.#text(s, a).bytes);
     const sorted = [...fit].sort((x, y) => compareStrings(x.key, y.key));
     const published: Record<string, string[]> = {};
@@ -240,12 +255,13 @@ export class DnsRenderer {
         publishedApps++;
         publishedNames += mine.length;
       }
-      if (discoveryOn(a)) instances[a.key] = s.instances.get(a.key) ?? [];
+      if (discoveryOn(a)) instances[a.key] = instancesOf(s, a) ?? [];
     }
     return {
       claims: sc,
       share,
       discovery: sc.apps.some(discoveryOn),
+      inst,
       over,
       hosts: `${HEADER}${sorted.map((a) => this.#text(s, a).hosts).join('')}`,
       custom: fit.flatMap((a) => this.#text(s, a).custom).sort(compareStrings),
@@ -258,11 +274,14 @@ export class DnsRenderer {
     };
   }
 
-  // What an App adds to the files. Cached per AdmittedApp, except with discovery (its pods and
-  // their numbers change without the App changing).
+  // What an App adds to the files. Cached per AdmittedApp, and with discovery per its numbered
+  // pods too (they change without the App changing).
   #text(s: Settings, a: AdmittedApp): AppText {
     const cached = this.#texts.get(a);
     if (cached) return cached;
+    const inst = discoveryOn(a) ? instancesOf(s, a) : undefined;
+    const found = inst ? this.#discoveryTexts.get(a) : undefined;
+    if (found !== undefined && found.inst === inst) return found.text;
     const hosts = appHosts(s, a);
     const txt = appTxt(s, a);
     const custom = customZones(a);
@@ -274,6 +293,7 @@ export class DnsRenderer {
       published: publishedNames(s, a),
     };
     if (!discoveryOn(a)) this.#texts.set(a, text);
+    else if (inst) this.#discoveryTexts.set(a, { inst, text });
     return text;
   }
 
@@ -329,22 +349,36 @@ export class DnsRenderer {
   }
 
   // The numbered pods of every App with discovery on, numbers read back from the live hosts keys
-  // (each Space's file parsed again only when it changed).
-  #instances(spaces: DnsSpace[], previous: Record<string, string>): Map<string, DnsInstance[]> {
-    const out = new Map<string, DnsInstance[]>();
+  // (each Space's file parsed again only when it changed); a Space's map is the previous one while
+  // its DnsSpace and its numbers are.
+  #instances(spaces: DnsSpace[], previous: Record<string, string>): Settings['instances'] {
+    const out: Settings['instances'] = new Map();
+    const kept = new Map<string, SpaceInstances>();
     for (const sp of spaces) {
-      let apps = this.#discovery.get(sp);
-      if (!apps) this.#discovery.set(sp, (apps = sp.apps.filter((a) => (a.processes ?? []).length > 0)));
-      if (apps.length === 0) continue;
-      const file = previous[hostsKey(sp.space)];
-      let cached = this.#numbers.get(sp.space);
-      if (!cached || cached.file !== file) {
-        cached = { file, numbers: previousNumbers(file) };
-        this.#numbers.set(sp.space, cached);
-      }
-      for (const app of apps) out.set(`${app.namespace}/${app.name}`, appInstances(app, cached.numbers));
+      const mine = this.#instancesOf(sp, previous);
+      if (!mine) continue;
+      kept.set(sp.space, mine);
+      out.set(sp.space, mine.out);
     }
+    this.#spaceInstances = kept;
     return out;
+  }
+
+  #instancesOf(sp: DnsSpace, previous: Record<string, string>): SpaceInstances | undefined {
+    let apps = this.#discovery.get(sp);
+    if (!apps) this.#discovery.set(sp, (apps = sp.apps.filter((a) => (a.processes ?? []).length > 0)));
+    if (apps.length === 0) return undefined;
+    const file = previous[hostsKey(sp.space)];
+    let cached = this.#numbers.get(sp.space);
+    if (!cached || cached.file !== file) {
+      cached = { file, numbers: previousNumbers(file) };
+      this.#numbers.set(sp.space, cached);
+    }
+    const was = this.#spaceInstances.get(sp.space);
+    if (was?.source === sp && was.numbers === cached.numbers) return was;
+    const map = new Map<string, DnsInstance[]>();
+    for (const app of apps) map.set(`${app.namespace}/${app.name}`, appInstances(app, cached.numbers));
+    return { source: sp, numbers: cached.numbers, out: map };
   }
 }
 
@@ -476,13 +510,25 @@ function appNames(published: string[], conflicts: DnsConflict[]): AppNames {
 // The names answered now: router names while the app serves (ClusterIP, ready endpoint), and a
 // discovery name <process>.<app>.app.localspace while that process has a ready pod.
 function publishedNames(s: Settings, a: AdmittedApp): string[] {
-  const ready = new Set((s.instances.get(a.key) ?? []).filter((i) => i.ready).map((i) => i.process));
+  const ready = new Set((instancesOf(s, a) ?? []).filter((i) => i.ready).map((i) => i.process));
   return a.claims
     .filter((c) =>
       c.kind === 'discovery' ? discoveryOn(a) && ready.has(c.name.split('.')[0] ?? '') : a.serving,
     )
     .map((c) => c.name);
 }
+
+// A Space's output holds while its claims and share are the same, and with discovery its
+// numbered pods too.
+const stillHolds = (
+  was: SpaceOut,
+  sc: SpaceClaims,
+  share: number,
+  inst: Map<string, DnsInstance[]> | undefined,
+): boolean => was.claims === sc && was.share === share && (!was.discovery || was.inst === inst);
+
+const instancesOf = (s: Settings, a: AdmittedApp): DnsInstance[] | undefined =>
+  s.instances.get(a.space)?.get(a.key);
 
 const discoveryOn = (a: AdmittedApp): boolean => (a.app.processes ?? []).length > 0;
 
@@ -567,11 +613,11 @@ const customZones = (a: AdmittedApp): string[] =>
 function appHosts(s: Settings, a: AdmittedApp): string {
   const router = a.claims.filter((c) => c.kind !== 'discovery').map((c) => c.name);
   const line = a.serving && router.length > 0 ? `${a.app.clusterIP} ${router.join(' ')}\n` : '';
-  return line + (discoveryOn(a) ? instanceLines(a.app.name, s.instances.get(a.key) ?? []) : '');
+  return line + (discoveryOn(a) ? instanceLines(a.app.name, instancesOf(s, a) ?? []) : '');
 }
 
 function appTxt(s: Settings, a: AdmittedApp): string {
-  return discoveryOn(a) ? txtLines(a.app.name, s.instances.get(a.key) ?? []) : '';
+  return discoveryOn(a) ? txtLines(a.app.name, instancesOf(s, a) ?? []) : '';
 }
 
 function serverFile(s: Settings, blocks: SpaceBlock[], texts: { custom: string[] }[]): string {
