@@ -6,18 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DnsRenderer, renderCoreDNS } from './render.ts';
 import type { DnsApp, DnsSpace, RenderOptions } from './types.ts';
-
-/** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../test/property/generator.ts';
 
 type World = { spaces: DnsSpace[] };
 

@@ -14,6 +14,7 @@ import {
   type SnapshotSource,
 } from './snapshot.ts';
 import type { DnsSpace } from './types.ts';
+import { prng } from '../../test/property/generator.ts';
 
 const space = (name: string, over: Partial<Space['spec']> = {}, deleting = false): Space => ({
   apiVersion: 'privatespaces.dev/v1alpha1',
@@ -191,18 +192,6 @@ describe('foreign keys of the ConfigMap', () => {
 });
 
 // ---- DnsSnapshot.update: only the dirty namespaces, the same objects for the rest (issue 21) ----
-
-/** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const APP_LABEL = 'privatespaces.dev/app';
 const PROCESS_LABEL = 'privatespaces.dev/process';

@@ -4,17 +4,7 @@ import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { evaluateIngress } from './evaluator.ts';
 import { PolicyIndex } from './policyindex.ts';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../test/property/generator.ts';
 
 const KEYS = ['privatespaces.dev/app', 'tier', 'team'];
 const VALUES = ['shop', 'api', 'a', 'b'];

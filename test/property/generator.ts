@@ -13,6 +13,12 @@ import type {
 } from '@kubernetes/client-node';
 import type { ContainerPortInfo, Labels, NamespaceInfo } from '../../src/reach/index.ts';
 
+/** `Rng(seed).next` as a plain function: numbers uniform in [0, 1), the same sequence per seed. */
+export function prng(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
+}
+
 /** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
 export class Rng {
   private state: number;

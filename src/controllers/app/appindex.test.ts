@@ -15,17 +15,7 @@ import {
   appsSharingPods,
   appsUnderSelector,
 } from './watches.ts';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../../test/property/generator.ts';
 
 const KEYS = [APP_LABEL, 'tier', 'team', 'privatespaces.dev/process'];
 const VALUES = ['shop', 'api', 'web', 'a', 'b'];
