@@ -12,6 +12,7 @@ import {
   spaceDnsDomain,
   spaceNamespaceName,
 } from '../model/index.ts';
+import { sameSpec } from '../engine/cache.ts';
 import type { DnsApp, DnsPod, DnsProcess, DnsSpace } from './types.ts';
 
 /** The EndpointSlice label naming its Service. */
@@ -117,18 +118,7 @@ export function sourceOf(state: ClusterState): SnapshotSource {
   };
 }
 
-type Meta = { metadata: { uid?: string; generation?: number; name: string; creationTimestamp?: string } };
-
-// The same object, or the same object's spec: a status write replaces the informer's object but
-// changes neither uid nor generation (only the spec feeds DNS names).
-const sameSpec = (a: Meta, b: Meta): boolean =>
-  a === b ||
-  (a.metadata.uid !== undefined &&
-    a.metadata.generation !== undefined &&
-    a.metadata.uid === b.metadata.uid &&
-    a.metadata.generation === b.metadata.generation &&
-    a.metadata.name === b.metadata.name &&
-    a.metadata.creationTimestamp === b.metadata.creationTimestamp);
+// sameSpec (engine): only the spec feeds DNS names, not the status writes that replace an object.
 
 /**
  * The last DnsApp of an App and the App it was made from. The rest of its input (ClusterIP,

@@ -10,6 +10,28 @@ export function objectKey(obj: KubernetesObject): string {
   return ns ? `${ns}/${name}` : name;
 }
 
+type SpecMeta = {
+  metadata?: { uid?: string; generation?: number; name?: string; creationTimestamp?: unknown };
+};
+
+/**
+ * The same object, or the same object's spec: a status write replaces the informer's object but
+ * moves neither its uid nor its generation (the API server bumps generation on every spec change).
+ */
+export function sameSpec(a: SpecMeta, b: SpecMeta): boolean {
+  const x = a.metadata;
+  const y = b.metadata;
+  return (
+    a === b ||
+    (x?.uid !== undefined &&
+      x.generation !== undefined &&
+      x.uid === y?.uid &&
+      x.generation === y.generation &&
+      x.name === y.name &&
+      x.creationTimestamp === y.creationTimestamp)
+  );
+}
+
 /** Index values of an object (e.g. the value of one label); an object may have several. */
 export type IndexFn<T> = (obj: T) => readonly string[];
 

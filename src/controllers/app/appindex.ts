@@ -11,6 +11,7 @@
 import type { V1LabelSelector } from '@kubernetes/client-node';
 import type { App } from '../../api/v1alpha1/app.ts';
 import { appProcesses } from '../../model/index.ts';
+import { sameSpec } from '../../engine/cache.ts';
 import { PerNamespace } from '../../engine/pernamespace.ts';
 
 export type AppView = Pick<App, 'metadata' | 'spec'>;
@@ -136,15 +137,6 @@ export class AppIndex {
     return unique.sort((a, b) => a - b).map((i) => this.apps[i]!);
   }
 }
-
-// The same App with the same spec: an App's status write replaces its object but moves neither
-// its uid nor its generation (the API server bumps generation on every spec change).
-const sameSpec = (a: AppView, b: AppView): boolean =>
-  a === b ||
-  (a.metadata.uid !== undefined &&
-    a.metadata.generation !== undefined &&
-    a.metadata.uid === b.metadata.uid &&
-    a.metadata.generation === b.metadata.generation);
 
 /** Each namespace's AppIndex, made again when the namespace's Apps are not the same objects. */
 export type NamespaceAppIndex = PerNamespace<AppView, AppIndex>;
