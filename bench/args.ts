@@ -38,6 +38,11 @@ export interface BenchArgs {
   peer: boolean;
   /** Which peer configurations `--peer` runs (default both). */
   peerVariants: PeerVariant[];
+  /**
+   * The operator doing only what the peer does: no DNS controller, and Apps that ask for no
+   * certificate (spec.tls.mode none). Every subject of the run gets the same workload.
+   */
+  parity: boolean;
 }
 
 export type PeerVariant = 'defaults' | 'tuned';
@@ -70,6 +75,7 @@ const OPTIONS = {
   source: { type: 'boolean', default: false },
   peer: { type: 'boolean', default: false },
   'peer-variants': { type: 'string', default: 'defaults,tuned' },
+  parity: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -95,6 +101,10 @@ const HELP = `npm run bench -- [flags]
                            stripped), each on a fresh control plane; prints them side by side
                            (--big defaults to 0 with --peer: give --big 10000 for that phase)
   --peer-variants LIST     which peer configurations --peer runs: defaults,tuned (default both)
+  --parity                 the operator does only what the peer does: its DNS controller off, and
+                           every App with spec.tls.mode none (no certificate); the same workload
+                           for every subject of the run. The difference to a run without it is
+                           the CPU and memory of DNS and private TLS
   --kcm-qps N              kube-controller-manager's API rate limit (default 200; 0: the harness's 20/s)
   --node-options="FLAGS"   node/V8 flags for the operator after the Deployment's (its command)
                            (write it with =, e.g. --node-options="--max-old-space-size=256")
@@ -148,6 +158,7 @@ function argsOf(values: Values): BenchArgs {
     source: values.source,
     peer: values.peer,
     peerVariants: peerVariants(values['peer-variants']),
+    parity: values.parity,
   };
 }
 

@@ -13,6 +13,7 @@ const { values } = parseArgs({
     kubeconfig: { type: 'string' },
     concurrency: { type: 'string', default: '4' },
     namespace: { type: 'string', default: 'default' },
+    'no-dns': { type: 'boolean', default: false },
   },
 });
 
@@ -24,6 +25,7 @@ const op = await startOperator({
   webhook: false,
   healthPort: 0,
   concurrency: Number(values.concurrency),
+  ...(values['no-dns'] ? { dns: false } : {}),
 });
 await op.ready;
 send({ type: 'ready', healthPort: op.healthPort() });

@@ -83,21 +83,23 @@ function operatorEntry(args: BenchArgs): string {
   return path.join(repoRoot, 'dist', 'bench', 'operator.js');
 }
 
+/** bench/operator.ts's flags: `--parity` turns its DNS controller off. */
+function operatorArgs(cp: ControlPlane, args: BenchArgs): string[] {
+  const base = ['--kubeconfig', cp.kubeconfigPath, '--concurrency', String(args.concurrency)];
+  return args.parity ? [...base, '--no-dns'] : base;
+}
+
 async function startOperatorProc(cp: ControlPlane, args: BenchArgs, dir: string): Promise<SubjectProc> {
   const out = createWriteStream(path.join(dir, 'operator.log'));
   const nodeOptions = [...deployedNodeOptions(), ...args.nodeOptions];
   log(
     `operator: ${args.source ? 'TypeScript sources' : 'dist/'}, node ${nodeOptions.join(' ') || '(no flags)'}`,
   );
-  const child = fork(
-    operatorEntry(args),
-    ['--kubeconfig', cp.kubeconfigPath, '--concurrency', String(args.concurrency)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, LOG_LEVEL: args.logLevel },
-      execArgv: ['--expose-gc', ...nodeOptions],
-    },
-  );
+  const child = fork(operatorEntry(args), operatorArgs(cp, args), {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, LOG_LEVEL: args.logLevel },
+    execArgv: ['--expose-gc', ...nodeOptions],
+  });
   child.stdout!.pipe(out);
   child.stderr!.pipe(out);
   const port = await new Promise<number>((resolve, reject) => {
@@ -509,7 +511,13 @@ async function prepareCluster(
   if (crds.code !== 0) throw new Error(`installing CRDs failed: ${crds.stderr}`);
   await cp.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
   const kube = new BenchKube(await benchClient(cp.kubeconfigPath));
-  const w = workload({ s1: args.spaces, peerings: args.peerings, a1: args.apps, spacesTotal: args.spaces });
+  const w = workload({
+    s1: args.spaces,
+    peerings: args.peerings,
+    a1: args.apps,
+    spacesTotal: args.spaces,
+    noTls: args.parity,
+  });
   return { kube, w };
 }
 
@@ -592,7 +600,13 @@ function bigWorkload(args: BenchArgs, w: Workload, changed: ReturnType<typeof sp
   const perSpace = args.apps / args.spaces;
   const spacesBig = Math.ceil(args.big / perSpace);
   const peeringsBig = Math.round((args.peerings / args.spaces) * (spacesBig - args.spaces));
-  const all = workload({ s1: spacesBig, peerings: 0, a1: args.big, spacesTotal: spacesBig });
+  const all = workload({
+    s1: spacesBig,
+    peerings: 0,
+    a1: args.big,
+    spacesTotal: spacesBig,
+    noTls: args.parity,
+  });
   const extra = workload({
     s0: args.spaces,
     s1: spacesBig,
@@ -702,7 +716,7 @@ async function runOne(args: BenchArgs, subject: SubjectName): Promise<Record<str
   const dir = benchDir(args, subject);
   log(
     `${subject}: apps ${args.apps}, spaces ${args.spaces}, peerings ${args.peerings}, operator concurrency ${args.concurrency}, ` +
-      `raw sweep ${args.sweep.join(',')}, big ${args.big || 'skipped'}; load ${loadavg().join(' ')}`,
+      `raw sweep ${args.sweep.join(',')}, big ${args.big || 'skipped'}${args.parity ? ', parity (no DNS, no certificates)' : ''}; load ${loadavg().join(' ')}`,
   );
   log('starting the control plane');
   const cp = await startControlPlane({

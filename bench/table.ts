@@ -225,7 +225,8 @@ export function sideBySideTable(r: any): string {
         : '';
     return [name, fmt(a), fmt(b), fmt(c), ratio];
   });
-  const head = ['figure', 'this operator', 'c-r defaults', 'c-r tuned', 'operator / tuned'];
+  const ours = r.args?.parity ? 'this operator (parity: no DNS, no TLS)' : 'this operator';
+  const head = ['figure', ours, 'c-r defaults', 'c-r tuned', 'operator / tuned'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));
   const line = (x: string[]): string => `| ${x.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   const sep = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;

@@ -60,13 +60,17 @@ export function peering(i: number, k: number): Peering & KubeObject {
   } as unknown as Peering & KubeObject;
 }
 
-/** App n lives in Space n mod spaces; every other App of a Space is internal. */
-export function app(n: number, spaces: number): App & KubeObject {
+/**
+ * App n lives in Space n mod spaces; every other App of a Space is internal. `noTls`: the App
+ * asks for no certificate (`spec.tls.mode: none`; an internal App gets one by default).
+ */
+export function app(n: number, spaces: number, noTls = false): App & KubeObject {
+  const spec = { internalRouting: Math.floor(n / spaces) % 2 === 1, port: 5000 + (n % 1000) };
   return {
     apiVersion: API_VERSION,
     kind: 'App',
     metadata: { name: `app-${n}`, namespace: spaceName(n % spaces), labels: {} },
-    spec: { internalRouting: Math.floor(n / spaces) % 2 === 1, port: 5000 + (n % 1000) },
+    spec: noTls ? { ...spec, tls: { mode: 'none' } } : spec,
   } as unknown as App & KubeObject;
 }
 
@@ -87,6 +91,8 @@ export function workload(opts: {
   a0?: number;
   a1: number;
   spacesTotal: number;
+  /** Apps without certificates (`--parity`). */
+  noTls?: boolean;
 }): Workload {
   const spaces: Workload['spaces'] = [];
   const peerings: Workload['peerings'] = [];
@@ -95,7 +101,7 @@ export function workload(opts: {
   const n = opts.s1 - s0;
   for (let i = s0; i < opts.s1; i++) spaces.push(space(i));
   for (let p = 0; p < opts.peerings; p++) peerings.push(peering(s0 + (p % n), Math.floor(p / n)));
-  for (let a = opts.a0 ?? 0; a < opts.a1; a++) apps.push(app(a, opts.spacesTotal));
+  for (let a = opts.a0 ?? 0; a < opts.a1; a++) apps.push(app(a, opts.spacesTotal, opts.noTls));
   return { spaces, peerings, apps };
 }
 
