@@ -47,3 +47,36 @@ describe('PerNamespace with same/rebind', () => {
     expect(per.of('acme').made).toBe(2);
   });
 });
+
+describe('PerNamespace with extend', () => {
+  it('adds the objects appended after those the value was made from; makes it again when one before them changed', () => {
+    type O = { uid: string; gen: number };
+    let list: O[] = [{ uid: 'a', gen: 1 }];
+    const calls: string[] = [];
+    const per = new PerNamespace(
+      () => [...list],
+      (items: readonly O[]) => {
+        calls.push(`make ${items.length}`);
+        return { items };
+      },
+      {
+        same: (x, y) => x.uid === y.uid && x.gen === y.gen,
+        rebind: (_v, items) => ({ items }),
+        extend: (_v, items, from) => {
+          calls.push(`extend ${from}->${items.length}`);
+          return { items };
+        },
+      },
+    );
+    per.of('acme');
+    list = [...list, { uid: 'b', gen: 1 }, { uid: 'c', gen: 1 }]; // two created
+    expect(per.of('acme').items.map((o) => o.uid)).toEqual(['a', 'b', 'c']);
+    list = [{ uid: 'a', gen: 1 }, list[1]!, list[2]!, { uid: 'd', gen: 1 }]; // a's status written, d created
+    per.of('acme');
+    list = [{ uid: 'a', gen: 2 }, ...list.slice(1), { uid: 'e', gen: 1 }]; // a's spec changed, e created
+    per.of('acme');
+    list = list.slice(1); // a deleted
+    per.of('acme');
+    expect(calls).toEqual(['make 1', 'extend 1->3', 'extend 3->4', 'make 5', 'make 4']);
+  });
+});

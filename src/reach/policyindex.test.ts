@@ -4,6 +4,7 @@ import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { evaluateIngress } from './evaluator.ts';
 import { PolicyIndex } from './policyindex.ts';
+import { PerNamespace } from '../engine/pernamespace.ts';
 import { prng } from '../../test/property/generator.ts';
 
 const KEYS = ['privatespaces.dev/app', 'tier', 'team'];
@@ -49,4 +50,38 @@ describe('PolicyIndex', () => {
     }
     expect(narrowed).toBeGreaterThan(100);
   });
+
+  it.each([1, 2, 3])(
+    'extended as policies are created, answers as one made afresh; an older index only for its own (seed %i)',
+    (seed) => {
+      const r = prng(seed);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+      const labels = (n: number): Record<string, string> => {
+        const out: Record<string, string> = {};
+        for (let i = 0; i < n; i++) out[pick(KEYS)] = pick(VALUES);
+        return out;
+      };
+      let policies: V1NetworkPolicy[] = [];
+      const per = new PerNamespace(
+        () => [...policies],
+        (l: readonly V1NetworkPolicy[]) => new PolicyIndex(l),
+        { extend: (ix, l, from) => ix.extendedTo(l, from) },
+      );
+      const held: { index: PolicyIndex; policies: V1NetworkPolicy[] }[] = [];
+      for (let step = 0; step < 200; step++) {
+        if (r() < 0.8 || policies.length === 0) {
+          const podSelector = r() < 0.15 ? {} : { matchLabels: labels(1 + Math.floor(r() * 2)) };
+          policies = [
+            ...policies,
+            { metadata: { name: `p${step}`, namespace: 'acme' }, spec: { podSelector } },
+          ];
+        } else policies = policies.filter((_, j) => j !== Math.floor(r() * policies.length));
+        held.push({ index: per.of('acme'), policies });
+        for (const { index, policies: its } of [held.at(-1)!, pick(held)]) {
+          const pod = labels(Math.floor(r() * 4));
+          expect(index.selecting(pod)).toEqual(new PolicyIndex(its).selecting(pod));
+        }
+      }
+    },
+  );
 });

@@ -159,3 +159,51 @@ describe('AppIndex: the watches judge fewer Apps and answer exactly as before', 
     expect(appsSelectingPod(ns.of('acme'), { tier: 'web' })).toEqual(['acme/shop']); // a new spec: indexed again
   });
 });
+
+describe('AppIndex extended as Apps are created', () => {
+  it.each([1, 2, 3, 4, 5, 6])(
+    'answers as an index made afresh, and an older index still answers for its own Apps (seed %i)',
+    (seed) => {
+      const r = prng(seed);
+      const { selector, labels, pick } = world(r);
+      let apps: App[] = [];
+      let uid = 0;
+      const make = (): App => {
+        const base = world(r).apps[0] ?? ({ spec: { port: 1 } } as unknown as App);
+        const id = uid++;
+        return { ...base, metadata: { name: `app${id}`, namespace: 'acme', uid: `u${id}`, generation: 1 } };
+      };
+      const ns = namespaceAppIndex({ list: () => apps });
+      const held: { index: AppIndex; apps: App[] }[] = [];
+      for (let step = 0; step < 300; step++) {
+        const roll = r();
+        if (roll < 0.6 || apps.length === 0) apps = [...apps, make()];
+        else if (roll < 0.8) {
+          const i = Math.floor(r() * apps.length); // a status write: same uid and generation
+          apps = apps.map((a, j) => (j === i ? ({ ...a, status: { step } } as App) : a));
+        } else if (roll < 0.9) {
+          const i = Math.floor(r() * apps.length); // a spec change
+          apps = apps.map((a, j) =>
+            j === i ? { ...a, metadata: { ...a.metadata, generation: step + 2 }, spec: make().spec } : a,
+          );
+        } else apps = apps.filter((_, j) => j !== Math.floor(r() * apps.length));
+        held.push({ index: ns.of('acme'), apps });
+        for (const { index, apps: its } of [held.at(-1)!, pick(held)]) {
+          const fresh = new AppIndex(its);
+          const sels = [selector(), ...(r() < 0.3 ? [selector()] : [])];
+          expect(
+            index
+              .couldBePickedBy(sels)
+              .map(key)
+              .filter((k) => under(its, sels).includes(k)),
+          ).toEqual(under(its, sels));
+          expect(appsUnderSelector(index, sels)).toEqual(appsUnderSelector(fresh, sels));
+          const sets = [labels(1 + Math.floor(r() * 3))];
+          expect(appsSelectingPod(index, ...sets)).toEqual(selecting(its, sets));
+          const name = pick([...its.map((a) => a.metadata.name), 'nobody']);
+          expect(index.named(name)).toBe(fresh.named(name));
+        }
+      }
+    },
+  );
+});

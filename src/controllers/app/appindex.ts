@@ -33,29 +33,36 @@ interface Tables {
   byName: Map<string, number>;
   /** `key\0value` → the Apps with a process selector pinning it. */
   byPair: Map<string, number[]>;
-  /** Key → the Apps with a process selector that leaves it free (built on first use). */
-  free: Map<string, number[]>;
+  /** Key → the Apps with a process selector that leaves it free (built on first use, up to `upTo`). */
+  free: Map<string, { list: number[]; upTo: number }>;
   /** Apps with an empty process selector: any pod may be theirs. */
   unpinned: number[];
 }
 
-function tablesOf(apps: readonly AppView[]): Tables {
-  const t: Tables = { byName: new Map(), byPair: new Map(), free: new Map(), unpinned: [] };
-  apps.forEach((app, i) => {
+// Files apps[from..] into `t` (positions are places in `apps`).
+function addTo(t: Tables, apps: readonly AppView[], from: number): Tables {
+  for (let i = from; i < apps.length; i++) {
+    const app = apps[i]!;
     t.byName.set(app.metadata.name, i);
-    for (const sel of selectorsOf(app)) {
-      const keys = Object.keys(sel);
-      if (keys.length === 0) t.unpinned.push(i);
-      for (const k of keys) {
-        const key = pair(k, sel[k]!);
-        const list = t.byPair.get(key);
-        if (!list) t.byPair.set(key, [i]);
-        else if (list.at(-1) !== i) list.push(i);
-      }
-    }
-  });
+    for (const sel of selectorsOf(app)) file(t, sel, i);
+  }
   return t;
 }
+
+// Files position i under each pair of one of its process selectors (or as unpinned).
+function file(t: Tables, sel: Labels, i: number): void {
+  const keys = Object.keys(sel);
+  if (keys.length === 0) t.unpinned.push(i);
+  for (const k of keys) {
+    const key = pair(k, sel[k]!);
+    const list = t.byPair.get(key);
+    if (!list) t.byPair.set(key, [i]);
+    else if (list.at(-1) !== i) list.push(i);
+  }
+}
+
+const tablesOf = (apps: readonly AppView[]): Tables =>
+  addTo({ byName: new Map(), byPair: new Map(), free: new Map(), unpinned: [] }, apps, 0);
 
 export class AppIndex {
   readonly apps: readonly AppView[];
@@ -77,6 +84,15 @@ export class AppIndex {
    */
   over(apps: readonly AppView[]): AppIndex {
     return new AppIndex(apps, this.#t);
+  }
+
+  /**
+   * The index of `apps`, whose first `from` are this index's Apps (same specs) and the rest new:
+   * only those are filed. The tables are shared and grow; an index over fewer Apps hands out
+   * only positions it holds.
+   */
+  extendedTo(apps: readonly AppView[], from: number): AppIndex {
+    return new AppIndex(apps, addTo(this.#t, apps, from));
   }
 
   /** A superset (in `apps` order) of the Apps whose pods one of `selectors` could pick. */
@@ -120,19 +136,18 @@ export class AppIndex {
   }
 
   #leaving(key: string): number[] {
-    let list = this.#t.free.get(key);
-    if (!list) {
-      const out: number[] = [];
-      this.apps.forEach((a, i) => {
-        if (selectorsOf(a).some((sel) => !Object.hasOwn(sel, key))) out.push(i);
-      });
-      this.#t.free.set(key, (list = out));
+    let free = this.#t.free.get(key);
+    if (!free) this.#t.free.set(key, (free = { list: [], upTo: 0 }));
+    for (; free.upTo < this.apps.length; free.upTo++) {
+      if (selectorsOf(this.apps[free.upTo]!).some((sel) => !Object.hasOwn(sel, key)))
+        free.list.push(free.upTo);
     }
-    return list;
+    return free.list;
   }
 
   #inOrder(positions: number[]): AppView[] {
-    const unique = [...new Set(positions)];
+    const n = this.apps.length;
+    const unique = [...new Set(positions)].filter((i) => i < n);
     if (unique.length === this.apps.length) return [...this.apps];
     return unique.sort((a, b) => a - b).map((i) => this.apps[i]!);
   }
@@ -151,7 +166,11 @@ export function namespaceAppIndex(apps: { list(namespace: string): AppView[] }):
     index = new PerNamespace(
       (ns) => apps.list(ns),
       (list) => new AppIndex(list),
-      { same: sameSpec, rebind: (ix, list) => ix.over(list) },
+      {
+        same: sameSpec,
+        rebind: (ix, list) => ix.over(list),
+        extend: (ix, list, from) => ix.extendedTo(list, from),
+      },
     );
     shared.set(apps, index);
   }

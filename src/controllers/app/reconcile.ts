@@ -154,6 +154,7 @@ const policyIndex = (c: Ctx): PerNamespace<NetworkPolicyObject, PolicyIndex> => 
       (index = new PerNamespace(
         (ns) => cache.list(ns),
         (l) => new PolicyIndex(l),
+        { extend: (ix, l, from) => ix.extendedTo(l, from) },
       )),
     );
   return index;
