@@ -126,6 +126,8 @@ describe('what the operator writes', () => {
     expect(Math.abs(expiry - Date.parse(status.notAfter) / 1000)).toBeLessThan(SERVING_MS / 1000 + 1);
   });
 
+  // A new App's Secret is created without reading it first (no GET answering 404 per new App):
+  // here the create is refused (409), and the Secret is then read and judged, never replaced.
   it("never overwrites a user's Secret, and says which field to change", async () => {
     await kubectlOk(kubeconfig, [
       'create',

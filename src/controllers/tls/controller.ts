@@ -89,6 +89,8 @@ export function recheckMs(apps: number, option?: number): number {
   return option ?? Math.max(SECRET_RECHECK_MS, apps * RECHECK_SPACING_MS);
 }
 export const CONDITION = 'Certificate';
+/** The Certificate condition's reason when the Secret changed (or appeared) while it was written. */
+const CONFLICT = 'Issuing';
 const STATUS_MANAGER = 'spaces-operator-tls';
 
 export interface TlsOptions {
@@ -131,6 +133,11 @@ export class TlsController {
   #started = false;
   /** Space namespaces where the operator's access RoleBinding is known to exist. */
   readonly #access = new Set<string>();
+  /**
+   * Apps whose Secret this process created: read it before writing again, even while the cache
+   * still shows a status from before it (the status write's event not yet in).
+   */
+  readonly #created = new Set<string>();
   #subject: Promise<{ kind: string; namespace?: string; name: string }> | undefined;
 
   constructor(c: Ctx, api: KubeApi, o: TlsOptions = {}) {
@@ -339,6 +346,7 @@ export class TlsController {
     const app = this.#c.informers.apps.get(key);
     const { namespace, name } = splitKey(key);
     if (!app || app.metadata.deletionTimestamp) {
+      this.#created.delete(key);
       certificateExpiry().remove({ namespace, name: `${name}-tls` });
       return; // Secrets go with the App (owner reference)
     }
@@ -438,8 +446,18 @@ export class TlsController {
     };
   }
 
-  /** Mode operator: the Secret from the Space's CA, issued or renewed when due. */
-  async #issue(app: AppObj, space: SpaceObj): Promise<AppResult | undefined> {
+  /**
+   * Mode operator: the Secret from the Space's CA, issued or renewed when due. `read`: read the
+   * Secret first. An App that never had a certificate (no status.tls.notAfter) has none yet, nearly
+   * always: its Secret is created without the GET that would answer 404 (one request in ten of a
+   * burst of new Apps). A create never replaces: when one is there (409), it is read and judged
+   * as before (SecretNotOwned, or ours and kept).
+   */
+  async #issue(
+    app: AppObj,
+    space: SpaceObj,
+    read = this.#mayHaveSecret(app),
+  ): Promise<AppResult | undefined> {
     const secretName = tlsSecretName(app);
     const tls = { mode: 'operator' as const, secretName };
     const ca = caStateOf(this.#caSecretLive(space.metadata.name));
@@ -450,12 +468,14 @@ export class TlsController {
         condition: cond('Unknown', 'WaitingForCA', `waiting for the CA of Space ${space.metadata.name}`),
       };
     }
-    const live = await readObject<V1Secret>(this.#api, 'Secret', ns(app), secretName);
+    const live = read ? await readObject<V1Secret>(this.#api, 'Secret', ns(app), secretName) : undefined;
     if (live && !ownedBy(live, app.metadata.uid)) {
       const message = `spec.tls.secretName: Secret ${ns(app)}/${secretName} exists and was not created by spaces-operator for this App: it is never overwritten; delete it, set spec.tls.secretName to another name, or use spec.tls.mode secret`;
       return { tls, condition: cond('False', 'SecretNotOwned', message) };
     }
-    return this.#keepIssued(app, space, ca, live);
+    const result = await this.#keepIssued(app, space, ca, live);
+    if (!read && result.condition.reason === CONFLICT) return this.#issue(app, space, true);
+    return result;
   }
 
   /** The App's Secret, issued again when due (servingReason) and given the current bundle. */
@@ -486,7 +506,7 @@ export class TlsController {
       if (!written)
         return {
           tls: { mode: 'operator', secretName: tlsSecretName(app) },
-          condition: cond('Unknown', 'Issuing', 'the Secret changed while writing it'),
+          condition: cond('Unknown', CONFLICT, 'the Secret changed while writing it'),
           requeueAfter: 1000,
         };
     }
@@ -506,6 +526,7 @@ export class TlsController {
       if (isConflict(err)) return false;
       throw err;
     }
+    this.#created.add(keyOf(app));
     if (reason)
       await this.#c.events.emit(app, {
         reason: 'CertificateIssued',
@@ -527,6 +548,11 @@ export class TlsController {
       condition: cond('True', 'Issued', message),
       requeueAfter: Math.min(due - now, this.#recheckMs()),
     };
+  }
+
+  /** Whether the App may have its Secret already: it reported one, or this process created it. */
+  #mayHaveSecret(app: AppObj): boolean {
+    return app.status?.tls?.notAfter !== undefined || this.#created.has(keyOf(app));
   }
 
   #recheckMs(): number {
