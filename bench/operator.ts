@@ -40,9 +40,21 @@ async function profile(msg: { type: string; file?: string }): Promise<void> {
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.setSamplingInterval', { interval: 500 });
     await profiler.post('Profiler.start');
+    // BENCH_ALLOC_PROFILE=1: also where the phase allocates (every object, collected or not: the
+    // work the garbage collector is given), beside the CPU profile as .heapprofile.
+    if (process.env['BENCH_ALLOC_PROFILE'])
+      await profiler.post('HeapProfiler.startSampling', {
+        samplingInterval: 32768,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
     send({ type: 'profile-started' });
   } else if (profiler && msg.file) {
     const { profile: p } = await profiler.post('Profiler.stop');
+    if (process.env['BENCH_ALLOC_PROFILE']) {
+      const { profile: heap } = await profiler.post('HeapProfiler.stopSampling');
+      writeFileSync(msg.file.replace(/\.cpuprofile$/, '.heapprofile'), JSON.stringify(heap));
+    }
     profiler.disconnect();
     profiler = undefined;
     writeFileSync(msg.file, JSON.stringify(p));

@@ -97,14 +97,24 @@ export function serviceSelects(service: V1Service, pod: Pick<LivePod, 'labels'>)
   return Object.keys(selector).length > 0 && matchesSelector({ matchLabels: selector }, pod.labels);
 }
 
+/** The field through which a Service takes outside traffic to its pods; undefined for a plain ClusterIP Service. */
+function outsideField(service: V1Service): 'spec.type' | 'spec.externalIPs' | undefined {
+  const type = service.spec?.type ?? 'ClusterIP';
+  if (type === 'NodePort' || type === 'LoadBalancer') return 'spec.type';
+  return (service.spec?.externalIPs ?? []).length > 0 ? 'spec.externalIPs' : undefined;
+}
+
 /** Why a Service takes outside traffic to its pods, or undefined for a plain ClusterIP Service. */
 export function outsideReason(service: V1Service): { field: string; reason: string } | undefined {
-  const type = service.spec?.type ?? 'ClusterIP';
-  if (type === 'NodePort' || type === 'LoadBalancer')
-    return { field: 'spec.type', reason: `is type ${type}: every node forwards outside traffic to the pods` };
-  if ((service.spec?.externalIPs ?? []).length > 0)
+  const field = outsideField(service);
+  if (field === 'spec.type')
     return {
-      field: 'spec.externalIPs',
+      field,
+      reason: `is type ${service.spec?.type}: every node forwards outside traffic to the pods`,
+    };
+  if (field === 'spec.externalIPs')
+    return {
+      field,
       reason: `has externalIPs ${(service.spec?.externalIPs ?? []).join(', ')}: traffic to them reaches the pods`,
     };
   return undefined;
@@ -121,13 +131,17 @@ export function ingressBackends(ingress: V1Ingress): string[] {
 
 const signature = (pod: LivePod): string => JSON.stringify([pod.labels, pod.ports]);
 
+// Every App reconcile walks its namespace's Services (half of them LoadBalancers in a Space of
+// external Apps): the reason text is made only for a Service that selects the pods.
 function serviceBypasses(input: LiveExposureInput, pods: readonly LivePod[]): Bypass[] {
-  return input.services.flatMap((s): Bypass[] => {
+  const out: Bypass[] = [];
+  for (const s of input.services) {
     const name = s.metadata?.name ?? '';
-    const why = name === input.ownService ? undefined : outsideReason(s);
-    if (!why || !pods.some((p) => serviceSelects(s, p))) return [];
-    return [{ object: `Service ${input.namespace}/${name}`, field: why.field, reason: why.reason }];
-  });
+    if (name === input.ownService || !outsideField(s) || !pods.some((p) => serviceSelects(s, p))) continue;
+    const why = outsideReason(s)!;
+    out.push({ object: `Service ${input.namespace}/${name}`, field: why.field, reason: why.reason });
+  }
+  return out;
 }
 
 function ingressBypasses(input: LiveExposureInput, pods: readonly LivePod[]): Bypass[] {
