@@ -6,6 +6,8 @@ import { chmod, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promise
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
+import { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -25,7 +27,7 @@ let ca: KeyedCert;
 let server: https.Server;
 let port: number;
 let handler: Handler;
-const seen: Array<{ url: string; auth: string }> = [];
+const seen: Array<{ url: string; auth: string; client?: string }> = [];
 let dir: string;
 
 async function serving(authority: KeyedCert): Promise<KeyedCert> {
@@ -35,8 +37,11 @@ async function serving(authority: KeyedCert): Promise<KeyedCert> {
 beforeAll(async () => {
   ca = await generateCA();
   const cert = await serving(ca);
-  server = https.createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
-    seen.push({ url: req.url ?? '', auth: req.headers.authorization ?? '' });
+  // Client certificates are asked for, not required: `seen` says which one a request came with.
+  const options = { cert: cert.cert, key: cert.key, requestCert: true, rejectUnauthorized: false };
+  server = https.createServer(options, (req, res) => {
+    const client = (req.socket as TLSSocket).getPeerCertificate().fingerprint256;
+    seen.push({ url: req.url ?? '', auth: req.headers.authorization ?? '', ...(client ? { client } : {}) });
     handler(req, res);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -329,6 +334,38 @@ describe('credentials refreshed after a 401', () => {
       handler = accept('new');
       expect((await get(client)).kind).toBe('Namespace');
       expect(seen.map((s) => s.auth)).toEqual(['Bearer old', 'Bearer old', 'Bearer new']);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('rotated client certificate files', () => {
+  it('are read again after a 401 and sent on a connection of their own, not the pooled one', async () => {
+    const [old, next] = [await serving(ca), await serving(ca)];
+    const write = async (c: KeyedCert): Promise<void> => {
+      await writeFile(path.join(dir, 'client.crt'), c.cert);
+      await writeFile(path.join(dir, 'client.key'), c.key);
+      const later = new Date(Date.now() + 60_000);
+      await utimes(path.join(dir, 'client.crt'), later, later);
+      await utimes(path.join(dir, 'client.key'), later, later);
+    };
+    await write(old);
+    const client = new KubeClient(
+      await connect({ 'client-certificate': 'client.crt', 'client-key': 'client.key' }),
+    );
+    const [oldPrint, nextPrint] = [old, next].map((c) => new X509Certificate(c.cert).fingerprint256);
+    try {
+      expect((await get(client)).kind).toBe('Namespace'); // its connection stays in the pool
+      await write(next);
+      // The server stops taking the old certificate (expired, revoked), on open connections too.
+      handler = (req, res) => {
+        const refused = (req.socket as TLSSocket).getPeerCertificate().fingerprint256 === oldPrint;
+        res.statusCode = refused ? 401 : 200;
+        res.end(refused ? '{"kind":"Status","code":401}' : '{"kind":"Namespace"}');
+      };
+      expect((await get(client)).kind).toBe('Namespace');
+      expect(seen.map((s) => s.client)).toEqual([oldPrint, oldPrint, nextPrint]);
     } finally {
       client.close();
     }

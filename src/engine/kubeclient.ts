@@ -17,6 +17,7 @@
 // `KubeConfig` someone already holds, through `connectionFromKubeConfig`).
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { realClock, sleep, type Clock } from './clock.ts';
 import { apiError, CredentialError } from './errors.ts';
@@ -226,7 +227,46 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 /** The connection pool: plain, TLS, or TLS through a CONNECT tunnel. */
 function agentFor(plain: boolean, proxy: Proxy | undefined): http.Agent {
   if (plain) return new http.Agent({ keepAlive: true });
-  return proxy ? new TunnelAgent(proxy, { keepAlive: true }) : new https.Agent({ keepAlive: true });
+  return pooledByContext(
+    proxy ? new TunnelAgent(proxy, { keepAlive: true }) : new https.Agent({ keepAlive: true }),
+  );
+}
+
+// Which SecureContext a pooled connection was made with: rotated credentials get connections of
+// their own (a new handshake with the new client certificate), as when ca/cert/key were given.
+const contextIds = new WeakMap<tls.SecureContext, number>();
+let contexts = 0;
+
+/**
+ * Pools connections by host and SecureContext. Given ca, cert and key, https.Agent names each
+ * request's pool with their whole text (~3 KB concatenated per request: ~40 MB of garbage in a
+ * 1,000-App convergence); a SecureContext made once per credentials (TlsContexts) is named by a number.
+ */
+function pooledByContext(agent: https.Agent): https.Agent {
+  const name = agent.getName.bind(agent);
+  agent.getName = (options) => {
+    const ctx = (options as { secureContext?: tls.SecureContext } | undefined)?.secureContext;
+    return `${name(options)}:${ctx ? (contextIds.get(ctx) ?? '') : ''}`;
+  };
+  return agent;
+}
+
+/** The SecureContext of the current CA, client certificate and key, made again only when one changes. */
+class TlsContexts {
+  #last: { ca: unknown; cert: unknown; key: unknown; ctx: tls.SecureContext } | undefined;
+
+  of(o: ConnectionOptions): tls.SecureContext {
+    const l = this.#last;
+    if (l && l.ca === o.ca && l.cert === o.cert && l.key === o.key) return l.ctx;
+    const ctx = tls.createSecureContext({
+      ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.cert ? { cert: o.cert } : {}),
+      ...(o.key ? { key: o.key } : {}),
+    });
+    contextIds.set(ctx, ++contexts);
+    this.#last = { ca: o.ca, cert: o.cert, key: o.key, ctx };
+    return ctx;
+  }
 }
 
 /** Splits a stream of text into lines; `onLine` returns false to stop. Returns the data handler. */
@@ -250,6 +290,7 @@ export class KubeClient implements KubeApi {
   readonly #maxRetries: number;
   readonly #transport: typeof https | typeof http;
   readonly #agent: http.Agent;
+  readonly #contexts = new TlsContexts();
   /** Set for a plain-http server behind HTTP_PROXY: requests go to it with absolute URLs. */
   readonly #httpProxy: Proxy | undefined;
   readonly #discovery = new Map<string, Promise<ApiResource[]>>();
@@ -442,9 +483,7 @@ export class KubeClient implements KubeApi {
       method,
       agent: this.#agent,
       headers: { ...o.headers, ...headers },
-      ...(o.ca ? { ca: o.ca } : {}),
-      ...(o.cert ? { cert: o.cert } : {}),
-      ...(o.key ? { key: o.key } : {}),
+      ...(this.#transport === https ? { secureContext: this.#contexts.of(o) } : {}),
       ...(o.servername ? { servername: o.servername } : {}),
       rejectUnauthorized: o.rejectUnauthorized,
     });
