@@ -340,6 +340,34 @@ describe('credentials refreshed after a 401', () => {
   });
 });
 
+describe('connections', () => {
+  it('are kept and reused across requests, also when the credentials come as new Buffers each time', async () => {
+    let connections = 0;
+    const count = (): void => void connections++;
+    server.on('secureConnection', count);
+    // A client-node KubeConfig (connectionFromKubeConfig) hands out a new CA Buffer on every call.
+    const kc = {
+      getCurrentContext: () => 'c',
+      getCurrentCluster: () => ({ name: 'c', server: `https://127.0.0.1:${port}`, skipTLSVerify: false }),
+      applyToHTTPSOptions: (o: { ca?: Buffer }) => {
+        o.ca = Buffer.from(ca.cert);
+        return Promise.resolve();
+      },
+    };
+    const clients = [new KubeClient(await connect({ token: 't' })), new KubeClient(kc as never)];
+    try {
+      for (const client of clients) {
+        connections = 0;
+        for (let i = 0; i < 5; i++) expect((await get(client)).kind).toBe('Namespace');
+        expect(connections).toBe(1);
+      }
+    } finally {
+      server.off('secureConnection', count);
+      clients.forEach((c) => c.close());
+    }
+  });
+});
+
 describe('rotated client certificate files', () => {
   it('are read again after a 401 and sent on a connection of their own, not the pooled one', async () => {
     const [old, next] = [await serving(ca), await serving(ca)];

@@ -251,13 +251,20 @@ function pooledByContext(agent: https.Agent): https.Agent {
   return agent;
 }
 
+type Pem = string | Buffer | undefined;
+
+// The same PEM: by content (a client-node KubeConfig hands out new Buffers on every call).
+const bytes = (p: string | Buffer): Buffer => (typeof p === 'string' ? Buffer.from(p) : p);
+const samePem = (a: Pem, b: Pem): boolean =>
+  a === b || (a !== undefined && b !== undefined && bytes(a).equals(bytes(b)));
+
 /** The SecureContext of the current CA, client certificate and key, made again only when one changes. */
 class TlsContexts {
-  #last: { ca: unknown; cert: unknown; key: unknown; ctx: tls.SecureContext } | undefined;
+  #last: { ca: Pem; cert: Pem; key: Pem; ctx: tls.SecureContext } | undefined;
 
   of(o: ConnectionOptions): tls.SecureContext {
     const l = this.#last;
-    if (l && l.ca === o.ca && l.cert === o.cert && l.key === o.key) return l.ctx;
+    if (l && samePem(l.ca, o.ca) && samePem(l.cert, o.cert) && samePem(l.key, o.key)) return l.ctx;
     const ctx = tls.createSecureContext({
       ...(o.ca ? { ca: o.ca } : {}),
       ...(o.cert ? { cert: o.cert } : {}),
