@@ -43,6 +43,11 @@ export interface BenchArgs {
    * certificate (spec.tls.mode none). Every subject of the run gets the same workload.
    */
   parity: boolean;
+  /**
+   * With --peer: run the subjects this many times, interleaved (operator, peers, operator, peers,
+   * ...), so that each round's ratios compare runs minutes apart, not a drifting VM's extremes.
+   */
+  rounds: number;
 }
 
 export type PeerVariant = 'defaults' | 'tuned';
@@ -76,6 +81,7 @@ const OPTIONS = {
   peer: { type: 'boolean', default: false },
   'peer-variants': { type: 'string', default: 'defaults,tuned' },
   parity: { type: 'boolean', default: false },
+  rounds: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -101,6 +107,9 @@ const HELP = `npm run bench -- [flags]
                            stripped), each on a fresh control plane; prints them side by side
                            (--big defaults to 0 with --peer: give --big 10000 for that phase)
   --peer-variants LIST     which peer configurations --peer runs: defaults,tuned (default both)
+  --rounds N               with --peer: run the subjects N times, interleaved (operator, peer,
+                           operator, peer, ...), and print each round's operator / peer ratios
+                           and their median: this VM's speed drifts 1.5-2x within an hour
   --parity                 the operator does only what the peer does: its DNS controller off, and
                            every App with spec.tls.mode none (no certificate); the same workload
                            for every subject of the run. The difference to a run without it is
@@ -159,6 +168,7 @@ function argsOf(values: Values): BenchArgs {
     peer: values.peer,
     peerVariants: peerVariants(values['peer-variants']),
     parity: values.parity,
+    rounds: num(values.rounds, 1),
   };
 }
 
@@ -175,4 +185,5 @@ function checkArgs(args: BenchArgs): void {
     if (typeof v === 'number' && !(Number.isInteger(v) && v >= 0)) throw new Error(`--${k}: not a count`);
   if (args.spaces < 1 || args.apps < 1) throw new Error('--apps and --spaces must be at least 1');
   if (args.sweep.length === 0) throw new Error('--sweep: give concurrency levels such as 4,8,16');
+  if (args.rounds < 1) throw new Error('--rounds must be at least 1');
 }

@@ -39,7 +39,7 @@ import {
   type Metrics,
 } from './proc.ts';
 import { startControllerManager } from './kcm.ts';
-import { compareTable, renderTable, sideBySideTable } from './table.ts';
+import { compareTable, renderTable, roundsTable, sideBySideTable } from './table.ts';
 import { Tracker } from './tracker.ts';
 import {
   TRUSTED_CHANGED,
@@ -758,18 +758,32 @@ async function runOne(args: BenchArgs, subject: SubjectName): Promise<Record<str
   }
 }
 
+/**
+ * Every subject once per round (`--rounds`, with --peer); the first round is the results file's
+ * top level, and `rounds` holds every round, the first included, when there are more.
+ */
+async function runRounds(args: BenchArgs, subjects: SubjectName[]): Promise<Record<string, any>[]> {
+  const rounds: Record<string, any>[] = [];
+  for (let round = 1; round <= (args.peer ? args.rounds : 1); round++) {
+    if (args.rounds > 1) log(`round ${round} of ${args.rounds}`);
+    const runs: Record<string, Record<string, any>> = {};
+    for (const subject of subjects) runs[subject] = await runOne(args, subject);
+    rounds.push({
+      ...runs['operator']!,
+      ...(args.peer ? { peers: { defaults: runs['peer-defaults'], tuned: runs['peer-tuned'] } } : {}),
+    });
+  }
+  return rounds;
+}
+
 async function main(): Promise<void> {
   const args = parseBenchArgs();
   const subjects: SubjectName[] = [
     'operator',
     ...(args.peer ? args.peerVariants.map((v): SubjectName => `peer-${v}`) : []),
   ];
-  const runs: Record<string, Record<string, any>> = {};
-  for (const subject of subjects) runs[subject] = await runOne(args, subject);
-  const results = {
-    ...runs['operator']!,
-    ...(args.peer ? { peers: { defaults: runs['peer-defaults'], tuned: runs['peer-tuned'] } } : {}),
-  };
+  const rounds = await runRounds(args, subjects);
+  const results = { ...rounds[0]!, ...(rounds.length > 1 ? { rounds } : {}) };
   {
     mkdirSync(path.dirname(path.resolve(repoRoot, args.json)), { recursive: true });
     const jsonPath = path.resolve(repoRoot, args.json);
@@ -777,7 +791,8 @@ async function main(): Promise<void> {
       args.compare && existsSync(args.compare) ? JSON.parse(readFileSync(args.compare, 'utf8')) : undefined;
     writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
     console.log(renderTable(results));
-    if (args.peer) console.log(sideBySideTable(results));
+    if (args.peer) for (const r of rounds) console.log(sideBySideTable(r));
+    if (rounds.length > 1) console.log(roundsTable(rounds));
     if (previous) console.log(compareTable(previous, results));
     log(`results written to ${path.relative(process.cwd(), jsonPath)}`);
   }

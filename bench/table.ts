@@ -235,3 +235,41 @@ export function sideBySideTable(r: any): string {
 
 const round = (v: number, digits: number): number | undefined =>
   Number.isFinite(v) ? Math.round(v * 10 ** digits) / 10 ** digits : undefined;
+
+/**
+ * `--rounds`: the key figures of each round, the operator over the tuned peer (the defaults when
+ * only they ran) of the same round, and the median of those ratios.
+ */
+export function roundsTable(rounds: any[]): string {
+  const peerOf = (r: any): any => r.peers?.tuned ?? r.peers?.defaults;
+  const figures: [string, string][] = [
+    ['apps/s', 'convergence.appsPerSec'],
+    ['CPU ms per App', 'convergence.cpuMsPerApp'],
+    ['RSS MiB max', 'memory.atApps.peakMiB'],
+    ['idle CPU s/min (last 15 s)', 'memory.atApps.idleLateCpuSPerMin'],
+  ];
+  const get = (x: any, p: string): number | undefined =>
+    p.split('.').reduce((o: any, k) => (o === undefined || o === null ? undefined : o[k]), x);
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  const rows: Row[] = [];
+  for (const [name, path] of figures) {
+    const ratios: number[] = [];
+    rounds.forEach((r, i) => {
+      const [a, b] = [get(r, path), get(peerOf(r), path)];
+      const ratio = a !== undefined && b !== undefined && b !== 0 ? a / b : undefined;
+      if (ratio !== undefined && Number.isFinite(ratio)) ratios.push(ratio);
+      rows.push([
+        `${name}, round ${i + 1}`,
+        String(a ?? '-'),
+        String(b ?? '-'),
+        ratio === undefined ? '' : `${round(ratio, 2)}x`,
+      ]);
+    });
+    if (ratios.length > 0) rows.push([`${name}, median`, '', '', `${round(median(ratios), 2)}x`]);
+  }
+  return `\n${rounds.length} rounds, interleaved; each ratio within its round\n${table(['figure', 'this operator', 'peer', 'operator / peer'], rows)}\n`;
+}
