@@ -10,15 +10,21 @@ import { prng } from '../../test/property/generator.ts';
 const KEYS = ['privatespaces.dev/app', 'tier', 'team'];
 const VALUES = ['shop', 'api', 'a', 'b'];
 
+// A seeded PRNG, a pick from a list, and n random label pairs (same sequence per seed as before).
+function random(seed: number) {
+  const r = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const labels = (n: number): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (let i = 0; i < n; i++) out[pick(KEYS)] = pick(VALUES);
+    return out;
+  };
+  return { r, pick, labels };
+}
+
 describe('PolicyIndex', () => {
   it.each([1, 2, 3, 4, 5, 6])('hands the evaluator every policy that selects the pod (seed %i)', (seed) => {
-    const r = prng(seed);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-    const labels = (n: number): Record<string, string> => {
-      const out: Record<string, string> = {};
-      for (let i = 0; i < n; i++) out[pick(KEYS)] = pick(VALUES);
-      return out;
-    };
+    const { r, pick, labels } = random(seed);
     let narrowed = 0;
     for (let i = 0; i < 300; i++) {
       const policies = Array.from({ length: Math.floor(r() * 12) }, (_, j): V1NetworkPolicy => {
@@ -54,13 +60,7 @@ describe('PolicyIndex', () => {
   it.each([1, 2, 3])(
     'extended as policies are created, answers as one made afresh; an older index only for its own (seed %i)',
     (seed) => {
-      const r = prng(seed);
-      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-      const labels = (n: number): Record<string, string> => {
-        const out: Record<string, string> = {};
-        for (let i = 0; i < n; i++) out[pick(KEYS)] = pick(VALUES);
-        return out;
-      };
+      const { r, pick, labels } = random(seed);
       let policies: V1NetworkPolicy[] = [];
       const per = new PerNamespace(
         () => [...policies],
