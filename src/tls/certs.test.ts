@@ -8,6 +8,7 @@ import { makeApp, makeSpace } from '../model/fixtures.ts';
 import {
   BACKDATE_MS,
   SERVING_LIFETIME_MS,
+  certNames,
   issueServingCert,
   issueSpaceCA,
   permittedSubtrees,
@@ -15,6 +16,7 @@ import {
   validity,
 } from './certs.ts';
 import { nameConstraints } from './issue.ts';
+import { isCaCert, issuedBy, keyMatches } from './parsed.ts';
 import { caPermitted, certificateNames } from './policy.ts';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
@@ -103,6 +105,25 @@ describe("an App's serving certificate", () => {
     const shortCa = await issueSpaceCA({ space: 'acme', permitted, now: NOW, lifetimeMs: 24 * 3600 * 1000 });
     const capped = await issueServingCert(shortCa, { names, now: NOW });
     expect(validity(capped.cert).notAfter).toBe(validity(shortCa.cert).notAfter);
+  });
+
+  it('reports what a parse of the certificate it just issued would (nothing is parsed back)', async () => {
+    const odd = NOW + 1234; // not on a whole second: DER times are
+    const other = await issueSpaceCA({ space: 'acme', permitted, now: NOW });
+    for (const lifetimeMs of [undefined, 3_600_500]) {
+      const issued = await issueServingCert(ca, { names, now: odd, ...(lifetimeMs ? { lifetimeMs } : {}) });
+      const parsed = new NodeX509(issued.cert);
+      expect(validity(issued.cert)).toEqual({
+        notBefore: Date.parse(parsed.validFrom),
+        notAfter: Date.parse(parsed.validTo),
+      });
+      expect(certNames(issued.cert)).toEqual(names);
+      expect(isCaCert(issued.cert)).toBe(false);
+      expect(keyMatches(issued.cert, issued.key)).toBe(true);
+      expect(keyMatches(issued.cert, other.key)).toBe(false);
+      expect(issuedBy(issued.cert, ca.cert)).toBe(true);
+      expect(issuedBy(issued.cert, other.cert)).toBe(false);
+    }
   });
 
   it('needs a name', async () => {

@@ -5,7 +5,7 @@
 // written by issue.ts on Node's native crypto, synchronously, against a CA parsed once
 // (parsed.ts). Times come from the caller (the engine's clock): nothing here reads the wall clock.
 import { KEY_USAGE, issue, name, type KeyedCert } from './issue.ts';
-import { caFacts, caSigningKey, namesOf, validityOf } from './parsed.ts';
+import { caFacts, caSigningKey, namesOf, rememberIssued, validityOf } from './parsed.ts';
 
 export type { KeyedCert } from './issue.ts';
 
@@ -69,13 +69,18 @@ export function issueServingCert(ca: KeyedCert, o: ServingOptions): Promise<Keye
 export function issueServingCertSync(ca: KeyedCert, o: ServingOptions): KeyedCert {
   if (o.names.length === 0) throw new Error('a serving certificate needs at least one name');
   const facts = caFacts(ca.cert);
-  return issue({
+  const notBefore = o.now - BACKDATE_MS;
+  const notAfter = Math.min(o.now + (o.lifetimeMs ?? SERVING_LIFETIME_MS), facts.notAfter);
+  const leaf = issue({
     subject: name([['CN', o.names[0]!]]),
-    notBefore: o.now - BACKDATE_MS,
-    notAfter: Math.min(o.now + (o.lifetimeMs ?? SERVING_LIFETIME_MS), facts.notAfter),
+    notBefore,
+    notAfter,
     serving: { keyUsage: KEY_USAGE.serve, names: o.names },
     issuer: { subject: facts.subject, keyId: facts.keyId, key: caSigningKey(ca.cert, ca.key) },
   });
+  // Its validity, names, key and issuer are known: the reconcile that reports it parses nothing.
+  rememberIssued(leaf, { notBefore, notAfter, names: o.names, issuerPem: ca.cert });
+  return leaf;
 }
 
 /** notBefore and notAfter of a certificate, in ms since the epoch. */

@@ -8,6 +8,7 @@
 // again when it differs. Nothing here depends on the time: callers compare with their `now`.
 // A parse that throws is not remembered (the next call throws again).
 import { X509Certificate as NodeX509, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
 import { caFields, type CaFields } from './der.ts';
 
 /** A Map that keeps the `max` most recently used entries. */
@@ -104,6 +105,28 @@ function certFacts(certPem: string): CertFacts {
     const notAfter = Date.parse(x509.validTo);
     return { notBefore, notAfter, isCa: x509.ca, names };
   });
+}
+
+/**
+ * Remembers what a certificate this process has just issued says, so it is not parsed back: its
+ * validity (DER times hold whole seconds, so the milliseconds are cut as a parse would), its DNS
+ * names, that it is no CA, and that `keyPem` is its key and `issuerPem` its issuer. A certificate
+ * with an IP address among its names is left to the parser (which formats IPv6 its own way).
+ */
+export function rememberIssued(
+  cert: { cert: string; key: string },
+  o: { notBefore: number; notAfter: number; names: readonly string[]; issuerPem: string },
+): void {
+  if (o.names.some((n) => isIP(n) !== 0)) return;
+  const second = (ms: number): number => Math.floor(ms / 1000) * 1000;
+  certs.get(digest(cert.cert), () => ({
+    notBefore: second(o.notBefore),
+    notAfter: second(o.notAfter),
+    isCa: false,
+    names: [...o.names],
+    key: { pem: digest(cert.key), ok: true },
+    issuer: { pem: digest(o.issuerPem), ok: true },
+  }));
 }
 
 /** notBefore and notAfter of a certificate, in ms since the epoch. */
