@@ -57,7 +57,6 @@ export {
   livePodOf,
   selectedPods,
   standInPod,
-  serviceSelects,
   outsideReason,
   ingressBackends,
   bypassesOf,

@@ -18,7 +18,7 @@ import {
   type ReachableFrom,
   type Widening,
 } from './exposure.ts';
-import { matchesSelector } from './selector.ts';
+import { labelsMatch, serviceSelects } from './selector.ts';
 import type { ContainerPortInfo, Labels, NamespaceInfo, Reachability } from './types.ts';
 
 /** A pod as the exposure needs it. */
@@ -82,7 +82,7 @@ export function livePodOf(pod: V1Pod): LivePod {
 export function selectedPods(pods: readonly V1Pod[], selector: Labels): LivePod[] {
   return pods
     .filter((p) => !TERMINAL_PHASES.has(p.status?.phase ?? ''))
-    .filter((p) => matchesSelector({ matchLabels: selector }, p.metadata?.labels ?? {}))
+    .filter((p) => labelsMatch(selector, p.metadata?.labels ?? {}))
     .map(livePodOf);
 }
 
@@ -92,9 +92,8 @@ export function standInPod(selector: Labels, port: number): LivePod {
 }
 
 /** Whether a Service's selector (a map; absent or empty selects no pod) selects the pod. */
-export function serviceSelects(service: V1Service, pod: Pick<LivePod, 'labels'>): boolean {
-  const selector = service.spec?.selector ?? {};
-  return Object.keys(selector).length > 0 && matchesSelector({ matchLabels: selector }, pod.labels);
+export function serviceSelectsPod(service: V1Service, pod: Pick<LivePod, 'labels'>): boolean {
+  return serviceSelects(service.spec?.selector, pod.labels);
 }
 
 /** The field through which a Service takes outside traffic to its pods; undefined for a plain ClusterIP Service. */
@@ -137,7 +136,7 @@ function serviceBypasses(input: LiveExposureInput, pods: readonly LivePod[]): By
   const out: Bypass[] = [];
   for (const s of input.services) {
     const name = s.metadata?.name ?? '';
-    if (name === input.ownService || !outsideField(s) || !pods.some((p) => serviceSelects(s, p))) continue;
+    if (name === input.ownService || !outsideField(s) || !pods.some((p) => serviceSelectsPod(s, p))) continue;
     const why = outsideReason(s)!;
     out.push({ object: `Service ${input.namespace}/${name}`, field: why.field, reason: why.reason });
   }
@@ -147,7 +146,9 @@ function serviceBypasses(input: LiveExposureInput, pods: readonly LivePod[]): By
 function ingressBypasses(input: LiveExposureInput, pods: readonly LivePod[]): Bypass[] {
   if (input.ingresses.length === 0) return [];
   const selecting = new Set(
-    input.services.filter((s) => pods.some((p) => serviceSelects(s, p))).map((s) => s.metadata?.name ?? ''),
+    input.services
+      .filter((s) => pods.some((p) => serviceSelectsPod(s, p)))
+      .map((s) => s.metadata?.name ?? ''),
   );
   return input.ingresses.flatMap((ing): Bypass[] => {
     const via = ingressBackends(ing).filter((b) => selecting.has(b));
@@ -293,10 +294,7 @@ export function selectorConflicts(
       const theirs = o.processes && o.processes.length > 0 ? o.processes : [o.selector];
       const both = pods.find((p) => {
         const labels = p.metadata?.labels ?? {};
-        return (
-          matchesSelector({ matchLabels: app.selector }, labels) &&
-          theirs.some((sel) => matchesSelector({ matchLabels: sel }, labels))
-        );
+        return labelsMatch(app.selector, labels) && theirs.some((sel) => labelsMatch(sel, labels));
       });
       if (both) return [{ app: o.name, pod: both.metadata?.name ?? '' }];
       return theirs.some((sel) => selectorsOverlap(app.selector, sel)) ? [{ app: o.name }] : [];

@@ -47,6 +47,22 @@ function valueOf(labels: Labels, key: string): string | undefined {
   return Object.hasOwn(labels, key) ? labels[key] : undefined;
 }
 
+/**
+ * matchLabels semantics, read in place (no entries list: every App reconcile matches each Service
+ * of its namespace against its pods): every label of `selector` is on `labels`; an empty one matches.
+ */
+export function labelsMatch(selector: Labels, labels: Labels): boolean {
+  for (const key in selector) if (valueOf(labels, key) !== selector[key]) return false;
+  return true;
+}
+
+/** A Service's selector: like matchLabels, except that an empty or absent one selects no pod. */
+export function serviceSelects(selector: Labels | undefined, labels: Labels): boolean {
+  if (!selector) return false;
+  for (const _ in selector) return labelsMatch(selector, labels);
+  return false;
+}
+
 /** Whether `labels` match `selector`. Absent or empty selector: true (see the file comment). */
 export function matchesSelector(selector: V1LabelSelector | null | undefined, labels: Labels): boolean {
   return matchesWith(selector, (key) => valueOf(labels, key));

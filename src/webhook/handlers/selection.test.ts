@@ -8,6 +8,7 @@ import {
   internalAppSelected,
   isLivePod,
   selectorsOverlap,
+  labelsMatch,
   serviceSelects,
 } from './selection.ts';
 
@@ -40,6 +41,14 @@ describe('serviceSelects and isLivePod', () => {
     expect(serviceSelects(undefined, { a: 'b' })).toBe(false);
     expect(serviceSelects({ a: 'b' }, { a: 'b', c: 'd' })).toBe(true);
     expect(serviceSelects({ a: 'b', c: 'e' }, { a: 'b', c: 'd' })).toBe(false);
+  });
+
+  it('matches labels the object holds, never one it inherits', () => {
+    expect(labelsMatch({}, {})).toBe(true);
+    expect(labelsMatch({ toString: 'x' }, {})).toBe(false);
+    expect(labelsMatch({ a: 'b' }, { a: 'c' })).toBe(false);
+    expect(serviceSelects({ constructor: 'x' }, {})).toBe(false);
+    expect(serviceSelects({ a: '' }, { a: '' })).toBe(true);
   });
 
   it('finished and terminating pods are not live; pending ones are', () => {

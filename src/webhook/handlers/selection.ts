@@ -13,7 +13,10 @@ import {
   type FieldError,
 } from '../../model/index.ts';
 import { hostAccess } from '../../reach/podspec.ts';
+import { labelsMatch, serviceSelects } from '../../reach/selector.ts';
 import type { Labels } from '../../reach/types.ts';
+
+export { labelsMatch, serviceSelects };
 
 /** The field every App selector error names (older form; a process's is spec.processes[i].selector.matchLabels). */
 export const SELECTOR_FIELD = 'spec.selector.matchLabels';
@@ -31,16 +34,6 @@ export function isLivePod(pod: V1Pod): boolean {
 
 export function podLabels(pod: V1Pod): Labels {
   return pod.metadata?.labels ?? {};
-}
-
-/** matchLabels semantics: every label of the selector is on the pod (an empty selector matches all). */
-export function labelsMatch(selector: Labels, labels: Labels): boolean {
-  return Object.entries(selector).every(([k, v]) => Object.hasOwn(labels, k) && labels[k] === v);
-}
-
-/** A Service selector: like matchLabels, except that an empty or absent one selects no pod. */
-export function serviceSelects(selector: Labels | undefined, labels: Labels): boolean {
-  return selector !== undefined && Object.keys(selector).length > 0 && labelsMatch(selector, labels);
 }
 
 /**
