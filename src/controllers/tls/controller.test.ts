@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accessBinding } from '../../tls/store.ts';
-import { SECRET_RECHECK_MS, recheckMs, subjectOf } from './controller.ts';
+import { SECRET_RECHECK_MS, recheckDelayMs, recheckMs, subjectOf } from './controller.ts';
 
 describe("the operator's access RoleBinding", () => {
   it('binds the operator itself: its ServiceAccount, or the user it runs as', () => {
@@ -43,5 +43,19 @@ describe('how often an App Secret is re-read (the backstop of the ownership webh
 
   it('secretRecheckMs, when given, is used as it is', () => {
     expect(recheckMs(10_000, 1000)).toBe(1000);
+  });
+
+  it('a burst of Apps issued together is read again spread over the interval, not all at once', () => {
+    const base = recheckMs(1000);
+    const delays = Array.from({ length: 1000 }, (_, i) => recheckDelayMs(`bench-s${i % 10}/app-${i}`, base));
+    for (const d of delays) {
+      expect(d).toBeGreaterThanOrEqual(base);
+      expect(d).toBeLessThan(2 * base);
+    }
+    expect(recheckDelayMs('a/b', base)).toBe(recheckDelayMs('a/b', base));
+    // Every tenth of [base, 2 base) holds 100 ± 35 of the 1000 re-reads: ~2 a second at most.
+    const tenths = new Array<number>(10).fill(0);
+    for (const d of delays) tenths[Math.floor(((d - base) / base) * 10)]!++;
+    for (const n of tenths) expect(Math.abs(n - 100)).toBeLessThanOrEqual(35);
   });
 });

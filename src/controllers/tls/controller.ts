@@ -88,6 +88,17 @@ export const RECHECK_SPACING_MS = 500;
 export function recheckMs(apps: number, option?: number): number {
   return option ?? Math.max(SECRET_RECHECK_MS, apps * RECHECK_SPACING_MS);
 }
+
+/**
+ * The re-read of App `key`'s Secret: `base` plus a share of it fixed by the key (FNV-1a), so the
+ * Apps of a burst, issued within seconds of each other, are read again spread over `base` instead
+ * of all at once `base` later.
+ */
+export function recheckDelayMs(key: string, base: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return base + Math.floor(((h >>> 0) / 2 ** 32) * base);
+}
 export const CONDITION = 'Certificate';
 /** The Certificate condition's reason when the Secret changed (or appeared) while it was written. */
 const CONFLICT = 'Issuing';
@@ -102,9 +113,10 @@ export interface TlsOptions {
   propagationMs?: number;
   concurrency?: number;
   /**
-   * How often an App's Secret is read again to repair drift (default `SECRET_RECHECK_MS`): the
-   * ownership webhook refuses changes by anyone else, this repairs what got past it (webhook
-   * configuration deleted, an admin).
+   * How often an App's Secret is read again to repair drift (default `recheckMs`; each App's
+   * re-read falls between this and twice this, see `recheckDelayMs`): the ownership webhook
+   * refuses changes by anyone else, this repairs what got past it (webhook configuration deleted,
+   * an admin).
    */
   secretRecheckMs?: number;
 }
@@ -546,7 +558,7 @@ export class TlsController {
     return {
       tls: { mode: 'operator', secretName, notAfter: iso(notAfter), renewAt: iso(due) },
       condition: cond('True', 'Issued', message),
-      requeueAfter: Math.min(due - now, this.#recheckMs()),
+      requeueAfter: Math.min(due - now, recheckDelayMs(keyOf(app), this.#recheckMs())),
     };
   }
 
