@@ -34,7 +34,7 @@ export interface BenchArgs {
   nodeOptions: string[];
   /** Run the operator from its TypeScript sources (type stripping) instead of the compiled dist/. */
   source: boolean;
-  /** Also run the controller-runtime peer (tools/peer), defaults and tuned, each on a fresh control plane. */
+  /** Also run the controller-runtime peer (tools/peer), defaults and tuned (and the floor if asked), each on a fresh control plane. */
   peer: boolean;
   /** Which peer configurations `--peer` runs (default both). */
   peerVariants: PeerVariant[];
@@ -50,8 +50,12 @@ export interface BenchArgs {
   rounds: number;
 }
 
-export type PeerVariant = 'defaults' | 'tuned';
-const PEER_VARIANTS: readonly PeerVariant[] = ['defaults', 'tuned'];
+/**
+ * `defaults` and `tuned`: the controller-runtime peer (tools/peer); `floor`: the peer's reconcile
+ * in Node on the operator's engine (bench/floor/).
+ */
+export type PeerVariant = 'defaults' | 'tuned' | 'floor';
+const PEER_VARIANTS: readonly PeerVariant[] = ['defaults', 'tuned', 'floor'];
 
 const ints = (s: string): number[] =>
   s
@@ -106,7 +110,9 @@ const HELP = `npm run bench -- [flags]
                            runtime's defaults and tuned (8 workers, QPS 200, managedFields
                            stripped), each on a fresh control plane; prints them side by side
                            (--big defaults to 0 with --peer: give --big 10000 for that phase)
-  --peer-variants LIST     which peer configurations --peer runs: defaults,tuned (default both)
+  --peer-variants LIST     which peer configurations --peer runs: defaults,tuned (default both),
+                           and floor: the peer's reconcile in Node on the operator's engine
+                           (bench/floor/), forked and flagged as the operator is
   --rounds N               with --peer: run the subjects N times, interleaved (operator, peer,
                            operator, peer, ...), and print each round's operator / peer ratios
                            and their median: this VM's speed drifts 1.5-2x within an hour

@@ -1,14 +1,22 @@
-// The bench's subjects: the operator (a forked Node process, bench/operator.ts) and the
-// controller-runtime peer (tools/peer, a Go binary) with controller-runtime's defaults or tuned.
-// Both answer the same questions: /metrics in the operator's metric names, a forced full resync,
-// memory, a GC, a CPU profile (the operator only) and stop.
+// The bench's subjects: the operator (a forked Node process, bench/operator.ts), the
+// controller-runtime peer (tools/peer, a Go binary) with controller-runtime's defaults or tuned,
+// and the floor (the peer's reconcile on the operator's engine, forked like the operator:
+// bench/floor/). All answer the same questions: /metrics in the operator's metric names, a
+// forced full resync, memory, a GC, a CPU profile (the Node subjects only) and stop.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../tools/harness/binaries.ts';
+import type { PeerVariant } from './args.ts';
 
-export type SubjectName = 'operator' | 'peer-defaults' | 'peer-tuned';
+export type SubjectName = 'operator' | 'peer-defaults' | 'peer-tuned' | 'floor';
+/** The Go peer's variants. */
+export type PeerName = Exclude<SubjectName, 'operator' | 'floor'>;
+
+/** The subject a `--peer-variants` entry runs. */
+export const subjectOf = (variant: PeerVariant): SubjectName =>
+  variant === 'floor' ? 'floor' : `peer-${variant}`;
 
 export const PEER_VERSION = 'v0.22.4';
 
@@ -21,18 +29,18 @@ export interface SubjectProc {
   watchesSlices: boolean;
   /** Enqueues every key; resolves to the number of keys. */
   resync(): Promise<number>;
-  /** The JavaScript heap figures (the operator only). */
+  /** The JavaScript heap figures (the Node subjects only). */
   memoryUsage(): Promise<NodeJS.MemoryUsage | undefined>;
   /** A full, compacting GC (the peer: debug.FreeOSMemory). */
   gc(): Promise<NodeJS.MemoryUsage | undefined>;
-  /** Starts a CPU profile (the operator only); `profileStop` writes it and returns its path. */
+  /** Starts a CPU profile (the Node subjects only); `profileStop` writes it and returns its path. */
   profileStart(): Promise<boolean>;
   profileStop(file: string): Promise<string | undefined>;
   stop(): Promise<void>;
 }
 
 /** The peer's flags for each variant: controller-runtime's defaults, or tuned. */
-export const PEER_FLAGS: Record<Exclude<SubjectName, 'operator'>, string[]> = {
+export const PEER_FLAGS: Record<PeerName, string[]> = {
   'peer-defaults': [],
   'peer-tuned': ['--workers', '8', '--qps', '200', '--burst', '400', '--strip-managed-fields'],
 };
@@ -63,11 +71,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
   clearTimeout(t);
 }
 
-export async function startPeer(
-  name: Exclude<SubjectName, 'operator'>,
-  kubeconfig: string,
-  dir: string,
-): Promise<SubjectProc> {
+export async function startPeer(name: PeerName, kubeconfig: string, dir: string): Promise<SubjectProc> {
   const bin = await peerBinary();
   const out = createWriteStream(path.join(dir, `${name}.log`));
   const child = spawn(bin, ['--kubeconfig', kubeconfig, ...PEER_FLAGS[name]], {

@@ -22,7 +22,7 @@ import { parse } from 'yaml';
 import { repoRoot } from '../tools/harness/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../tools/harness/controlplane.ts';
 import { parseBenchArgs, type BenchArgs } from './args.ts';
-import { startPeer, type SubjectName, type SubjectProc } from './peer.ts';
+import { startPeer, subjectOf, type SubjectName, type SubjectProc } from './peer.ts';
 import { renderProfile, summarize, type CpuProfile, type ProfileSummary } from './profile.ts';
 import { BenchKube, benchClient, pool, retrying, sleep, until } from './kube.ts';
 import {
@@ -65,12 +65,16 @@ export function deployedNodeOptions(): string[] {
   return command.slice(1).filter((arg) => arg.startsWith('--'));
 }
 
+/** The forked Node subjects' programs, under bench/: the operator, and the floor (bench/floor/). */
+const NODE_ENTRIES = { operator: 'operator', floor: 'floor/main' } as const;
+type NodeSubject = keyof typeof NODE_ENTRIES;
+
 /**
- * The operator's entry: by default compiled JavaScript, as the container image runs it (tsc
- * into dist/ first); `--source` runs the TypeScript through Node's type stripping.
+ * A Node subject's entry: by default compiled JavaScript, as the container image runs the
+ * operator (tsc into dist/ first); `--source` runs the TypeScript through Node's type stripping.
  */
-function operatorEntry(args: BenchArgs): string {
-  if (args.source) return path.join(import.meta.dirname, 'operator.ts');
+function nodeEntry(args: BenchArgs, name: NodeSubject): string {
+  if (args.source) return path.join(import.meta.dirname, `${NODE_ENTRIES[name]}.ts`);
   log('compiling (tsc) so the operator runs as shipped, from dist/');
   execFileSync(
     process.execPath,
@@ -80,22 +84,28 @@ function operatorEntry(args: BenchArgs): string {
       stdio: 'inherit',
     },
   );
-  return path.join(repoRoot, 'dist', 'bench', 'operator.js');
+  return path.join(repoRoot, 'dist', 'bench', `${NODE_ENTRIES[name]}.js`);
 }
 
-/** bench/operator.ts's flags: `--parity` turns its DNS controller off. */
-function operatorArgs(cp: ControlPlane, args: BenchArgs): string[] {
+/** The Node subjects' flags: `--parity` turns the operator's DNS controller off. */
+function nodeSubjectArgs(cp: ControlPlane, args: BenchArgs, name: NodeSubject): string[] {
   const base = ['--kubeconfig', cp.kubeconfigPath, '--concurrency', String(args.concurrency)];
-  return args.parity ? [...base, '--no-dns'] : base;
+  return args.parity && name === 'operator' ? [...base, '--no-dns'] : base;
 }
 
-async function startOperatorProc(cp: ControlPlane, args: BenchArgs, dir: string): Promise<SubjectProc> {
-  const out = createWriteStream(path.join(dir, 'operator.log'));
+/** The operator or the floor: forked with the Deployment's node flags, answering over IPC (bench/ipc.ts). */
+async function startNodeSubject(
+  name: NodeSubject,
+  cp: ControlPlane,
+  args: BenchArgs,
+  dir: string,
+): Promise<SubjectProc> {
+  const out = createWriteStream(path.join(dir, `${name}.log`));
   const nodeOptions = [...deployedNodeOptions(), ...args.nodeOptions];
   log(
-    `operator: ${args.source ? 'TypeScript sources' : 'dist/'}, node ${nodeOptions.join(' ') || '(no flags)'}`,
+    `${name}: ${args.source ? 'TypeScript sources' : 'dist/'}, node ${nodeOptions.join(' ') || '(no flags)'}`,
   );
-  const child = fork(operatorEntry(args), operatorArgs(cp, args), {
+  const child = fork(nodeEntry(args, name), nodeSubjectArgs(cp, args, name), {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: { ...process.env, LOG_LEVEL: args.logLevel },
     execArgv: ['--expose-gc', ...nodeOptions],
@@ -103,7 +113,7 @@ async function startOperatorProc(cp: ControlPlane, args: BenchArgs, dir: string)
   child.stdout!.pipe(out);
   child.stderr!.pipe(out);
   const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`operator exited (${code}); see ${dir}/operator.log`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}); see ${dir}/${name}.log`)));
     child.on('message', (m: any) => m.type === 'ready' && resolve(m.healthPort));
   });
   const request = <T>(type: string, reply: string, extra: object = {}): Promise<T> =>
@@ -117,10 +127,10 @@ async function startOperatorProc(cp: ControlPlane, args: BenchArgs, dir: string)
       child.send({ type, ...extra });
     });
   return {
-    name: 'operator',
+    name,
     pid: child.pid!,
     port,
-    watchesSlices: true,
+    watchesSlices: name === 'operator',
     resync: async () => (await request<{ keys: number }>('resync', 'resynced')).keys,
     memoryUsage: async () => (await request<{ usage: NodeJS.MemoryUsage }>('memory', 'memory')).usage,
     gc: async () => (await request<{ usage: NodeJS.MemoryUsage }>('gc', 'gc')).usage,
@@ -441,12 +451,14 @@ function startSubject(
   args: BenchArgs,
   dir: string,
 ): Promise<SubjectProc> {
-  return name === 'operator' ? startOperatorProc(cp, args, dir) : startPeer(name, cp.kubeconfigPath, dir);
+  return name === 'operator' || name === 'floor'
+    ? startNodeSubject(name, cp, args, dir)
+    : startPeer(name, cp.kubeconfigPath, dir);
 }
 
 const loadavg = (): number[] => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
-/** `--profile DIR`: starts a CPU profile of the operator (the peer has none). */
+/** `--profile DIR`: starts a CPU profile of a Node subject (the Go peer has none). */
 async function profileStart(op: SubjectProc, args: BenchArgs): Promise<boolean> {
   return args.profile !== undefined && (await op.profileStart());
 }
@@ -770,7 +782,9 @@ async function runRounds(args: BenchArgs, subjects: SubjectName[]): Promise<Reco
     for (const subject of subjects) runs[subject] = await runOne(args, subject);
     rounds.push({
       ...runs['operator']!,
-      ...(args.peer ? { peers: { defaults: runs['peer-defaults'], tuned: runs['peer-tuned'] } } : {}),
+      ...(args.peer
+        ? { peers: { defaults: runs['peer-defaults'], tuned: runs['peer-tuned'], floor: runs['floor'] } }
+        : {}),
     });
   }
   return rounds;
@@ -778,10 +792,7 @@ async function runRounds(args: BenchArgs, subjects: SubjectName[]): Promise<Reco
 
 async function main(): Promise<void> {
   const args = parseBenchArgs();
-  const subjects: SubjectName[] = [
-    'operator',
-    ...(args.peer ? args.peerVariants.map((v): SubjectName => `peer-${v}`) : []),
-  ];
+  const subjects: SubjectName[] = ['operator', ...(args.peer ? args.peerVariants.map(subjectOf) : [])];
   const rounds = await runRounds(args, subjects);
   const results = { ...rounds[0]!, ...(rounds.length > 1 ? { rounds } : {}) };
   {

@@ -170,17 +170,15 @@ export function compareTable(prev: any, cur: any): string {
   return `\n${table(['figure', 'before', 'after', 'change'], rows)}\n`;
 }
 
-/**
- * `--peer`: the operator and the controller-runtime peer (defaults, tuned) side by side, each
- * measured on its own fresh control plane in the same run, with the operator's figure over the
- * tuned peer's.
- */
-export function sideBySideTable(r: any): string {
-  const cols = [r, r.peers?.defaults, r.peers?.tuned];
-  const get = (x: any, p: string): number | undefined =>
-    p.split('.').reduce((o: any, k) => (o === undefined || o === null ? undefined : o[k]), x);
-  const fmt = (v: number | undefined): string => (v === undefined ? '-' : String(v));
-  const figures: [string, (x: any) => number | undefined][] = [
+type Figure = [string, (x: any) => number | undefined];
+
+const getPath = (x: any, p: string): number | undefined =>
+  p.split('.').reduce((o: any, k) => (o === undefined || o === null ? undefined : o[k]), x);
+
+/** The figures of the side-by-side table (the --big ones when that phase ran). */
+function sideBySideFigures(r: any): Figure[] {
+  const get = getPath;
+  const figures: Figure[] = [
     ['convergence s', (x) => get(x, 'convergence.seconds')],
     ['apps/s', (x) => get(x, 'convergence.appsPerSec')],
     ['% of the raw apply rate (its own run)', (x) => get(x, 'ratio.percentOfRawRate')],
@@ -204,29 +202,58 @@ export function sideBySideTable(r: any): string {
       (x) => round((get(x, 'convergence.cpu.ms.others') ?? NaN) / 1000, 1),
     ],
   ];
-  if (r.big)
-    figures.push(
-      [`big: apps/s to ${r.big.apps}`, (x) => get(x, 'big.appsPerSec')],
-      ['big: CPU ms per App', (x) => get(x, 'big.cpuMsPerApp')],
-      ['big: RSS MiB 5 s after', (x) => get(x, 'big.memory.rssMiB')],
-      ['big: RSS MiB idle', (x) => get(x, 'big.memory.idleRssMiB')],
-      ['big: RSS MiB max (VmHWM)', (x) => get(x, 'big.memory.peakMiB')],
-      ['big: idle CPU s per minute', (x) => get(x, 'big.memory.idleCpuSPerMin')],
-      ['big: idle CPU s per minute (last 15 s)', (x) => get(x, 'big.memory.idleLateCpuSPerMin')],
-      ['big: writes per App', (x) => get(x, 'big.perApp.writes')],
-      ['big: reads per App', (x) => get(x, 'big.perApp.reads')],
-      ['big: writes on a no-op resync', (x) => get(x, 'big.steady.writes')],
-    );
-  const rows = figures.map(([name, f]) => {
-    const [a, b, c] = cols.map((x) => (x ? f(x) : undefined));
-    const ratio =
-      a !== undefined && c !== undefined && Number.isFinite(a) && Number.isFinite(c) && c !== 0
-        ? `${round(a / c, 2)}x`
-        : '';
-    return [name, fmt(a), fmt(b), fmt(c), ratio];
+  if (r.big) figures.push(...bigFigures(r.big.apps));
+  return figures;
+}
+
+function bigFigures(apps: number): Figure[] {
+  const get = getPath;
+  return [
+    [`big: apps/s to ${apps}`, (x) => get(x, 'big.appsPerSec')],
+    ['big: CPU ms per App', (x) => get(x, 'big.cpuMsPerApp')],
+    ['big: RSS MiB 5 s after', (x) => get(x, 'big.memory.rssMiB')],
+    ['big: RSS MiB idle', (x) => get(x, 'big.memory.idleRssMiB')],
+    ['big: RSS MiB max (VmHWM)', (x) => get(x, 'big.memory.peakMiB')],
+    ['big: idle CPU s per minute', (x) => get(x, 'big.memory.idleCpuSPerMin')],
+    ['big: idle CPU s per minute (last 15 s)', (x) => get(x, 'big.memory.idleLateCpuSPerMin')],
+    ['big: writes per App', (x) => get(x, 'big.perApp.writes')],
+    ['big: reads per App', (x) => get(x, 'big.perApp.reads')],
+    ['big: writes on a no-op resync', (x) => get(x, 'big.steady.writes')],
+  ];
+}
+
+/** `a / b` as `1.23x`, or '' when either is missing. */
+function ratioText(a: number | undefined, b: number | undefined): string {
+  return a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b !== 0
+    ? `${round(a / b, 2)}x`
+    : '';
+}
+
+/**
+ * `--peer`: the operator and the controller-runtime peer (defaults, tuned) side by side, each
+ * measured on its own fresh control plane in the same run, with the operator's figure over the
+ * tuned peer's. With the floor (`--peer-variants ...,floor`), its column too, and the operator
+ * over the floor (the operator's own policy) and the floor over the tuned peer (Node and the
+ * engine against Go and controller-runtime, for the same reconcile).
+ */
+export function sideBySideTable(r: any): string {
+  const floor = r.peers?.floor;
+  const cols = [r, r.peers?.defaults, r.peers?.tuned, ...(floor ? [floor] : [])];
+  const fmt = (v: number | undefined): string => (v === undefined ? '-' : String(v));
+  const rows = sideBySideFigures(r).map(([name, f]) => {
+    const [a, b, c, d] = cols.map((x) => (x ? f(x) : undefined));
+    const ratios = floor ? [ratioText(a, c), ratioText(a, d), ratioText(d, c)] : [ratioText(a, c)];
+    return [name, ...cols.map((_, i) => fmt([a, b, c, d][i])), ...ratios];
   });
   const ours = r.args?.parity ? 'this operator (parity: no DNS, no TLS)' : 'this operator';
-  const head = ['figure', ours, 'c-r defaults', 'c-r tuned', 'operator / tuned'];
+  const head = [
+    'figure',
+    ours,
+    'c-r defaults',
+    'c-r tuned',
+    ...(floor ? ['floor (peer in Node)', 'operator / tuned', 'operator / floor', 'floor / tuned'] : []),
+    ...(floor ? [] : ['operator / tuned']),
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));
   const line = (x: string[]): string => `| ${x.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   const sep = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
