@@ -48,6 +48,8 @@ export interface BenchArgs {
    * ...), so that each round's ratios compare runs minutes apart, not a drifting VM's extremes.
    */
   rounds: number;
+  /** The floor writes every child and status on every reconcile, as the Go peer does. */
+  floorAlwaysWrite: boolean;
 }
 
 /**
@@ -86,6 +88,7 @@ const OPTIONS = {
   'peer-variants': { type: 'string', default: 'defaults,tuned' },
   parity: { type: 'boolean', default: false },
   rounds: { type: 'string' },
+  'floor-always-write': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -113,6 +116,8 @@ const HELP = `npm run bench -- [flags]
   --peer-variants LIST     which peer configurations --peer runs: defaults,tuned (default both),
                            and floor: the peer's reconcile in Node on the operator's engine
                            (bench/floor/), forked and flagged as the operator is
+  --floor-always-write     the floor writes every child and status on every reconcile (server-
+                           side apply, as the peer does) instead of skipping what its cache shows
   --rounds N               with --peer: run the subjects N times, interleaved (operator, peer,
                            operator, peer, ...), and print each round's operator / peer ratios
                            and their median: this VM's speed drifts 1.5-2x within an hour
@@ -175,6 +180,7 @@ function argsOf(values: Values): BenchArgs {
     peerVariants: peerVariants(values['peer-variants']),
     parity: values.parity,
     rounds: num(values.rounds, 1),
+    floorAlwaysWrite: values['floor-always-write'],
   };
 }
 

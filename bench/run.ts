@@ -90,7 +90,8 @@ function nodeEntry(args: BenchArgs, name: NodeSubject): string {
 /** The Node subjects' flags: `--parity` turns the operator's DNS controller off. */
 function nodeSubjectArgs(cp: ControlPlane, args: BenchArgs, name: NodeSubject): string[] {
   const base = ['--kubeconfig', cp.kubeconfigPath, '--concurrency', String(args.concurrency)];
-  return args.parity && name === 'operator' ? [...base, '--no-dns'] : base;
+  if (name === 'floor') return args.floorAlwaysWrite ? [...base, '--always-write'] : base;
+  return args.parity ? [...base, '--no-dns'] : base;
 }
 
 /** The operator or the floor: forked with the Deployment's node flags, answering over IPC (bench/ipc.ts). */

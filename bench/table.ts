@@ -229,6 +229,9 @@ function ratioText(a: number | undefined, b: number | undefined): string {
     : '';
 }
 
+const floorHead = (floor: any): string =>
+  floor.args?.floorAlwaysWrite ? 'floor (peer in Node, always writes)' : 'floor (peer in Node)';
+
 /**
  * `--peer`: the operator and the controller-runtime peer (defaults, tuned) side by side, each
  * measured on its own fresh control plane in the same run, with the operator's figure over the
@@ -251,7 +254,7 @@ export function sideBySideTable(r: any): string {
     ours,
     'c-r defaults',
     'c-r tuned',
-    ...(floor ? ['floor (peer in Node)', 'operator / tuned', 'operator / floor', 'floor / tuned'] : []),
+    ...(floor ? [floorHead(floor), 'operator / tuned', 'operator / floor', 'floor / tuned'] : []),
     ...(floor ? [] : ['operator / tuned']),
   ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));

@@ -16,6 +16,7 @@ import {
   type Logger,
   type Reconciler,
 } from '../../src/engine/index.ts';
+import { StatusApplier, type StatusSink } from './write.ts';
 import {
   API_VERSION,
   activeCidrs,
@@ -58,7 +59,7 @@ export function makeInformers(api: KubeClient, logger: Logger): FloorInformers {
 interface Deps {
   inf: FloorInformers;
   applier: Applier;
-  status: StatusWriter;
+  status: StatusSink;
 }
 
 const gone = (o: Obj | undefined): o is undefined => !o || o.metadata.deletionTimestamp !== undefined;
@@ -126,12 +127,24 @@ export interface Floor {
   controllers: Controller[];
 }
 
+export interface FloorOptions {
+  concurrency: number;
+  /** Write every child and status on every reconcile, as the Go peer does (bench/floor/write.ts). */
+  alwaysWrite?: boolean;
+}
+
+/** The Applier and status writer: the operator's (skip what the cache shows), or always write. */
+function writers(api: KubeClient, logger: Logger, inf: FloorInformers, alwaysWrite: boolean): Deps {
+  const caches = alwaysWrite ? [] : [inf.namespaces, inf.services, inf.networkPolicies];
+  const status = alwaysWrite ? new StatusApplier(api) : new StatusWriter({ api, logger });
+  return { inf, applier: new Applier({ api, logger, caches }), status };
+}
+
 /** The informers and the three controllers, wired; nothing started. */
-export function makeFloor(api: KubeClient, logger: Logger, concurrency: number): Floor {
+export function makeFloor(api: KubeClient, logger: Logger, o: FloorOptions): Floor {
   const inf = makeInformers(api, logger);
-  const applier = new Applier({ api, logger, caches: [inf.namespaces, inf.services, inf.networkPolicies] });
-  const deps: Deps = { inf, applier, status: new StatusWriter({ api, logger }) };
-  const opts = { concurrency, logger };
+  const deps = writers(api, logger, inf, o.alwaysWrite ?? false);
+  const opts = { concurrency: o.concurrency, logger };
   const space = new Controller(spaceReconciler(deps), opts);
   space.watch(inf.spaces, (o) => [objectKey(o)]);
   space.watch(inf.namespaces, owner('Space', true));

@@ -4,7 +4,8 @@
 // forked process from dist/, with the Deployment's node flags, answering the bench over IPC
 // (bench/ipc.ts). What it costs is what Node and the engine cost for the peer's work; the
 // operator's own policy (reachability, DNS, TLS, validation, events) is not in it.
-// Usage: node bench/floor/main.ts --kubeconfig K --concurrency N (forked, with IPC).
+// Usage: node bench/floor/main.ts --kubeconfig K --concurrency N [--always-write] (forked, with
+// IPC); --always-write: every child and status written on every reconcile, as the peer does.
 import { parseArgs } from 'node:util';
 import { KubeClient, createLogger, startHealthServer } from '../../src/engine/index.ts';
 import { loadKubeConfig } from '../../src/engine/kubeconfig.ts';
@@ -15,12 +16,16 @@ const { values } = parseArgs({
   options: {
     kubeconfig: { type: 'string' },
     concurrency: { type: 'string', default: '4' },
+    'always-write': { type: 'boolean', default: false },
   },
 });
 
 const log = createLogger({ base: { component: 'spaces-floor' } });
 const api = new KubeClient(await loadKubeConfig(values.kubeconfig ? { path: values.kubeconfig } : {}));
-const floor = makeFloor(api, log, Number(values.concurrency));
+const floor = makeFloor(api, log, {
+  concurrency: Number(values.concurrency),
+  alwaysWrite: values['always-write'],
+});
 const health = await startHealthServer({ port: 0, logger: log });
 const informers = Object.values(floor.informers);
 for (const i of informers) i.start();
