@@ -30,6 +30,13 @@ describe('--peer-variants floor', () => {
     expect(parseBenchArgs([]).peerVariants).toEqual(['defaults', 'tuned']);
   });
 
+  it('writes as the operator does unless --floor-always-write', () => {
+    expect(parseBenchArgs(['--peer', '--peer-variants', 'floor']).floorAlwaysWrite).toBe(false);
+    expect(
+      parseBenchArgs(['--peer', '--peer-variants', 'floor', '--floor-always-write']).floorAlwaysWrite,
+    ).toBe(true);
+  });
+
   it('refuses an unknown variant', () => {
     expect(() => parseBenchArgs(['--peer-variants', 'tuned,flor'])).toThrow(/"flor" is not one of/);
   });
