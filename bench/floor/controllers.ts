@@ -16,6 +16,7 @@ import {
   type Logger,
   type Reconciler,
 } from '../../src/engine/index.ts';
+import { enqueueAll } from '../../src/controllers/setup.ts';
 import { StatusApplier, type StatusSink } from './write.ts';
 import {
   API_VERSION,
@@ -124,7 +125,8 @@ const owner =
 
 export interface Floor {
   informers: FloorInformers;
-  controllers: Controller[];
+  /** Space, Peering, App. */
+  controllers: [Controller, Controller, Controller];
 }
 
 export interface FloorOptions {
@@ -162,18 +164,10 @@ export function makeFloor(api: KubeClient, logger: Logger, o: FloorOptions): Flo
 }
 
 /** Enqueues every Space, Peering and App (a forced full resync); returns how many keys. */
-export function resyncAll({ informers: inf, controllers }: Floor): number {
-  const [space, peering, app] = controllers;
-  const pairs: [Controller | undefined, Informer<Obj>][] = [
-    [space, inf.spaces],
-    [peering, inf.peerings],
-    [app, inf.apps],
-  ];
-  let n = 0;
-  for (const [c, i] of pairs)
-    for (const key of i.keys()) {
-      c?.enqueue(key);
-      n++;
-    }
-  return n;
+export function resyncAll({ informers: inf, controllers: [space, peering, app] }: Floor): number {
+  return (
+    enqueueAll(space, inf.spaces.keys()) +
+    enqueueAll(peering, inf.peerings.keys()) +
+    enqueueAll(app, inf.apps.keys())
+  );
 }

@@ -2,13 +2,13 @@
 // (the same labels, owner references, Service and NetworkPolicy specs, status fields), as pure
 // functions of the cached Space, Peering and App. Conditions are the engine's (`setCondition`).
 import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
+import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
 import { setCondition, type Condition, type ConditionInput } from '../../src/engine/index.ts';
+// labels.ts alone (not the model's index, which loads the CIDR math): the floor stays Node and the engine.
+import { APP_LABEL, NAMESPACE_NAME_LABEL, managedLabels as labels } from '../../src/model/labels.ts';
 
-export const API_VERSION = 'privatespaces.dev/v1alpha1';
-export const APP_LABEL = 'privatespaces.dev/app';
-export const SPACE_LABEL = 'privatespaces.dev/space';
-const MANAGED_BY = 'app.kubernetes.io/managed-by';
-const NS_NAME_LABEL = 'kubernetes.io/metadata.name';
+export { API_VERSION };
+/** tools/peer/main.go's `defaultDeny` (the operator's DEFAULT_DENY_POLICY, src/model/space.ts). */
 export const DEFAULT_DENY = 'space-default-deny';
 
 /** What the floor reads of any cached object (Space, Peering, App, Namespace, child). */
@@ -32,12 +32,6 @@ export function ownerRef(o: Obj): V1OwnerReference[] {
   return [
     { apiVersion: API_VERSION, kind, name: metadata.name, uid, controller: true, blockOwnerDeletion: true },
   ];
-}
-
-export function labels(space: string, app?: string): Record<string, string> {
-  const l: Record<string, string> = { [MANAGED_BY]: 'spaces-operator', [SPACE_LABEL]: space };
-  if (app) l[APP_LABEL] = app;
-  return l;
 }
 
 /** The object's status conditions with Ready set (lastTransitionTime kept while its status stays). */
@@ -143,7 +137,9 @@ function serviceSpec(a: Obj, selector: Record<string, string>, trusted: string[]
 }
 
 function ingressRules(ns: string, port: number, admitted: string[]): object[] {
-  const rules: object[] = [{ from: [{ namespaceSelector: { matchLabels: { [NS_NAME_LABEL]: ns } } }] }];
+  const rules: object[] = [
+    { from: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: ns } } }] },
+  ];
   if (admitted.length > 0)
     rules.push({
       from: admitted.map((cidr) => ({ ipBlock: { cidr } })),
