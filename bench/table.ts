@@ -138,10 +138,12 @@ function bigRows(big: any): Row[] {
   ];
 }
 
+/** The number at a dotted path of a results record (`convergence.loadavg.0`), if any. */
+const get = (x: any, p: string): number | undefined =>
+  p.split('.').reduce((o: any, k) => (o === undefined || o === null ? undefined : o[k]), x);
+
 /** Key figures of two runs side by side. */
 export function compareTable(prev: any, cur: any): string {
-  const get = (r: any, p: string): number | undefined =>
-    p.split('.').reduce((o: any, k) => (o === undefined || o === null ? undefined : o[k]), r);
   const figures: [string, string][] = [
     ['convergence s', 'convergence.seconds'],
     ['apps/s', 'convergence.appsPerSec'],
@@ -172,12 +174,8 @@ export function compareTable(prev: any, cur: any): string {
 
 type Figure = [string, (x: any) => number | undefined];
 
-const getPath = (x: any, p: string): number | undefined =>
-  p.split('.').reduce((o: any, k) => (o === undefined || o === null ? undefined : o[k]), x);
-
 /** The figures of the side-by-side table (the --big ones when that phase ran). */
 function sideBySideFigures(r: any): Figure[] {
-  const get = getPath;
   const figures: Figure[] = [
     ['convergence s', (x) => get(x, 'convergence.seconds')],
     ['apps/s', (x) => get(x, 'convergence.appsPerSec')],
@@ -207,7 +205,6 @@ function sideBySideFigures(r: any): Figure[] {
 }
 
 function bigFigures(apps: number): Figure[] {
-  const get = getPath;
   return [
     [`big: apps/s to ${apps}`, (x) => get(x, 'big.appsPerSec')],
     ['big: CPU ms per App', (x) => get(x, 'big.cpuMsPerApp')],
@@ -244,9 +241,10 @@ export function sideBySideTable(r: any): string {
   const cols = [r, r.peers?.defaults, r.peers?.tuned, ...(floor ? [floor] : [])];
   const fmt = (v: number | undefined): string => (v === undefined ? '-' : String(v));
   const rows = sideBySideFigures(r).map(([name, f]) => {
-    const [a, b, c, d] = cols.map((x) => (x ? f(x) : undefined));
+    const values = cols.map((x) => (x ? f(x) : undefined));
+    const [a, , c, d] = values;
     const ratios = floor ? [ratioText(a, c), ratioText(a, d), ratioText(d, c)] : [ratioText(a, c)];
-    return [name, ...cols.map((_, i) => fmt([a, b, c, d][i])), ...ratios];
+    return [name, ...values.map(fmt), ...ratios];
   });
   const ours = r.args?.parity ? 'this operator (parity: no DNS, no TLS)' : 'this operator';
   const head = [
@@ -254,8 +252,9 @@ export function sideBySideTable(r: any): string {
     ours,
     'c-r defaults',
     'c-r tuned',
-    ...(floor ? [floorHead(floor), 'operator / tuned', 'operator / floor', 'floor / tuned'] : []),
-    ...(floor ? [] : ['operator / tuned']),
+    ...(floor ? [floorHead(floor)] : []),
+    'operator / tuned',
+    ...(floor ? ['operator / floor', 'floor / tuned'] : []),
   ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));
   const line = (x: string[]): string => `| ${x.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -278,8 +277,6 @@ export function roundsTable(rounds: any[]): string {
     ['RSS MiB max', 'memory.atApps.peakMiB'],
     ['idle CPU s/min (last 15 s)', 'memory.atApps.idleLateCpuSPerMin'],
   ];
-  const get = (x: any, p: string): number | undefined =>
-    p.split('.').reduce((o: any, k) => (o === undefined || o === null ? undefined : o[k]), x);
   const median = (xs: number[]): number => {
     const s = [...xs].sort((a, b) => a - b);
     const m = Math.floor(s.length / 2);
