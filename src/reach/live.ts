@@ -91,11 +91,6 @@ export function standInPod(selector: Labels, port: number): LivePod {
   return { name: '', labels: selector, ports: [{ name: 'web', containerPort: port }], hostNetwork: false };
 }
 
-/** Whether a Service's selector (a map; absent or empty selects no pod) selects the pod. */
-export function serviceSelectsPod(service: V1Service, pod: Pick<LivePod, 'labels'>): boolean {
-  return serviceSelects(service.spec?.selector, pod.labels);
-}
-
 /** The field through which a Service takes outside traffic to its pods; undefined for a plain ClusterIP Service. */
 function outsideField(service: V1Service): 'spec.type' | 'spec.externalIPs' | undefined {
   const type = service.spec?.type ?? 'ClusterIP';
@@ -136,7 +131,12 @@ function serviceBypasses(input: LiveExposureInput, pods: readonly LivePod[]): By
   const out: Bypass[] = [];
   for (const s of input.services) {
     const name = s.metadata?.name ?? '';
-    if (name === input.ownService || !outsideField(s) || !pods.some((p) => serviceSelectsPod(s, p))) continue;
+    if (
+      name === input.ownService ||
+      !outsideField(s) ||
+      !pods.some((p) => serviceSelects(s.spec?.selector, p.labels))
+    )
+      continue;
     const why = outsideReason(s)!;
     out.push({ object: `Service ${input.namespace}/${name}`, field: why.field, reason: why.reason });
   }
@@ -147,7 +147,7 @@ function ingressBypasses(input: LiveExposureInput, pods: readonly LivePod[]): By
   if (input.ingresses.length === 0) return [];
   const selecting = new Set(
     input.services
-      .filter((s) => pods.some((p) => serviceSelectsPod(s, p)))
+      .filter((s) => pods.some((p) => serviceSelects(s.spec?.selector, p.labels)))
       .map((s) => s.metadata?.name ?? ''),
   );
   return input.ingresses.flatMap((ing): Bypass[] => {
