@@ -79,9 +79,14 @@ interface Settings {
 /** A Space's numbered pods, and what they were made from. */
 interface SpaceInstances {
   source: DnsSpace;
-  numbers: Map<string, number>;
+  /** Where the numbers were read: the Space's last output (its live file), or the file parsed whole. */
+  basis: SpaceOut | Map<string, number>;
+  /** By App key: its numbered pods, and the DnsApp and numbers they were made from. */
+  apps: Map<string, { app: DnsApp; numbers: Map<string, number>; out: DnsInstance[] }>;
   out: Map<string, DnsInstance[]>;
 }
+
+const NO_NUMBERS: Map<string, number> = new Map();
 
 /** A Space as rendered: its name, namespace and accepted domain (if any). */
 interface SpaceBlock {
@@ -133,6 +138,8 @@ interface SpaceOut {
   publishedNames: number;
   instances: Record<string, DnsInstance[]>;
   names: Map<string, NamesMemo>;
+  /** The texts of the Apps written (admitted within the share), by App key. */
+  written: Map<string, AppText>;
 }
 
 const NO_CLAIMS: SpaceClaims = { apps: [], conflicts: [] };
@@ -248,7 +255,9 @@ export class DnsRenderer {
     const instances: Record<string, DnsInstance[]> = {};
     let publishedApps = 0;
     let publishedNames = 0;
+    const written = new Map<string, AppText>();
     for (const a of fit) {
+      written.set(a.key, this.#text(s, a));
       const mine = this.#text(s, a).published;
       if (mine.length > 0) {
         published[a.key] = mine;
@@ -271,6 +280,7 @@ export class DnsRenderer {
       publishedNames,
       instances,
       names: appNamesOf(sc, over, published, was?.names),
+      written,
     };
   }
 
@@ -368,18 +378,74 @@ export class DnsRenderer {
     let apps = this.#discovery.get(sp);
     if (!apps) this.#discovery.set(sp, (apps = sp.apps.filter((a) => (a.processes ?? []).length > 0)));
     if (apps.length === 0) return undefined;
-    const file = previous[hostsKey(sp.space)];
-    let cached = this.#numbers.get(sp.space);
+    const basis = this.#numbersBasis(sp.space, previous[hostsKey(sp.space)]);
+    const was = this.#spaceInstances.get(sp.space);
+    if (was?.source === sp && was.basis === basis) return was;
+    return spaceInstances(sp, apps, basis, was);
+  }
+
+  // Where a Space's numbers are read. The live file is usually the one last rendered: then each
+  // App's numbers are those of its own lines (writtenNumbers), so an App whose DnsApp and lines are
+  // the same keeps its numbered pods without the file being read. Otherwise (a restart, a write not
+  // seen yet, an edit by hand) the file is parsed whole, once per file.
+  #numbersBasis(space: string, file: string | undefined): SpaceOut | Map<string, number> {
+    const last = this.#outs.get(space);
+    if (last !== undefined && last.hosts === file) return last;
+    let cached = this.#numbers.get(space);
     if (!cached || cached.file !== file) {
       cached = { file, numbers: previousNumbers(file) };
-      this.#numbers.set(sp.space, cached);
+      this.#numbers.set(space, cached);
     }
-    const was = this.#spaceInstances.get(sp.space);
-    if (was?.source === sp && was.numbers === cached.numbers) return was;
-    const map = new Map<string, DnsInstance[]>();
-    for (const app of apps) map.set(`${app.namespace}/${app.name}`, appInstances(app, cached.numbers));
-    return { source: sp, numbers: cached.numbers, out: map };
+    return cached.numbers;
   }
+}
+
+// The numbered pods of a Space's Apps with discovery on; an App keeps its previous ones while its
+// DnsApp and its numbers are the same objects.
+function spaceInstances(
+  sp: DnsSpace,
+  apps: DnsApp[],
+  basis: SpaceInstances['basis'],
+  was: SpaceInstances | undefined,
+): SpaceInstances {
+  const mine: SpaceInstances = { source: sp, basis, apps: new Map(), out: new Map() };
+  for (const app of apps) {
+    const key = `${app.namespace}/${app.name}`;
+    const numbers = basis instanceof Map ? basis : writtenNumbers(basis.written.get(key));
+    const before = was?.apps.get(key);
+    const kept =
+      before?.app === app && before.numbers === numbers
+        ? before
+        : { app, numbers, out: instancesNow(app, numbers, before?.out) };
+    mine.apps.set(key, kept);
+    mine.out.set(key, kept.out);
+  }
+  return mine;
+}
+
+// An App's numbered pods; the previous array while they are the same (its text is then reused).
+function instancesNow(
+  app: DnsApp,
+  numbers: Map<string, number>,
+  was: DnsInstance[] | undefined,
+): DnsInstance[] {
+  const out = appInstances(app, numbers);
+  const same = (i: DnsInstance, k: number): boolean => {
+    const w = was![k]!;
+    return i.process === w.process && i.n === w.n && i.pod === w.pod && i.ip === w.ip && i.ready === w.ready;
+  };
+  return was !== undefined && was.length === out.length && out.every(same) ? was : out;
+}
+
+const numbersOfText = new WeakMap<AppText, Map<string, number>>();
+
+// The numbers an App's own lines give (as `previousNumbers` reads a whole file); none if it was
+// not written.
+function writtenNumbers(text: AppText | undefined): Map<string, number> {
+  if (text === undefined) return NO_NUMBERS;
+  let numbers = numbersOfText.get(text);
+  if (!numbers) numbersOfText.set(text, (numbers = previousNumbers(text.hosts)));
+  return numbers;
 }
 
 // The Apps whose names entry is not the previous object (or that are gone): only in Spaces

@@ -129,7 +129,14 @@ function started(
 ) {
   const informers = c.make(gate);
   for (const i of Object.values(informers)) (i as Informer<Obj>).start();
-  const controller = new DnsController({ api: c.api, informers, batchMs: 1, minIntervalMs: 0, ...more });
+  const controller = new DnsController({
+    api: c.api,
+    informers,
+    batchMs: 1,
+    minIntervalMs: 0,
+    writeBytesPerSecond: Infinity,
+    ...more,
+  });
   return { controller, informers, start: controller.start() };
 }
 
@@ -215,6 +222,29 @@ describe('DnsController', () => {
     expect(controller.batchDelayMs()).toBe(250);
     await controller.reconcile();
     expect(controller.batchDelayMs()).toBe(1000);
+    await controller.stop();
+  });
+
+  it('starts renders of large entries further apart: their bytes over writeBytesPerSecond', async () => {
+    const c = cluster();
+    const clock = new FakeClock();
+    const { controller, start } = started(c, undefined, {
+      clock,
+      minIntervalMs: 1000,
+      batchMs: 250,
+      writeBytesPerSecond: 100,
+    });
+    await start;
+    await clock.advanceAsync(600_000); // the renders the start scheduled
+    await settle();
+    await controller.reconcile();
+    const bytes = controller.lastResult!.bytes;
+    expect(bytes).toBeGreaterThan(1000); // so the size, not minIntervalMs, decides
+    expect(controller.batchDelayMs()).toBe(bytes * 10);
+    clock.advance(bytes * 10 - 400);
+    expect(controller.batchDelayMs()).toBe(400);
+    clock.advance(400);
+    expect(controller.batchDelayMs()).toBe(250); // a change after a quiet spell: batchMs
     await controller.stop();
   });
 

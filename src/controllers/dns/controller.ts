@@ -4,10 +4,13 @@
 // One writer, one queue key: every change (to any watched object) schedules one re-render from
 // the caches, after a batching delay, so a burst of changes costs one render and at most one
 // write. The delay is the longest of `batchMs` (250 ms), 20× the last render's time with its write
-// (capped at 5 s: DNS takes at most ~1/21 of a core) and what is left of `minIntervalMs` (1 s)
-// since the last render started: CoreDNS sees a change only after the kubelet's ConfigMap sync
-// (seconds), so a burst of thousands of Apps costs one render and one ConfigMap write a second,
-// not four.
+// (capped at 5 s: DNS takes at most ~1/21 of a core) and what is left of the least interval
+// since the last render started: `minIntervalMs` (1 s), or the last entries' size over
+// `writeBytesPerSecond` (100 KiB/s) when larger. CoreDNS sees a change only after the kubelet's
+// ConfigMap sync (up to a minute or more), so a burst of thousands of Apps costs one render and
+// one ConfigMap write a second, not four; and at 10,000 Apps (~1 MiB of entries) one every ~10 s,
+// so the render and write work per App stays what it is at 1,000 (each write carries every App's
+// lines: a fixed rate of writes would cost per App in proportion to the number of Apps).
 //
 // The render costs what changed (issue 21). Every event records the namespace(s) it touches (a
 // Space's own namespace, or the object's; both old and new of an update; a ConfigMap event none);
@@ -57,6 +60,7 @@ const KEY = 'coredns';
 const RENDER_TIME_FACTOR = 20;
 const MAX_BATCH_MS = 5000;
 const MIN_INTERVAL_MS = 1000;
+const WRITE_BYTES_PER_SECOND = 100 * 1024;
 const FULL_EVERY_MS = 60_000;
 
 type Obj<T> = T & KubernetesObject & { metadata: { name: string } };
@@ -100,6 +104,13 @@ export interface DnsControllerOptions {
    * and costs a render and a ConfigMap write (the whole entries) each time.
    */
   minIntervalMs?: number;
+  /**
+   * The entries' bytes one second of renders may carry (default 100 KiB): renders start at least
+   * the last entries' size / this apart, so 1 MiB of entries (~10,000 Apps) renders and writes at
+   * most every 10 s during a burst, and the render and write work per changed App does not grow
+   * with the number of Apps. A change after a quiet spell still renders after `batchMs`.
+   */
+  writeBytesPerSecond?: number;
   logger?: Logger;
   /** Called after each render (written or not), e.g. to surface conflicts in App status. */
   onResult?: (result: RenderResult) => void;
@@ -145,6 +156,7 @@ export class DnsController implements Reconciler<string> {
   readonly #log: Logger;
   #last: RenderResult | undefined;
   #lastRenderMs = 0;
+  #lastBytes = 0;
   #lastRenderAt: number | undefined;
   #lastConflicts = '';
   // The namespaces the events since the last render touched ('all': read everything), and when
@@ -209,7 +221,17 @@ export class DnsController implements Reconciler<string> {
     return Math.max(
       this.#opts.batchMs ?? 250,
       Math.min(MAX_BATCH_MS, RENDER_TIME_FACTOR * this.#lastRenderMs),
-      (this.#opts.minIntervalMs ?? MIN_INTERVAL_MS) - sinceLast,
+      this.#minIntervalMs() - sinceLast,
+    );
+  }
+
+  // Least time between render starts: minIntervalMs, or longer for large entries (see
+  // writeBytesPerSecond).
+  #minIntervalMs(): number {
+    const perSecond = this.#opts.writeBytesPerSecond ?? WRITE_BYTES_PER_SECOND;
+    return Math.max(
+      this.#opts.minIntervalMs ?? MIN_INTERVAL_MS,
+      Math.ceil((1000 * this.#lastBytes) / perSecond),
     );
   }
 
@@ -349,6 +371,7 @@ export class DnsController implements Reconciler<string> {
   // result's `published` and `names` merge every App's entries when read (~20 ms at 10,000 Apps).
   #report(result: RenderResult, written: boolean): void {
     this.#last = result;
+    this.#lastBytes = result.bytes;
     this.#reported = true;
     const published = this.#renderer.publishedCount();
     bytesGauge.set(result.bytes);
