@@ -50,7 +50,8 @@ interface World {
   apps: Cache<App>;
   services: Cache<ServiceLike>;
   slices: Cache<EndpointSliceLike>;
-  dirty: Set<string>;
+  /** By namespace, the Apps touched since the last render (as the DNS controller records them). */
+  dirty: Map<string, Set<string>>;
 }
 
 function world(spaceCount: number): World {
@@ -62,7 +63,7 @@ function world(spaceCount: number): World {
       metadata: { ...s.metadata, uid: `s${i}`, generation: 1, creationTimestamp: created(0) },
     });
   }
-  const w: World = { apps: newCache(), services: newCache(), slices: newCache(), dirty: new Set() } as World;
+  const w: World = { apps: newCache(), services: newCache(), slices: newCache(), dirty: new Map() } as World;
   w.source = {
     spaces,
     apps: (ns) => list(w.apps, ns),
@@ -91,7 +92,12 @@ function appEvents(w: World, n: number, spaceCount: number): (() => void)[] {
         endpoints: [{ addresses: [`10.2.${ip}`], conditions: { ready: true } }],
       }),
   ];
-  return events.map((e) => () => (e(), w.dirty.add(ns)));
+  return events.map((e) => () => {
+    e();
+    const touched = w.dirty.get(ns);
+    if (touched) touched.add(name);
+    else w.dirty.set(ns, new Set([name]));
+  });
 }
 
 // Every App's events, the Service and slice two seconds after their App (the controllers' writes).
@@ -131,7 +137,7 @@ function burst(apps: number, pace: Pace): Figures {
     f.renders++;
     previous = result.data;
     f.bytes = result.bytes;
-    w.dirty = new Set();
+    w.dirty = new Map();
   };
   render(true);
   const order = burstEvents(w, apps, spaceCount, pace.appsPerSecond);

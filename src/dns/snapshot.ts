@@ -91,8 +91,20 @@ export interface SnapshotSource {
   pods?(namespace: string): readonly PodLike[];
 }
 
-/** The namespaces whose Apps, Services, EndpointSlices, Pods or Space may have changed; or all. */
-export type DirtyNamespaces = ReadonlySet<string> | 'all';
+/**
+ * What may have changed since the last update: every namespace (`'all'`); some namespaces (a Set:
+ * any of their objects); or, by namespace, the names of the Apps whose App, Service (named as the
+ * App) or EndpointSlices (labelled with that Service) may have changed, or `'all'` (the Space or a
+ * pod changed, or an object that names no App).
+ */
+export type DirtyNamespaces = ReadonlySet<string> | ReadonlyMap<string, ReadonlySet<string> | 'all'> | 'all';
+
+// What to recompute in one namespace: everything, the Apps of these names, or nothing.
+function dirtyIn(dirty: DirtyNamespaces, namespace: string): ReadonlySet<string> | 'all' | undefined {
+  if (dirty === 'all') return 'all';
+  if (dirty instanceof Map) return (dirty as ReadonlyMap<string, ReadonlySet<string> | 'all'>).get(namespace);
+  return (dirty as ReadonlySet<string>).has(namespace) ? 'all' : undefined;
+}
 
 type Namespaced = { metadata?: { namespace?: string } };
 
@@ -147,24 +159,31 @@ interface NamespaceInputs {
   pods(): readonly PodLike[];
 }
 
-function namespaceInputs(source: SnapshotSource, namespace: string): NamespaceInputs {
+// The inputs of the Apps of a namespace: all of them, or only those of the Services in `only`.
+function namespaceInputs(
+  source: SnapshotSource,
+  namespace: string,
+  only?: ReadonlySet<string>,
+): NamespaceInputs {
   const clusterIPs = new Map<string, string>();
-  for (const s of source.services(namespace))
-    if (s.metadata?.name !== undefined) clusterIPs.set(s.metadata.name, s.spec?.clusterIP ?? '');
+  for (const s of source.services(namespace)) {
+    const name = s.metadata?.name;
+    if (name !== undefined && (!only || only.has(name))) clusterIPs.set(name, s.spec?.clusterIP ?? '');
+  }
   let pods: readonly PodLike[] | undefined;
   return {
     clusterIPs,
-    ready: readyIn(source.endpointSlices(namespace)),
+    ready: readyIn(source.endpointSlices(namespace), only),
     pods: () => (pods ??= (source.pods?.(namespace) ?? []).filter(answersForDns)),
   };
 }
 
-/** Names of the Services (of one namespace) with a ready endpoint. */
-function readyIn(slices: readonly EndpointSliceLike[]): Set<string> {
+/** Names of the Services (of one namespace, or those in `only`) with a ready endpoint. */
+function readyIn(slices: readonly EndpointSliceLike[], only?: ReadonlySet<string>): Set<string> {
   const ready = new Set<string>();
   for (const s of slices) {
     const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
-    if (svc && sliceHasReadyEndpoint(s)) ready.add(svc);
+    if (svc && (!only || only.has(svc)) && sliceHasReadyEndpoint(s)) ready.add(svc);
   }
   return ready;
 }
@@ -204,13 +223,39 @@ export class DnsSnapshot {
       if (!alive(space)) continue;
       const namespace = spaceNamespaceName(space);
       const was = this.#spaces.get(namespace);
-      const clean =
-        was !== undefined && dirty !== 'all' && !dirty.has(namespace) && sameSpec(was.space, space);
-      next.set(namespace, clean ? was : spaceMemo(source, space, was));
+      const changed = dirtyIn(dirty, namespace);
+      const same = was !== undefined && sameSpec(was.space, space);
+      if (same && changed === undefined) next.set(namespace, was);
+      else if (same && changed !== 'all') next.set(namespace, someApps(source, space, was, changed!));
+      else next.set(namespace, spaceMemo(source, space, was));
     }
     this.#spaces = next;
     return [...next.values()].map((m) => m.out);
   }
+}
+
+// The Space again with only the Apps of these names recomputed (its spec is the same): the others
+// keep their memos, and their places in the list.
+function someApps(
+  source: SnapshotSource,
+  space: Space,
+  was: SpaceMemo,
+  names: ReadonlySet<string>,
+): SpaceMemo {
+  const namespace = spaceNamespaceName(space);
+  const inputs = namespaceInputs(source, namespace, names);
+  const live = new Map<string, App>();
+  for (const app of source.apps(namespace))
+    if (names.has(app.metadata.name) && alive(app)) live.set(app.metadata.name, app);
+  const apps = new Map(was.apps);
+  for (const name of names) {
+    const app = live.get(name);
+    if (app) apps.set(name, appMemo(app, space, inputs, was.apps.get(name)));
+    else apps.delete(name);
+  }
+  const list: DnsApp[] = [];
+  for (const m of apps.values()) list.push(m.out);
+  return { space, apps, out: sameItems(was.out.apps, list) ? was.out : { ...was.out, apps: list } };
 }
 
 function spaceMemo(source: SnapshotSource, space: Space, was: SpaceMemo | undefined): SpaceMemo {

@@ -414,7 +414,7 @@ describe('DnsController', () => {
       );
       clock.advance(59_999);
       await controller.render();
-      expect(update.mock.calls.at(-1)![1]).toEqual(new Set());
+      expect(update.mock.calls.at(-1)![1]).toEqual(new Map());
       expect(controller.names('beta/shop')?.published).toEqual([]);
       clock.advance(1);
       await controller.render();
@@ -424,7 +424,7 @@ describe('DnsController', () => {
       await controller.stop();
     });
 
-    it('a render that throws leaves its namespaces for the next one', async () => {
+    it('a render that throws leaves what it took (the touched Apps) for the next one', async () => {
       const c = three();
       const { controller, informers, start } = started(c, undefined, { batchMs: 60_000 });
       await start;
@@ -436,11 +436,16 @@ describe('DnsController', () => {
         throw new Error('boom');
       });
       await expect(controller.render()).rejects.toThrow('boom');
-      expect(update.mock.calls.at(-1)![1]).toEqual(new Set(['beta']));
+      expect(update.mock.calls.at(-1)![1]).toEqual(new Map([['beta', new Set(['shop'])]]));
       c.emit('EndpointSlice', 'MODIFIED', sliceOf('gamma', false));
       listed.mockClear();
       await controller.render();
-      expect(update.mock.calls.at(-1)![1]).toEqual(new Set(['beta', 'gamma']));
+      expect(update.mock.calls.at(-1)![1]).toEqual(
+        new Map([
+          ['beta', new Set(['shop'])],
+          ['gamma', new Set(['shop'])],
+        ]),
+      );
       expect(listed.mock.calls.sort()).toEqual([['beta'], ['gamma']]);
       expect(controller.lastResult?.published['beta/shop']).toEqual(['shop.beta.spaces.local']);
       expect(controller.lastResult?.published['gamma/shop']).toBeUndefined();

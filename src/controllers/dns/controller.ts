@@ -12,12 +12,14 @@
 // so the render and write work per App stays what it is at 1,000 (each write carries every App's
 // lines: a fixed rate of writes would cost per App in proportion to the number of Apps).
 //
-// The render costs what changed (issue 21). Every event records the namespace(s) it touches (a
-// Space's own namespace, or the object's; both old and new of an update; a ConfigMap event none);
-// the render swaps in a fresh set and reads only those namespaces' objects, through the
-// informers' namespace index (DnsSnapshot.update), handing the renderer the very same DnsSpace
-// objects for every other Space; DnsRenderer then re-judges and re-renders only the Apps and
-// Spaces whose inputs changed. A render that throws puts its namespaces back for the next one.
+// The render costs what changed (issue 21). Every event records what it touches, for both old
+// and new of an update: an App, Service or EndpointSlice the App it belongs to; a Space or a pod
+// its whole namespace; a ConfigMap event nothing. The render swaps in a fresh record and reads only
+// the touched namespaces' objects, through the informers' namespace index, and recomputes only the
+// touched Apps in them (DnsSnapshot.update), handing the renderer the very same DnsSpace objects
+// for every other Space and the same DnsApp objects for every other App; DnsRenderer then
+// re-judges and re-renders only the Apps and Spaces whose inputs changed. A render that throws
+// puts what it took back for the next one.
 // Level-triggered safety net: the first render, and any render starting `fullEveryMs` (60 s, by
 // the injected clock) or more after the last full one, reads every namespace.
 //
@@ -45,7 +47,7 @@ import { foreignOf } from '../../dns/foreign.ts';
 import { CONFIGMAP_MAX_BYTES, DnsRenderer } from '../../dns/render.ts';
 import {
   DnsSnapshot,
-  type DirtyNamespaces,
+  SERVICE_NAME_LABEL,
   type EndpointSliceLike,
   type PodLike,
   type ServiceLike,
@@ -161,7 +163,7 @@ export class DnsController implements Reconciler<string> {
   #lastConflicts = '';
   // The namespaces the events since the last render touched ('all': read everything), and when
   // the last full render started (undefined: none yet, so the next is full).
-  #dirty: Set<string> | 'all' = 'all';
+  #dirty: Dirty | 'all' = 'all';
   #lastFullAt: number | undefined;
   // Each App's names as last reported to onNamesChanged (JSON to compare), the Apps the renderer
   // said may have changed since (kept until a render is reported: its write may fail), and
@@ -293,33 +295,41 @@ export class DnsController implements Reconciler<string> {
     }
   }
 
-  // What an event of this cache dirties: the Space's namespace, the object's own, or (the
-  // ConfigMap: the renderer reads it itself) nothing.
+  // What an event of this cache dirties: the Space's namespace, the App an App, Service or
+  // EndpointSlice belongs to (the Service is named as its App; a slice is labelled with its
+  // Service), a pod's whole namespace, or (the ConfigMap: the renderer reads it itself) nothing.
   #toucher(kind: keyof DnsInformers): (o: KubernetesObject) => void {
-    if (kind === 'configMap') return () => undefined;
-    const namespaceOf =
-      kind === 'spaces'
-        ? (o: KubernetesObject) => spaceNamespaceName(o as Space)
-        : (o: KubernetesObject) => o.metadata?.namespace;
-    return (o) => {
-      const ns = namespaceOf(o);
-      if (ns !== undefined && this.#dirty !== 'all') this.#dirty.add(ns);
-    };
+    const mark = (ns: string | undefined, app?: string): void => markDirty(this.#dirty, ns, app);
+    switch (kind) {
+      case 'configMap':
+        return () => undefined;
+      case 'spaces':
+        return (o) => mark(spaceNamespaceName(o as Space));
+      case 'apps':
+      case 'services':
+        return (o) => mark(o.metadata?.namespace, o.metadata?.name ?? '');
+      case 'endpointSlices':
+        return (o) => mark(o.metadata?.namespace, o.metadata?.labels?.[SERVICE_NAME_LABEL]);
+      default:
+        return (o) => mark(o.metadata?.namespace);
+    }
   }
 
-  // The namespaces to read now (all when the first or a due full render), leaving a fresh set for
-  // the events that arrive meanwhile.
-  #takeDirty(now: number): DirtyNamespaces {
+  // What to read now (all when the first or a due full render), leaving a fresh map for the
+  // events that arrive meanwhile.
+  #takeDirty(now: number): Dirty | 'all' {
     const every = this.#opts.fullEveryMs ?? FULL_EVERY_MS;
     const full = this.#dirty === 'all' || this.#lastFullAt === undefined || now - this.#lastFullAt >= every;
     const dirty = full ? 'all' : this.#dirty;
-    this.#dirty = new Set();
+    this.#dirty = new Map();
     return dirty;
   }
 
-  #putBack(dirty: DirtyNamespaces): void {
+  #putBack(dirty: Dirty | 'all'): void {
     if (dirty === 'all' || this.#dirty === 'all') this.#dirty = 'all';
-    else for (const ns of dirty) this.#dirty.add(ns);
+    else
+      for (const [ns, apps] of dirty)
+        for (const app of apps === 'all' ? [undefined] : apps) markDirty(this.#dirty, ns, app);
   }
 
   /** Each namespace's objects from the informers' namespace index, asked only for dirty ones. */
@@ -334,7 +344,7 @@ export class DnsController implements Reconciler<string> {
     };
   }
 
-  async #renderAndApply(dirty: DirtyNamespaces, started: number): Promise<RenderResult> {
+  async #renderAndApply(dirty: Dirty | 'all', started: number): Promise<RenderResult> {
     const live = this.informers.configMap.get(`${this.namespace}/${this.configMapName}`);
     const foreign = foreignOf(live?.data);
     let result: RenderResult;
@@ -407,6 +417,19 @@ export class DnsController implements Reconciler<string> {
     this.#pendingNames.clear();
     return changed.sort();
   }
+}
+
+/** By namespace: the names of the Apps to recompute, or all of them. */
+type Dirty = Map<string, Set<string> | 'all'>;
+
+// Records that App `app` of namespace `ns` (no app: the whole namespace) may have changed.
+function markDirty(dirty: Dirty | 'all', ns: string | undefined, app?: string): void {
+  if (ns === undefined || dirty === 'all') return;
+  const was = dirty.get(ns);
+  if (was === 'all') return;
+  if (app === undefined) dirty.set(ns, 'all');
+  else if (was) was.add(app);
+  else dirty.set(ns, new Set([app]));
 }
 
 // The informers the controller makes for the caches it was not given (it starts and stops those):
