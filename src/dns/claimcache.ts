@@ -36,7 +36,8 @@ interface Item {
   id: string;
   /** `namespace/name`. */
   key: string;
-  space: DnsSpace;
+  /** The Space's name. */
+  space: string;
   app: DnsApp;
 }
 
@@ -80,7 +81,7 @@ const age = (created: string | undefined): string => created ?? '9999';
 
 const byAge = (a: Item, b: Item): number =>
   compareStrings(age(a.app.created), age(b.app.created)) ||
-  compareStrings(a.space.space, b.space.space) ||
+  compareStrings(a.space, b.space) ||
   compareStrings(a.app.namespace, b.app.namespace) ||
   compareStrings(a.app.name, b.app.name);
 
@@ -96,6 +97,8 @@ export class ClaimCache {
   #spaces = new Map<string, SpaceState>();
   /** Custom name → its oldest claimant. */
   #holders = new Map<string, Item>();
+  /** Each App's last answer (an Item is the same object while its DnsApp is: `ordered`). */
+  #answered = new WeakMap<Item, Answer>();
 
   /** `bySpace(resolveClaims(spaces, opts))`, from what is cached. */
   resolve(spaces: DnsSpace[], opts: ClaimOptions): SpacedClaims {
@@ -166,7 +169,7 @@ export class ClaimCache {
     const items = ordered(sp, was?.items ?? []);
     const judged = new Map<string, Judged>();
     for (const item of items) {
-      const hit = cached(was?.judged.get(item.key), item);
+      const hit = cached(was?.judged.get(item.key), item, sp);
       if ('judged' in hit) judged.set(item.key, hit.judged);
       else stale.push({ item, sig: hit.sig, judged });
     }
@@ -197,11 +200,11 @@ export class ClaimCache {
     const taken = new Map<string, string>();
     const answers: Answer[] = [];
     let same = st.answers.length === st.items.length;
-    const previous = new Map<string, Answer>();
-    for (const a of st.answers) previous.set(a.admitted.key, a);
     st.items.forEach((item, i) => {
       const judged = st.judged.get(item.key)!;
-      const answer = this.#answer(item, judged, taken, previous.get(item.key));
+      const was = this.#answered.get(item);
+      const answer = this.#answer(item, judged, taken, was);
+      if (answer !== was) this.#answered.set(item, answer);
       if (answer !== st.answers[i]) same = false;
       answers.push(answer);
     });
@@ -250,10 +253,10 @@ interface Stale {
 function judgeStale(stale: Stale[], spaces: DnsSpace[], opts: ClaimOptions): void {
   if (stale.length === 0) return;
   const judge = (batch: Item[]): Claims => {
-    const extra = new Map<DnsSpace, DnsApp[]>();
+    const extra = new Map<string, DnsApp[]>();
     for (const it of batch) extra.set(it.space, [...(extra.get(it.space) ?? []), it.app]);
     return resolveClaims(
-      spaces.map((s) => ({ ...s, apps: extra.get(s) ?? [] })),
+      spaces.map((s) => ({ ...s, apps: extra.get(s.space) ?? [] })),
       opts,
     );
   };
@@ -275,28 +278,51 @@ function customClaims(st: SpaceState): SpaceState['custom'] {
   return out;
 }
 
-// The Space's Apps oldest first: sorted starting from the previous order (new Apps last), which
-// TimSort finishes in near-linear time.
+// The Space's Apps oldest first. An App whose DnsApp is the one it had keeps its Item and its
+// place; the new and changed ones are placed by age (binary search), so a Space in which k of n
+// Apps changed costs O(n + k log n) comparisons of objects, not a sort of strings.
 function ordered(sp: DnsSpace, previous: Item[]): Item[] {
-  const rank = new Map<string, number>();
-  previous.forEach((it, i) => rank.set(it.key, i));
-  const last = Number.MAX_SAFE_INTEGER;
-  const items = sp.apps.map((app) => {
-    const key = `${app.namespace}/${app.name}`;
-    return { id: `${sp.space}\u0000${key}`, key, space: sp, app };
-  });
-  items.sort((a, b) => (rank.get(a.key) ?? last) - (rank.get(b.key) ?? last));
-  if (!isSorted(items)) items.sort(byAge);
-  return items;
+  const current = new Set(sp.apps);
+  if (current.size !== sp.apps.length) return sp.apps.map((app) => itemOf(sp.space, app)).sort(byAge);
+  const kept = previous.filter((it) => current.has(it.app));
+  if (kept.length === sp.apps.length) return kept;
+  for (const it of kept) current.delete(it.app);
+  const fresh = [...current].map((app) => itemOf(sp.space, app)).sort(byAge);
+  const out: Item[] = [];
+  let from = 0;
+  for (const it of fresh) {
+    const at = firstAfter(kept, it, from);
+    for (; from < at; from++) out.push(kept[from]!);
+    out.push(it);
+  }
+  for (; from < kept.length; from++) out.push(kept[from]!);
+  return out;
+}
+
+const itemOf = (space: string, app: DnsApp): Item => {
+  const key = `${app.namespace}/${app.name}`;
+  return { id: `${space}\u0000${key}`, key, space, app };
+};
+
+// The index of the first of sorted `items` (from `from` on) that sorts after `it`.
+function firstAfter(items: Item[], it: Item, from: number): number {
+  let lo = from;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (byAge(items[mid]!, it) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 // The App's cached judgement while the App, its Space's name and domain, and the domain context
 // are the same; else the signature to judge it under.
-function cached(was: Judged | undefined, item: Item): { judged: Judged } | { sig: string } {
+function cached(was: Judged | undefined, item: Item, sp: DnsSpace): { judged: Judged } | { sig: string } {
   if (was?.app === item.app) return { judged: was };
   const sig = JSON.stringify([
-    item.space.space,
-    normalizeName(item.space.dnsDomain),
+    item.space,
+    normalizeName(sp.dnsDomain),
     item.app.name,
     item.app.namespace,
     item.app.names,
@@ -335,16 +361,11 @@ function judgedOf(item: Item, sig: string, result: Indexed): Judged {
   };
 }
 
-function isSorted(items: Item[]): boolean {
-  for (let i = 1; i < items.length; i++) if (byAge(items[i - 1]!, items[i]!) > 0) return false;
-  return true;
-}
-
 function admitted(item: Item, judged: Judged, lost: Set<string>): AdmittedApp {
   const ip = item.app.clusterIP.trim();
   return {
     key: item.key,
-    space: item.space.space,
+    space: item.space,
     app: { ...item.app, clusterIP: ip },
     claims: lost.size === 0 ? judged.claims : judged.claims.filter((c) => !lost.has(c.name)),
     serving: item.app.ready && isIPAddress(ip),
@@ -360,7 +381,7 @@ function conflictsOf(item: Item, judged: Judged, lostTo: [Claim, string][]): Dns
       heldBy: holder,
       message: `App ${item.key}: ${c.name} is not served: ${message}`,
       name: c.name,
-      space: item.space.space,
+      space: item.space,
       app: item.key,
       why: message,
     };

@@ -249,16 +249,19 @@ export class DnsRenderer {
     const was = this.#outs.get(b.space);
     const inst = s.instances.get(b.space);
     if (was && stillHolds(was, sc, share, inst)) return was;
-    const { fit, refused: over } = admitWithin(b.space, sc.apps, share, (a) => this.#text(s, a).bytes);
-    const sorted = [...fit].sort((x, y) => compareStrings(x.key, y.key));
+    // Each App's text once; the Apps admitted are the first (oldest) ones.
+    const texts = sc.apps.map((a) => this.#text(s, a));
+    const { fit, refused: over } = admitWithin(b.space, sc.apps, share, (i) => texts[i]!.bytes);
+    const sorted = fit.map((_, i) => i).sort((x, y) => compareStrings(fit[x]!.key, fit[y]!.key));
     const published: Record<string, string[]> = {};
     const instances: Record<string, DnsInstance[]> = {};
     let publishedApps = 0;
     let publishedNames = 0;
     const written = new Map<string, AppText>();
-    for (const a of fit) {
-      written.set(a.key, this.#text(s, a));
-      const mine = this.#text(s, a).published;
+    for (let i = 0; i < fit.length; i++) {
+      const a = fit[i]!;
+      written.set(a.key, texts[i]!);
+      const mine = texts[i]!.published;
       if (mine.length > 0) {
         published[a.key] = mine;
         publishedApps++;
@@ -272,9 +275,9 @@ export class DnsRenderer {
       discovery: sc.apps.some(discoveryOn),
       inst,
       over,
-      hosts: `${HEADER}${sorted.map((a) => this.#text(s, a).hosts).join('')}`,
-      custom: fit.flatMap((a) => this.#text(s, a).custom).sort(compareStrings),
-      txt: sorted.map((a) => this.#text(s, a).txt).join(''),
+      hosts: `${HEADER}${sorted.map((i) => texts[i]!.hosts).join('')}`,
+      custom: fit.flatMap((_, i) => texts[i]!.custom).sort(compareStrings),
+      txt: sorted.map((i) => texts[i]!.txt).join(''),
       published,
       publishedApps,
       publishedNames,
@@ -645,19 +648,16 @@ function admitWithin(
   space: string,
   apps: readonly AdmittedApp[],
   budget: number,
-  appBytes: (a: AdmittedApp) => number,
+  appBytes: (index: number) => number,
 ): { fit: AdmittedApp[]; refused: DnsConflict[] } {
-  const fit: AdmittedApp[] = [];
-  const refused: DnsConflict[] = [];
   let left = budget;
+  let n = 0;
+  for (; n < apps.length && appBytes(n) <= left; n++) left -= appBytes(n);
+  const fit = apps.slice(0, n);
+  const refused: DnsConflict[] = [];
+  if (n === apps.length) return { fit, refused };
   const why = `Space ${space} has spent its share of the CoreDNS ConfigMap (${budget} bytes); its older apps come first, so remove custom domains or apps of this Space`;
-  for (const a of apps) {
-    const cost = appBytes(a);
-    if (refused.length === 0 && cost <= left) {
-      left -= cost;
-      fit.push(a);
-      continue;
-    }
+  for (const a of apps.slice(n)) {
     for (const c of a.claims) {
       refused.push({
         reason: 'capacity',
