@@ -158,7 +158,6 @@ export class DnsController implements Reconciler<string> {
   readonly #log: Logger;
   #last: RenderResult | undefined;
   #lastRenderMs = 0;
-  #lastBytes = 0;
   #lastRenderAt: number | undefined;
   #lastConflicts = '';
   // The namespaces the events since the last render touched ('all': read everything), and when
@@ -233,7 +232,7 @@ export class DnsController implements Reconciler<string> {
     const perSecond = this.#opts.writeBytesPerSecond ?? WRITE_BYTES_PER_SECOND;
     return Math.max(
       this.#opts.minIntervalMs ?? MIN_INTERVAL_MS,
-      Math.ceil((1000 * this.#lastBytes) / perSecond),
+      Math.ceil((1000 * (this.#last?.bytes ?? 0)) / perSecond),
     );
   }
 
@@ -381,7 +380,6 @@ export class DnsController implements Reconciler<string> {
   // result's `published` and `names` merge every App's entries when read (~20 ms at 10,000 Apps).
   #report(result: RenderResult, written: boolean): void {
     this.#last = result;
-    this.#lastBytes = result.bytes;
     this.#reported = true;
     const published = this.#renderer.publishedCount();
     bytesGauge.set(result.bytes);
