@@ -136,6 +136,26 @@ describe('Applier', () => {
     expect(requests).toHaveLength(2);
   });
 
+  it('knows the version its last write returned: a WATCH event carrying it is an echo', async () => {
+    let rv = 1;
+    const { api } = fakeApi((r) => {
+      const body = r.body as KubernetesObject;
+      return { ...body, metadata: { ...body.metadata, resourceVersion: String(++rv) } };
+    });
+    const applier = new Applier({ api, caches: [cacheOf()] });
+    const at = (resourceVersion: string) =>
+      ({ ...desired, metadata: { ...desired.metadata, resourceVersion } }) as KubernetesObject;
+    expect(applier.wrote(at('2'))).toBe(false);
+    await applier.apply(desired);
+    expect(applier.wrote(at('2'))).toBe(true);
+    expect(applier.wrote(at('3'))).toBe(false); // someone else's version
+    expect(applier.wrote(desired)).toBe(false); // no version at all
+    expect(applier.wrote({ ...at('2'), kind: 'Secret' })).toBe(false);
+    await applier.apply({ ...desired, data: { k: 'w' } } as KubernetesObject);
+    expect(applier.wrote(at('2'))).toBe(false); // superseded by our next write
+    expect(applier.wrote(at('3'))).toBe(true);
+  });
+
   it('remembers no writes of kinds it has no cache for', async () => {
     const { api, requests } = fakeApi();
     const applier = new Applier({ api });

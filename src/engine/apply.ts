@@ -4,7 +4,9 @@
 // desired object dropped, the write is skipped: a steady-state reconcile makes no API calls.
 // Until the cache shows a write the Applier made, the object that write returned stands in for
 // the cached one (`RecentWrites`), so a reconcile that runs before the WATCH event arrives
-// does not send the same write again.
+// does not send the same write again. `wrote` tells the WATCH event of a write (it carries the
+// version the write returned) from anyone else's: the App controller does not reconcile the echo
+// of its own write again.
 //
 // Full revert (issue 16, attack 11). Server-side apply with force resets the fields we set, but
 // leaves fields someone else added: an `egress` rule or a `matchExpressions` a tenant's
@@ -186,6 +188,15 @@ export class Applier {
     if (!cached.hasCache) return undefined;
     const written = this.#recent.lookup(recentKey(obj), cached.object?.metadata?.resourceVersion);
     return written ?? cached.object;
+  }
+
+  /**
+   * Whether `obj` is the very version our last write of it returned: a WATCH event carrying it
+   * echoes that write (the reconcile that made it already judged that content).
+   */
+  wrote(obj: KubernetesObject): boolean {
+    const rv = obj.metadata?.resourceVersion;
+    return rv !== undefined && this.#recent.peek(recentKey(obj))?.metadata?.resourceVersion === rv;
   }
 
   #cached(obj: ObjectRef): { hasCache: boolean; object?: KubernetesObject } {

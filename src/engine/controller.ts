@@ -75,18 +75,25 @@ export class Controller<K = string> {
     this.queue = (opts.newQueue ?? ((o) => new WorkQueue<K>(o)))(queueOpts);
   }
 
-  /** Enqueues the keys `map` returns for every add, update (old and new object) and delete. */
-  watch<T extends KubernetesObject>(source: EventSource<T>, map: (obj: T) => readonly K[]): void {
-    const enqueue = (obj: T): void => {
-      for (const key of map(obj)) this.queue.add(key);
+  /**
+   * Enqueues the keys `map` returns for every add, update (old and new object) and delete.
+   * `latest` is the object as the event leaves it: the added one, an update's new one (for its
+   * old one too), undefined for a delete.
+   */
+  watch<T extends KubernetesObject>(
+    source: EventSource<T>,
+    map: (obj: T, latest: T | undefined) => readonly K[],
+  ): void {
+    const enqueue = (obj: T, latest: T | undefined): void => {
+      for (const key of map(obj, latest)) this.queue.add(key);
     };
     this.#unsubscribe.push(
-      source.onAdd(enqueue),
+      source.onAdd((obj) => enqueue(obj, obj)),
       source.onUpdate((oldObj, newObj) => {
-        enqueue(oldObj);
-        enqueue(newObj);
+        enqueue(oldObj, newObj);
+        enqueue(newObj, newObj);
       }),
-      source.onDelete(enqueue),
+      source.onDelete((obj) => enqueue(obj, undefined)),
     );
   }
 

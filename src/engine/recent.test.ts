@@ -35,6 +35,21 @@ describe('RecentWrites', () => {
     expect(r.size).toBe(2);
   });
 
+  it('peeks at a write whatever the cache shows, until it expires or is forgotten', () => {
+    const clock = new FakeClock();
+    const r = new RecentWrites<string>({ ttlMs: 1000, clock });
+    r.remember('k', '5', 'written');
+    expect(r.peek('k')).toBe('written');
+    expect(r.peek('other')).toBeUndefined();
+    clock.advance(999);
+    expect(r.peek('k')).toBe('written');
+    clock.advance(1);
+    expect(r.peek('k')).toBeUndefined();
+    r.remember('k', '5', 'again');
+    expect(r.lookup('k', '6')).toBeUndefined(); // the cache moved on: forgotten
+    expect(r.peek('k')).toBeUndefined();
+  });
+
   it('keeps the latest write of a key', () => {
     const r = new RecentWrites<string>();
     r.remember('k', '1', 'first');

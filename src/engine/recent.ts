@@ -51,6 +51,12 @@ export class RecentWrites<V> {
     return undefined;
   }
 
+  /** The remembered write, whatever the cache shows now (undefined once expired or forgotten). */
+  peek(key: string): V | undefined {
+    const e = this.#entries.get(key);
+    return e && this.#clock.now() - e.at < this.#ttlMs ? e.value : undefined;
+  }
+
   #scheduleSweep(): void {
     if (this.#sweep || this.#entries.size === 0) return;
     this.#sweep = this.#clock.setTimeout(() => {

@@ -7,6 +7,9 @@ export { appReconciler, readyEndpointCount } from './reconcile.ts';
 export { appChanged, peeringChanged, podChanged } from './watches.ts';
 
 const setup = (ctx: SetupContext): Registered =>
-  queueController(ctx, appReconciler(ctx), ctx.informers.apps, (ctl) => watchForApps(ctx.informers, ctl));
+  queueController(ctx, appReconciler(ctx), ctx.informers.apps, (ctl) =>
+    // The echo of the Applier's own write of a child does not queue its App again.
+    watchForApps(ctx.informers, ctl, (child) => ctx.applier.wrote(child)),
+  );
 
 export const app: ControllerSetup = { name: 'app', setup };

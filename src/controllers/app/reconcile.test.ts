@@ -1,5 +1,5 @@
 // The pure parts of the App status: Names, HostNetworkReach and the SelectorConflict message.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { makeApp, makeSpace } from '../../model/fixtures.ts';
 import {
@@ -7,6 +7,7 @@ import {
   hostNetworkCondition,
   ignoredDiscoveryCondition,
   namesStatus,
+  withChildren,
 } from './reconcile.ts';
 
 describe('namesStatus', () => {
@@ -106,5 +107,29 @@ describe('ignoredDiscoveryCondition', () => {
     expect(ignoredDiscoveryCondition(makeApp('billing', { dnsDiscovery: true }), cedar)).toBeUndefined();
     expect(ignoredDiscoveryCondition(makeApp('billing', {}), fir)).toBeUndefined();
     expect(ignoredDiscoveryCondition(makeApp('billing', { dnsDiscovery: false }), fir)).toBeUndefined();
+  });
+});
+
+describe('withChildren', () => {
+  const obj = (kind: string, name: string, resourceVersion: string): KubernetesObject => ({
+    kind,
+    metadata: { name, namespace: 'acme', resourceVersion },
+  });
+  const cachedPolicy = obj('NetworkPolicy', 'shop', '1');
+  const tenants = obj('NetworkPolicy', 'tenant', '2');
+  const cached = [cachedPolicy, tenants];
+
+  it('is the cached list itself while the cache shows every child as it is', () => {
+    const got = withChildren(cached, [obj('Service', 'shop', '3'), cachedPolicy], 'NetworkPolicy');
+    expect(got.list).toBe(cached);
+    expect(got.written).toBeUndefined();
+  });
+
+  it('puts a written child in place of the cached one of its name, and adds a new one', () => {
+    const newer = obj('NetworkPolicy', 'shop', '5');
+    const added = obj('NetworkPolicy', 'shop-web', '6');
+    const got = withChildren(cached, [obj('Service', 'shop', '3'), newer, added], 'NetworkPolicy');
+    expect(got.list).toEqual([tenants, newer, added]);
+    expect(got.written).toEqual([newer, added]);
   });
 });

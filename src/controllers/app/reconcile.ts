@@ -2,7 +2,7 @@
 // ClusterIP, the names, ready endpoints, who can reach the app (judged on the namespace's live
 // pods, Services, Ingresses and every policy, not only ours) and whether an internal app is exposed
 // beyond its Space and peers, or reachable by hostNetwork pods that no policy restricts.
-import type { V1EndpointSlice } from '@kubernetes/client-node';
+import type { KubernetesObject, V1EndpointSlice } from '@kubernetes/client-node';
 import type { App, Peering, Space } from '../../api/v1alpha1/index.ts';
 import type { Condition, Reconciler } from '../../engine/index.ts';
 import { readyConditions, setCondition } from '../../engine/index.ts';
@@ -122,7 +122,31 @@ interface Exposure {
 type ReachMemo = { stamp: string; byPod: Map<string, Reachability> };
 const MAX_MEMO = 5000;
 
-function memoReach(c: Ctx, memo: ReachMemo, namespace: string): (pod: LivePod) => Reachability {
+/**
+ * Each pod's reach under the namespace's cached policies, memoized; with `written` (our policies
+ * the cache may not show yet, see `exposure`) under those in place of the cached ones, not memoized.
+ */
+function memoReach(
+  c: Ctx,
+  memo: ReachMemo,
+  namespace: string,
+  written?: readonly NetworkPolicyObject[],
+): (pod: LivePod) => Reachability {
+  if (written) {
+    const names = new Set<string | undefined>(written.map((p) => p.metadata?.name));
+    return (pod) =>
+      evaluateIngress({
+        pod: { namespace, labels: pod.labels, ports: pod.ports },
+        policies: [
+          ...policyIndex(c)
+            .of(namespace)
+            .selecting(pod.labels)
+            .filter((p) => !names.has(p.metadata?.name)),
+          ...written,
+        ],
+        namespaces: namespaceInfos(c),
+      });
+  }
   const stamp = `${c.informers.networkPolicies.resourceVersion}/${c.informers.namespaces.resourceVersion}`;
   if (memo.stamp !== stamp || memo.byPod.size > MAX_MEMO) {
     memo.stamp = stamp;
@@ -181,22 +205,32 @@ const namespaceInfos = (c: Ctx): NamespaceInfos => {
  * under every live policy of its namespace, and the Services, Ingresses and host networking that
  * bypass the policies.
  */
-function exposure(c: Ctx, memo: ReachMemo, app: App, space: Space, peerings: readonly Peering[]): Exposure {
+function exposure(
+  c: Ctx,
+  memo: ReachMemo,
+  app: App,
+  reconciled: { space: Space; peerings: readonly Peering[]; children: readonly KubernetesObject[] },
+): Exposure {
+  const { space, peerings, children } = reconciled;
   const namespace = app.metadata.namespace ?? '';
   const peers = activePeeringCidrs(peerings, namespace);
   const cidrs = isInternal(app) ? peers : sortCidrs([...space.spec.trustedIPRanges, ...peers]);
+  // The App's children as this reconcile left them, over the cache (which may not show them yet):
+  // the echo of our own write does not queue the App again (watches.ts).
+  const services = withChildren(c.informers.services.list(namespace), children, 'Service');
+  const policies = withChildren(c.informers.networkPolicies.list(namespace), children, 'NetworkPolicy');
   const live = liveExposure({
     namespace,
     selector: appSelector(app),
     port: app.spec.port,
     pods: c.informers.pods.list(namespace),
-    services: c.informers.services.list(namespace),
+    services: services.list,
     ingresses: c.informers.ingresses.list(namespace),
-    policies: c.informers.networkPolicies.list(namespace),
+    policies: policies.list,
     namespaces: namespaceInfos(c),
     allowed: { spaceNamespace: namespace, cidrs },
     ownService: appServiceName(app),
-    reachOf: memoReach(c, memo, namespace),
+    reachOf: memoReach(c, memo, namespace, policies.written),
   });
   // Services, Ingresses and hostNetwork pods matter for an internal app only: an external one is public.
   const bypasses = isInternal(app) ? live.bypasses : [];
@@ -206,6 +240,22 @@ function exposure(c: Ctx, memo: ReachMemo, app: App, space: Space, peerings: rea
     widened: live.widened,
     bypasses,
   };
+}
+
+/**
+ * `cached` with the children of `kind` put in place of the cached objects of the same name (or
+ * added); `written`: those the cache does not show as they are (undefined when it shows them all).
+ */
+export function withChildren<T extends KubernetesObject>(
+  cached: readonly T[],
+  children: readonly KubernetesObject[],
+  kind: string,
+): { list: readonly T[]; written?: T[] } {
+  const byName = new Map(cached.map((o) => [o.metadata?.name, o]));
+  const written = children.filter((o) => o.kind === kind && byName.get(o.metadata?.name) !== o) as T[];
+  if (written.length === 0) return { list: cached };
+  const names = new Set(written.map((o) => o.metadata?.name));
+  return { list: [...cached.filter((o) => !names.has(o.metadata?.name)), ...written], written };
 }
 
 /** The Exposed condition's reason: a widening policy first, then the kind of the first bypass. */
@@ -435,17 +485,20 @@ async function spaceToReconcile(c: Ctx, app: AppObject): Promise<SpaceObject | u
   return space;
 }
 
-/** Applies the App's Service and NetworkPolicies (independent: at the same time); the ClusterIP. */
+/**
+ * Applies the App's Service and NetworkPolicies (independent: at the same time); each as it is
+ * live now (what the write returned, or the cached copy when nothing needed writing).
+ */
 async function applyChildren(
   c: Ctx,
   app: AppObject,
   space: SpaceObject,
   peerings: Peering[],
-): Promise<string | undefined> {
+): Promise<KubernetesObject[]> {
   const children = appChildren(app, space, peerings);
-  const [serviceApplied] = await Promise.all(children.map((child) => c.applier.apply(child)));
+  const applied = await Promise.all(children.map((child) => c.applier.apply(child)));
   await deleteStalePolicies(c, app, space);
-  return (serviceApplied?.object as { spec?: { clusterIP?: string } } | undefined)?.spec?.clusterIP;
+  return applied.map((a) => a.object);
 }
 
 /** Deletes the discovery policies of processes the App no longer has (only the operator's own for it). */
@@ -489,9 +542,10 @@ export function appReconciler(c: Ctx): Reconciler<string> {
       if (!space) return;
       const namespace = app.metadata.namespace ?? '';
       const peerings = c.informers.peerings.list(namespace);
-      const clusterIP = await applyChildren(c, app, space, peerings);
+      const children = await applyChildren(c, app, space, peerings);
+      const clusterIP = (children[0] as { spec?: { clusterIP?: string } } | undefined)?.spec?.clusterIP;
       const service = appServiceName(app);
-      const reach = exposure(c, memo, app, space, peerings);
+      const reach = exposure(c, memo, app, { space, peerings, children });
       const { reachableFrom, exposed, listed } = reachStatus(reach, app);
       const names = namesStatus(c.dnsNames?.(keyOf(app)), appDnsNames(app, space));
       await c.status.patchStatus(app, {

@@ -10,7 +10,10 @@ import {
   appsSharingPods,
   peeringChanged,
   podChanged,
+  readyCountChanged,
+  childEvents,
 } from './watches.ts';
+import type { KubernetesObject } from '@kubernetes/client-node';
 
 const app = (generation: number, observed?: number, deletionTimestamp?: string) => ({
   metadata: { generation, ...(deletionTimestamp ? { deletionTimestamp } : {}) },
@@ -154,5 +157,56 @@ describe('re-queue fan-out', () => {
     expect(appsSharingPods(apps, anApp('new', { tier: 'web' }))).toEqual(['acme/shop', 'acme/web']);
     expect(appsSharingPods(apps, anApp('new', { tier: 'web', team: 'b' }))).toEqual(['acme/shop']);
     expect(appsSharingPods(apps, anApp('new', { [APP_LABEL]: 'api', tier: 'batch' }))).toEqual([]);
+  });
+});
+
+describe('echoes of our own writes', () => {
+  const svc = (resourceVersion: string, selector: Record<string, string>) => ({
+    metadata: { name: 'shop', namespace: 'acme', resourceVersion, labels: { [APP_LABEL]: 'shop' } },
+    spec: { selector },
+  });
+  const ours = (o: KubernetesObject) => o.metadata?.resourceVersion === '7';
+  const map = childEvents((s: ReturnType<typeof svc>) => appsForService(apps, s), ours);
+
+  it('the echo of our write does not queue its owner; the other Apps it concerns are queued', () => {
+    const echoed = svc('7', { [APP_LABEL]: 'shop' });
+    // api's and web's pods may carry privatespaces.dev/app=shop too: their exposure may change.
+    expect(map(echoed, echoed)).toEqual(['acme/api', 'acme/web']);
+    // The old object of an echoed update: the Apps it selected, the owner aside.
+    expect(map(svc('6', { tier: 'web' }), echoed)).toEqual(['acme/web']);
+  });
+
+  it("someone else's version, or a deletion, queues the owner as any event does", () => {
+    const theirs = svc('8', { [APP_LABEL]: 'shop' });
+    expect(map(svc('7', { [APP_LABEL]: 'shop' }), theirs)).toContain('acme/shop');
+    expect(map(theirs, theirs)).toContain('acme/shop');
+    expect(map(svc('7', { [APP_LABEL]: 'shop' }), undefined)).toContain('acme/shop');
+  });
+});
+
+describe('readyCountChanged', () => {
+  const slice = (ready: (boolean | undefined)[], service = 'shop', owner = 'shop') => ({
+    metadata: { name: `${service}-x`, labels: { 'kubernetes.io/service-name': service, [APP_LABEL]: owner } },
+    endpoints: ready.map((r) => ({
+      addresses: ['10.0.0.1'],
+      ...(r === undefined ? {} : { conditions: { ready: r } }),
+    })),
+  });
+
+  it('passes a slice that adds or removes ready endpoints, not the empty slice of a new Service', () => {
+    expect(readyCountChanged.add!(slice([]))).toBe(false);
+    expect(readyCountChanged.add!(slice([false]))).toBe(false);
+    expect(readyCountChanged.add!(slice([true]))).toBe(true);
+    expect(readyCountChanged.add!(slice([undefined]))).toBe(true); // unknown counts as ready
+    expect(readyCountChanged.delete!(slice([]))).toBe(false);
+    expect(readyCountChanged.delete!(slice([true]))).toBe(true);
+  });
+
+  it('passes an update that changes the count, the Service or the App it names', () => {
+    expect(readyCountChanged.update!(slice([false]), slice([false, false]))).toBe(false);
+    expect(readyCountChanged.update!(slice([false]), slice([true]))).toBe(true);
+    expect(readyCountChanged.update!(slice([true]), slice([true, false]))).toBe(false);
+    expect(readyCountChanged.update!(slice([true]), slice([true], 'other'))).toBe(true);
+    expect(readyCountChanged.update!(slice([]), slice([], 'shop', 'cart'))).toBe(true);
   });
 });

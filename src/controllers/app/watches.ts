@@ -4,12 +4,15 @@
 // could select (its selector against each process selector of the App: the labels every pod of
 // the App carries), and the App whose child it is; an App's selector concerns the Apps whose pods
 // it could share (SelectorConflict). The periodic resync still judges every App.
-import type { KubernetesObject, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1EndpointSlice, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
 import type { App } from '../../api/v1alpha1/app.ts';
+import { SERVICE_NAME_LABEL } from '../../dns/snapshot.ts';
 import type { Controller } from '../../engine/index.ts';
 import { APP_LABEL, isInternal } from '../../model/index.ts';
 import { couldSelect, matchesSelector } from '../../reach/selector.ts';
 import { keyOf, managed, type Informers } from '../context.ts';
+import { onlyRelevant, type Relevance } from '../dns/views.ts';
+import { readyEndpointCount } from './reconcile.ts';
 import {
   AppIndex,
   namespaceAppIndex,
@@ -137,7 +140,13 @@ export function appsSharingPods(apps: Apps, ...changed: AppView[]): string[] {
  * above); an Ingress every App of its namespace (its backends are Services, looked up by name);
  * a hostNetwork pod anywhere every internal App (its HostNetworkReach condition).
  */
-function watchExposure(inf: Informers, app: Controller, appsIn: AppsIn, index: NamespaceAppIndex): void {
+function watchExposure(
+  inf: Informers,
+  app: Controller,
+  appsIn: AppsIn,
+  index: NamespaceAppIndex,
+  echo: Echo,
+): void {
   const internalApps = (): string[] => inf.apps.list().filter(isInternal).map(keyOf);
   const appsOf = (o: KubernetesObject): Apps => (o.metadata?.namespace ? index.of(o.metadata.namespace) : []);
   const enqueue = (keys: readonly string[]): void => keys.forEach((k) => app.enqueue(k));
@@ -150,8 +159,19 @@ function watchExposure(inf: Informers, app: Controller, appsIn: AppsIn, index: N
     if (podChanged(o, n)) onPod(n, o);
   });
   inf.pods.onDelete((p) => onPod(p));
-  app.watch(inf.services, (s) => appsForService(appsOf(s), s));
-  app.watch(inf.networkPolicies, (np) => appsForPolicy(appsOf(np), np));
+  // Watch events may lack apiVersion and kind; the Applier's record is by both.
+  const echoOf =
+    (apiVersion: string, kind: string): Echo =>
+    (o) =>
+      echo({ ...o, apiVersion, kind });
+  app.watch(
+    inf.services,
+    childEvents((s) => appsForService(appsOf(s), s), echoOf('v1', 'Service')),
+  );
+  app.watch(
+    inf.networkPolicies,
+    childEvents((np) => appsForPolicy(appsOf(np), np), echoOf('networking.k8s.io/v1', 'NetworkPolicy')),
+  );
   app.watch(inf.ingresses, (o: KubernetesObject) => appsIn(o.metadata?.namespace));
   watchNamespaceLabels(inf, enqueue, appsIn);
 }
@@ -170,6 +190,35 @@ function watchNamespaceLabels(
     for (const np of inf.networkPolicies.list()) if (!managed(np)) foreign.add(np.metadata.namespace ?? '');
     for (const ns of foreign) enqueue(appsIn(ns));
   });
+}
+
+/**
+ * Whether a child's event carries the very version the operator's last write of it returned (see
+ * `Applier.wrote`): the reconcile that wrote it judged the App with that content already.
+ */
+export type Echo = (child: KubernetesObject) => boolean;
+
+const ownerKey = (o: KubernetesObject): string | undefined => {
+  const owner = ownerOf(o);
+  return owner === undefined ? undefined : `${o.metadata?.namespace}/${owner}`;
+};
+
+/**
+ * Services and NetworkPolicies: `concerns` names the Apps an event's object concerns. The echo of
+ * the operator's own write (the event leaves the object as that write returned it) does not queue
+ * the App that wrote it again: its reconcile judged its exposure with the written object (see
+ * `exposure`). Every other App it concerns is queued as for any event.
+ */
+export function childEvents<T extends KubernetesObject>(
+  concerns: (child: T) => string[],
+  echo: Echo,
+): (child: T, latest: T | undefined) => string[] {
+  return (child, latest) => {
+    const keys = concerns(child);
+    if (latest === undefined || !echo(latest)) return keys;
+    const owner = ownerKey(latest);
+    return keys.filter((k) => k !== owner);
+  };
 }
 
 /**
@@ -213,14 +262,29 @@ function watchSpacesAndPeerings(inf: Informers, app: Controller, appsIn: AppsIn)
 }
 
 /** Wires every event an App's reconcile depends on to `app`. */
-export function watchForApps(inf: Informers, app: Controller): void {
+export function watchForApps(inf: Informers, app: Controller, echo: Echo = () => false): void {
   const appsIn: AppsIn = (ns) => (ns ? inf.apps.list(ns).map(keyOf) : []);
   // Each namespace's Apps by selector pair: an event judges the Apps it may concern, not all.
   const index = namespaceAppIndex(inf.apps);
   watchApps(inf, app, index);
   watchSpacesAndPeerings(inf, app, appsIn);
-  app.watch(inf.endpointSlices, (e) =>
-    e.metadata.labels?.[APP_LABEL] ? [`${e.metadata.namespace}/${e.metadata.labels[APP_LABEL]}`] : [],
-  );
-  watchExposure(inf, app, appsIn, index);
+  // A slice concerns its App's status.readyEndpoints only: not the empty slice of a new Service.
+  app.watch(onlyRelevant(inf.endpointSlices, readyCountChanged), (e) => {
+    const owner = ownerKey(e);
+    return owner === undefined ? [] : [owner];
+  });
+  watchExposure(inf, app, appsIn, index, echo);
 }
+
+const sliceReady = (e: KubernetesObject): number =>
+  readyEndpointCount([e as V1EndpointSlice], e.metadata?.labels?.[SERVICE_NAME_LABEL] ?? '');
+
+/** Whether a slice event can change the ready endpoint count of the App it names. */
+export const readyCountChanged: Relevance<KubernetesObject> = {
+  add: (e) => sliceReady(e) > 0,
+  update: (o, n) =>
+    sliceReady(o) !== sliceReady(n) ||
+    o.metadata?.labels?.[SERVICE_NAME_LABEL] !== n.metadata?.labels?.[SERVICE_NAME_LABEL] ||
+    ownerOf(o) !== ownerOf(n),
+  delete: (e) => sliceReady(e) > 0,
+};
