@@ -501,6 +501,10 @@ async function applyChildren(
   return applied.map((a) => a.object);
 }
 
+/** The ClusterIP of the App's Service as applied. */
+const clusterIPOf = (service: KubernetesObject | undefined): string | undefined =>
+  (service as { spec?: { clusterIP?: string } } | undefined)?.spec?.clusterIP;
+
 /** Deletes the discovery policies of processes the App no longer has (only the operator's own for it). */
 async function deleteStalePolicies(c: Ctx, app: AppObject, space: SpaceObject): Promise<void> {
   const live = c.informers.networkPolicies.list(app.metadata.namespace ?? '');
@@ -543,7 +547,7 @@ export function appReconciler(c: Ctx): Reconciler<string> {
       const namespace = app.metadata.namespace ?? '';
       const peerings = c.informers.peerings.list(namespace);
       const children = await applyChildren(c, app, space, peerings);
-      const clusterIP = (children[0] as { spec?: { clusterIP?: string } } | undefined)?.spec?.clusterIP;
+      const clusterIP = clusterIPOf(children[0]);
       const service = appServiceName(app);
       const reach = exposure(c, memo, app, { space, peerings, children });
       const { reachableFrom, exposed, listed } = reachStatus(reach, app);
