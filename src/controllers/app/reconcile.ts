@@ -535,13 +535,21 @@ function reachStatus(
   return { reachableFrom, exposed, listed };
 }
 
-export function appReconciler(c: Ctx): Reconciler<string> {
+export function appReconciler(
+  c: Ctx,
+): Reconciler<string> & { namesRead: ReadonlyMap<string, DnsNames | undefined> } {
   const memo: ReachMemo = { stamp: '', byPod: new Map() };
+  // The DNS answer each App's last reconcile read (see Registered.namesRead).
+  const namesRead = new Map<string, DnsNames | undefined>();
   return {
     name: 'app',
+    namesRead,
     async reconcile(key): Promise<void> {
       const app = c.informers.apps.get(key);
-      if (!app || app.metadata.deletionTimestamp) return forgetExposure(key); // children go by garbage collection
+      if (!app || app.metadata.deletionTimestamp) {
+        namesRead.delete(key);
+        return forgetExposure(key); // children go by garbage collection
+      }
       const space = await spaceToReconcile(c, app);
       if (!space) return;
       const namespace = app.metadata.namespace ?? '';
@@ -551,7 +559,9 @@ export function appReconciler(c: Ctx): Reconciler<string> {
       const service = appServiceName(app);
       const reach = exposure(c, memo, app, { space, peerings, children });
       const { reachableFrom, exposed, listed } = reachStatus(reach, app);
-      const names = namesStatus(c.dnsNames?.(keyOf(app)), appDnsNames(app, space));
+      const answer = c.dnsNames?.(key);
+      namesRead.set(key, answer);
+      const names = namesStatus(answer, appDnsNames(app, space));
       await c.status.patchStatus(app, {
         serviceName: service,
         ...(clusterIP ? { clusterIP } : {}),

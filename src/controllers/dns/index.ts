@@ -3,6 +3,7 @@
 // runs on the leader only; the names it publishes or refuses go to each App's status.
 import { podChangedForDns } from '../../dns/snapshot.ts';
 import type { Runnable } from '../../engine/index.ts';
+import type { DnsNames } from '../context.ts';
 import type { ControllerSetup, Registered, SetupContext } from '../setup.ts';
 import { DnsController, type DnsControllerOptions, type DnsInformers } from './controller.ts';
 import { appServicesOnly, clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from './views.ts';
@@ -24,6 +25,18 @@ function dnsViews(inf: SetupContext['informers']): Partial<DnsInformers> {
   };
 }
 
+/**
+ * Of the Apps whose DNS answer changed, those whose last reconcile did not read the answer they
+ * have now (`read`: what each read, see Registered.namesRead; without it, all of them).
+ */
+export function unread(
+  keys: readonly string[],
+  read: ReadonlyMap<string, DnsNames | undefined> | undefined,
+  now: (key: string) => DnsNames | undefined,
+): string[] {
+  return read === undefined ? [...keys] : keys.filter((k) => !read.has(k) || read.get(k) !== now(k));
+}
+
 function setup(ctx: SetupContext): Registered | undefined {
   if (ctx.dns === false) return undefined;
   const app = ctx.controllers.get('app');
@@ -36,8 +49,11 @@ function setup(ctx: SetupContext): Registered | undefined {
     logger: ctx.log,
     clock: ctx.clock,
     informers: dnsViews(ctx.informers),
-    // The names an App answers for (or is refused) go to its status.
-    onNamesChanged: (keys) => keys.forEach((k) => app?.enqueue?.(k)),
+    // The names an App answers for (or is refused) go to its status: queued unless its last
+    // reconcile read this very answer already (the render came before the App's turn).
+    onNamesChanged: (keys) => {
+      for (const k of unread(keys, app?.namesRead, (key) => dns.names(key))) app?.enqueue?.(k);
+    },
   });
   ctx.dnsNames = (key) => dns.names(key);
   const runnable: Runnable = {

@@ -2,6 +2,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Informer } from '../../engine/index.ts';
 import type { DnsCache } from './controller.ts';
+import { unread } from './index.ts';
 import { appServicesOnly, clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from './views.ts';
 
 type Handlers = {
@@ -119,5 +120,35 @@ describe('appServicesOnly', () => {
       h(ours);
     }
     expect(seen).toEqual(['web']);
+  });
+});
+
+describe('unread: which Apps a changed DNS answer queues', () => {
+  const a = { published: ['a.example'], refused: [] };
+  const b = { published: [], refused: [] };
+  const now = new Map([
+    ['ns/read-it', a],
+    ['ns/read-older', b],
+    ['ns/never', a],
+    ['ns/read-none', a],
+    ['ns/gone', undefined],
+  ]);
+  const read = new Map<string, typeof a | undefined>([
+    ['ns/read-it', a],
+    ['ns/read-older', { published: [], refused: [] }], // the same content, another answer
+    ['ns/read-none', undefined],
+    ['ns/gone', undefined],
+  ]);
+
+  it('queues the Apps whose last reconcile read another answer, or none, or never ran', () => {
+    expect(unread([...now.keys()], read, (k) => now.get(k))).toEqual([
+      'ns/read-older',
+      'ns/never',
+      'ns/read-none',
+    ]);
+  });
+
+  it('queues every App when nothing says what was read', () => {
+    expect(unread(['ns/read-it'], undefined, (k) => now.get(k))).toEqual(['ns/read-it']);
   });
 });
