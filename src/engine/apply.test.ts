@@ -156,6 +156,28 @@ describe('Applier', () => {
     expect(applier.wrote(at('3'))).toBe(true);
   });
 
+  it('tells the echo of a write still in flight once its answer comes', async () => {
+    let answer!: (o: KubernetesObject) => void;
+    const api: KubeApi = {
+      request: <T>() => new Promise<T>((resolve) => (answer = resolve as (o: KubernetesObject) => void)),
+      resourcePath: () => Promise.resolve('/api/v1/namespaces/ns/configmaps/c'),
+    };
+    const applier = new Applier({ api, caches: [cacheOf()] });
+    const at = (resourceVersion: string) =>
+      ({ ...desired, metadata: { ...desired.metadata, resourceVersion } }) as KubernetesObject;
+    expect(applier.echo(at('4'))).toBe(false); // nothing in flight
+    const applied = applier.apply(desired);
+    await new Promise((r) => setImmediate(r)); // the request is sent
+    const mine = applier.echo(at('4'));
+    const theirs = applier.echo(at('5'));
+    expect(mine).toBeInstanceOf(Promise);
+    answer(at('4'));
+    await applied;
+    expect(await mine).toBe(true);
+    expect(await theirs).toBe(false);
+    expect(applier.echo(at('4'))).toBe(true); // answered: known at once
+  });
+
   it('remembers no writes of kinds it has no cache for', async () => {
     const { api, requests } = fakeApi();
     const applier = new Applier({ api });

@@ -128,6 +128,8 @@ export class Applier {
   readonly #log: Logger;
   readonly #recent: RecentWrites<KubernetesObject>;
   readonly #exclusive: ReadonlySet<string>;
+  /** Per object: the resourceVersion the apply in flight will answer with (undefined: it failed). */
+  readonly #inFlight = new Map<string, Promise<string | undefined>>();
   /** Per object: the resourceVersion our last revert left (no second revert of that version). */
   readonly #reverted = new Map<string, string | undefined>();
 
@@ -199,6 +201,18 @@ export class Applier {
     return rv !== undefined && this.#recent.peek(recentKey(obj))?.metadata?.resourceVersion === rv;
   }
 
+  /**
+   * `wrote`, for a WATCH event that may arrive before the answer of the write it echoes: while a
+   * write of the object is in flight, a promise of whether `obj` is that write's version.
+   */
+  echo(obj: KubernetesObject): boolean | Promise<boolean> {
+    if (this.wrote(obj)) return true;
+    const answer = this.#inFlight.get(recentKey(obj));
+    const rv = obj.metadata?.resourceVersion;
+    if (answer === undefined || rv === undefined) return false;
+    return answer.then((written) => written === rv);
+  }
+
   #cached(obj: ObjectRef): { hasCache: boolean; object?: KubernetesObject } {
     const key = objectKey(obj);
     let hasCache = false;
@@ -237,7 +251,22 @@ export class Applier {
     const cached = this.#cached(obj);
     const path = await this.#api.resourcePath(refOf(obj));
     if (foreign) await this.#revert(obj, path);
-    const out = await this.#api.request<KubernetesObject>(applyRequest(path, obj, this.fieldManager));
+    const key = recentKey(obj);
+    const sent = this.#api.request<KubernetesObject>(applyRequest(path, obj, this.fieldManager));
+    // Its WATCH event may come before its answer: `echo` waits for the answer then.
+    this.#inFlight.set(
+      key,
+      sent.then(
+        (o) => o.metadata?.resourceVersion,
+        () => undefined,
+      ),
+    );
+    let out: KubernetesObject;
+    try {
+      out = await sent;
+    } finally {
+      this.#inFlight.delete(key);
+    }
     if (foreign) this.#reverted.set(recentKey(obj), out.metadata?.resourceVersion);
     applyTotal.inc({ result: 'written' });
     // Only kinds we cache: without a cache nothing would ever tell us the write is stale.

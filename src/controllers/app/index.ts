@@ -10,7 +10,7 @@ const setup = (ctx: SetupContext): Registered => {
   const reconciler = appReconciler(ctx);
   const registered = queueController(ctx, reconciler, ctx.informers.apps, (ctl) =>
     // The echo of the Applier's own write of a child does not queue its App again.
-    watchForApps(ctx.informers, ctl, (child) => ctx.applier.wrote(child)),
+    watchForApps(ctx.informers, ctl, (child) => ctx.applier.echo(child)),
   );
   return { ...registered, namesRead: reconciler.namesRead };
 };

@@ -166,7 +166,12 @@ describe('echoes of our own writes', () => {
     spec: { selector },
   });
   const ours = (o: KubernetesObject) => o.metadata?.resourceVersion === '7';
-  const map = childEvents((s: ReturnType<typeof svc>) => appsForService(apps, s), ours);
+  const later: string[] = [];
+  const map = childEvents(
+    (s: ReturnType<typeof svc>) => appsForService(apps, s),
+    ours,
+    (k) => later.push(k),
+  );
 
   it('the echo of our write does not queue its owner; the other Apps it concerns are queued', () => {
     const echoed = svc('7', { [APP_LABEL]: 'shop' });
@@ -181,6 +186,27 @@ describe('echoes of our own writes', () => {
     expect(map(svc('7', { [APP_LABEL]: 'shop' }), theirs)).toContain('acme/shop');
     expect(map(theirs, theirs)).toContain('acme/shop');
     expect(map(svc('7', { [APP_LABEL]: 'shop' }), undefined)).toContain('acme/shop');
+    expect(later).toEqual([]);
+  });
+
+  it("an event ahead of its write's answer: the owner is queued later, only if the answer is another version", async () => {
+    let answer!: (rv: string) => void;
+    const written = new Promise<string>((resolve) => (answer = resolve));
+    const queued: string[] = [];
+    const pending = childEvents(
+      (s: ReturnType<typeof svc>) => appsForService(apps, s),
+      (o) => written.then((rv) => rv === o.metadata?.resourceVersion),
+      (k) => queued.push(k),
+    );
+    const event = svc('9', { [APP_LABEL]: 'shop' });
+    expect(pending(event, event)).toEqual(['acme/api', 'acme/web']);
+    const other = svc('10', { [APP_LABEL]: 'shop' });
+    expect(pending(other, other)).toEqual(['acme/api', 'acme/web']);
+    answer('9');
+    await written;
+    await Promise.resolve();
+    // Version 9 was our write's; version 10 someone else's: its owner is queued.
+    expect(queued).toEqual(['acme/shop']);
   });
 });
 

@@ -164,13 +164,18 @@ function watchExposure(
     (apiVersion: string, kind: string): Echo =>
     (o) =>
       echo({ ...o, apiVersion, kind });
+  const queue = (key: string): void => app.enqueue(key);
   app.watch(
     inf.services,
-    childEvents((s) => appsForService(appsOf(s), s), echoOf('v1', 'Service')),
+    childEvents((s) => appsForService(appsOf(s), s), echoOf('v1', 'Service'), queue),
   );
   app.watch(
     inf.networkPolicies,
-    childEvents((np) => appsForPolicy(appsOf(np), np), echoOf('networking.k8s.io/v1', 'NetworkPolicy')),
+    childEvents(
+      (np) => appsForPolicy(appsOf(np), np),
+      echoOf('networking.k8s.io/v1', 'NetworkPolicy'),
+      queue,
+    ),
   );
   app.watch(inf.ingresses, (o: KubernetesObject) => appsIn(o.metadata?.namespace));
   watchNamespaceLabels(inf, enqueue, appsIn);
@@ -196,7 +201,7 @@ function watchNamespaceLabels(
  * Whether a child's event carries the very version the operator's last write of it returned (see
  * `Applier.wrote`): the reconcile that wrote it judged the App with that content already.
  */
-export type Echo = (child: KubernetesObject) => boolean;
+export type Echo = (child: KubernetesObject) => boolean | Promise<boolean>;
 
 const ownerKey = (o: KubernetesObject): string | undefined => {
   const owner = ownerOf(o);
@@ -212,11 +217,16 @@ const ownerKey = (o: KubernetesObject): string | undefined => {
 export function childEvents<T extends KubernetesObject>(
   concerns: (child: T) => string[],
   echo: Echo,
+  enqueue: (key: string) => void,
 ): (child: T, latest: T | undefined) => string[] {
   return (child, latest) => {
     const keys = concerns(child);
-    if (latest === undefined || !echo(latest)) return keys;
-    const owner = ownerKey(latest);
+    const owner = latest === undefined ? undefined : ownerKey(latest);
+    if (owner === undefined || !keys.includes(owner)) return keys;
+    const ours = echo(latest!);
+    // The event came before the write's answer: the owner is queued once it says the version is not ours.
+    if (ours instanceof Promise) void ours.then((yes) => yes || enqueue(owner));
+    else if (!ours) return keys;
     return keys.filter((k) => k !== owner);
   };
 }
