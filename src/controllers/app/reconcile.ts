@@ -36,7 +36,7 @@ import {
   type Widening,
 } from '../../reach/index.ts';
 import { SERVICE_NAME_LABEL } from '../../dns/snapshot.ts';
-import { keyOf, type Ctx, type DnsNames } from '../context.ts';
+import type { Ctx, DnsNames } from '../context.ts';
 import { namespaceAppIndex, selectorsOf } from './appindex.ts';
 import { PerNamespace } from '../../engine/pernamespace.ts';
 import { PolicyIndex } from '../../reach/policyindex.ts';
