@@ -190,6 +190,7 @@ function sideBySideFigures(r: any): Figure[] {
     ['idle CPU s per minute (its last 15 s)', (x) => get(x, 'memory.atApps.idleLateCpuSPerMin')],
     ['writes per App', (x) => get(x, 'api.perApp.writes')],
     ['reads per App', (x) => get(x, 'api.perApp.reads')],
+    ['App reconciles per App', (x) => get(x, 'api.perApp.appReconciles')],
     ['writes on a no-op resync', (x) => get(x, 'steady.writes')],
     ['CPU ms of a no-op resync', (x) => get(x, 'steady.cpuMs')],
     ['fan-out s (one Space trusted IPs)', (x) => get(x, 'fanout.seconds')],
@@ -208,6 +209,10 @@ function bigFigures(apps: number): Figure[] {
   return [
     [`big: apps/s to ${apps}`, (x) => get(x, 'big.appsPerSec')],
     ['big: CPU ms per App', (x) => get(x, 'big.cpuMsPerApp')],
+    [
+      'big: CPU per App over the first phase’s',
+      (x) => round((get(x, 'big.cpuMsPerApp') ?? NaN) / (get(x, 'convergence.cpuMsPerApp') ?? NaN), 2),
+    ],
     ['big: RSS MiB 5 s after', (x) => get(x, 'big.memory.rssMiB')],
     ['big: RSS MiB idle', (x) => get(x, 'big.memory.idleRssMiB')],
     ['big: RSS MiB max (VmHWM)', (x) => get(x, 'big.memory.peakMiB')],

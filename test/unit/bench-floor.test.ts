@@ -100,6 +100,15 @@ describe('the side-by-side table', () => {
     expect(t).toMatch(/CPU ms per App +\| 8 +\| - +\| 4 +\| 6 +\| 2x +\| 1\.33x +\| 1\.5x +\|/);
   });
 
+  it('says how the CPU per App grows from the first phase to --big, per column', () => {
+    const big = (first: number, then: number) => ({
+      convergence: { apps: 1000, cpuMsPerApp: first },
+      big: { apps: 10000, cpuMsPerApp: then },
+    });
+    const t = sideBySideTable({ ...big(8, 12), peers: { tuned: big(4, 5) } });
+    expect(t).toMatch(/big: CPU per App over the first phase’s +\| 1\.5 +\| - +\| 1\.25 +\| 1\.2x +\|/);
+  });
+
   it('is as before without the floor', () => {
     const t = sideBySideTable({ ...run(8), peers: { tuned: run(4) } });
     expect(t).not.toContain('floor');
