@@ -3,7 +3,7 @@
 // The list of controllers, in setup order, is `CONTROLLERS` in index.ts: the one registration point.
 import type { Clock, KubeApi, Manager, Reconciler } from '../engine/index.ts';
 import { Controller, leaderOnly } from '../engine/index.ts';
-import type { Ctx, DnsNames } from './context.ts';
+import type { Ctx } from './context.ts';
 import type { DnsSetupOptions } from './dns/index.ts';
 import type { TlsOptions } from './tls/controller.ts';
 
@@ -12,11 +12,6 @@ export interface Registered {
   enqueue?(key: string): void;
   /** Queues every object it reconciles again (a forced full resync); returns how many keys. */
   resync?(): number;
-  /**
-   * The App controller: the DNS answer each App's last reconcile read (`ctx.dnsNames`), by key.
-   * The DNS writer queues an App whose answer changed only when this is not the answer it has.
-   */
-  namesRead?: ReadonlyMap<string, DnsNames | undefined>;
 }
 
 export interface SetupContext extends Ctx {

@@ -6,13 +6,10 @@ import { watchForApps } from './watches.ts';
 export { appReconciler, readyEndpointCount } from './reconcile.ts';
 export { appChanged, peeringChanged, podChanged } from './watches.ts';
 
-const setup = (ctx: SetupContext): Registered => {
-  const reconciler = appReconciler(ctx);
-  const registered = queueController(ctx, reconciler, ctx.informers.apps, (ctl) =>
+const setup = (ctx: SetupContext): Registered =>
+  queueController(ctx, appReconciler(ctx), ctx.informers.apps, (ctl) =>
     // The echo of the Applier's own write of a child does not queue its App again.
     watchForApps(ctx.informers, ctl, (child) => ctx.applier.echo(child)),
   );
-  return { ...registered, namesRead: reconciler.namesRead };
-};
 
 export const app: ControllerSetup = { name: 'app', setup };

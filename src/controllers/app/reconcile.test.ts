@@ -118,9 +118,13 @@ describe('withChildren', () => {
   const cachedPolicy = obj('NetworkPolicy', 'shop', '1');
   const tenants = obj('NetworkPolicy', 'tenant', '2');
   const cached = [cachedPolicy, tenants];
+  const cache = {
+    list: () => cached,
+    get: (key: string) => cached.find((o) => `acme/${o.metadata?.name}` === key),
+  };
 
   it('is the cached list itself while the cache shows every child as it is', () => {
-    const got = withChildren(cached, [obj('Service', 'shop', '3'), cachedPolicy], 'NetworkPolicy');
+    const got = withChildren(cache, 'acme', [obj('Service', 'shop', '3'), cachedPolicy], 'NetworkPolicy');
     expect(got.list).toBe(cached);
     expect(got.written).toBeUndefined();
   });
@@ -128,7 +132,7 @@ describe('withChildren', () => {
   it('puts a written child in place of the cached one of its name, and adds a new one', () => {
     const newer = obj('NetworkPolicy', 'shop', '5');
     const added = obj('NetworkPolicy', 'shop-web', '6');
-    const got = withChildren(cached, [obj('Service', 'shop', '3'), newer, added], 'NetworkPolicy');
+    const got = withChildren(cache, 'acme', [obj('Service', 'shop', '3'), newer, added], 'NetworkPolicy');
     expect(got.list).toEqual([tenants, newer, added]);
     expect(got.written).toEqual([newer, added]);
   });

@@ -217,8 +217,8 @@ function exposure(
   const cidrs = isInternal(app) ? peers : sortCidrs([...space.spec.trustedIPRanges, ...peers]);
   // The App's children as this reconcile left them, over the cache (which may not show them yet):
   // the echo of our own write does not queue the App again (watches.ts).
-  const services = withChildren(c.informers.services.list(namespace), children, 'Service');
-  const policies = withChildren(c.informers.networkPolicies.list(namespace), children, 'NetworkPolicy');
+  const services = withChildren(c.informers.services, namespace, children, 'Service');
+  const policies = withChildren(c.informers.networkPolicies, namespace, children, 'NetworkPolicy');
   const live = liveExposure({
     namespace,
     selector: appSelector(app),
@@ -243,16 +243,20 @@ function exposure(
 }
 
 /**
- * `cached` with the children of `kind` put in place of the cached objects of the same name (or
- * added); `written`: those the cache does not show as they are (undefined when it shows them all).
+ * The namespace's cached objects with the children of `kind` put in place of the cached ones of
+ * the same name (or added); `written`: those the cache does not show as they are (undefined when
+ * it shows them all, the usual case: then the cached list itself).
  */
 export function withChildren<T extends KubernetesObject>(
-  cached: readonly T[],
+  cache: { list(namespace: string): readonly T[]; get(key: string): T | undefined },
+  namespace: string,
   children: readonly KubernetesObject[],
   kind: string,
 ): { list: readonly T[]; written?: T[] } {
-  const byName = new Map(cached.map((o) => [o.metadata?.name, o]));
-  const written = children.filter((o) => o.kind === kind && byName.get(o.metadata?.name) !== o) as T[];
+  const written = children.filter(
+    (o) => o.kind === kind && cache.get(`${namespace}/${o.metadata?.name}`) !== o,
+  ) as T[];
+  const cached = cache.list(namespace);
   if (written.length === 0) return { list: cached };
   const names = new Set(written.map((o) => o.metadata?.name));
   return { list: [...cached.filter((o) => !names.has(o.metadata?.name)), ...written], written };
@@ -535,21 +539,13 @@ function reachStatus(
   return { reachableFrom, exposed, listed };
 }
 
-export function appReconciler(
-  c: Ctx,
-): Reconciler<string> & { namesRead: ReadonlyMap<string, DnsNames | undefined> } {
+export function appReconciler(c: Ctx): Reconciler<string> {
   const memo: ReachMemo = { stamp: '', byPod: new Map() };
-  // The DNS answer each App's last reconcile read (see Registered.namesRead).
-  const namesRead = new Map<string, DnsNames | undefined>();
   return {
     name: 'app',
-    namesRead,
     async reconcile(key): Promise<void> {
       const app = c.informers.apps.get(key);
-      if (!app || app.metadata.deletionTimestamp) {
-        namesRead.delete(key);
-        return forgetExposure(key); // children go by garbage collection
-      }
+      if (!app || app.metadata.deletionTimestamp) return forgetExposure(key); // children go by garbage collection
       const space = await spaceToReconcile(c, app);
       if (!space) return;
       const namespace = app.metadata.namespace ?? '';
@@ -559,9 +555,7 @@ export function appReconciler(
       const service = appServiceName(app);
       const reach = exposure(c, memo, app, { space, peerings, children });
       const { reachableFrom, exposed, listed } = reachStatus(reach, app);
-      const answer = c.dnsNames?.(key);
-      namesRead.set(key, answer);
-      const names = namesStatus(answer, appDnsNames(app, space));
+      const names = namesStatus(c.dnsNames?.(key), appDnsNames(app, space));
       await c.status.patchStatus(app, {
         serviceName: service,
         ...(clusterIP ? { clusterIP } : {}),

@@ -26,15 +26,22 @@ function dnsViews(inf: SetupContext['informers']): Partial<DnsInformers> {
 }
 
 /**
- * Of the Apps whose DNS answer changed, those whose last reconcile did not read the answer they
- * have now (`read`: what each read, see Registered.namesRead; without it, all of them).
+ * Of the Apps whose DNS answer changed, those that did not read the answer they have now (`read`:
+ * the answer each App's reconcile last read through `ctx.dnsNames`; without it, all of them). An
+ * App no longer rendered is forgotten.
  */
 export function unread(
   keys: readonly string[],
-  read: ReadonlyMap<string, DnsNames | undefined> | undefined,
+  read: Map<string, DnsNames | undefined> | undefined,
   now: (key: string) => DnsNames | undefined,
 ): string[] {
-  return read === undefined ? [...keys] : keys.filter((k) => !read.has(k) || read.get(k) !== now(k));
+  if (read === undefined) return [...keys];
+  return keys.filter((k) => {
+    const answer = now(k);
+    const queue = !read.has(k) || read.get(k) !== answer;
+    if (answer === undefined) read.delete(k);
+    return queue;
+  });
 }
 
 function setup(ctx: SetupContext): Registered | undefined {
@@ -52,10 +59,16 @@ function setup(ctx: SetupContext): Registered | undefined {
     // The names an App answers for (or is refused) go to its status: queued unless its last
     // reconcile read this very answer already (the render came before the App's turn).
     onNamesChanged: (keys) => {
-      for (const k of unread(keys, app?.namesRead, (key) => dns.names(key))) app?.enqueue?.(k);
+      for (const k of unread(keys, read, (key) => dns.names(key))) app?.enqueue?.(k);
     },
   });
-  ctx.dnsNames = (key) => dns.names(key);
+  // What each App's reconcile last read (it reads only through here).
+  const read = new Map<string, DnsNames | undefined>();
+  ctx.dnsNames = (key) => {
+    const answer = dns.names(key);
+    read.set(key, answer);
+    return answer;
+  };
   const runnable: Runnable = {
     name: 'dns',
     needLeaderElection: true,
