@@ -2,7 +2,8 @@
 // the engine's writers. Controllers read only from these caches; the only API calls a reconcile
 // makes are the writes the Applier and StatusWriter decide are needed.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Applier, EventRecorder, Logger, StatusWriter } from '../engine/index.ts';
+import type { App } from '../api/v1alpha1/index.ts';
+import type { Applier, Condition, EventRecorder, Logger, StatusWriter } from '../engine/index.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../model/labels.ts';
 import type { PlatformSettings } from '../model/settings.ts';
 import type { Informers } from './informers.ts';
@@ -16,6 +17,20 @@ export interface DnsNames {
   refused: { name: string; reason: string; code?: string }[];
 }
 
+/**
+ * What the TLS controller last judged of an App's certificate (src/controllers/tls/): the App
+ * reconciler writes it into the App's status (status.tls and the Certificate condition), so the
+ * status has one writer and a new App one status write.
+ */
+export interface TlsReport {
+  /** The App it was judged for: a report of an App deleted and created again under its name is not its. */
+  uid: string | undefined;
+  /** The App generation it was judged for (the condition's observedGeneration). */
+  generation: number | undefined;
+  tls: NonNullable<NonNullable<App['status']>['tls']>;
+  condition: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
+}
+
 export interface Ctx {
   informers: Informers;
   /**
@@ -23,6 +38,12 @@ export interface Ctx {
    * (or absent, DNS disabled) until it has rendered the App.
    */
   dnsNames?: ((key: string) => DnsNames | undefined) | undefined;
+  /**
+   * The TLS controller's report for an App (`namespace/name`), once a judgement of it that is
+   * queued or running has ended; undefined (or absent, no TLS controller) when it has nothing to
+   * report (no certificate asked for, never reported).
+   */
+  tlsReport?: ((key: string) => Promise<TlsReport | undefined>) | undefined;
   /** Cluster-wide settings of the platform admin. */
   settings: PlatformSettings;
   applier: Applier;

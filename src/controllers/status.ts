@@ -17,12 +17,17 @@ export async function reportInvalidSpec(
   message: string,
   /** The Stalled condition's and the event's reason (e.g. SelectorConflict). */
   reason = 'InvalidSpec',
+  /** What else the status gets (another controller's report). */
+  more: (status: { conditions: Condition[]; observedGeneration?: number }) => object = (status) => status,
 ): Promise<void> {
   const generation = obj.metadata?.generation;
-  await c.status.patchStatus(obj, {
-    ...obj.status,
-    observedGeneration: generation,
-    conditions: readyConditions(obj.status?.conditions, { state: 'Stalled', reason, message }, generation),
-  });
+  await c.status.patchStatus(
+    obj,
+    more({
+      ...obj.status,
+      observedGeneration: generation,
+      conditions: readyConditions(obj.status?.conditions, { state: 'Stalled', reason, message }, generation),
+    }),
+  );
   await c.events.emit(obj, { type: 'Warning', reason, action: 'Validate', note: message });
 }

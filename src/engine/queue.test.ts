@@ -49,6 +49,25 @@ function newQueue(clock = new FakeClock(), concurrency = 1) {
 }
 
 describe('WorkQueue', () => {
+  it('has(key): waiting or being processed; not once done, nor while only a delayed add is pending', async () => {
+    const { queue, clock } = newQueue();
+    const g = gate();
+    queue.add('a');
+    queue.addAfter('b', 1000);
+    expect([queue.has('a'), queue.has('b')]).toEqual([true, false]);
+    queue.run(g.handler);
+    await settle();
+    expect(g.started).toEqual(['a']);
+    expect(queue.has('a')).toBe(true); // being processed
+    await g.releaseAll();
+    expect(queue.has('a')).toBe(false);
+    clock.advance(1000);
+    await settle();
+    expect(queue.has('b')).toBe(true);
+    await g.releaseAll();
+    expect(queue.has('b')).toBe(false);
+  });
+
   it('collapses repeated adds of a waiting key into one run', async () => {
     const { queue, name } = newQueue();
     const g = gate();

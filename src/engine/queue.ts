@@ -105,6 +105,11 @@ export class WorkQueue<K> {
     return this.#rateLimiter.numRequeues(key);
   }
 
+  /** Whether `key` is waiting for a worker or being processed (a delayed add does not count). */
+  has(key: K): boolean {
+    return this.#dirty.has(key) || this.#processing.has(key);
+  }
+
   /** Keys waiting for a worker (not counting delayed adds or keys being processed). */
   len(): number {
     return this.#pq.size;

@@ -15,6 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Informer, KubeClient } from '../../src/engine/index.ts';
 import { metricValue } from '../../src/engine/metrics.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { issueServingCert, issueSpaceCA } from '../../src/tls/certs.ts';
@@ -124,6 +126,57 @@ describe('what the operator writes', () => {
       return v > 0 ? v : undefined;
     });
     expect(Math.abs(expiry - Date.parse(status.notAfter) / 1000)).toBeLessThan(SERVING_MS / 1000 + 1);
+  });
+
+  // The App's status has one writer: the App reconciler writes the TLS controller's report with the
+  // rest of it, and waits for the judgement of a new App, so its first status already carries the
+  // certificate (one status write per new App, not two).
+  it("a new App's first status already carries its certificate, from one field manager", async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const versions: any[] = [];
+    const watch = new Informer<any>({
+      api: new KubeClient(kc),
+      name: 'tls-test-journal',
+      path: `/apis/privatespaces.dev/v1alpha1/namespaces/${SPACE}/apps`,
+      fieldSelector: 'metadata.name=journal',
+    });
+    watch.onAdd((a) => versions.push(a));
+    watch.onUpdate((_o, a) => versions.push(a));
+    watch.start();
+    await watch.synced;
+    try {
+      await apply(appYaml('journal'));
+      await waitFor('the Certificate condition of App journal True', async () => {
+        const c = await certCondition('journal');
+        return c?.status === 'True' ? c : undefined;
+      });
+      await waitFor('the watch to show the status', () => versions.some((a) => a.status?.tls?.notAfter));
+    } finally {
+      watch.stop();
+    }
+    const withStatus = versions.filter((a) => a.status !== undefined);
+    const first = withStatus[0];
+    expect(first.status.tls).toMatchObject({ mode: 'operator', secretName: 'journal-tls' });
+    expect(first.status.conditions.find((c: any) => c.type === 'Certificate')).toMatchObject({
+      status: 'True',
+      reason: 'Issued',
+    });
+    expect(first.status.conditions.find((c: any) => c.type === 'Ready')?.status).toBe('True');
+    // Until a renewal (8 s on), the App's status was written once.
+    expect(withStatus.filter((a) => a.status.tls?.notAfter === first.status.tls.notAfter)).toHaveLength(1);
+    const shown = await getJson(kubeconfig, [
+      'apps.privatespaces.dev',
+      'journal',
+      '-n',
+      SPACE,
+      '--show-managed-fields',
+    ]);
+    const managers = shown.metadata.managedFields
+      .filter((f: any) => f.subresource === 'status')
+      .map((f: any) => f.manager);
+    expect(managers).toEqual(['spaces-operator']);
+    await kubectlOk(kubeconfig, ['delete', 'apps.privatespaces.dev', 'journal', '-n', SPACE]);
   });
 
   // A new App's Secret is created without reading it first (no GET answering 404 per new App):

@@ -36,7 +36,7 @@ import {
   type Widening,
 } from '../../reach/index.ts';
 import { SERVICE_NAME_LABEL } from '../../dns/snapshot.ts';
-import type { Ctx, DnsNames } from '../context.ts';
+import type { Ctx, DnsNames, TlsReport } from '../context.ts';
 import { namespaceAppIndex, selectorsOf } from './appindex.ts';
 import { PerNamespace } from '../../engine/pernamespace.ts';
 import { PolicyIndex } from '../../reach/policyindex.ts';
@@ -472,21 +472,43 @@ function wideningKeys(reach: Exposure): Set<string> {
  * The Space the App is reconciled in, or undefined after reporting why it cannot be (invalid
  * spec, no Space, a selector that conflicts with a LoadBalancer's).
  */
-async function spaceToReconcile(c: Ctx, app: AppObject): Promise<SpaceObject | undefined> {
+async function spaceToReconcile(
+  c: Ctx,
+  app: AppObject,
+  tls: Promise<TlsReport | undefined> | undefined,
+): Promise<SpaceObject | undefined> {
   const namespace = app.metadata.namespace ?? '';
   const space = c.informers.spaces.get(namespace);
   const errors = validateStoredApp(app, space, c.settings);
-  if (!space || errors.length > 0) {
-    await reportInvalidSpec(c, app, errorText(errors) || `namespace ${namespace} belongs to no Space`);
+  const invalid = async (message: string, reason?: string): Promise<undefined> => {
+    const report = await tls;
+    await reportInvalidSpec(c, app, message, reason, (status) => withTls(app, report, status));
     return undefined;
-  }
+  };
+  if (!space || errors.length > 0)
+    return invalid(errorText(errors) || `namespace ${namespace} belongs to no Space`);
   // The operator's own writes pass the same check as a tenant's: no LoadBalancer on internal pods.
   const conflicts = conflictsOf(c, app);
-  if (conflicts.length > 0) {
-    await reportInvalidSpec(c, app, conflictMessage(app, conflicts), 'SelectorConflict');
-    return undefined;
-  }
+  if (conflicts.length > 0) return invalid(conflictMessage(app, conflicts), 'SelectorConflict');
   return space;
+}
+
+/**
+ * status.tls and the Certificate condition: the TLS controller's report for this App
+ * (src/controllers/tls/), else what the status holds. The App's status has this one writer.
+ */
+export function withTls<S extends { tls?: unknown; conditions?: Condition[] }>(
+  app: Pick<App, 'metadata' | 'status'>,
+  report: TlsReport | undefined,
+  status: S,
+): S {
+  if (!report || report.uid !== app.metadata.uid)
+    return app.status?.tls ? { ...status, tls: app.status.tls } : status;
+  return {
+    ...status,
+    tls: report.tls,
+    conditions: setCondition(status.conditions, report.condition, report.generation),
+  };
 }
 
 /**
@@ -546,29 +568,32 @@ export function appReconciler(c: Ctx): Reconciler<string> {
     async reconcile(key): Promise<void> {
       const app = c.informers.apps.get(key);
       if (!app || app.metadata.deletionTimestamp) return forgetExposure(key); // children go by garbage collection
-      const space = await spaceToReconcile(c, app);
+      // The certificate is judged while the children are written: a new App's status is written once.
+      const tlsReport = c.tlsReport?.(key);
+      const space = await spaceToReconcile(c, app, tlsReport);
       if (!space) return;
       const namespace = app.metadata.namespace ?? '';
       const peerings = c.informers.peerings.list(namespace);
-      const children = await applyChildren(c, app, space, peerings);
+      const [children, tls] = await Promise.all([applyChildren(c, app, space, peerings), tlsReport]);
       const clusterIP = clusterIPOf(children[0]);
       const service = appServiceName(app);
       const reach = exposure(c, memo, app, { space, peerings, children });
       const { reachableFrom, exposed, listed } = reachStatus(reach, app);
       const names = namesStatus(c.dnsNames?.(key), appDnsNames(app, space));
-      await c.status.patchStatus(app, {
-        serviceName: service,
-        ...(clusterIP ? { clusterIP } : {}),
-        names: names.names,
-        readyEndpoints: readyEndpointCount(c.informers.endpointSlices.list(namespace), service),
-        processes: processStatus(app, c.informers.pods.list(namespace), hasDnsDiscovery(app, space)),
-        reachableFrom,
-        exposed,
-        // status.tls is the TLS controller's (src/controllers/tls/): kept, not merged away.
-        ...(app.status?.tls ? { tls: app.status.tls } : {}),
-        observedGeneration: app.metadata.generation,
-        conditions: appConditions(c, app, { ...reach, listed, space }, names),
-      });
+      await c.status.patchStatus(
+        app,
+        withTls(app, tls, {
+          serviceName: service,
+          ...(clusterIP ? { clusterIP } : {}),
+          names: names.names,
+          readyEndpoints: readyEndpointCount(c.informers.endpointSlices.list(namespace), service),
+          processes: processStatus(app, c.informers.pods.list(namespace), hasDnsDiscovery(app, space)),
+          reachableFrom,
+          exposed,
+          observedGeneration: app.metadata.generation,
+          conditions: appConditions(c, app, { ...reach, listed, space }, names),
+        }),
+      );
       await emitExposure(c, app, reach, exposed);
     },
   };

@@ -4,7 +4,9 @@
 // renewed at 2/3 of its lifetime; the Space's CA bundle is the ConfigMap `privatespaces-ca` in the
 // Space's namespace. Mode secret checks the user's own Secret; with `--tls-issuer=cert-manager:…`
 // cert-manager issues instead. One queue, two kinds of key: `space:<name>` (the CA and the bundle)
-// and `app:<namespace>/<name>` (the certificate, status.tls and the Certificate condition).
+// and `app:<namespace>/<name>` (the certificate, and a report of it: status.tls and the Certificate
+// condition, which the App reconciler writes with the rest of the App's status, waiting for a
+// judgement of the App queued or running, so a new App gets one status write).
 // Every renewal is timed by the injected clock: the reconcile asks to run again when the next
 // certificate is due.
 import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
@@ -14,7 +16,6 @@ import {
   Applier,
   Controller,
   Informer,
-  buildPath,
   deepEqual,
   isConflict,
   isNotFound,
@@ -24,8 +25,6 @@ import {
   type KubeApi,
   type Reconciler,
 } from '../../engine/index.ts';
-import { applyRequest } from '../../engine/kubeclient.ts';
-import { timestamp } from '../../engine/status.ts';
 import { SPACE_LABEL } from '../../model/index.ts';
 import { issueServingCert, type KeyedCert } from '../../tls/certs.ts';
 import {
@@ -65,7 +64,7 @@ import {
 } from '../../tls/store.ts';
 import { tlsSpecErrors, userSecretErrors } from '../../tls/validate.ts';
 import { certificateExpiry } from '../../webhook/metrics.ts';
-import { keyOf, splitKey, type Ctx } from '../context.ts';
+import { keyOf, splitKey, type Ctx, type TlsReport } from '../context.ts';
 
 /** setTimeout holds at most 2^31-1 ms (~24.8 days): a longer requeue is cut to this, then re-judged. */
 export const MAX_REQUEUE_MS = 12 * 60 * 60 * 1000;
@@ -102,7 +101,11 @@ export function recheckDelayMs(key: string, base: number): number {
 export const CONDITION = 'Certificate';
 /** The Certificate condition's reason when the Secret changed (or appeared) while it was written. */
 const CONFLICT = 'Issuing';
-const STATUS_MANAGER = 'spaces-operator-tls';
+/**
+ * How long the App reconciler waits for a judgement of the App that is queued or running before it
+ * writes the status without it (the report then queues the App again).
+ */
+export const SETTLE_MS = 10_000;
 
 export interface TlsOptions {
   /** cert-manager issues the Apps' certificates instead of the operator's Space CAs. */
@@ -151,9 +154,16 @@ export class TlsController {
    */
   readonly #created = new Set<string>();
   #subject: Promise<{ kind: string; namespace?: string; name: string }> | undefined;
+  /** Each App's last report (`namespace/name`), for its status. */
+  readonly #reports = new Map<string, TlsReport>();
+  /** App reconciles waiting for a judgement of their App (`app:` key) to end. */
+  readonly #waiters = new Map<string, (() => void)[]>();
+  /** Queues the App reconcile of `namespace/name`: its report changed and no reconcile waits for it. */
+  readonly #onReport: (key: string) => void;
 
-  constructor(c: Ctx, api: KubeApi, o: TlsOptions = {}) {
+  constructor(c: Ctx, api: KubeApi, o: TlsOptions = {}, onReport: (key: string) => void = () => undefined) {
     this.#c = c;
+    this.#onReport = onReport;
     this.#api = api;
     this.#o = o;
     this.#clock = o.clock ?? realClock;
@@ -190,6 +200,38 @@ export class TlsController {
     this.#started = false;
     if (was) await this.#ctl.stop(opts).catch(() => undefined);
     this.secrets.stop();
+    for (const key of [...this.#waiters.keys()]) this.#wake(key);
+  }
+
+  /**
+   * The last report for App `key` (`namespace/name`), after the judgement of it that is queued or
+   * running has ended (at most SETTLE_MS); undefined when there is nothing to report.
+   */
+  async report(key: string): Promise<TlsReport | undefined> {
+    const k = `app:${key}`;
+    // The App reconcile may have started inside the informer's dispatch of the very event that
+    // queues this judgement: let the dispatch reach this controller's handlers first.
+    await Promise.resolve();
+    if (this.#started && this.#ctl.queue.has(k)) await this.#settled(k);
+    return this.#reports.get(key);
+  }
+
+  #settled(k: string): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.#clock.clearTimeout(timer);
+        const rest = (this.#waiters.get(k) ?? []).filter((d) => d !== done);
+        if (rest.length > 0) this.#waiters.set(k, rest);
+        else this.#waiters.delete(k);
+        resolve();
+      };
+      const timer = this.#clock.setTimeout(done, SETTLE_MS);
+      this.#waiters.set(k, [...(this.#waiters.get(k) ?? []), done]);
+    });
+  }
+
+  #wake(k: string): void {
+    for (const done of [...(this.#waiters.get(k) ?? [])]) done();
   }
 
   enqueue(key: string): void {
@@ -240,6 +282,8 @@ export class TlsController {
           // forget it, so the retry makes it again.
           if (err instanceof ApiError && err.code === 403) this.#access.delete(spaceOfKey(key));
           throw err;
+        } finally {
+          this.#wake(key);
         }
       },
     };
@@ -359,6 +403,7 @@ export class TlsController {
     const { namespace, name } = splitKey(key);
     if (!app || app.metadata.deletionTimestamp) {
       this.#created.delete(key);
+      this.#reports.delete(key);
       certificateExpiry().remove({ namespace, name: `${name}-tls` });
       return; // Secrets go with the App (owner reference)
     }
@@ -366,8 +411,11 @@ export class TlsController {
     if (!space) return;
     await this.#dropStaleSecret(app, space);
     const result = await this.#judge(app, space);
-    if (!result) return;
-    await this.#writeStatus(app, result);
+    if (!result) {
+      this.#reports.delete(key);
+      return;
+    }
+    this.#publish(key, app, result);
     return result.requeueAfter === undefined
       ? undefined
       : { requeueAfter: this.#bounded(result.requeueAfter) };
@@ -585,39 +633,17 @@ export class TlsController {
     certificateExpiry().remove({ namespace: ns(app), name: previous });
   }
 
-  /** status.tls and the Certificate condition, server-side applied as our own field manager (nothing else of the status). */
-  async #writeStatus(app: AppObj, r: AppResult): Promise<void> {
+  /**
+   * Keeps the report for the App's status; queues the App reconcile when its status does not show
+   * it and no reconcile waits for this judgement (that one writes it).
+   */
+  #publish(key: string, app: AppObj, r: AppResult): void {
+    const generation = app.metadata.generation;
+    this.#reports.set(key, { uid: app.metadata.uid, generation, tls: r.tls, condition: r.condition });
     const had = app.status?.conditions?.find((c) => c.type === CONDITION);
-    if (sameCondition(had, r.condition, app.metadata.generation) && deepEqual(app.status?.tls, r.tls)) return;
-    const condition = nextCondition(had, r.condition, app.metadata.generation, this.#clock.now());
-    const apiVersion = app.apiVersion ?? 'privatespaces.dev/v1alpha1';
-    const path = buildPath(apiVersion, 'apps', ns(app), app.metadata.name) + '/status';
-    const body = {
-      apiVersion,
-      kind: 'App',
-      metadata: { name: app.metadata.name, namespace: ns(app) },
-      status: { tls: r.tls, conditions: [condition] },
-    };
-    try {
-      await this.#api.request(applyRequest(path, body, STATUS_MANAGER));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    if (sameCondition(had, r.condition, generation) && deepEqual(app.status?.tls, r.tls)) return;
+    if (!this.#waiters.has(`app:${key}`)) this.#onReport(key);
   }
-}
-
-/** `want` as written: its transition time kept while its status stays. */
-function nextCondition(
-  had: Condition | undefined,
-  want: CondInput,
-  generation: number | undefined,
-  now: number,
-): Condition {
-  return {
-    ...want,
-    lastTransitionTime: had && had.status === want.status ? had.lastTransitionTime : timestamp(now),
-    ...(generation === undefined ? {} : { observedGeneration: generation }),
-  };
 }
 
 /** The condition already says `want`, for this generation. */
@@ -637,12 +663,13 @@ function cond(status: Condition['status'], reason: string, message: string): Con
   return { type: CONDITION, status, reason, message };
 }
 
-/** An App whose status no longer holds what this controller wrote (another writer's merge patch dropped it). */
+/**
+ * An App whose status does not hold a report of this controller for its generation: written before
+ * a report (the wait ran out), or dropped by another writer's merge patch.
+ */
 function lostOurStatus(app: App): boolean {
   if (tlsMode(app) === 'none') return false;
   const ours = app.status?.conditions?.find((c) => c.type === CONDITION);
-  // The App reconciler writes the whole conditions list from its cache: a write racing ours can
-  // put back our condition of an older generation, which would then stand. Judge it again.
   const stale =
     ours?.observedGeneration !== undefined &&
     app.metadata.generation !== undefined &&
@@ -651,8 +678,13 @@ function lostOurStatus(app: App): boolean {
 }
 
 /** The controller as the operator registers it (leader only: started and stopped with the others). */
-export function tlsController(c: Ctx, api: KubeApi, o: TlsOptions = {}): TlsController {
-  return new TlsController(c, api, o);
+export function tlsController(
+  c: Ctx,
+  api: KubeApi,
+  o: TlsOptions = {},
+  onReport?: (key: string) => void,
+): TlsController {
+  return new TlsController(c, api, o, onReport);
 }
 
 export type { CaState };
