@@ -222,6 +222,32 @@ describe('ProxyConfig.proxyFor (Go httpproxy semantics)', () => {
   });
 });
 
+describe('answers', () => {
+  it('an unread answer is not parsed; a refusal still throws the ApiError', async () => {
+    handler = (req, res) =>
+      req.url?.includes('refused')
+        ? res.writeHead(409).end('{"kind":"Status","code":409,"message":"taken"}')
+        : res.end('{"kind":"Namespace"');
+    const client = new KubeClient(await connect({ token: 't' }));
+    try {
+      const got = await client.request({
+        method: 'POST',
+        path: '/api/v1/namespaces',
+        body: {},
+        unread: true,
+      });
+      expect(got).toBeUndefined(); // the truncated JSON was never parsed
+      await expect(client.request({ method: 'GET', path: '/api/v1/namespaces' })).rejects.toThrow(
+        SyntaxError,
+      );
+      const refused = client.request({ method: 'POST', path: '/refused', body: {}, unread: true });
+      await expect(refused).rejects.toMatchObject({ code: 409 });
+    } finally {
+      client.close();
+    }
+  });
+});
+
 describe('429 Too Many Requests', () => {
   it('waits Retry-After on the injected clock, then sends again', async () => {
     const clock = new FakeClock();

@@ -39,6 +39,8 @@ export interface KubeRequest {
   verb?: string;
   /** Fail with a TimeoutError when no answer came in this long; default the client's (60 s). */
   timeoutMs?: number;
+  /** The caller does not read the answer: it is not parsed, and `request` resolves undefined. */
+  unread?: boolean;
 }
 
 /** Identifies one kind, optionally one object of it (no name: the collection). */
@@ -339,7 +341,7 @@ export class KubeClient implements KubeApi {
     for (;;) {
       const answer = await this.#send(req).catch((err: unknown) => this.#tlsFailure(err, state));
       if (answer && answer.status >= 200 && answer.status <= 299) {
-        return (answer.text ? JSON.parse(answer.text) : undefined) as T;
+        return (answer.text && !req.unread ? JSON.parse(answer.text) : undefined) as T;
       }
       if (!(await this.#retry(answer, state)))
         throw apiError(`${req.method} ${req.path}`, answer!.status, answer!.text);

@@ -209,6 +209,7 @@ export class StatusWriter {
         query: { fieldManager: this.#fieldManager },
         body: { status: patch },
         contentType: 'application/merge-patch+json',
+        unread: true,
       });
       return true;
     } catch (err) {

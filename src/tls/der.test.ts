@@ -16,6 +16,7 @@ import {
   time,
   tlv,
 } from './der.ts';
+import { p256Der } from './issue.ts';
 import { Lru, caSigningKey, issuedBy, keyMatches, validityOf } from './parsed.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -44,6 +45,17 @@ describe('the DER writer', () => {
     const t = time(Date.parse(iso));
     expect(hex(t)).toBe(want);
     expect(readTime(t, readTlv(t, 0))).toBe(Math.floor(Date.parse(iso) / 1000) * 1000);
+  });
+});
+
+describe('P-256 keys', () => {
+  it("writes SubjectPublicKeyInfo and PKCS#8 from the JWK byte for byte as OpenSSL's encoders", () => {
+    for (let i = 0; i < 200; i++) {
+      const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const { spki, pkcs8 } = p256Der(privateKey);
+      expect(hex(spki)).toBe(hex(publicKey.export({ type: 'spki', format: 'der' })));
+      expect(hex(pkcs8)).toBe(hex(privateKey.export({ type: 'pkcs8', format: 'der' })));
+    }
   });
 });
 

@@ -15,21 +15,20 @@ function pathOf(kind: 'Secret' | 'ConfigMap', namespace: string, name?: string):
 
 /**
  * Creates `desired` when `live` is absent, else replaces `live` (ours, checked by the caller) with
- * `desired` at `live`'s resourceVersion. Returns the object the API server stored.
+ * `desired` at `live`'s resourceVersion. The answer is not read.
  */
-export async function createOrReplace<T extends Obj>(
-  api: KubeApi,
-  desired: T,
-  live: Obj | undefined,
-): Promise<T> {
+export async function createOrReplace(api: KubeApi, desired: Obj, live: Obj | undefined): Promise<void> {
   const kind = desired.kind as 'Secret' | 'ConfigMap';
   const ns = desired.metadata?.namespace ?? '';
-  if (!live) return api.request<T>({ method: 'POST', path: pathOf(kind, ns), body: desired });
+  if (!live) {
+    await api.request({ method: 'POST', path: pathOf(kind, ns), body: desired, unread: true });
+    return;
+  }
   const body = {
     ...desired,
     metadata: { ...desired.metadata, resourceVersion: live.metadata?.resourceVersion },
   };
-  return api.request<T>({ method: 'PUT', path: pathOf(kind, ns, desired.metadata?.name), body });
+  await api.request({ method: 'PUT', path: pathOf(kind, ns, desired.metadata?.name), body, unread: true });
 }
 
 /** Deletes `obj` (ours) only as it was read: a precondition on its uid and resourceVersion. */
