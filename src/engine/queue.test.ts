@@ -49,6 +49,42 @@ function newQueue(clock = new FakeClock(), concurrency = 1) {
 }
 
 describe('WorkQueue', () => {
+  it('settled(key): resolves when the run under way or waited for ends, or on the timeout', async () => {
+    const { queue, clock } = newQueue();
+    const g = gate();
+    const log: string[] = [];
+    const wait = (key: string, tag: string): void => {
+      void queue.settled(key, 5000).then(() => log.push(tag));
+    };
+    wait('idle', 'idle'); // neither waiting nor processed: at once
+    queue.add('a');
+    wait('a', 'a waiting');
+    expect(queue.awaited('a')).toBe(true);
+    queue.run(g.handler);
+    await settle();
+    wait('a', 'a running');
+    expect(log).toEqual(['idle']);
+    await g.releaseAll();
+    expect(log).toEqual(['idle', 'a waiting', 'a running']);
+    expect(queue.awaited('a')).toBe(false);
+    // A run that does not end in time: the wait gives up on the clock.
+    queue.add('b');
+    await settle();
+    wait('b', 'b timed out');
+    await clock.advanceAsync(4999);
+    expect(log).toHaveLength(3);
+    await clock.advanceAsync(1);
+    expect(log).toEqual(['idle', 'a waiting', 'a running', 'b timed out']);
+    expect(queue.awaited('b')).toBe(false);
+    // Shutdown wakes whoever still waits.
+    queue.add('c');
+    wait('c', 'c at shutdown');
+    await queue.shutdown({ drain: false });
+    await settle();
+    expect(log.at(-1)).toBe('c at shutdown');
+    await g.releaseAll();
+  });
+
   it('has(key): waiting or being processed; not once done, nor while only a delayed add is pending', async () => {
     const { queue, clock } = newQueue();
     const g = gate();

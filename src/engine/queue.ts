@@ -46,6 +46,8 @@ export class WorkQueue<K> {
   readonly #waiting = new Map<K, { at: number; timer: TimerHandle }>();
   // When each waiting key got its task, for the queue-latency histogram.
   readonly #enqueuedAt = new Map<K, number>();
+  // Callers of `settled`, by key: woken when the key's run ends.
+  readonly #settled = new Map<K, (() => void)[]>();
   #handler: KeyHandler<K> | undefined;
   #shuttingDown = false;
 
@@ -110,6 +112,30 @@ export class WorkQueue<K> {
     return this.#dirty.has(key) || this.#processing.has(key);
   }
 
+  /**
+   * Resolves when the run of `key` that is under way, or the one it is waiting for, has ended, or
+   * after `timeoutMs` on the clock; at once when `key` is neither waiting nor being processed.
+   */
+  settled(key: K, timeoutMs: number): Promise<void> {
+    if (!this.has(key)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.#clock.clearTimeout(timer);
+        const rest = (this.#settled.get(key) ?? []).filter((d) => d !== done);
+        if (rest.length > 0) this.#settled.set(key, rest);
+        else this.#settled.delete(key);
+        resolve();
+      };
+      const timer = this.#clock.setTimeout(done, timeoutMs);
+      this.#settled.set(key, [...(this.#settled.get(key) ?? []), done]);
+    });
+  }
+
+  /** Whether someone waits in `settled` for `key`. */
+  awaited(key: K): boolean {
+    return this.#settled.has(key);
+  }
+
   /** Keys waiting for a worker (not counting delayed adds or keys being processed). */
   len(): number {
     return this.#pq.size;
@@ -141,6 +167,7 @@ export class WorkQueue<K> {
     this.#pq.clear();
     for (const key of this.#dirty) if (!this.#processing.has(key)) this.#dirty.delete(key);
     this.#enqueuedAt.clear();
+    for (const key of [...this.#settled.keys()]) this.#wake(key);
     queueDepth.set({ name: this.name }, 0);
     if (opts.drain ?? true) await this.#pq.onPendingZero();
   }
@@ -165,7 +192,12 @@ export class WorkQueue<K> {
     } finally {
       queueWorkDuration.observe({ name: this.name }, (this.#clock.now() - start) / 1000);
       this.#processing.delete(key);
+      this.#wake(key);
       if (this.#dirty.has(key) && !this.#shuttingDown) this.#enqueue(key);
     }
+  }
+
+  #wake(key: K): void {
+    for (const done of [...(this.#settled.get(key) ?? [])]) done();
   }
 }

@@ -146,6 +146,8 @@ export class TlsController {
   readonly #ctl: Controller<string>;
   readonly #applier: Applier;
   #started = false;
+  /** Reconciling (its CA cache synced): only then does an App reconcile wait for a judgement. */
+  #running = false;
   /** Space namespaces where the operator's access RoleBinding is known to exist. */
   readonly #access = new Set<string>();
   /**
@@ -156,8 +158,6 @@ export class TlsController {
   #subject: Promise<{ kind: string; namespace?: string; name: string }> | undefined;
   /** Each App's last report (`namespace/name`), for its status. */
   readonly #reports = new Map<string, TlsReport>();
-  /** App reconciles waiting for a judgement of their App (`app:` key) to end. */
-  readonly #waiters = new Map<string, (() => void)[]>();
   /** Queues the App reconcile of `namespace/name`: its report changed and no reconcile waits for it. */
   readonly #onReport: (key: string) => void;
 
@@ -190,6 +190,7 @@ export class TlsController {
     void this.secrets.synced.then(() => {
       if (!this.#started) return;
       this.#ctl.start();
+      this.#running = true;
       for (const s of this.#c.informers.spaces.list()) this.#ctl.enqueue(`space:${s.metadata.name}`);
       for (const a of this.#c.informers.apps.list()) this.#ctl.enqueue(`app:${keyOf(a)}`);
     });
@@ -198,40 +199,22 @@ export class TlsController {
   async stop(opts: { drain?: boolean } = {}): Promise<void> {
     const was = this.#started;
     this.#started = false;
+    this.#running = false;
     if (was) await this.#ctl.stop(opts).catch(() => undefined);
     this.secrets.stop();
-    for (const key of [...this.#waiters.keys()]) this.#wake(key);
   }
 
   /**
    * The last report for App `key` (`namespace/name`), after the judgement of it that is queued or
-   * running has ended (at most SETTLE_MS); undefined when there is nothing to report.
+   * running has ended (at most SETTLE_MS; no wait before this controller reconciles, e.g. while
+   * its CA cache cannot sync); undefined when there is nothing to report.
    */
   async report(key: string): Promise<TlsReport | undefined> {
-    const k = `app:${key}`;
     // The App reconcile may have started inside the informer's dispatch of the very event that
     // queues this judgement: let the dispatch reach this controller's handlers first.
     await Promise.resolve();
-    if (this.#started && this.#ctl.queue.has(k)) await this.#settled(k);
+    if (this.#running) await this.#ctl.queue.settled(`app:${key}`, SETTLE_MS);
     return this.#reports.get(key);
-  }
-
-  #settled(k: string): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.#clock.clearTimeout(timer);
-        const rest = (this.#waiters.get(k) ?? []).filter((d) => d !== done);
-        if (rest.length > 0) this.#waiters.set(k, rest);
-        else this.#waiters.delete(k);
-        resolve();
-      };
-      const timer = this.#clock.setTimeout(done, SETTLE_MS);
-      this.#waiters.set(k, [...(this.#waiters.get(k) ?? []), done]);
-    });
-  }
-
-  #wake(k: string): void {
-    for (const done of [...(this.#waiters.get(k) ?? [])]) done();
   }
 
   enqueue(key: string): void {
@@ -282,8 +265,6 @@ export class TlsController {
           // forget it, so the retry makes it again.
           if (err instanceof ApiError && err.code === 403) this.#access.delete(spaceOfKey(key));
           throw err;
-        } finally {
-          this.#wake(key);
         }
       },
     };
@@ -642,7 +623,7 @@ export class TlsController {
     this.#reports.set(key, { uid: app.metadata.uid, generation, tls: r.tls, condition: r.condition });
     const had = app.status?.conditions?.find((c) => c.type === CONDITION);
     if (sameCondition(had, r.condition, generation) && deepEqual(app.status?.tls, r.tls)) return;
-    if (!this.#waiters.has(`app:${key}`)) this.#onReport(key);
+    if (!this.#ctl.queue.awaited(`app:${key}`)) this.#onReport(key);
   }
 }
 
