@@ -70,6 +70,8 @@ kind: Space
 metadata: { name: ${SPACE} }
 spec: { cidr: 10.77.0.0/16 }
 `);
+  // The operator makes the Space's namespace; an App applied before it exists is refused.
+  await waitFor(`namespace ${SPACE}`, () => getJson(kubeconfig, ['namespace', SPACE]), 30_000);
   await apply(appYaml('billing', '  domains: [billing.tls.example]'));
 }, 120_000);
 
