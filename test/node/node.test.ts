@@ -4,9 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../tools/harness/controlplane.ts';
 import { operatorImage } from '../../tools/harness/images.ts';
+import { spawnSync } from 'node:child_process';
+import { addNetns, ip, listNetns } from '../../tools/harness/netns.ts';
 import {
   IMAGES,
   NODE_APISERVER_ARGS,
+  NODE_IP,
   nodeUnavailable,
   startNode,
   type LocalNode,
@@ -17,6 +20,8 @@ if (reason) console.warn(`test/node: skipped: ${reason}`);
 
 let cp: ControlPlane;
 let node: LocalNode;
+/** The node namespace a run that ended left behind (see beforeAll). */
+let leftover = '';
 
 async function k(args: string[], input?: string): Promise<string> {
   const r = await cp.kubectl(args, input);
@@ -60,12 +65,26 @@ const server = (name: string, labels: Record<string, string>): string =>
 describe.skipIf(reason)('a real node', () => {
   beforeAll(async () => {
     cp = await startControlPlane({ apiserverArgs: NODE_APISERVER_ARGS });
+    // What a run killed without its cleanup leaves: the node's namespace and, on the host, its
+    // uplink with the route to the node's address. The next node must start anyway.
+    const dead = spawnSync('true').pid;
+    leftover = `spc-node-${dead}-dead-node`;
+    await addNetns(leftover);
+    await ip(['link', 'add', 'updead', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', leftover]);
+    await ip(['link', 'set', 'updead', 'up']);
+    await ip(['route', 'add', `${NODE_IP}/32`, 'dev', 'updead']);
     node = await startNode(cp, { log: (l) => console.log(l) });
   });
 
   afterAll(async () => {
     await node?.stop();
     await cp?.stop();
+  });
+
+  it('starts over the node of a run that ended without its cleanup, and removes it', async () => {
+    expect(await listNetns()).not.toContain(leftover);
+    expect(await ip(['link', 'show'])).not.toContain('updead');
+    expect(await ip(['route', 'get', NODE_IP])).toContain(`dev up${node.nodeName.slice(-4)}`);
   });
 
   it('registers a Ready node with the pod CIDR', async () => {

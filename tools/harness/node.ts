@@ -33,6 +33,7 @@ import { getOrUndefined, kubeClient, MERGE_PATCH, sleep, until, type KubeClient 
 import {
   addNetns,
   addRoutedVeth,
+  cleanupLeftovers,
   deleteNetns,
   ip,
   listNetns,
@@ -855,11 +856,29 @@ async function removeDeadShimSockets(): Promise<void> {
   for (const d of [dir, '/run/containerd']) await rmdir(d).catch(() => undefined);
 }
 
+/**
+ * The node's addresses and routes are fixed (HOST_IP, NODE_IP, the Service range): a node of a
+ * run that died (its namespace outlives it, and with it the host's routes) is removed; a live one
+ * is named rather than failing later on "ip route add … File exists".
+ */
+async function clearNodeNetwork(base: string, log?: (line: string) => void): Promise<void> {
+  const stale = await cleanupLeftovers(base);
+  if (stale.length > 0) log?.(`removed the node namespaces of ended runs: ${stale.join(', ')}`);
+  const live = (await listNetns()).filter((n) => n.startsWith(`${base}-`) && n.endsWith('-node'));
+  if (live.length > 0) {
+    throw new Error(
+      `another node is running (network namespace ${live.join(', ')}, owner pid ${live[0]?.split('-')[2]}): it holds ${NODE_IP} and ${SERVICE_CIDR}; stop it first (Ctrl-C in its npm run local)`,
+    );
+  }
+}
+
 /** Starts a node against `cp` (which must have been started with NODE_APISERVER_ARGS). */
 export async function startNode(cp: NodeControlPlane, opts: NodeOptions = {}): Promise<LocalNode> {
   const reason = nodeUnavailable();
   if (reason) throw new Error(reason);
-  const prefix = `${opts.name ?? 'spc-node'}-${process.pid}-${randomBytes(2).toString('hex')}`;
+  const base = opts.name ?? 'spc-node';
+  await clearNodeNetwork(base, opts.log);
+  const prefix = `${base}-${process.pid}-${randomBytes(2).toString('hex')}`;
   const parent = opts.dir ?? cp.dir;
   const dir = parent ? path.join(parent, prefix) : await mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
   await mkdir(dir, { recursive: true });
