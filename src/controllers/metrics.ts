@@ -1,7 +1,7 @@
 // What the controllers report beyond the engine's metrics: the one series an alert must page on,
 // an internal App that something other than its Space and Peerings can reach
 // (deploy/monitoring: alert SpacesInternalAppExposed; the App's status.exposed and Exposed condition).
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { registry } from '../engine/metrics.ts';
 
 export const appExposed = new Gauge({
@@ -24,3 +24,14 @@ export function forgetExposure(key: string): void {
   const [namespace = '', app = ''] = key.split('/');
   appExposed.remove({ namespace, app });
 }
+
+/**
+ * The drift re-reads of an App's operator-issued Secret that began with its resourceVersion alone
+ * (a metadata-only GET): `unchanged` ended there, `changed` read the Secret and judged it again.
+ */
+export const tlsSecretRechecks = new Counter({
+  name: 'spaces_tls_secret_rechecks_total',
+  help: "Re-reads of an App's TLS Secret by resourceVersion: unchanged (nothing more read), changed (read and judged again).",
+  labelNames: ['result'],
+  registers: [registry],
+});

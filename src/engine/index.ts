@@ -22,7 +22,7 @@ export { healthResponse, startHealthServer } from './health.ts';
 export type { HealthServer, HealthServerOptions, ReadyFn } from './health.ts';
 export { Informer } from './informer.ts';
 export type { InformerOptions, WatchFn, WatchQuery } from './informer.ts';
-export { KubeClient, apiVersionPath, buildPath } from './kubeclient.ts';
+export { KubeClient, METADATA_ONLY, apiVersionPath, buildPath } from './kubeclient.ts';
 export type { KubeApi, KubeRequest, ResourceRef } from './kubeclient.ts';
 export { LeaderElector, decideLease, defaultIdentity, nextLeaseSpec } from './leader.ts';
 export type { Lease, LeaseAction, LeaderElectorOptions } from './leader.ts';

@@ -35,6 +35,8 @@ export interface KubeRequest {
   body?: unknown;
   /** Default `application/json` when there is a body. */
   contentType?: string;
+  /** Default `application/json`; `METADATA_ONLY` asks for the object's metadata alone. */
+  accept?: string;
   /** The Kubernetes verb, for the request metric only; default from the method (GET → get). */
   verb?: string;
   /** Fail with a TimeoutError when no answer came in this long; default the client's (60 s). */
@@ -42,6 +44,9 @@ export interface KubeRequest {
   /** The caller does not read the answer: it is not parsed, and `request` resolves undefined. */
   unread?: boolean;
 }
+
+/** The Accept header of a GET answered with the object's metadata only (PartialObjectMetadata). */
+export const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 /** Identifies one kind, optionally one object of it (no name: the collection). */
 export interface ResourceRef {
@@ -369,7 +374,7 @@ export class KubeClient implements KubeApi {
 
   async #send(req: KubeRequest): Promise<Answer> {
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const headers: Record<string, string> = { Accept: req.accept ?? 'application/json' };
     if (body !== undefined) headers['Content-Type'] = req.contentType ?? 'application/json';
     countApiRequest(req.verb ?? VERBS[req.method], req.path);
     const what = `${req.method} ${req.path}`;

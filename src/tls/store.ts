@@ -5,7 +5,7 @@
 // replicas or two reconciles never issue two certificates for one Secret: the loser gets a 409
 // and runs again on fresh state.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { buildPath, isConflict, isNotFound, type KubeApi } from '../engine/index.ts';
+import { METADATA_ONLY, buildPath, isConflict, isNotFound, type KubeApi } from '../engine/index.ts';
 
 type Obj = KubernetesObject;
 
@@ -15,20 +15,26 @@ function pathOf(kind: 'Secret' | 'ConfigMap', namespace: string, name?: string):
 
 /**
  * Creates `desired` when `live` is absent, else replaces `live` (ours, checked by the caller) with
- * `desired` at `live`'s resourceVersion. The answer is not read.
+ * `desired` at `live`'s resourceVersion. Resolves with the resourceVersion written.
  */
-export async function createOrReplace(api: KubeApi, desired: Obj, live: Obj | undefined): Promise<void> {
+export async function createOrReplace(
+  api: KubeApi,
+  desired: Obj,
+  live: Obj | undefined,
+): Promise<string | undefined> {
   const kind = desired.kind as 'Secret' | 'ConfigMap';
   const ns = desired.metadata?.namespace ?? '';
-  if (!live) {
-    await api.request({ method: 'POST', path: pathOf(kind, ns), body: desired, unread: true });
-    return;
-  }
-  const body = {
-    ...desired,
-    metadata: { ...desired.metadata, resourceVersion: live.metadata?.resourceVersion },
-  };
-  await api.request({ method: 'PUT', path: pathOf(kind, ns, desired.metadata?.name), body, unread: true });
+  const written = live
+    ? await api.request<Obj>({
+        method: 'PUT',
+        path: pathOf(kind, ns, desired.metadata?.name),
+        body: {
+          ...desired,
+          metadata: { ...desired.metadata, resourceVersion: live.metadata?.resourceVersion },
+        },
+      })
+    : await api.request<Obj>({ method: 'POST', path: pathOf(kind, ns), body: desired });
+  return written?.metadata?.resourceVersion;
 }
 
 /** Deletes `obj` (ours) only as it was read: a precondition on its uid and resourceVersion. */
@@ -61,6 +67,29 @@ export async function readObject<T>(
 ): Promise<T | undefined> {
   try {
     return await api.request<T>({ method: 'GET', path: pathOf(kind, namespace, name) });
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The resourceVersion of a Secret or ConfigMap, read with its metadata only (no data crosses the
+ * wire or is parsed); undefined if absent.
+ */
+export async function readVersion(
+  api: KubeApi,
+  kind: 'Secret' | 'ConfigMap',
+  namespace: string,
+  name: string,
+): Promise<string | undefined> {
+  try {
+    const meta = await api.request<Obj>({
+      method: 'GET',
+      path: pathOf(kind, namespace, name),
+      accept: METADATA_ONLY,
+    });
+    return meta?.metadata?.resourceVersion;
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceAccountKubeconfig, type KubectlResult } from '../../tools/harness/kubectl.ts';
 import { freePort } from '../../tools/harness/process.ts';
+import { metricValue } from '../../src/engine/index.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
 import { issueSpaceCA, issueServingCert } from '../../src/tls/certs.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../../src/webhook/index.ts';
@@ -215,9 +216,24 @@ data: { tls.crt: ${b64('mine')}, tls.key: ${b64('mine')} }
     );
   });
 
+  it('re-reads an untouched Secret by its resourceVersion alone, and leaves it as it is', async () => {
+    const before = await secret('billing-tls');
+    const unchanged = await metricValue('spaces_tls_secret_rechecks_total', { result: 'unchanged' });
+    const changed = await metricValue('spaces_tls_secret_rechecks_total', { result: 'changed' });
+    await new Promise((r) => setTimeout(r, 3 * RECHECK_MS));
+    // Re-read between RECHECK_MS and twice that apart: at least one in three periods.
+    expect(await metricValue('spaces_tls_secret_rechecks_total', { result: 'unchanged' })).toBeGreaterThan(
+      unchanged,
+    );
+    expect(await metricValue('spaces_tls_secret_rechecks_total', { result: 'changed' })).toBe(changed);
+    expect((await secret('billing-tls')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect((await certCondition('billing'))?.reason).toBe('Issued');
+  });
+
   it('with the webhook gone, a swapped certificate and bundle are put back by the operator', async () => {
     await ok(admin(['delete', 'validatingwebhookconfiguration', WEBHOOK_CONFIGURATION_NAME]));
     const good = await secret('billing-tls');
+    const changed = await metricValue('spaces_tls_secret_rechecks_total', { result: 'changed' });
     const other = await issueServingCert(
       await issueSpaceCA({ space: 'evil', permitted: [DOMAIN], now: Date.now() }),
       {
@@ -245,6 +261,10 @@ data: { tls.crt: ${b64('mine')}, tls.key: ${b64('mine')} }
       'billing-tls repaired',
     );
     console.log(`drift repaired ${Date.now() - t0} ms after the tampering (recheck every ${RECHECK_MS} ms)`);
+    // Found by its resourceVersion, which the developer's patch changed.
+    expect(await metricValue('spaces_tls_secret_rechecks_total', { result: 'changed' })).toBeGreaterThan(
+      changed,
+    );
     const cert = new X509Certificate(unb64(repaired.data['tls.crt']));
     const ca = new X509Certificate(unb64(good.data['ca.crt']));
     expect(cert.verify(ca.publicKey)).toBe(true);

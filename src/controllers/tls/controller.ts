@@ -9,6 +9,7 @@
 // judgement of the App queued or running, so a new App gets one status write).
 // Every renewal is timed by the injected clock: the reconcile asks to run again when the next
 // certificate is due.
+import { createHash } from 'node:crypto';
 import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { App, Space } from '../../api/v1alpha1/index.ts';
 import {
@@ -54,6 +55,7 @@ import {
   tlsSecretName,
   validity,
   type CaState,
+  type ServingReason,
 } from '../../tls/policy.ts';
 import {
   accessBinding,
@@ -61,10 +63,12 @@ import {
   deleteExactly,
   ensureAccessBinding,
   readObject,
+  readVersion,
 } from '../../tls/store.ts';
 import { tlsSpecErrors, userSecretErrors } from '../../tls/validate.ts';
 import { certificateExpiry } from '../../webhook/metrics.ts';
 import { keyOf, splitKey, type Ctx, type TlsReport } from '../context.ts';
+import { tlsSecretRechecks } from '../metrics.ts';
 
 /** setTimeout holds at most 2^31-1 ms (~24.8 days): a longer requeue is cut to this, then re-judged. */
 export const MAX_REQUEUE_MS = 12 * 60 * 60 * 1000;
@@ -135,6 +139,25 @@ type AppResult = {
 
 const ns = (o: KubernetesObject): string => o.metadata?.namespace ?? '';
 
+/**
+ * An App's Secret as last judged good: its resourceVersion then, what the judgement was made
+ * against (the App, its names, the CA bundle: `basisOf`), when its certificate is due, and the
+ * result. While all hold, the drift re-read needs the Secret's resourceVersion only.
+ */
+interface Judged {
+  version: string;
+  basis: string;
+  due: number;
+  result: AppResult;
+}
+
+/** What a judgement of an App's Secret rests on besides the Secret itself (hashed: the bundle is kilobytes). */
+function basisOf(app: AppObj, names: readonly string[], bundle: string): string {
+  return createHash('sha256')
+    .update(`${app.metadata.uid}\n${tlsSecretName(app)}\n${names.join(',')}\n${bundle}`)
+    .digest('base64url');
+}
+
 export class TlsController {
   readonly name = 'tls';
   readonly #c: Ctx;
@@ -156,6 +179,8 @@ export class TlsController {
    */
   readonly #created = new Set<string>();
   #subject: Promise<{ kind: string; namespace?: string; name: string }> | undefined;
+  /** Each App's Secret as last judged good (see `Judged`), by `namespace/name`. */
+  readonly #judged = new Map<string, Judged>();
   /** Each App's last report (`namespace/name`), for its status. */
   readonly #reports = new Map<string, TlsReport>();
   /** Queues the App reconcile of `namespace/name`: its report changed and no reconcile waits for it. */
@@ -385,6 +410,7 @@ export class TlsController {
     if (!app || app.metadata.deletionTimestamp) {
       this.#created.delete(key);
       this.#reports.delete(key);
+      this.#judged.delete(key);
       certificateExpiry().remove({ namespace, name: `${name}-tls` });
       return; // Secrets go with the App (owner reference)
     }
@@ -509,6 +535,9 @@ export class TlsController {
         condition: cond('Unknown', 'WaitingForCA', `waiting for the CA of Space ${space.metadata.name}`),
       };
     }
+    const unchanged = read ? await this.#unchanged(app, space, ca) : undefined;
+    if (unchanged) return unchanged;
+    this.#judged.delete(keyOf(app));
     const live = read ? await readObject<V1Secret>(this.#api, 'Secret', ns(app), secretName) : undefined;
     if (live && !ownedBy(live, app.metadata.uid)) {
       const message = `spec.tls.secretName: Secret ${ns(app)}/${secretName} exists and was not created by spaces-operator for this App: it is never overwritten; delete it, set spec.tls.secretName to another name, or use spec.tls.mode secret`;
@@ -517,6 +546,27 @@ export class TlsController {
     const result = await this.#keepIssued(app, space, ca, live);
     if (!read && result.condition.reason === CONFLICT) return this.#issue(app, space, true);
     return result;
+  }
+
+  /**
+   * The last good judgement of the App's Secret, again, when nothing it rested on changed: the
+   * Secret's resourceVersion (read with its metadata only), the App, its names, the CA bundle, and
+   * the certificate not yet due. The drift re-read of an untouched Secret then moves no key or
+   * certificate and parses and verifies nothing.
+   */
+  async #unchanged(app: AppObj, space: SpaceObj, ca: CaState): Promise<AppResult | undefined> {
+    const key = keyOf(app);
+    const judged = this.#judged.get(key);
+    const now = this.#clock.now();
+    if (!judged || now >= judged.due) return undefined;
+    if (judged.basis !== basisOf(app, certificateNames(app, space), caBundle(ca, now))) return undefined;
+    const version = await readVersion(this.#api, 'Secret', ns(app), tlsSecretName(app));
+    tlsSecretRechecks.inc({ result: version === judged.version ? 'unchanged' : 'changed' });
+    if (version !== judged.version) return undefined;
+    return {
+      ...judged.result,
+      requeueAfter: Math.min(judged.due - now, recheckDelayMs(key, this.#recheckMs())),
+    };
   }
 
   /** The App's Secret, issued again when due (servingReason) and given the current bundle. */
@@ -533,62 +583,73 @@ export class TlsController {
     const reason = servingReason(leaf, ca.current, names, now);
     if (reason)
       leaf = await issueServingCert(ca.current, { names, now, lifetimeMs: this.#o.servingLifetimeMs });
-    if (reason || bundleOf(live) !== bundle) {
-      // The first issuance is told by the status (Certificate condition, status.tls), not by an
-      // Event: one per App would double the API writes of a burst for nothing to notice. A
-      // renewal, a re-issue and a repaired or deleted Secret are Events.
-      const first = reason === 'missing' && app.status?.tls?.notAfter === undefined;
-      const written = await this.#writeServing(
-        app,
-        servingSecret(app, space.metadata.name, leaf!, bundle),
-        live,
-        first ? undefined : reason,
-      );
-      if (!written)
-        return {
-          tls: { mode: 'operator', secretName: tlsSecretName(app) },
-          condition: cond('Unknown', CONFLICT, 'the Secret changed while writing it'),
-          requeueAfter: 1000,
-        };
-    }
-    return this.#issued(app, leaf!, names, now);
+    const written =
+      reason || bundleOf(live) !== bundle
+        ? await this.#writeServing(app, servingSecret(app, space.metadata.name, leaf!, bundle), live, reason)
+        : { version: live?.metadata?.resourceVersion };
+    if (!written)
+      return {
+        tls: { mode: 'operator', secretName: tlsSecretName(app) },
+        condition: cond('Unknown', CONFLICT, 'the Secret changed while writing it'),
+        requeueAfter: 1000,
+      };
+    const { version } = written;
+    return this.#issued(app, leaf!, names, now, { version, bundle });
   }
 
-  /** Writes the App's Secret; false when it changed since it was read (409: judged again). */
+  /** Writes the App's Secret (its new resourceVersion); undefined when it changed since it was read (409: judged again). */
   async #writeServing(
     app: AppObj,
     desired: V1Secret,
     live: V1Secret | undefined,
-    reason: string | undefined,
-  ): Promise<boolean> {
+    reason: ServingReason | undefined,
+  ): Promise<{ version: string | undefined } | undefined> {
+    // The first issuance is told by the status (Certificate condition, status.tls), not by an
+    // Event: one per App would double the API writes of a burst for nothing to notice. A
+    // renewal, a re-issue and a repaired or deleted Secret are Events.
+    const event = reason === 'missing' && app.status?.tls?.notAfter === undefined ? undefined : reason;
+    let version: string | undefined;
     try {
-      await createOrReplace(this.#api, desired, live);
+      version = await createOrReplace(this.#api, desired, live);
     } catch (err) {
-      if (isConflict(err)) return false;
+      if (isConflict(err)) return undefined;
       throw err;
     }
     this.#created.add(keyOf(app));
-    if (reason)
+    if (event)
       await this.#c.events.emit(app, {
         reason: 'CertificateIssued',
         action: 'IssueCertificate',
-        note: `Secret ${desired.metadata?.name}: ${reason}`,
+        note: `Secret ${desired.metadata?.name}: ${event}`,
       });
-    return true;
+    return { version };
   }
 
-  /** What an issued certificate reports; next run at its renewal or the drift re-read, whichever is first. */
-  #issued(app: AppObj, leaf: KeyedCert, names: string[], now: number): AppResult {
+  /**
+   * What an issued certificate reports; next run at its renewal or the drift re-read, whichever is
+   * first. Remembered as judged good (`Judged`) when the Secret's resourceVersion is known.
+   */
+  #issued(
+    app: AppObj,
+    leaf: KeyedCert,
+    names: string[],
+    now: number,
+    secret: { version: string | undefined; bundle: string },
+  ): AppResult {
     const secretName = tlsSecretName(app);
     const { notAfter } = validity(leaf.cert);
     const due = renewAt(leaf.cert);
     certificateExpiry().set({ namespace: ns(app), name: secretName }, Math.floor(notAfter / 1000));
     const message = `Secret ${secretName} for ${names.join(', ')}, valid until ${iso(notAfter)}, renewed at ${iso(due)}`;
-    return {
+    const result: AppResult = {
       tls: { mode: 'operator', secretName, notAfter: iso(notAfter), renewAt: iso(due) },
       condition: cond('True', 'Issued', message),
-      requeueAfter: Math.min(due - now, recheckDelayMs(keyOf(app), this.#recheckMs())),
     };
+    if (secret.version) {
+      const basis = basisOf(app, names, secret.bundle);
+      this.#judged.set(keyOf(app), { version: secret.version, basis, due, result });
+    }
+    return { ...result, requeueAfter: Math.min(due - now, recheckDelayMs(keyOf(app), this.#recheckMs())) };
   }
 
   /** Whether the App may have its Secret already: it reported one, or this process created it. */
