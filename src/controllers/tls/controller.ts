@@ -152,7 +152,11 @@ interface Judged {
 }
 
 /** What a judgement of an App's Secret rests on besides the Secret itself (hashed: the bundle is kilobytes). */
-function basisOf(app: AppObj, names: readonly string[], bundle: string): string {
+export function basisOf(
+  app: Pick<App, 'metadata' | 'spec'>,
+  names: readonly string[],
+  bundle: string,
+): string {
   return createHash('sha256')
     .update(`${app.metadata.uid}\n${tlsSecretName(app)}\n${names.join(',')}\n${bundle}`)
     .digest('base64url');
