@@ -136,6 +136,26 @@ describe('Applier', () => {
     expect(requests).toHaveLength(2);
   });
 
+  it("keeps and hands back a write's answer as its cache would hold it (the cache's shape)", async () => {
+    const { api } = fakeApi((r) => {
+      const body = r.body as KubernetesObject;
+      const managedFields = [{ manager: 'someone-else', operation: 'Update', fieldsV1: { 'f:data': {} } }];
+      return { ...body, metadata: { ...body.metadata, resourceVersion: '2', managedFields } };
+    });
+    const cache: LiveCache = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      get: () => undefined,
+      shape: (o) => ({ ...o, metadata: { ...o.metadata, managedFields: undefined } }),
+    };
+    const applier = new Applier({ api, caches: [cache] });
+    const result = await applier.apply(desired);
+    expect(result.object.metadata?.resourceVersion).toBe('2');
+    expect(result.object.metadata?.managedFields).toBeUndefined();
+    expect(applier.live(desired)?.metadata?.managedFields).toBeUndefined();
+    expect(applier.wrote({ ...desired, metadata: { ...desired.metadata, resourceVersion: '2' } })).toBe(true);
+  });
+
   it('knows the version its last write returned: a WATCH event carrying it is an echo', async () => {
     let rv = 1;
     const { api } = fakeApi((r) => {

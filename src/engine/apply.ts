@@ -41,6 +41,8 @@ export interface LiveCache {
   readonly apiVersion: string;
   readonly kind: string | undefined;
   get(key: string): KubernetesObject | undefined;
+  /** An object as this cache would hold it (the informer's transform); default as it is. */
+  shape?(obj: KubernetesObject): KubernetesObject;
 }
 
 export interface ApplierOptions {
@@ -213,16 +215,16 @@ export class Applier {
     return answer.then((written) => written === rv);
   }
 
-  #cached(obj: ObjectRef): { hasCache: boolean; object?: KubernetesObject } {
+  #cached(obj: ObjectRef): { hasCache: boolean; object?: KubernetesObject; cache?: LiveCache } {
     const key = objectKey(obj);
-    let hasCache = false;
+    let first: LiveCache | undefined;
     for (const c of this.#caches) {
       if (c.apiVersion !== obj.apiVersion || c.kind !== obj.kind) continue;
-      hasCache = true;
+      first ??= c;
       const found = c.get(key);
-      if (found) return { hasCache, object: found };
+      if (found) return { hasCache: true, object: found, cache: c };
     }
-    return { hasCache };
+    return first ? { hasCache: true, cache: first } : { hasCache: false };
   }
 
   /** True when writing `obj` would change nothing we can see in the cache. */
@@ -263,7 +265,9 @@ export class Applier {
     );
     let out: KubernetesObject;
     try {
-      out = await sent;
+      // Kept (RecentWrites) and handed back as the cache would hold it: an answer carries every
+      // manager's managedFields, several times the cached copy.
+      out = cached.cache?.shape ? cached.cache.shape(await sent) : await sent;
     } finally {
       this.#inFlight.delete(key);
     }

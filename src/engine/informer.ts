@@ -108,6 +108,11 @@ export class Informer<T extends KubernetesObject> {
     return this.#hasSynced;
   }
 
+  /** `obj` as this cache holds it (the `transform`): e.g. an answer of a write kept beside the cache. */
+  shape(obj: T): T {
+    return this.#opts.transform ? this.#opts.transform(obj) : obj;
+  }
+
   get(key: string): T | undefined {
     return this.#cache.get(key);
   }
