@@ -135,21 +135,25 @@ type AppResult = {
   condition: CondInput;
   tls: NonNullable<NonNullable<App['status']>['tls']>;
   requeueAfter?: number;
+  /** The App's Secret judged good, when its resourceVersion is known (see `Judged`). */
+  judged?: Judged;
 };
 
 const ns = (o: KubernetesObject): string => o.metadata?.namespace ?? '';
 
 /**
  * An App's Secret as last judged good: its resourceVersion then, what the judgement was made
- * against (the App, its names, the CA bundle: `basisOf`), when its certificate is due, and the
- * result. While all hold, the drift re-read needs the Secret's resourceVersion only.
+ * against (the App, its names, the CA bundle: `basisOf`) and when its certificate is due. While
+ * all hold, the drift re-read needs the Secret's resourceVersion only, and the report stands.
  */
 interface Judged {
   version: string;
   basis: string;
   due: number;
-  result: AppResult;
 }
+
+/** A report kept for the App's status, with the judgement of its Secret it rests on. */
+type Kept = TlsReport & { judged?: Judged };
 
 /** What a judgement of an App's Secret rests on besides the Secret itself (hashed: the bundle is kilobytes). */
 export function basisOf(
@@ -159,7 +163,8 @@ export function basisOf(
 ): string {
   return createHash('sha256')
     .update(`${app.metadata.uid}\n${tlsSecretName(app)}\n${names.join(',')}\n${bundle}`)
-    .digest('base64url');
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 export class TlsController {
@@ -183,10 +188,8 @@ export class TlsController {
    */
   readonly #created = new Set<string>();
   #subject: Promise<{ kind: string; namespace?: string; name: string }> | undefined;
-  /** Each App's Secret as last judged good (see `Judged`), by `namespace/name`. */
-  readonly #judged = new Map<string, Judged>();
   /** Each App's last report (`namespace/name`), for its status. */
-  readonly #reports = new Map<string, TlsReport>();
+  readonly #reports = new Map<string, Kept>();
   /** Queues the App reconcile of `namespace/name`: its report changed and no reconcile waits for it. */
   readonly #onReport: (key: string) => void;
 
@@ -414,7 +417,6 @@ export class TlsController {
     if (!app || app.metadata.deletionTimestamp) {
       this.#created.delete(key);
       this.#reports.delete(key);
-      this.#judged.delete(key);
       certificateExpiry().remove({ namespace, name: `${name}-tls` });
       return; // Secrets go with the App (owner reference)
     }
@@ -541,7 +543,6 @@ export class TlsController {
     }
     const unchanged = read ? await this.#unchanged(app, space, ca) : undefined;
     if (unchanged) return unchanged;
-    this.#judged.delete(keyOf(app));
     const live = read ? await readObject<V1Secret>(this.#api, 'Secret', ns(app), secretName) : undefined;
     if (live && !ownedBy(live, app.metadata.uid)) {
       const message = `spec.tls.secretName: Secret ${ns(app)}/${secretName} exists and was not created by spaces-operator for this App: it is never overwritten; delete it, set spec.tls.secretName to another name, or use spec.tls.mode secret`;
@@ -560,15 +561,18 @@ export class TlsController {
    */
   async #unchanged(app: AppObj, space: SpaceObj, ca: CaState): Promise<AppResult | undefined> {
     const key = keyOf(app);
-    const judged = this.#judged.get(key);
+    const kept = this.#reports.get(key);
+    const judged = kept?.judged;
     const now = this.#clock.now();
-    if (!judged || now >= judged.due) return undefined;
+    if (!kept || !judged || now >= judged.due) return undefined;
     if (judged.basis !== basisOf(app, certificateNames(app, space), caBundle(ca, now))) return undefined;
     const version = await readVersion(this.#api, 'Secret', ns(app), tlsSecretName(app));
     tlsSecretRechecks.inc({ result: version === judged.version ? 'unchanged' : 'changed' });
     if (version !== judged.version) return undefined;
     return {
-      ...judged.result,
+      tls: kept.tls,
+      condition: kept.condition,
+      judged,
       requeueAfter: Math.min(judged.due - now, recheckDelayMs(key, this.#recheckMs())),
     };
   }
@@ -631,7 +635,7 @@ export class TlsController {
 
   /**
    * What an issued certificate reports; next run at its renewal or the drift re-read, whichever is
-   * first. Remembered as judged good (`Judged`) when the Secret's resourceVersion is known.
+   * first. Carries the judgement (`Judged`) when the Secret's resourceVersion is known.
    */
   #issued(
     app: AppObj,
@@ -645,15 +649,15 @@ export class TlsController {
     const due = renewAt(leaf.cert);
     certificateExpiry().set({ namespace: ns(app), name: secretName }, Math.floor(notAfter / 1000));
     const message = `Secret ${secretName} for ${names.join(', ')}, valid until ${iso(notAfter)}, renewed at ${iso(due)}`;
-    const result: AppResult = {
+    const judged = secret.version
+      ? { version: secret.version, basis: basisOf(app, names, secret.bundle), due }
+      : undefined;
+    return {
       tls: { mode: 'operator', secretName, notAfter: iso(notAfter), renewAt: iso(due) },
       condition: cond('True', 'Issued', message),
+      ...(judged ? { judged } : {}),
+      requeueAfter: Math.min(due - now, recheckDelayMs(keyOf(app), this.#recheckMs())),
     };
-    if (secret.version) {
-      const basis = basisOf(app, names, secret.bundle);
-      this.#judged.set(keyOf(app), { version: secret.version, basis, due, result });
-    }
-    return { ...result, requeueAfter: Math.min(due - now, recheckDelayMs(keyOf(app), this.#recheckMs())) };
   }
 
   /** Whether the App may have its Secret already: it reported one, or this process created it. */
@@ -685,7 +689,9 @@ export class TlsController {
    */
   #publish(key: string, app: AppObj, r: AppResult): void {
     const generation = app.metadata.generation;
-    this.#reports.set(key, { uid: app.metadata.uid, generation, tls: r.tls, condition: r.condition });
+    const kept: Kept = { uid: app.metadata.uid, generation, tls: r.tls, condition: r.condition };
+    if (r.judged) kept.judged = r.judged;
+    this.#reports.set(key, kept);
     const had = app.status?.conditions?.find((c) => c.type === CONDITION);
     if (sameCondition(had, r.condition, generation) && deepEqual(app.status?.tls, r.tls)) return;
     if (!this.#ctl.queue.awaited(`app:${key}`)) this.#onReport(key);
