@@ -1,6 +1,6 @@
 // What the bench reads about the operator process: RSS and CPU from /proc, and its Prometheus
 // /metrics (parsed into series that can be summed and subtracted).
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 
 export interface ProcStats {
@@ -23,6 +23,24 @@ export function procStats(pid: number): ProcStats {
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   return { rss: kb('VmRSS'), hwm: kb('VmHWM'), cpuMs: ((utime + stime) * 1000) / TICKS };
+}
+
+/**
+ * CPU time so far of the process's live threads, in milliseconds, from each thread's schedstat
+ * (nanoseconds). For idle figures: /proc/<pid>/stat counts 10 ms ticks, and 0.04 CPU-s/min over
+ * 15 s is one tick. A thread that exits takes its time out of the sum, so this is for windows in
+ * which threads come and go rarely (idle); undefined where schedstat is not there.
+ */
+export function threadsCpuMs(pid: number): number | undefined {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    }
+    return Number.isFinite(ns) ? ns / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -31,6 +31,7 @@ import {
   cpuUse,
   diff,
   procStats,
+  threadsCpuMs,
   rssByMapping,
   scrape,
   sum,
@@ -400,13 +401,17 @@ async function memory(op: SubjectProc, args: BenchArgs, phase: string): Promise<
   const where = rssByMapping(op.pid);
   // The operator stays idle (no events, no resync); V8 shrinks its heap on its own once the
   // allocation rate drops. Its CPU over the wait is the idle cost.
+  // CPU by the threads' schedstat (nanoseconds), else by /proc/<pid>/stat's 10 ms ticks.
+  const cpuNow = (): number => threadsCpuMs(op.pid) ?? procStats(op.pid).cpuMs;
   const idleT0 = performance.now();
+  const cpu0 = cpuNow();
   await sleep(15_000);
-  const half = { cpuMs: procStats(op.pid).cpuMs, at: performance.now() };
+  const half = { cpuMs: cpuNow(), at: performance.now() };
   await sleep(15_000);
-  const idleCpuMs = procStats(op.pid).cpuMs - p.cpuMs;
+  const cpu1 = cpuNow();
+  const idleCpuMs = Math.max(0, cpu1 - cpu0);
   const idleMs = performance.now() - idleT0;
-  const lateCpuMs = procStats(op.pid).cpuMs - half.cpuMs;
+  const lateCpuMs = Math.max(0, cpu1 - half.cpuMs);
   const lateMs = performance.now() - half.at;
   // The idle profile comes after the idle figure: a profiler's sampling thread costs CPU itself.
   const profiling = await profileStart(op, args);
@@ -429,8 +434,8 @@ async function memory(op: SubjectProc, args: BenchArgs, phase: string): Promise<
     idleRssMiB: mib(idleRss),
     idleHeapUsedMiB: heap(idle, 'heapUsed'),
     rssByMapping: { fileMiB: mib(where.file), brkMiB: mib(where.brk), anonMiB: mib(where.anon) },
-    idleCpuSPerMin: Math.round((idleCpuMs / idleMs) * 60 * 100) / 100,
-    idleLateCpuSPerMin: Math.round((lateCpuMs / lateMs) * 60 * 100) / 100,
+    idleCpuSPerMin: Math.round((idleCpuMs / idleMs) * 60 * 1000) / 1000,
+    idleLateCpuSPerMin: Math.round((lateCpuMs / lateMs) * 60 * 1000) / 1000,
   };
 }
 
