@@ -5,6 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../tools/harness/controlplane.ts';
 import { operatorImage } from '../../tools/harness/images.ts';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { addNetns, ip, listNetns } from '../../tools/harness/netns.ts';
 import {
   IMAGES,
@@ -22,6 +26,8 @@ let cp: ControlPlane;
 let node: LocalNode;
 /** The node namespace a run that ended left behind (see beforeAll). */
 let leftover = '';
+/** A mount point of the pods of that run. */
+let leftoverMount = '';
 
 async function k(args: string[], input?: string): Promise<string> {
   const r = await cp.kubectl(args, input);
@@ -73,6 +79,10 @@ describe.skipIf(reason)('a real node', () => {
     await ip(['link', 'add', 'updead', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', leftover]);
     await ip(['link', 'set', 'updead', 'up']);
     await ip(['route', 'add', `${NODE_IP}/32`, 'dev', 'updead']);
+    // …and its pods' mounts (a projected volume is a tmpfs) under its folder.
+    leftoverMount = path.join(os.tmpdir(), `spc-node-${dead}-dead`, 'kubelet/pods/p/volumes/token');
+    await mkdir(leftoverMount, { recursive: true });
+    expect(spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', leftoverMount]).status).toBe(0);
     node = await startNode(cp, { log: (l) => console.log(l) });
   });
 
@@ -81,10 +91,12 @@ describe.skipIf(reason)('a real node', () => {
     await cp?.stop();
   });
 
-  it('starts over the node of a run that ended without its cleanup, and removes it', async () => {
+  it('starts over the node of a run that ended without its cleanup, and removes it and its mounts', async () => {
     expect(await listNetns()).not.toContain(leftover);
     expect(await ip(['link', 'show'])).not.toContain('updead');
     expect(await ip(['route', 'get', NODE_IP])).toContain(`dev up${node.nodeName.slice(-4)}`);
+    expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(leftoverMount);
+    await rm(leftoverMount.slice(0, leftoverMount.indexOf('/kubelet/')), { recursive: true, force: true });
   });
 
   it('registers a Ready node with the pod CIDR', async () => {

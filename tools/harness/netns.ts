@@ -103,7 +103,8 @@ export async function deleteNetns(name: string): Promise<void> {
   await rm(path.join('/etc/netns', name), { recursive: true, force: true });
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, and is not ours). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

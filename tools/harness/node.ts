@@ -33,6 +33,7 @@ import { getOrUndefined, kubeClient, MERGE_PATCH, sleep, until, type KubeClient 
 import {
   addNetns,
   addRoutedVeth,
+  alive,
   cleanupLeftovers,
   deleteNetns,
   ip,
@@ -192,6 +193,20 @@ function unmountUnder(dir: string): void {
     .filter((m) => m === dir || m.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) spawnSync('umount', ['-l', m]);
+}
+
+/**
+ * The folders of node runs whose owner process is gone (`…/<base>-<pid>-<id>`) that still hold
+ * mounts (a run killed before its stop: pods' rootfs overlays, shm, projected volumes).
+ */
+function deadRunDirs(base: string): string[] {
+  const run = new RegExp(`^(.*/${base.replace(/[^a-z0-9]/gi, '\\$&')}-(\\d+)-[0-9a-f]{4})(/|$)`);
+  const dirs = new Set<string>();
+  for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const m = run.exec(line.split(' ')[1] ?? '');
+    if (m && !alive(Number(m[2]))) dirs.add(m[1]!);
+  }
+  return [...dirs];
 }
 
 function choosePodCIDR(nodes: V1Node[]): string {
@@ -864,6 +879,9 @@ async function removeDeadShimSockets(): Promise<void> {
 async function clearNodeNetwork(base: string, log?: (line: string) => void): Promise<void> {
   const stale = await cleanupLeftovers(base);
   if (stale.length > 0) log?.(`removed the node namespaces of ended runs: ${stale.join(', ')}`);
+  const mounted = deadRunDirs(base);
+  for (const dir of mounted) unmountUnder(dir);
+  if (mounted.length > 0) log?.(`unmounted the pods' mounts of ended runs under ${mounted.join(', ')}`);
   const live = (await listNetns()).filter((n) => n.startsWith(`${base}-`) && n.endsWith('-node'));
   if (live.length > 0) {
     throw new Error(
