@@ -189,7 +189,7 @@ export class Applier {
    */
   live(obj: ObjectRef): KubernetesObject | undefined {
     const cached = this.#cached(obj);
-    if (!cached.hasCache) return undefined;
+    if (!cached.cache) return undefined;
     const written = this.#recent.lookup(recentKey(obj), cached.object?.metadata?.resourceVersion);
     return written ?? cached.object;
   }
@@ -215,16 +215,17 @@ export class Applier {
     return answer.then((written) => written === rv);
   }
 
-  #cached(obj: ObjectRef): { hasCache: boolean; object?: KubernetesObject; cache?: LiveCache } {
+  /** The cached copy of `obj` and the cache holding it (the first of its kind when none does; none: not cached). */
+  #cached(obj: ObjectRef): { object?: KubernetesObject; cache?: LiveCache } {
     const key = objectKey(obj);
     let first: LiveCache | undefined;
     for (const c of this.#caches) {
       if (c.apiVersion !== obj.apiVersion || c.kind !== obj.kind) continue;
       first ??= c;
       const found = c.get(key);
-      if (found) return { hasCache: true, object: found, cache: c };
+      if (found) return { object: found, cache: c };
     }
-    return first ? { hasCache: true, cache: first } : { hasCache: false };
+    return { cache: first };
   }
 
   /** True when writing `obj` would change nothing we can see in the cache. */
@@ -274,7 +275,7 @@ export class Applier {
     if (foreign) this.#reverted.set(recentKey(obj), out.metadata?.resourceVersion);
     applyTotal.inc({ result: 'written' });
     // Only kinds we cache: without a cache nothing would ever tell us the write is stale.
-    if (cached.hasCache) this.#recent.remember(recentKey(obj), cached.object?.metadata?.resourceVersion, out);
+    if (cached.cache) this.#recent.remember(recentKey(obj), cached.object?.metadata?.resourceVersion, out);
     return out;
   }
 

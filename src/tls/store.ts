@@ -5,7 +5,14 @@
 // replicas or two reconciles never issue two certificates for one Secret: the loser gets a 409
 // and runs again on fresh state.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { METADATA_ONLY, buildPath, isConflict, isNotFound, type KubeApi } from '../engine/index.ts';
+import {
+  METADATA_ONLY,
+  buildPath,
+  isConflict,
+  isNotFound,
+  type KubeApi,
+  type KubeRequest,
+} from '../engine/index.ts';
 
 type Obj = KubernetesObject;
 
@@ -55,22 +62,27 @@ export async function deleteExactly(api: KubeApi, obj: Obj): Promise<void> {
   }
 }
 
+/** GETs `req`; undefined when the object is absent (404). */
+async function getOrAbsent<T>(api: KubeApi, req: Omit<KubeRequest, 'method'>): Promise<T | undefined> {
+  try {
+    return await api.request<T>({ method: 'GET', ...req });
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 /**
  * A Secret or ConfigMap read straight from the API (the operator may not list or watch them in
  * Space namespaces, so they are in no cache of ours); undefined if absent.
  */
-export async function readObject<T>(
+export function readObject<T>(
   api: KubeApi,
   kind: 'Secret' | 'ConfigMap',
   namespace: string,
   name: string,
 ): Promise<T | undefined> {
-  try {
-    return await api.request<T>({ method: 'GET', path: pathOf(kind, namespace, name) });
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return getOrAbsent<T>(api, { path: pathOf(kind, namespace, name) });
 }
 
 /**
@@ -83,17 +95,8 @@ export async function readVersion(
   namespace: string,
   name: string,
 ): Promise<string | undefined> {
-  try {
-    const meta = await api.request<Obj>({
-      method: 'GET',
-      path: pathOf(kind, namespace, name),
-      accept: METADATA_ONLY,
-    });
-    return meta?.metadata?.resourceVersion;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const meta = await getOrAbsent<Obj>(api, { path: pathOf(kind, namespace, name), accept: METADATA_ONLY });
+  return meta?.metadata?.resourceVersion;
 }
 
 /** The ClusterRole the operator binds to itself in each Space namespace that needs private TLS. */
