@@ -688,6 +688,7 @@ async function bigPhase(ctx: PhaseCtx, changed: ReturnType<typeof space>): Promi
     profile: bigProfile,
     cpu: bigCpu,
     perApp: perApp(bigCounts, bigW.apps.length),
+    reconciles: bigCounts.reconciles,
     memory: memBig,
     steady: steadyBig,
   };
