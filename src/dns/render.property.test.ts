@@ -54,7 +54,9 @@ function makeSpace(r: () => number, name: string): DnsSpace {
   const domain = r() < 0.8 ? `${name}.spaces.local` : r() < 0.5 ? 'corp.example' : 'shop.example';
   return {
     space: name,
-    namespace: r() < 0.8 ? name : `${name}-ns`,
+    // A Space's namespace never changes (it is the Space's name in the operator), and its Apps are
+    // those of that namespace; one Space here has a namespace of another name.
+    namespace: name === 'gamma' ? 'gamma-ns' : name,
     dnsDomain: domain,
     created: r() < 0.5 ? '2024-01-01T00:00:00Z' : '2024-01-02T00:00:00Z',
     apps: [],
@@ -277,5 +279,47 @@ describe('DnsRenderer: numbered pods follow the live hosts key, not only the App
       ['shop-web-2', 1],
       ['shop-web-1', 2],
     ]);
+  });
+});
+
+describe('DnsRenderer: a burst over many Apps (new Apps after the others, changes in place)', () => {
+  // What the bench's burst does to each Space between two renders: a few Apps are added (the
+  // youngest, so after the others), a few change in place (readiness, ClusterIP, pods), and now and
+  // then one goes; the renderer then redoes only those Apps (its output made from the previous one).
+  it.each([1, 2, 3])('renders what renderCoreDNS renders after every batch (seed %i)', (seed) => {
+    const r = prng(seed);
+    const renderer = new DnsRenderer();
+    const names = Array.from({ length: 40 }, (_, i) => `app${i}`);
+    let spaces: DnsSpace[] = SPACES.map((name) => ({ ...makeSpace(r, name), apps: [] }));
+    let previous: Record<string, string> | undefined;
+    let day = 0;
+    for (let batch = 0; batch < 60; batch++) {
+      spaces = spaces.map((sp) => {
+        if (r() < 0.3) return sp;
+        const apps = [...sp.apps];
+        for (let k = Math.floor(r() * 3); k > 0; k--) {
+          const name = names.find((n) => !apps.some((a) => a.name === n));
+          if (!name) break;
+          const created = new Date(Date.UTC(2025, 0, 1) + ++day * 60_000).toISOString();
+          apps.push({ ...makeApp(r, sp, name), created });
+        }
+        for (let k = Math.floor(r() * 3); k > 0 && apps.length > 0; k--) {
+          const at = Math.floor(r() * apps.length);
+          const a = apps[at]!;
+          const roll = r();
+          if (roll < 0.1) apps.splice(at, 1);
+          else if (roll < 0.5) apps[at] = { ...a, ready: !a.ready };
+          else if (roll < 0.7) apps[at] = { ...a, clusterIP: r() < 0.5 ? '10.96.0.9' : '10.96.0.1' };
+          else apps[at] = { ...a, processes: processes(r, a.name) };
+        }
+        return { ...sp, apps };
+      });
+      const opts: RenderOptions = { allowedSuffixes: ['example'], previous };
+      const full = renderCoreDNS(spaces, opts);
+      expect(renderer.render(spaces, opts)).toEqual(full);
+      for (const key of Object.keys(full.names)) expect(renderer.names(key)).toEqual(full.names[key]);
+      previous = r() < 0.9 ? full.data : previous;
+    }
+    expect(Object.keys(renderCoreDNS(spaces, {}).names).length).toBeGreaterThan(60);
   });
 });

@@ -73,20 +73,43 @@ interface Settings {
    * Space → `namespace/name` → numbered pods (discovery on). A Space's map is the same object while
    * its DnsSpace and its live hosts key are.
    */
-  instances: Map<string, Map<string, DnsInstance[]>>;
+  instances: Map<string, SpaceInstances>;
+}
+
+/** One App's numbered pods, and the DnsApp and numbers they were made from. */
+interface AppInstances {
+  key: string;
+  app: DnsApp;
+  numbers: Map<string, number>;
+  out: DnsInstance[];
 }
 
 /** A Space's numbered pods, and what they were made from. */
 interface SpaceInstances {
+  /** Unique among the renderer's outputs (numbered as made, with SpaceOut's). */
+  seq: number;
   source: DnsSpace;
   /** Where the numbers were read: the Space's last output (its live file), or the file parsed whole. */
   basis: SpaceOut | Map<string, number>;
-  /** By App key: its numbered pods, and the DnsApp and numbers they were made from. */
-  apps: Map<string, { app: DnsApp; numbers: Map<string, number>; out: DnsInstance[] }>;
-  out: Map<string, DnsInstance[]>;
+  /** Its Apps with discovery on, in the order of `source.apps`. */
+  list: AppInstances[];
+  /** App key → its place in `list`; shared as SpaceOut's `index` is (see `podsOf`). */
+  index: Map<string, number>;
+  /** The `seq` of the Space's previous numbered pods, and the App keys whose pods are another array. */
+  delta?: { from: number; keys: ReadonlySet<string> };
+}
+
+// An App's entry in the Space's numbered pods, if it has one.
+function entryOf(si: SpaceInstances, key: string): AppInstances | undefined {
+  const i = si.index.get(key);
+  const e = i === undefined ? undefined : si.list[i];
+  return e?.key === key ? e : undefined;
 }
 
 const NO_NUMBERS: Map<string, number> = new Map();
+const NO_KEYS: ReadonlySet<string> = new Set();
+/** The text of an App that was not there: no lines, names or zones. */
+const NO_TEXT: AppText = { hosts: '', txt: '', custom: [], bytes: 0, published: [] };
 
 /** A Space as rendered: its name, namespace and accepted domain (if any). */
 interface SpaceBlock {
@@ -118,14 +141,41 @@ interface NamesMemo {
   names: AppNames;
 }
 
-/** A Space as rendered: reused while its claims (the same SpaceClaims object) and share are the same. */
+/**
+ * A Space as rendered: reused while its claims (the same SpaceClaims object) and share are the
+ * same. Per App it keeps arrays in `claims.apps` order (the oldest first), found by key through
+ * `index` (see `placeOf`).
+ */
 interface SpaceOut {
+  /** Unique among the renderer's outputs (numbered as made). */
+  seq: number;
+  /**
+   * The output this one was made from (its `seq`) and the Apps whose text or names entry is not
+   * the same object in both; undefined: made whole.
+   */
+  delta?: { from: number; written: ReadonlySet<string>; names: readonly string[] };
   claims: SpaceClaims;
+  /**
+   * App key → its place in `claims.apps`. Outputs made from each other share it (a new App is
+   * added at its new place, and the places of the others do not move), so a place is only good
+   * once `placeOf` has checked the key there.
+   */
+  index: Map<string, number>;
+  /** Each App's text. */
+  texts: AppText[];
+  /** Each App's names entry. */
+  memos: NamesMemo[];
+  /** Each fitting App's numbered pods (discovery on). */
+  pods: (DnsInstance[] | undefined)[];
+  /** How many of `claims.apps` (the oldest) fit the share: the Apps written. */
+  fit: number;
+  /** Places of the fitting Apps, by key. */
+  order: number[];
   share: number;
   /** An App of the Space has discovery on: its lines follow its pods and their numbers (`inst`). */
   discovery: boolean;
-  /** The Space's numbered pods it was rendered with. */
-  inst: Map<string, DnsInstance[]> | undefined;
+  /** The Space's numbered pods it was rendered with (their `seq`). */
+  inst: number | undefined;
   /** Refused for the Space's share. */
   over: DnsConflict[];
   hosts: string;
@@ -133,13 +183,20 @@ interface SpaceOut {
   custom: string[];
   /** Its TXT records (discovery). */
   txt: string;
-  published: Record<string, string[]>;
   publishedApps: number;
   publishedNames: number;
-  instances: Record<string, DnsInstance[]>;
-  names: Map<string, NamesMemo>;
-  /** The texts of the Apps written (admitted within the share), by App key. */
-  written: Map<string, AppText>;
+}
+
+// The place of App `key` in the output's Apps, if it is there.
+function placeOf(o: SpaceOut, key: string): number | undefined {
+  const i = o.index.get(key);
+  return i !== undefined && o.claims.apps[i]?.key === key ? i : undefined;
+}
+
+// The text written for App `key` (none if it did not fit or is not there).
+function writtenText(o: SpaceOut, key: string): AppText | undefined {
+  const i = placeOf(o, key);
+  return i !== undefined && i < o.fit ? o.texts[i] : undefined;
 }
 
 const NO_CLAIMS: SpaceClaims = { apps: [], conflicts: [] };
@@ -165,6 +222,7 @@ export class DnsRenderer {
   /** App key → its Space, for the Apps of the last render. */
   #spaceOf = new Map<string, string>();
   #changed: readonly string[] = [];
+  #seq = 0;
 
   /** `resolve`: who gets which name; default the incremental ClaimCache (renderCoreDNS: resolveClaims). */
   constructor(opts: { resolve?: (spaces: DnsSpace[], opts: ClaimOptions) => SpacedClaims } = {}) {
@@ -211,9 +269,12 @@ export class DnsRenderer {
     return withLazy(
       { data, bytes, conflicts, shares: Object.fromEntries(blocks.map((b) => [b.space, share])) },
       {
-        published: () => merged(texts, (o) => Object.entries(o.published)),
-        names: () => merged(texts, (o) => [...o.names].map(([k, m]) => [k, m.names])),
-        instances: () => merged(texts, (o) => Object.entries(o.instances)),
+        published: () =>
+          merged(texts, (o, i) =>
+            i < o.fit && o.texts[i]!.published.length > 0 ? o.texts[i]!.published : undefined,
+          ),
+        names: () => merged(texts, (o, i) => o.memos[i]!.names),
+        instances: () => merged(texts, (o, i) => o.pods[i]),
       },
     );
   }
@@ -221,7 +282,9 @@ export class DnsRenderer {
   /** What the last render says about App `appKey` (`namespace/name`): as `render(…).names[appKey]`. */
   names(appKey: string): AppNames | undefined {
     const space = this.#spaceOf.get(appKey);
-    return space === undefined ? undefined : this.#outs.get(space)?.names.get(appKey)?.names;
+    const o = space === undefined ? undefined : this.#outs.get(space);
+    const i = o === undefined ? undefined : placeOf(o, appKey);
+    return i === undefined ? undefined : o!.memos[i]!.names;
   }
 
   /**
@@ -244,46 +307,108 @@ export class DnsRenderer {
   }
 
   // One Space's files, names and refusals; the previous ones while its claims, its share and its
-  // Apps' texts are the same.
+  // Apps' texts are the same. When the Space's Apps are those it had (by key, in the same order)
+  // and maybe some new ones after them, all within the share, it is made from the previous output,
+  // redoing only the Apps that changed (`#spaceOutFrom`).
   #spaceOut(s: Settings, sc: SpaceClaims, share: number, b: SpaceBlock): SpaceOut {
     const was = this.#outs.get(b.space);
-    const inst = s.instances.get(b.space);
+    const inst = s.instances.get(b.space)?.seq;
     if (was && stillHolds(was, sc, share, inst)) return was;
     // Each App's text once; the Apps admitted are the first (oldest) ones.
-    const texts = sc.apps.map((a) => this.#text(s, a));
+    const texts = this.#appTexts(s, sc, b.space, was, inst);
     const { fit, refused: over } = admitWithin(b.space, sc.apps, share, (i) => texts[i]!.bytes);
-    const sorted = fit.map((_, i) => i).sort((x, y) => compareStrings(fit[x]!.key, fit[y]!.key));
-    const published: Record<string, string[]> = {};
-    const instances: Record<string, DnsInstance[]> = {};
+    if (was && over.length === 0 && was.over.length === 0 && extends_(was, sc.apps))
+      return this.#spaceOutFrom(was, s, { sc, share, inst, texts });
+    const order = fit.map((_, i) => i).sort((x, y) => compareStrings(fit[x]!.key, fit[y]!.key));
+    const index = new Map<string, number>();
+    const pods: (DnsInstance[] | undefined)[] = [];
     let publishedApps = 0;
     let publishedNames = 0;
-    const written = new Map<string, AppText>();
-    for (let i = 0; i < fit.length; i++) {
-      const a = fit[i]!;
-      written.set(a.key, texts[i]!);
+    sc.apps.forEach((a, i) => {
+      index.set(a.key, i);
+      if (i >= fit.length) return;
       const mine = texts[i]!.published;
       if (mine.length > 0) {
-        published[a.key] = mine;
         publishedApps++;
         publishedNames += mine.length;
       }
-      if (discoveryOn(a)) instances[a.key] = instancesOf(s, a) ?? [];
-    }
+      pods[i] = discoveryOn(a) ? (instancesOf(s, a) ?? []) : undefined;
+    });
     return {
+      seq: ++this.#seq,
       claims: sc,
+      index,
+      texts,
+      memos: appNamesOf(sc, over, fit.length, texts, was),
+      pods,
+      fit: fit.length,
+      order,
       share,
       discovery: sc.apps.some(discoveryOn),
       inst,
       over,
-      hosts: `${HEADER}${sorted.map((i) => texts[i]!.hosts).join('')}`,
+      hosts: `${HEADER}${order.map((i) => texts[i]!.hosts).join('')}`,
       custom: fit.flatMap((_, i) => texts[i]!.custom).sort(compareStrings),
-      txt: sorted.map((i) => texts[i]!.txt).join(''),
-      published,
+      txt: order.map((i) => texts[i]!.txt).join(''),
       publishedApps,
       publishedNames,
-      instances,
-      names: appNamesOf(sc, over, published, was?.names),
-      written,
+    };
+  }
+
+  // Each App's text: the previous output's while the App (the same AdmittedApp at the same place)
+  // and, with discovery, its numbered pods are the same; else `#text`.
+  #appTexts(
+    s: Settings,
+    sc: SpaceClaims,
+    space: string,
+    was: SpaceOut | undefined,
+    inst: number | undefined,
+  ): AppText[] {
+    if (was === undefined) return sc.apps.map((a) => this.#text(s, a));
+    const texts: (AppText | undefined)[] = sc.apps.map((a, i) =>
+      was.claims.apps[i] === a ? was.texts[i] : undefined,
+    );
+    const moved = podsMoved(was, inst, s.instances.get(space));
+    if (moved === undefined) texts.fill(undefined);
+    else
+      for (const key of moved) {
+        const i = placeOf(was, key);
+        if (i !== undefined && i < texts.length) texts[i] = undefined;
+      }
+    return texts.map((t, i) => t ?? this.#text(s, sc.apps[i]!));
+  }
+
+  // The Space's output made from the previous one (`#spaceOut` checked that its Apps are the
+  // previous ones by key and place, maybe followed by new ones, and that all fit): only the Apps
+  // whose AdmittedApp or text is new are looked at.
+  #spaceOutFrom(
+    was: SpaceOut,
+    s: Settings,
+    next: { sc: SpaceClaims; share: number; inst: number | undefined; texts: AppText[] },
+  ): SpaceOut {
+    const { sc, texts } = next;
+    const redone = redoApps(was, s, sc, texts);
+    const order = withNewApps(was, sc.apps);
+    const same = redone.rewritten.size === 0 && order === was.order;
+    return {
+      seq: ++this.#seq,
+      delta: { from: was.seq, written: redone.rewritten, names: redone.renamed },
+      claims: sc,
+      index: was.index,
+      texts,
+      memos: redone.memos,
+      pods: redone.pods,
+      fit: sc.apps.length,
+      order,
+      share: next.share,
+      discovery: sc.apps.some(discoveryOn),
+      inst: next.inst,
+      over: was.over,
+      hosts: same ? was.hosts : `${HEADER}${order.map((i) => texts[i]!.hosts).join('')}`,
+      custom: redone.custom ? texts.flatMap((t) => t.custom).sort(compareStrings) : was.custom,
+      txt: same ? was.txt : order.map((i) => texts[i]!.txt).join(''),
+      publishedApps: redone.publishedApps,
+      publishedNames: redone.publishedNames,
     };
   }
 
@@ -365,16 +490,13 @@ export class DnsRenderer {
   // (each Space's file parsed again only when it changed); a Space's map is the previous one while
   // its DnsSpace and its numbers are.
   #instances(spaces: DnsSpace[], previous: Record<string, string>): Settings['instances'] {
-    const out: Settings['instances'] = new Map();
     const kept = new Map<string, SpaceInstances>();
     for (const sp of spaces) {
       const mine = this.#instancesOf(sp, previous);
-      if (!mine) continue;
-      kept.set(sp.space, mine);
-      out.set(sp.space, mine.out);
+      if (mine) kept.set(sp.space, mine);
     }
     this.#spaceInstances = kept;
-    return out;
+    return kept;
   }
 
   #instancesOf(sp: DnsSpace, previous: Record<string, string>): SpaceInstances | undefined {
@@ -384,7 +506,7 @@ export class DnsRenderer {
     const basis = this.#numbersBasis(sp.space, previous[hostsKey(sp.space)]);
     const was = this.#spaceInstances.get(sp.space);
     if (was?.source === sp && was.basis === basis) return was;
-    return spaceInstances(sp, apps, basis, was);
+    return spaceInstances(sp, apps, basis, was, ++this.#seq);
   }
 
   // Where a Space's numbers are read. The live file is usually the one last rendered: then each
@@ -404,26 +526,99 @@ export class DnsRenderer {
 }
 
 // The numbered pods of a Space's Apps with discovery on; an App keeps its previous ones while its
-// DnsApp and its numbers are the same objects.
+// DnsApp and its numbers are the same objects. An App with the same DnsApp at the place it had is
+// looked at again only when its numbers may have moved (`unmoved`).
 function spaceInstances(
   sp: DnsSpace,
   apps: DnsApp[],
   basis: SpaceInstances['basis'],
   was: SpaceInstances | undefined,
+  seq: number,
 ): SpaceInstances {
-  const mine: SpaceInstances = { source: sp, basis, apps: new Map(), out: new Map() };
-  for (const app of apps) {
-    const key = `${app.namespace}/${app.name}`;
-    const numbers = basis instanceof Map ? basis : writtenNumbers(basis.written.get(key));
-    const before = was?.apps.get(key);
-    const kept =
-      before?.app === app && before.numbers === numbers
-        ? before
-        : { app, numbers, out: instancesNow(app, numbers, before?.out) };
-    mine.apps.set(key, kept);
-    mine.out.set(key, kept.out);
+  if (was === undefined) {
+    const list = apps.map((app) => redoInstances(app, undefined, undefined, basis).kept);
+    return { seq, source: sp, basis, list, index: new Map(list.map((e, i) => [e.key, i])) };
   }
-  return mine;
+  const prev = was.list;
+  // The previous entries where they are; every other place is redone below.
+  const list: AppInstances[] = apps.map((_, i) => prev[i]!);
+  const keys = new Set<string>();
+  let sameKeys = apps.length >= prev.length;
+  for (const i of placesToRedo(apps, was, basis)) {
+    const redone = redoInstances(apps[i]!, prev[i], was, basis);
+    list[i] = redone.kept;
+    if (redone.moved) keys.add(redone.kept.key);
+    if (i < prev.length && prev[i]!.key !== redone.kept.key) sameKeys = false;
+  }
+  let index = was.index;
+  if (sameKeys) for (let i = prev.length; i < list.length; i++) index.set(list[i]!.key, i);
+  else {
+    index = new Map(list.map((e, i) => [e.key, i]));
+    for (const key of podsChanged(was, list, index)) keys.add(key);
+  }
+  return { seq, source: sp, basis, list, index, delta: { from: was.seq, keys } };
+}
+
+// The places of the Apps to look at: those without the same DnsApp at the same place as before,
+// and those whose numbers may have moved (every one when that is not known).
+function placesToRedo(
+  apps: readonly DnsApp[],
+  was: SpaceInstances,
+  basis: SpaceInstances['basis'],
+): number[] {
+  const moved = unmoved(was.basis, basis);
+  if (moved === undefined) return apps.map((_, i) => i);
+  const same = (i: number): boolean => was.list[i]?.app === apps[i];
+  const redo: number[] = [];
+  apps.forEach((_, i) => {
+    if (!same(i)) redo.push(i);
+  });
+  for (const key of moved) {
+    const i = entryOf(was, key) === undefined ? undefined : was.index.get(key);
+    if (i !== undefined && same(i)) redo.push(i);
+  }
+  return redo;
+}
+
+// An App's numbered pods at its place (`at`: the previous entry there): the previous entry for its
+// key while its DnsApp and numbers are the same; `moved` when its pods are another array.
+function redoInstances(
+  app: DnsApp,
+  at: AppInstances | undefined,
+  was: SpaceInstances | undefined,
+  basis: SpaceInstances['basis'],
+): { kept: AppInstances; moved: boolean } {
+  const key = at?.app === app ? at.key : `${app.namespace}/${app.name}`;
+  const before = at?.key === key ? at : was && entryOf(was, key);
+  const numbers = basis instanceof Map ? basis : writtenNumbers(writtenText(basis, key));
+  if (before === undefined)
+    return { kept: { key, app, numbers, out: appInstances(app, numbers) }, moved: true };
+  if (before.app === app && before.numbers === numbers) return { kept: before, moved: false };
+  const kept = { key, app, numbers, out: instancesNow(app, numbers, before.out) };
+  return { kept, moved: kept.out !== before.out };
+}
+
+// The App keys whose pods are not the previous array, and those that went.
+function podsChanged(
+  was: SpaceInstances,
+  list: readonly AppInstances[],
+  index: Map<string, number>,
+): string[] {
+  const out: string[] = [];
+  for (const e of list) if (entryOf(was, e.key)?.out !== e.out) out.push(e.key);
+  for (const e of was.list) if (!index.has(e.key)) out.push(e.key);
+  return out;
+}
+
+// The App keys whose numbers may read otherwise in `basis` than in `before` (undefined: any):
+// none from the same basis; from the output that followed `before`, those whose text it rewrote.
+function unmoved(
+  before: SpaceInstances['basis'],
+  basis: SpaceInstances['basis'],
+): ReadonlySet<string> | undefined {
+  if (before === basis) return NO_KEYS;
+  if (basis instanceof Map || before instanceof Map) return undefined;
+  return basis.delta?.from === before.seq ? basis.delta.written : undefined;
 }
 
 // An App's numbered pods; the previous array while they are the same (its text is then reused).
@@ -462,26 +657,55 @@ function changedApps(
   // Those that went first: an App that moved to another Space is set again below.
   for (const [space, old] of was) {
     const o = now.get(space);
-    if (o === old) continue;
-    const gone = [...old.names.keys()].filter((key) => !o?.names.has(key));
+    if (o === old || o?.delta?.from === old.seq) continue;
+    const gone = old.claims.apps
+      .map((a) => a.key)
+      .filter((key) => o === undefined || placeOf(o, key) === undefined);
     for (const key of gone) spaceOf.delete(key);
     out.push(...gone);
   }
   for (const [space, o] of now) {
     const old = was.get(space);
-    if (old === o) continue;
-    for (const [key, memo] of o.names) {
-      spaceOf.set(key, space);
-      if (old?.names.get(key) !== memo) out.push(key);
-    }
+    if (old !== o) out.push(...renamedIn(space, o, old, spaceOf));
   }
   return out;
 }
 
-// One record of every Space's entries (Spaces in name order, each Space's Apps in its order).
-function merged<T>(outs: readonly SpaceOut[], entries: (o: SpaceOut) => [string, T][]): Record<string, T> {
+// The Apps of a Space rendered again whose names entry is new (and where they are, in `spaceOf`).
+function renamedIn(
+  space: string,
+  o: SpaceOut,
+  old: SpaceOut | undefined,
+  spaceOf: Map<string, string>,
+): string[] {
+  // Made from the previous output: the same Apps and maybe new ones, whose entries it knows.
+  const known = old !== undefined && o.delta?.from === old.seq ? o.delta.names : undefined;
+  if (known !== undefined) {
+    for (const key of known) spaceOf.set(key, space);
+    return [...known];
+  }
+  const out: string[] = [];
+  o.claims.apps.forEach(({ key }, i) => {
+    spaceOf.set(key, space);
+    const at = old === undefined ? undefined : placeOf(old, key);
+    if (at === undefined || old!.memos[at] !== o.memos[i]) out.push(key);
+  });
+  return out;
+}
+
+// One record of every Space's entries (Spaces in name order, each Space's Apps in its order), those
+// `entry` gives.
+function merged<T>(
+  outs: readonly SpaceOut[],
+  entry: (o: SpaceOut, i: number) => T | undefined,
+): Record<string, T> {
   const out: Record<string, T> = {};
-  for (const o of outs) for (const [k, v] of entries(o)) out[k] = v;
+  for (const o of outs) {
+    o.claims.apps.forEach((a, i) => {
+      const v = entry(o, i);
+      if (v !== undefined) out[a.key] = v;
+    });
+  }
   return out;
 }
 
@@ -504,26 +728,49 @@ function withLazy<B extends object, L extends Record<string, unknown>>(
   return base as B & L;
 }
 
-// Each App's names; the previous object while its admission and refusals are the same ones.
+// Each App's names (in `sc.apps` order); the previous object while its admission and refusals
+// are the same ones.
 function appNamesOf(
   sc: SpaceClaims,
   over: DnsConflict[],
-  published: Record<string, string[]>,
-  was: Map<string, NamesMemo> | undefined,
-): Map<string, NamesMemo> {
+  fit: number,
+  texts: readonly AppText[],
+  was: SpaceOut | undefined,
+): NamesMemo[] {
   const refusedOf = byApp(over.length === 0 ? sc.conflicts : [...sc.conflicts, ...over]);
-  const out = new Map<string, NamesMemo>();
-  for (const a of sc.apps) {
-    const refused = refusedOf.get(a.key) ?? [];
-    const mine = published[a.key];
-    const memo = was?.get(a.key);
-    const same = memo?.admitted === a && memo.published === mine && sameList(memo.refused, refused);
-    out.set(
-      a.key,
-      same ? memo : { admitted: a, published: mine, refused, names: appNames(mine ?? [], refused) },
-    );
+  return sc.apps.map((a, i) => {
+    const mine = i < fit && texts[i]!.published.length > 0 ? texts[i]!.published : undefined;
+    const at = was === undefined ? undefined : placeOf(was, a.key);
+    return nameMemo(a, mine, refusedOf.get(a.key) ?? [], at === undefined ? undefined : was!.memos[at]);
+  });
+}
+
+// An App's names: `memo` while its admission, published names and refusals are the same ones.
+function nameMemo(
+  a: AdmittedApp,
+  published: string[] | undefined,
+  refused: DnsConflict[],
+  memo: NamesMemo | undefined,
+): NamesMemo {
+  if (memo?.admitted === a && memo.published === published && sameList(memo.refused, refused)) return memo;
+  return { admitted: a, published, refused, names: appNames(published ?? [], refused) };
+}
+
+// The Space's Apps are the previous output's (by key, in the same order), maybe followed by new
+// ones (keys it did not have).
+function extends_(was: SpaceOut, apps: readonly AdmittedApp[]): boolean {
+  const before = was.claims.apps;
+  if (apps.length < before.length) return false;
+  for (let i = 0; i < before.length; i++)
+    if (apps[i] !== before[i] && apps[i]!.key !== before[i]!.key) return false;
+  if (apps.length === before.length) return true;
+  const added = new Set<string>();
+  for (let i = before.length; i < apps.length; i++) {
+    const key = apps[i]!.key;
+    if (placeOf(was, key) !== undefined || added.has(key)) return false;
+    added.add(key);
   }
-  return out;
+  return true;
 }
 
 /** Conflicts by App key (those of a Space's domain have none). */
@@ -589,15 +836,113 @@ function publishedNames(s: Settings, a: AdmittedApp): string[] {
 
 // A Space's output holds while its claims and share are the same, and with discovery its
 // numbered pods too.
-const stillHolds = (
+const stillHolds = (was: SpaceOut, sc: SpaceClaims, share: number, inst: number | undefined): boolean =>
+  was.claims === sc && was.share === share && (!was.discovery || was.inst === inst);
+
+// The App keys whose numbered pods may differ from those `was` was rendered with: none with the
+// same ones, those of the numbered pods' delta when made from them, else undefined (any).
+function podsMoved(
   was: SpaceOut,
-  sc: SpaceClaims,
-  share: number,
-  inst: Map<string, DnsInstance[]> | undefined,
-): boolean => was.claims === sc && was.share === share && (!was.discovery || was.inst === inst);
+  inst: number | undefined,
+  si: SpaceInstances | undefined,
+): ReadonlySet<string> | undefined {
+  if (was.inst === inst) return NO_KEYS;
+  return si?.delta !== undefined && si.delta.from === was.inst ? si.delta.keys : undefined;
+}
+
+/** What `redoApps` redid. */
+interface Redone {
+  memos: NamesMemo[];
+  pods: (DnsInstance[] | undefined)[];
+  /** Apps whose text is new. */
+  rewritten: Set<string>;
+  /** Apps whose names entry is new. */
+  renamed: string[];
+  publishedApps: number;
+  publishedNames: number;
+  /** A custom domain may have come or gone. */
+  custom: boolean;
+}
+
+// The previous output's per-App entries, redone for the Apps whose AdmittedApp or text is new.
+function redoApps(was: SpaceOut, s: Settings, sc: SpaceClaims, texts: AppText[]): Redone {
+  const r: Redone = {
+    memos: [...was.memos],
+    pods: [...was.pods],
+    rewritten: new Set(),
+    renamed: [],
+    publishedApps: was.publishedApps,
+    publishedNames: was.publishedNames,
+    custom: false,
+  };
+  let refusedOf: Map<string, DnsConflict[]> | undefined;
+  for (let i = 0; i < sc.apps.length; i++) {
+    const a = sc.apps[i]!;
+    if (a === was.claims.apps[i] && texts[i] === was.texts[i]) continue;
+    refusedOf ??= byApp(sc.conflicts);
+    redoApp(r, i, { a, text: texts[i]!, old: was.texts[i], memo: was.memos[i] }, s, refusedOf);
+  }
+  return r;
+}
+
+function redoApp(
+  r: Redone,
+  i: number,
+  now: { a: AdmittedApp; text: AppText; old: AppText | undefined; memo: NamesMemo | undefined },
+  s: Settings,
+  refusedOf: Map<string, DnsConflict[]>,
+): void {
+  const { a, text, old = NO_TEXT } = now;
+  if (text !== old) {
+    r.rewritten.add(a.key);
+    if (text.custom.length > 0 || old.custom.length > 0) r.custom = true;
+  }
+  const mine = text.published.length > 0 ? text.published : undefined;
+  countPublished(r, old.published, -1);
+  countPublished(r, text.published, 1);
+  r.pods[i] = discoveryOn(a) ? (instancesOf(s, a) ?? []) : undefined;
+  const memo = nameMemo(a, mine, refusedOf.get(a.key) ?? [], now.memo);
+  if (memo !== now.memo) {
+    r.memos[i] = memo;
+    r.renamed.push(a.key);
+  }
+}
+
+// Counts (sign 1) or uncounts (-1) an App's published names.
+function countPublished(r: Redone, published: readonly string[], sign: 1 | -1): void {
+  if (published.length === 0) return;
+  r.publishedApps += sign;
+  r.publishedNames += sign * published.length;
+}
+
+// The previous output's order (places by key) with the new Apps (after its own) in theirs; the
+// shared index learns their places.
+function withNewApps(was: SpaceOut, apps: readonly AdmittedApp[]): number[] {
+  const from = was.claims.apps.length;
+  if (apps.length === from) return was.order;
+  const order = [...was.order];
+  for (let i = from; i < apps.length; i++) {
+    const key = apps[i]!.key;
+    was.index.set(key, i);
+    order.splice(firstKeyAfter(order, apps, key), 0, i);
+  }
+  return order;
+}
+
+// Where `key` goes in `order` (places of `apps`, by key).
+function firstKeyAfter(order: readonly number[], apps: readonly AdmittedApp[], key: string): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareStrings(apps[order[mid]!]!.key, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 const instancesOf = (s: Settings, a: AdmittedApp): DnsInstance[] | undefined =>
-  s.instances.get(a.space)?.get(a.key);
+  s.instances.get(a.space) === undefined ? undefined : entryOf(s.instances.get(a.space)!, a.key)?.out;
 
 const discoveryOn = (a: AdmittedApp): boolean => (a.app.processes ?? []).length > 0;
 
