@@ -19,7 +19,9 @@
 // is the same DnsSpace object.
 import { isIP } from 'node:net';
 import {
-  resolveClaims,
+  claimApps,
+  claimDomains,
+  type DomainClaims,
   type AdmittedApp,
   type Claim,
   type ClaimKind,
@@ -74,6 +76,20 @@ interface SpaceState {
   /** Its Apps' custom claims (they compete with every Space's). */
   custom: { item: Item; name: string }[];
   result: SpaceClaims;
+  /** Each name (takenKey) of its Apps → the oldest claimant's key, as of its last answer. */
+  taken: Map<string, string>;
+  /** How its Apps differ from those of the state it was made from; undefined: made whole. */
+  change?: Change;
+}
+
+/** The Items of a Space's new DnsApps, and those of the DnsApps it no longer has. */
+interface Change {
+  fresh: Item[];
+  gone: Item[];
+  /** The Judged each gone Item had. */
+  judgedBefore: Map<Item, Judged | undefined>;
+  /** The state's Items before. */
+  items: Item[];
 }
 
 // Unknown creation times sort last (youngest), as in claims.ts.
@@ -93,7 +109,7 @@ const EMPTY: SpaceClaims = { apps: [], conflicts: [] };
 
 export class ClaimCache {
   #context = '';
-  #domains: { domains: string[]; conflicts: DnsConflict[] } = { domains: [], conflicts: [] };
+  #decided: DomainClaims = claimDomains([], { clusterDomain: 'cluster.local', foreignZones: [] });
   #spaces = new Map<string, SpaceState>();
   /** Custom name → its oldest claimant. */
   #holders = new Map<string, Item>();
@@ -105,16 +121,17 @@ export class ClaimCache {
     // A Space that came or went changes the context (everything is dropped); so does a new domain.
     const contextMoved = this.#setContext(spaces, opts);
     const changed = spaces.filter((sp) => this.#spaces.get(sp.space)?.source !== sp);
-    const fresh = this.#judgeChanged(changed, spaces, opts);
+    const fresh = this.#judgeChanged(changed, spaces);
     const customMoved = this.#store(fresh) || contextMoved;
     if (customMoved) this.#indexCustom();
     const again = new Set(fresh);
     for (const st of this.#spaces.values()) {
-      if (again.has(st) || (customMoved && st.custom.length > 0)) this.#answerSpace(st);
+      const custom = customMoved && st.custom.length > 0;
+      if (again.has(st) || custom) this.#answerSpace(st, custom);
     }
     const out = new Map<string, SpaceClaims>();
     for (const sp of spaces) out.set(sp.space, this.#spaces.get(sp.space)?.result ?? EMPTY);
-    return { domains: this.#domains.domains, domainConflicts: this.#domains.conflicts, spaces: out };
+    return { domains: this.#decided.domains, domainConflicts: [...this.#decided.conflicts], spaces: out };
   }
 
   // Keeps the changed Spaces; true when custom domains may have changed hands (a Space that had or
@@ -142,11 +159,7 @@ export class ClaimCache {
     ]);
     if (context === this.#context) return false;
     this.#context = context;
-    const domains = resolveClaims(
-      spaces.map((s) => ({ ...s, apps: [] })),
-      opts,
-    );
-    this.#domains = { domains: domains.domains, conflicts: domains.conflicts };
+    this.#decided = claimDomains(spaces, opts);
     this.#spaces.clear();
     this.#holders.clear();
     return true;
@@ -154,33 +167,22 @@ export class ClaimCache {
 
   // The changed Spaces with their Apps oldest first and every App's judgement: the cached one while
   // it holds, else judged again (judgeStale).
-  #judgeChanged(changed: DnsSpace[], spaces: DnsSpace[], opts: ClaimOptions): SpaceState[] {
+  #judgeChanged(changed: DnsSpace[], spaces: DnsSpace[]): SpaceState[] {
     const stale: Stale[] = [];
     const states = changed.map((sp) => this.#reuse(sp, stale));
-    judgeStale(stale, spaces, opts);
-    for (const st of states) st.custom = customClaims(st);
+    judgeStale(stale, spaces, this.#decided);
+    for (const st of states) st.custom = sameCustom(st) ? st.custom : customClaims(st);
     return states;
   }
 
   // A changed Space with its Apps oldest first and the judgements that still hold; the others are
-  // added to `stale`.
+  // added to `stale`. Made from the previous state when its Apps are those of the previous DnsSpace
+  // with some replaced, added or gone (`changeOf`), else whole.
   #reuse(sp: DnsSpace, stale: Stale[]): SpaceState {
     const was = this.#spaces.get(sp.space);
-    const items = ordered(sp, was?.items ?? []);
-    const judged = new Map<string, Judged>();
-    for (const item of items) {
-      const hit = cached(was?.judged.get(item.key), item, sp);
-      if ('judged' in hit) judged.set(item.key, hit.judged);
-      else stale.push({ item, sig: hit.sig, judged });
-    }
-    return {
-      source: sp,
-      items,
-      judged,
-      answers: was?.answers ?? [],
-      custom: [],
-      result: was?.result ?? EMPTY,
-    };
+    const change = was === undefined ? undefined : changeOf(was, sp);
+    if (was !== undefined && change !== undefined) return changedState(was, sp, change, stale);
+    return wholeState(was, sp, stale);
   }
 
   // Every custom name's oldest claimant, over every Space.
@@ -196,7 +198,10 @@ export class ClaimCache {
 
   // The Space's Apps with their names minus those an older App holds; the previous SpaceClaims
   // object when every App's answer is the previous one.
-  #answerSpace(st: SpaceState): void {
+  #answerSpace(st: SpaceState, whole: boolean): void {
+    const change = st.change;
+    st.change = undefined;
+    if (!whole && change !== undefined && this.#answerChange(st, change)) return;
     const taken = new Map<string, string>();
     const answers: Answer[] = [];
     let same = st.answers.length === st.items.length;
@@ -209,10 +214,55 @@ export class ClaimCache {
       answers.push(answer);
     });
     st.answers = answers;
+    st.taken = taken;
     if (same) return;
     const conflicts: DnsConflict[] = [];
     for (const a of answers) conflicts.push(...a.conflicts);
     st.result = { apps: answers.map((a) => a.admitted), conflicts };
+  }
+
+  // Answers only the Apps that changed, when that gives the same answers as a whole pass: each new
+  // DnsApp replaces one at the same place with the same judgement (so the same names; it holds
+  // those it held), or comes after every other App (the youngest: it claims after them). Else
+  // false, and nothing is changed.
+  #answerChange(st: SpaceState, change: Change): boolean {
+    const places = replacedPlaces(st, change);
+    if (places === undefined) return false;
+    const answers = [...st.answers];
+    let same = true;
+    for (const [i, item] of places) {
+      const was = this.#answered.get(item);
+      const answer =
+        i < answers.length
+          ? this.#answerHeld(item, st.judged.get(item.key)!, st.taken, was)
+          : this.#answer(item, st.judged.get(item.key)!, st.taken, was);
+      if (answer !== was) this.#answered.set(item, answer);
+      if (answer !== answers[i]) same = false;
+      answers[i] = answer;
+    }
+    st.answers = answers;
+    if (!same) {
+      const conflicts: DnsConflict[] = [];
+      for (const a of answers) conflicts.push(...a.conflicts);
+      st.result = { apps: answers.map((a) => a.admitted), conflicts };
+    }
+    return true;
+  }
+
+  // An App's answer against the names of every App of its Space (`taken` after all of them): it
+  // keeps the names it holds itself.
+  #answerHeld(item: Item, judged: Judged, taken: Map<string, string>, cached: Answer | undefined): Answer {
+    const lostTo: [Claim, string][] = [];
+    judged.claims.forEach((c, i) => {
+      if (c.kind === 'custom') {
+        const holder = this.#holders.get(c.name);
+        if (holder && holder.id !== item.id) lostTo.push([c, holder.key]);
+        return;
+      }
+      const holder = taken.get(judged.keys[i]!);
+      if (holder !== undefined && holder !== item.key) lostTo.push([c, holder]);
+    });
+    return this.#answerOf(item, judged, lostTo, cached);
   }
 
   #answer(item: Item, judged: Judged, taken: Map<string, string>, cached: Answer | undefined): Answer {
@@ -228,6 +278,10 @@ export class ClaimCache {
       if (holder === undefined) taken.set(tk, item.key);
       else lostTo.push([c, holder]);
     });
+    return this.#answerOf(item, judged, lostTo, cached);
+  }
+
+  #answerOf(item: Item, judged: Judged, lostTo: [Claim, string][], cached: Answer | undefined): Answer {
     const lost = lostTo.length === 0 ? '' : lostTo.map(([c, h]) => `${c.name}\u0000${h}`).join('\u0001');
     if (cached?.judged === judged && cached.lost === lost && cached.source === item.app) return cached;
     return {
@@ -240,6 +294,121 @@ export class ClaimCache {
   }
 }
 
+// A changed Space made whole: its Apps oldest first (the previous Items of the same DnsApps kept),
+// and the judgements that still hold (the others are added to `stale`).
+function wholeState(was: SpaceState | undefined, sp: DnsSpace, stale: Stale[]): SpaceState {
+  const items = ordered(sp, was?.items ?? []);
+  const judged = new Map<string, Judged>();
+  for (const item of items) {
+    const hit = cached(was?.judged.get(item.key), item, sp);
+    if ('judged' in hit) judged.set(item.key, hit.judged);
+    else stale.push({ item, sig: hit.sig, judged });
+  }
+  return {
+    source: sp,
+    items,
+    judged,
+    answers: was?.answers ?? [],
+    custom: [],
+    result: was?.result ?? EMPTY,
+    taken: new Map(),
+  };
+}
+
+// How the Space's DnsApps differ from those of its previous state, place by place (a DnsApp that
+// only moved is neither gone nor fresh: it keeps its Item); undefined when an App went whose Item
+// cannot be found, or a DnsApp is there twice.
+function changeOf(was: SpaceState, sp: DnsSpace): Change | undefined {
+  const before = was.source.apps;
+  let goneApps: DnsApp[] = [];
+  let freshApps: DnsApp[] = [];
+  for (let i = 0; i < Math.max(before.length, sp.apps.length); i++) {
+    if (before[i] === sp.apps[i]) continue;
+    if (i < before.length) goneApps.push(before[i]!);
+    if (i < sp.apps.length) freshApps.push(sp.apps[i]!);
+  }
+  if (goneApps.length > 0 && freshApps.length > 0) {
+    const g = new Set(goneApps);
+    const f = new Set(freshApps);
+    if (f.size !== freshApps.length) return undefined;
+    goneApps = goneApps.filter((a) => !f.has(a));
+    freshApps = freshApps.filter((a) => !g.has(a));
+  }
+  const gone: Item[] = [];
+  for (const app of goneApps) {
+    const item = findItem(was.items, itemOf(sp.space, app));
+    if (item === undefined) return undefined;
+    gone.push(item);
+  }
+  const judgedBefore = new Map(gone.map((it) => [it, was.judged.get(it.key)]));
+  return { fresh: freshApps.map((app) => itemOf(sp.space, app)), gone, judgedBefore, items: was.items };
+}
+
+// The Item of `probe`'s DnsApp in `items` (oldest first), found by age.
+function findItem(items: readonly Item[], probe: Item): Item | undefined {
+  const at = firstAfter(items as Item[], probe, 0) - 1;
+  return at >= 0 && items[at]!.app === probe.app ? items[at] : undefined;
+}
+
+// The previous state's Items without the gone ones and with the fresh ones at their places by age;
+// its judgements for them (the stale ones are added to `stale`), and its answers for the others.
+function changedState(was: SpaceState, sp: DnsSpace, change: Change, stale: Stale[]): SpaceState {
+  const gone = new Set(change.gone);
+  let items = gone.size === 0 ? [...was.items] : was.items.filter((it) => !gone.has(it));
+  for (const it of change.fresh) items.splice(firstAfter(items, it, 0), 0, it);
+  if (change.fresh.length === 0 && gone.size === 0) items = was.items;
+  // The judgements by key are the previous state's map, changed in place (it is no longer used).
+  const judged = was.judged;
+  const freshKeys = new Set(change.fresh.map((it) => it.key));
+  for (const it of change.gone) if (!freshKeys.has(it.key)) judged.delete(it.key);
+  for (const item of change.fresh) {
+    const hit = cached(judged.get(item.key), item, sp);
+    if ('judged' in hit) judged.set(item.key, hit.judged);
+    else stale.push({ item, sig: hit.sig, judged });
+  }
+  return {
+    source: sp,
+    items,
+    judged,
+    answers: was.answers,
+    custom: was.custom,
+    result: was.result,
+    taken: was.taken,
+    change,
+  };
+}
+
+// A state made from the previous one keeps its custom claims when neither they nor any App that
+// came or went has one.
+function sameCustom(st: SpaceState): boolean {
+  const change = st.change;
+  if (change === undefined || st.custom.length > 0) return false;
+  const custom = (j: Judged | undefined): boolean => (j?.claims ?? []).some((c) => c.kind === 'custom');
+  return (
+    !change.fresh.some((it) => custom(st.judged.get(it.key))) &&
+    !change.gone.some((it) => custom(change.judgedBefore.get(it)))
+  );
+}
+
+// The places (in the state's Items) of the Apps to answer again, when answering only them gives
+// the same answers as a whole pass: every fresh Item replaces a gone one of its key at the same
+// place with the same Judged, or comes after every previous Item. Undefined otherwise.
+function replacedPlaces(st: SpaceState, change: Change): [number, Item][] | undefined {
+  if (change.items.length !== st.answers.length) return undefined;
+  const goneBy = new Map(change.gone.map((it) => [it.key, it]));
+  const places: [number, Item][] = [];
+  for (const item of change.fresh) {
+    const i = firstAfter(st.items, item, 0) - 1;
+    const g = goneBy.get(item.key);
+    goneBy.delete(item.key);
+    const replaces =
+      g !== undefined && change.items[i] === g && change.judgedBefore.get(g) === st.judged.get(item.key);
+    if (!replaces && (g !== undefined || i < change.items.length)) return undefined;
+    places.push([i, item]);
+  }
+  return goneBy.size === 0 ? places.sort((x, y) => x[0] - y[0]) : undefined;
+}
+
 /** An App to judge again, and where its judgement goes. */
 interface Stale {
   item: Item;
@@ -247,17 +416,17 @@ interface Stale {
   judged: Map<string, Judged>;
 }
 
-// Judged by resolveClaims on the stale Apps together (every Space present: their domains decide
-// what an App may use); Apps that refuse each other a name there (name-taken) are judged again
-// one by one, alone.
-function judgeStale(stale: Stale[], spaces: DnsSpace[], opts: ClaimOptions): void {
+// Judged on the stale Apps together, against the Space domains decided (claimApps); Apps that
+// refuse each other a name there (name-taken) are judged again one by one, alone.
+function judgeStale(stale: Stale[], spaces: DnsSpace[], decided: DomainClaims): void {
   if (stale.length === 0) return;
+  const byName = new Map(spaces.map((s) => [s.space, s]));
   const judge = (batch: Item[]): Claims => {
     const extra = new Map<string, DnsApp[]>();
     for (const it of batch) extra.set(it.space, [...(extra.get(it.space) ?? []), it.app]);
-    return resolveClaims(
-      spaces.map((s) => ({ ...s, apps: extra.get(s.space) ?? [] })),
-      opts,
+    return claimApps(
+      decided,
+      [...extra].map(([space, apps]) => ({ ...byName.get(space)!, apps })),
     );
   };
   const together = indexed(judge(stale.map((x) => x.item)));

@@ -108,6 +108,21 @@ const takenKey = (s: DnsSpace, name: string, kind: ClaimKind): string =>
   kind === 'discovery' ? `${s.space}\u0000${name}` : name;
 
 export function resolveClaims(spaces: DnsSpace[], opts: ClaimOptions): Claims {
+  return claimApps(claimDomains(spaces, opts), spaces);
+}
+
+/** The Spaces' domains decided (step 1), to judge Apps against (`claimApps`) as often as needed. */
+export interface DomainClaims {
+  /** Accepted Space domains, sorted. */
+  domains: string[];
+  /** Refused Space domains. */
+  conflicts: readonly DnsConflict[];
+  /** What the Apps are judged against (never changed by `claimApps`). */
+  readonly ctx: Readonly<Context>;
+}
+
+/** Step 1: the Spaces claim their dnsDomain, oldest first. */
+export function claimDomains(spaces: readonly DnsSpace[], opts: ClaimOptions): DomainClaims {
   const ctx: Context = {
     reserved: reservedZones(opts.clusterDomain),
     foreign: opts.foreignZones.map(normalizeName),
@@ -120,7 +135,15 @@ export function resolveClaims(spaces: DnsSpace[], opts: ClaimOptions): Claims {
     (a, b) => compareStrings(age(a.created), age(b.created)) || compareStrings(a.space, b.space),
   );
   for (const s of bySpaceAge) claimDomain(ctx, s);
+  return { domains: [...ctx.domains.keys()].sort(compareStrings), conflicts: ctx.conflicts, ctx };
+}
 
+/**
+ * Step 2: the Apps of `spaces` claim their names, oldest first, against the domains decided by
+ * `claimDomains` (over every Space: a Space without Apps to judge may be left out of `spaces`).
+ */
+export function claimApps(decided: DomainClaims, spaces: readonly DnsSpace[]): Claims {
+  const ctx: Context = { ...decided.ctx, taken: new Map(), conflicts: [...decided.conflicts] };
   const apps = spaces.flatMap((s) => s.apps.map((app) => ({ space: s, app })));
   apps.sort(
     (a, b) =>
@@ -130,7 +153,7 @@ export function resolveClaims(spaces: DnsSpace[], opts: ClaimOptions): Claims {
       compareStrings(a.app.name, b.app.name),
   );
   const admitted = apps.map(({ space, app }) => admitApp(ctx, space, app));
-  return { domains: [...ctx.domains.keys()].sort(compareStrings), apps: admitted, conflicts: ctx.conflicts };
+  return { domains: decided.domains, apps: admitted, conflicts: ctx.conflicts };
 }
 
 function claimDomain(ctx: Context, s: DnsSpace): void {
