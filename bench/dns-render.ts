@@ -70,6 +70,14 @@ function world(spaceCount: number): World {
     services: (ns) => list(w.services, ns),
     endpointSlices: (ns) => list(w.slices, ns),
     pods: () => [],
+    // As the DNS controller's informers answer: by key, and a Service's slices by index (each
+    // App's one slice is stored under its name).
+    app: (ns, name) => w.apps.byNs.get(ns)?.get(name),
+    service: (ns, name) => w.services.byNs.get(ns)?.get(name),
+    endpointSlicesOf: (ns, svc) => {
+      const slice = w.slices.byNs.get(ns)?.get(svc);
+      return slice ? [slice] : [];
+    },
   };
   return w;
 }

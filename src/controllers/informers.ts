@@ -26,6 +26,7 @@ import {
   type Logger,
 } from '../engine/index.ts';
 import { APP_LABEL } from '../model/labels.ts';
+import { SLICES_BY_SERVICE, sliceService } from '../dns/snapshot.ts';
 import { slimChild, slimCommon, slimEndpointSlice, slimIngress, slimNode, slimPod } from './slim.ts';
 
 type Named<T> = T & KubernetesObject & { metadata: { name: string } };
@@ -77,6 +78,7 @@ export function makeInformers(
     path: string,
     labelSelector?: string,
     transform: (obj: KubernetesObject) => KubernetesObject = base,
+    indexers?: Record<string, (obj: T) => string[]>,
   ): Informer<T> =>
     new Informer<T>({
       api,
@@ -87,6 +89,7 @@ export function makeInformers(
       clock,
       transform: (o) => intern(transform(o)) as T,
       ...(labelSelector ? { labelSelector } : {}),
+      ...(indexers ? { indexers } : {}),
     });
   return {
     spaces: mk('spaces', crPath('spaces')),
@@ -97,11 +100,13 @@ export function makeInformers(
     // EndpointSlices of Apps (they carry their Service's labels).
     services: mk('services', '/api/v1/services', undefined, child),
     ingresses: mk('ingresses', '/apis/networking.k8s.io/v1/ingresses', undefined, slimIngress),
-    endpointSlices: mk(
+    endpointSlices: mk<Named<V1EndpointSlice>>(
       'endpointslices',
       '/apis/discovery.k8s.io/v1/endpointslices',
       APP_LABEL,
       slimEndpointSlice,
+      // The DNS render reads one Service's slices (snapshot.ts).
+      { [SLICES_BY_SERVICE]: sliceService },
     ),
     // Every policy: the exposure report judges all of them, not only ours.
     networkPolicies: mk('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies', undefined, child),

@@ -3,9 +3,9 @@
 //
 // Who gets a name splits in three. What an App may claim at all (syntax, reserved zones, allowed
 // suffixes, which Space domain a name is in) depends on the App, its Space and the accepted Space
-// domains only: it is judged by `resolveClaims` on that App alone and cached per App, keyed by the
-// DnsApp object (informer objects are replaced, never changed in place) and a signature of its
-// Space and of the domain context. Whether an older App holds a name first then depends on the
+// domains only: it is judged (`claimApps`, against the Space domains decided once per domain
+// context by `claimDomains`) and cached per App, keyed by the DnsApp object (informer objects are
+// replaced, never changed in place) and a signature of its Space and of the domain context. Whether an older App holds a name first then depends on the
 // kind of name:
 // - a name in the Space's own domain, or in its app.localspace, can only be claimed by Apps of
 //   the same Space (any other App is refused it while judged), so it is decided inside the Space;
@@ -15,8 +15,13 @@
 // custom domains changed hands), and hands back the previous SpaceClaims object of every other
 // Space, which lets the renderer reuse its work per Space. The capture rule stays exactly
 // `resolveClaims`'s: the oldest App that may claim a name has it (render.property.test.ts).
-// Input contract (as the snapshot hands it over): Space names are unique, and an unchanged Space
-// is the same DnsSpace object.
+// Inside a changed Space, the work is that of the Apps that changed (issue 21): its DnsApps are
+// compared place by place with the previous DnsSpace's (`changeOf`); the Items of the others are
+// kept where they are, and when every new DnsApp replaces one at the same place with the same
+// judgement, or is the youngest, only those are answered (`#answerChange`, against the Space's
+// names as its last answer left them). Anything else answers the whole Space again.
+// Input contract (as the snapshot hands it over): Space names are unique, an unchanged Space is
+// the same DnsSpace object, and a Space's Apps are those of its namespace (no key twice).
 import { isIP } from 'node:net';
 import {
   claimApps,
@@ -216,9 +221,7 @@ export class ClaimCache {
     st.answers = answers;
     st.taken = taken;
     if (same) return;
-    const conflicts: DnsConflict[] = [];
-    for (const a of answers) conflicts.push(...a.conflicts);
-    st.result = { apps: answers.map((a) => a.admitted), conflicts };
+    st.result = resultOf(answers);
   }
 
   // Answers only the Apps that changed, when that gives the same answers as a whole pass: each new
@@ -241,11 +244,7 @@ export class ClaimCache {
       answers[i] = answer;
     }
     st.answers = answers;
-    if (!same) {
-      const conflicts: DnsConflict[] = [];
-      for (const a of answers) conflicts.push(...a.conflicts);
-      st.result = { apps: answers.map((a) => a.admitted), conflicts };
-    }
+    if (!same) st.result = resultOf(answers);
     return true;
   }
 
@@ -292,6 +291,13 @@ export class ClaimCache {
       conflicts: conflictsOf(item, judged, lostTo),
     };
   }
+}
+
+// A Space's answer: its Apps as admitted, and their refusals, in age order.
+function resultOf(answers: readonly Answer[]): SpaceClaims {
+  const conflicts: DnsConflict[] = [];
+  for (const a of answers) if (a.conflicts.length > 0) conflicts.push(...a.conflicts);
+  return { apps: answers.map((a) => a.admitted), conflicts };
 }
 
 // A changed Space made whole: its Apps oldest first (the previous Items of the same DnsApps kept),

@@ -205,9 +205,13 @@ const NO_CLAIMS: SpaceClaims = { apps: [], conflicts: [] };
  * `renderCoreDNS` that remembers its work: a render recomputes only the Spaces whose claims
  * changed (the resolver hands back the same SpaceClaims object for the others, see claimcache.ts)
  * or whose share of the budget moved, and in them only the Apps that changed (each App's lines and
- * bytes are cached per AdmittedApp). Inputs are never changed in place (a changed App is a new
- * DnsApp object, as the informers replace theirs), so an unchanged object is the same object. The
- * output is exactly `renderCoreDNS`'s (render.property.test.ts).
+ * bytes are cached per AdmittedApp). A Space's output keeps its per-App parts in arrays by place;
+ * while its Apps keep their places (some replaced, new ones after them, all within its share) the
+ * next output is made from it, looking only at the places whose AdmittedApp or numbered pods are
+ * new (`#spaceOutFrom`); the numbered pods likewise (`spaceInstances`). Inputs are never changed
+ * in place (a changed App is a new DnsApp object, as the informers replace theirs), so an
+ * unchanged object is the same object. The output is exactly `renderCoreDNS`'s
+ * (render.property.test.ts).
  */
 export class DnsRenderer {
   readonly #resolve: (spaces: DnsSpace[], opts: ClaimOptions) => SpacedClaims;

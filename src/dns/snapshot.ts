@@ -89,7 +89,23 @@ export interface SnapshotSource {
   endpointSlices(namespace: string): readonly EndpointSliceLike[];
   /** Pods of the namespace; absent: no pods known, so no discovery name answers. */
   pods?(namespace: string): readonly PodLike[];
+  /**
+   * One App, Service, or the EndpointSlices of one Service (an informer's get and index): when
+   * given, a namespace in which only some Apps changed reads only theirs, not the whole namespace.
+   */
+  app?(namespace: string, name: string): App | undefined;
+  service?(namespace: string, name: string): ServiceLike | undefined;
+  endpointSlicesOf?(namespace: string, service: string): readonly EndpointSliceLike[];
 }
+
+/** The informer index of EndpointSlices by their Service (`namespace/service`), for `endpointSlicesOf`. */
+export const SLICES_BY_SERVICE = 'service';
+
+/** `SLICES_BY_SERVICE`'s index function. */
+export const sliceService = (s: EndpointSliceLike): string[] => {
+  const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+  return svc ? [`${s.metadata?.namespace ?? ''}/${svc}`] : [];
+};
 
 /**
  * What may have changed since the last update: every namespace (`'all'`); some namespaces (a Set:
@@ -119,14 +135,28 @@ function byNamespace<T extends Namespaced>(objects: readonly T[]): (namespace: s
   return (namespace) => out.get(namespace) ?? [];
 }
 
-/** A source over plain lists (grouped by namespace once): the "everything" path and tests. */
+/**
+ * A source over plain lists (grouped by namespace once, indexed by name and by Service): the
+ * "everything" path and tests.
+ */
 export function sourceOf(state: ClusterState): SnapshotSource {
+  const named = <T extends { metadata?: { namespace?: string; name?: string } }>(
+    objects: readonly T[],
+  ): Map<string, T> => new Map(objects.map((o) => [`${o.metadata?.namespace ?? ''}/${o.metadata?.name}`, o]));
+  const apps = named(state.apps);
+  const services = named(state.services);
+  const slices = new Map<string, EndpointSliceLike[]>();
+  for (const s of state.endpointSlices)
+    for (const key of sliceService(s)) slices.set(key, [...(slices.get(key) ?? []), s]);
   return {
     spaces: state.spaces,
     apps: byNamespace(state.apps),
     services: byNamespace(state.services),
     endpointSlices: byNamespace(state.endpointSlices),
     pods: byNamespace(state.pods ?? []),
+    app: (ns, name) => apps.get(`${ns}/${name}`),
+    service: (ns, name) => services.get(`${ns}/${name}`),
+    endpointSlicesOf: (ns, svc) => slices.get(`${ns}/${svc}`) ?? [],
   };
 }
 
@@ -165,17 +195,41 @@ function namespaceInputs(
   namespace: string,
   only?: ReadonlySet<string>,
 ): NamespaceInputs {
+  if (only !== undefined && source.service && source.endpointSlicesOf)
+    return someInputs(source, namespace, only);
+  return {
+    clusterIPs: clusterIPsIn(source.services(namespace), only),
+    ready: readyIn(source.endpointSlices(namespace), only),
+    pods: podsOf(source, namespace),
+  };
+}
+
+/** ClusterIP by Service name (of one namespace, or those in `only`). */
+function clusterIPsIn(services: readonly ServiceLike[], only?: ReadonlySet<string>): Map<string, string> {
   const clusterIPs = new Map<string, string>();
-  for (const s of source.services(namespace)) {
+  for (const s of services) {
     const name = s.metadata?.name;
     if (name !== undefined && (!only || only.has(name))) clusterIPs.set(name, s.spec?.clusterIP ?? '');
   }
+  return clusterIPs;
+}
+
+// The namespace's pods that can answer, listed on first use (only discovery needs them).
+function podsOf(source: SnapshotSource, namespace: string): () => readonly PodLike[] {
   let pods: readonly PodLike[] | undefined;
-  return {
-    clusterIPs,
-    ready: readyIn(source.endpointSlices(namespace), only),
-    pods: () => (pods ??= (source.pods?.(namespace) ?? []).filter(answersForDns)),
-  };
+  return () => (pods ??= (source.pods?.(namespace) ?? []).filter(answersForDns));
+}
+
+// The inputs of the Apps of the Services in `only`, read one by one.
+function someInputs(source: SnapshotSource, namespace: string, only: ReadonlySet<string>): NamespaceInputs {
+  const clusterIPs = new Map<string, string>();
+  const ready = new Set<string>();
+  for (const name of only) {
+    const svc = source.service!(namespace, name);
+    if (svc !== undefined) clusterIPs.set(name, svc.spec?.clusterIP ?? '');
+    if (source.endpointSlicesOf!(namespace, name).some(sliceHasReadyEndpoint)) ready.add(name);
+  }
+  return { clusterIPs, ready, pods: podsOf(source, namespace) };
 }
 
 /** Names of the Services (of one namespace, or those in `only`) with a ready endpoint. */
@@ -244,9 +298,7 @@ function someApps(
 ): SpaceMemo {
   const namespace = spaceNamespaceName(space);
   const inputs = namespaceInputs(source, namespace, names);
-  const live = new Map<string, App>();
-  for (const app of source.apps(namespace))
-    if (names.has(app.metadata.name) && alive(app)) live.set(app.metadata.name, app);
+  const live = liveApps(source, namespace, names);
   const apps = new Map(was.apps);
   for (const name of names) {
     const app = live.get(name);
@@ -256,6 +308,21 @@ function someApps(
   const list: DnsApp[] = [];
   for (const m of apps.values()) list.push(m.out);
   return { space, apps, out: sameItems(was.out.apps, list) ? was.out : { ...was.out, apps: list } };
+}
+
+// The Apps of these names in the namespace, not being deleted.
+function liveApps(source: SnapshotSource, namespace: string, names: ReadonlySet<string>): Map<string, App> {
+  const live = new Map<string, App>();
+  if (source.app) {
+    for (const name of names) {
+      const app = source.app(namespace, name);
+      if (app !== undefined && alive(app)) live.set(name, app);
+    }
+    return live;
+  }
+  for (const app of source.apps(namespace))
+    if (names.has(app.metadata.name) && alive(app)) live.set(app.metadata.name, app);
+  return live;
 }
 
 function spaceMemo(source: SnapshotSource, space: Space, was: SpaceMemo | undefined): SpaceMemo {

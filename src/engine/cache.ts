@@ -113,6 +113,11 @@ export class ObjectCache<T extends KubernetesObject> {
     return [...(idx.get(value) ?? [])].map((k) => this.#items.get(k)).filter((o): o is T => o !== undefined);
   }
 
+  /** Whether index `index` was declared. */
+  hasIndex(index: string): boolean {
+    return this.#indexes.has(index);
+  }
+
   /** A read-only view of the store (for `relistDiff`). */
   snapshot(): ReadonlyMap<string, T> {
     return this.#items;

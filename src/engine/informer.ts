@@ -134,6 +134,11 @@ export class Informer<T extends KubernetesObject> {
     return this.#cache.byIndex(index, value);
   }
 
+  /** Whether the informer declared index `index` (its `indexers`). */
+  hasIndex(index: string): boolean {
+    return this.#cache.hasIndex(index);
+  }
+
   /** Registers a handler; returns a function that removes it. Handlers must not throw. */
   onAdd(fn: (obj: T) => void): () => void {
     this.#handlers.add.add(fn);

@@ -364,6 +364,7 @@ describe('DnsController', () => {
       expect(before.map((s) => s.space).sort()).toEqual(NAMES);
       expect(controller.lastResult?.published['beta/shop']).toBeUndefined();
       const listed = vi.spyOn(informers.apps, 'list');
+      const read = vi.spyOn(informers.apps, 'get');
       c.emit('EndpointSlice', 'MODIFIED', sliceOf('beta', true));
       await settle(); // the render the event scheduled (batchMs 1)
       const after = render.mock.calls.at(-1)![0];
@@ -373,11 +374,13 @@ describe('DnsController', () => {
       expect(find(after, 'beta')).not.toBe(find(before, 'beta'));
       expect(find(after, 'beta').apps[0]).toEqual(expect.objectContaining({ name: 'shop', ready: true }));
       expect(controller.lastResult?.published['beta/shop']).toEqual(['shop.beta.spaces.local']);
-      // Only beta's Apps were read, from the informer's namespace index.
-      expect(listed.mock.calls).toEqual([['beta']]);
-      // A ConfigMap event re-renders and dirties nothing: no namespace is read.
-      listed.mockClear();
+      // Only beta's App was read, by its key (no namespace was listed).
+      expect(read.mock.calls).toEqual([['beta/shop']]);
+      expect(listed.mock.calls).toEqual([]);
+      // A ConfigMap event re-renders and dirties nothing: no App is read.
+      read.mockClear();
       await controller.reconcile();
+      expect(read.mock.calls).toEqual([]);
       expect(listed.mock.calls).toEqual([]);
       expect(render.mock.calls.at(-1)![0].every((s, i) => s === after[i])).toBe(true);
       render.mockRestore();
@@ -430,7 +433,7 @@ describe('DnsController', () => {
       await start;
       await settle();
       const update = vi.spyOn(DnsSnapshot.prototype, 'update');
-      const listed = vi.spyOn(informers.apps, 'list');
+      const read = vi.spyOn(informers.apps, 'get');
       c.emit('EndpointSlice', 'MODIFIED', sliceOf('beta', true));
       const render = vi.spyOn(DnsRenderer.prototype, 'render').mockImplementationOnce(() => {
         throw new Error('boom');
@@ -438,7 +441,7 @@ describe('DnsController', () => {
       await expect(controller.render()).rejects.toThrow('boom');
       expect(update.mock.calls.at(-1)![1]).toEqual(new Map([['beta', new Set(['shop'])]]));
       c.emit('EndpointSlice', 'MODIFIED', sliceOf('gamma', false));
-      listed.mockClear();
+      read.mockClear();
       await controller.render();
       expect(update.mock.calls.at(-1)![1]).toEqual(
         new Map([
@@ -446,7 +449,7 @@ describe('DnsController', () => {
           ['gamma', new Set(['shop'])],
         ]),
       );
-      expect(listed.mock.calls.sort()).toEqual([['beta'], ['gamma']]);
+      expect(read.mock.calls.sort()).toEqual([['beta/shop'], ['gamma/shop']]);
       expect(controller.lastResult?.published['beta/shop']).toEqual(['shop.beta.spaces.local']);
       expect(controller.lastResult?.published['gamma/shop']).toBeUndefined();
       render.mockRestore();

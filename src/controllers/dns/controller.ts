@@ -48,6 +48,8 @@ import { CONFIGMAP_MAX_BYTES, DnsRenderer } from '../../dns/render.ts';
 import {
   DnsSnapshot,
   SERVICE_NAME_LABEL,
+  SLICES_BY_SERVICE,
+  sliceService,
   type EndpointSliceLike,
   type PodLike,
   type ServiceLike,
@@ -74,6 +76,9 @@ export interface DnsCache<T extends KubernetesObject> extends EventSource<T>, Li
   get(key: string): T | undefined;
   /** Every object, or those of one namespace (an engine informer's namespace index: O(result)). */
   list(namespace?: string): T[];
+  /** An index's objects (the EndpointSlices': `SLICES_BY_SERVICE`, when declared). */
+  byIndex?(index: string, value: string): T[];
+  hasIndex?(index: string): boolean;
 }
 
 /** The caches the controller reads; pass the operator's shared informers, or let it make its own. */
@@ -340,6 +345,14 @@ export class DnsController implements Reconciler<string> {
       services: (ns) => services.list(ns),
       endpointSlices: (ns) => endpointSlices.list(ns),
       ...(pods ? { pods: (ns: string) => pods.list(ns) } : {}),
+      app: (ns, name) => apps.get(`${ns}/${name}`),
+      service: (ns, name) => services.get(`${ns}/${name}`),
+      ...(endpointSlices.hasIndex?.(SLICES_BY_SERVICE)
+        ? {
+            endpointSlicesOf: (ns: string, svc: string) =>
+              endpointSlices.byIndex!(SLICES_BY_SERVICE, `${ns}/${svc}`),
+          }
+        : {}),
     };
   }
 
@@ -442,7 +455,11 @@ function ownInformers(
   const mk = <T extends KubernetesObject>(
     name: string,
     path: string,
-    select: { labelSelector?: string; fieldSelector?: string } = {},
+    select: {
+      labelSelector?: string;
+      fieldSelector?: string;
+      indexers?: Record<string, (obj: T) => string[]>;
+    } = {},
   ): DnsCache<T> => {
     const inf = newInformer<T>({ ...common, ...select, name, path });
     own.push(inf as unknown as Informer<KubernetesObject>);
@@ -457,7 +474,10 @@ function ownInformers(
     services: given.services ?? mk('dns-services', '/api/v1/services', { labelSelector: APP_LABEL }),
     endpointSlices:
       given.endpointSlices ??
-      mk('dns-endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', { labelSelector: APP_LABEL }),
+      mk<Obj<EndpointSliceLike>>('dns-endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', {
+        labelSelector: APP_LABEL,
+        indexers: { [SLICES_BY_SERVICE]: sliceService },
+      }),
     configMap:
       given.configMap ??
       mk('dns-configmap', `/api/v1/namespaces/${ns}/configmaps`, {
