@@ -6,7 +6,7 @@ import type { KubeApi, KubeRequest } from '../../engine/kubeclient.ts';
 import { DnsController, DNS_FIELD_MANAGER, type DnsInformers } from './controller.ts';
 import { onlyRelevant } from './views.ts';
 import { DnsRenderer } from '../../dns/render.ts';
-import { DnsSnapshot } from '../../dns/snapshot.ts';
+import { DnsSnapshot, SLICES_BY_SERVICE, sliceService } from '../../dns/snapshot.ts';
 import type { DnsSpace } from '../../dns/types.ts';
 import { KEYS, hostsKey } from '../../dns/render.ts';
 import { txtKey } from '../../dns/instances.ts';
@@ -59,6 +59,8 @@ function fakeCluster(objects: Record<string, Obj[]>) {
     };
   const informer = (kind: string, list: () => Promise<Obj[]>, watchFn: WatchFn = watching(kind)) =>
     new Informer<Obj>({
+      // As the operator's shared informer: a Service's slices by index (the render reads those).
+      ...(kind === 'EndpointSlice' ? { indexers: { [SLICES_BY_SERVICE]: sliceService } } : {}),
       path:
         kind === 'ConfigMap'
           ? '/api/v1/namespaces/kube-system/configmaps'
@@ -365,6 +367,8 @@ describe('DnsController', () => {
       expect(controller.lastResult?.published['beta/shop']).toBeUndefined();
       const listed = vi.spyOn(informers.apps, 'list');
       const read = vi.spyOn(informers.apps, 'get');
+      const services = vi.spyOn(informers.services, 'list');
+      const slices = vi.spyOn(informers.endpointSlices, 'list');
       c.emit('EndpointSlice', 'MODIFIED', sliceOf('beta', true));
       await settle(); // the render the event scheduled (batchMs 1)
       const after = render.mock.calls.at(-1)![0];
@@ -377,6 +381,9 @@ describe('DnsController', () => {
       // Only beta's App was read, by its key (no namespace was listed).
       expect(read.mock.calls).toEqual([['beta/shop']]);
       expect(listed.mock.calls).toEqual([]);
+      // Nor the namespace's Services and EndpointSlices: its Service by key, its slices by index.
+      expect(services.mock.calls).toEqual([]);
+      expect(slices.mock.calls).toEqual([]);
       // A ConfigMap event re-renders and dirties nothing: no App is read.
       read.mockClear();
       await controller.reconcile();

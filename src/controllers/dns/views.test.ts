@@ -4,6 +4,10 @@ import type { Informer } from '../../engine/index.ts';
 import type { DnsCache } from './controller.ts';
 import { unread } from './index.ts';
 import { appServicesOnly, clusterIPChanged, onlyRelevant, readinessChanged, specChanged } from './views.ts';
+import { SLICES_BY_SERVICE } from '../../dns/snapshot.ts';
+import type { KubeApi } from '../../engine/kubeclient.ts';
+import { silentLogger } from '../../engine/log.ts';
+import { makeInformers } from '../informers.ts';
 
 type Handlers = {
   add: ((o: KubernetesObject) => void)[];
@@ -20,6 +24,8 @@ function fakeInformer() {
     synced: Promise.resolve(),
     get: (k: string) => (k === 'a' ? items[0] : undefined),
     list: () => items,
+    hasIndex: (index: string) => index === 'service',
+    byIndex: () => items,
     onAdd: (fn: (o: KubernetesObject) => void) => (h.add.push(fn), () => undefined),
     onUpdate: (fn: (o: KubernetesObject, n: KubernetesObject) => void) => (
       h.update.push(fn),
@@ -55,8 +61,20 @@ describe('onlyRelevant', () => {
     expect(seen).toEqual(['update', 'delete']);
     expect(view.get('a')).toBe(inf.get('a'));
     expect(view.list()).toHaveLength(1);
+    // The DNS render reads a Service's slices through the informer's index, so the view has it.
+    expect(view.hasIndex?.('service')).toBe(true);
+    expect(view.hasIndex?.('other')).toBe(false);
+    expect(view.byIndex?.('service', 'ns/a')).toEqual(inf.list());
+    expect(onlyRelevant(inf, {}, () => false).byIndex?.('service', 'ns/a')).toEqual([]);
     expect(view.apiVersion).toBe('v1');
     expect(view.kind).toBe('Service');
+  });
+});
+
+describe("the operator's informers", () => {
+  it("index EndpointSlices by Service, so the DNS render reads one Service's slices", () => {
+    const slices = makeInformers({} as KubeApi, silentLogger).endpointSlices;
+    expect(onlyRelevant(slices, readinessChanged).hasIndex?.(SLICES_BY_SERVICE)).toBe(true);
   });
 });
 

@@ -4,7 +4,8 @@
 // it views of the shared informers that pass on only what the render reads: Spaces and Apps (spec
 // and deletion, not our status writes), a Service's ClusterIP, and whether an EndpointSlice has a
 // ready endpoint (not every slice the endpoint-slice controller creates or touches). Everything
-// else (get, list, list of one namespace, synced) is the informer's own, filtered by `include`.
+// else (get, list, list of one namespace, an index, synced) is the informer's own, filtered by
+// `include`.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { DnsCache } from './controller.ts';
 import { SERVICE_NAME_LABEL, sliceHasReadyEndpoint } from '../../dns/snapshot.ts';
@@ -43,6 +44,8 @@ export function onlyRelevant<T extends KubernetesObject>(
       return o && include(o) ? o : undefined;
     },
     list: (namespace) => source.list(namespace).filter(include),
+    hasIndex: (index) => source.hasIndex?.(index) ?? false,
+    byIndex: (index, value) => (source.byIndex?.(index, value) ?? []).filter(include),
     onAdd: (fn) => source.onAdd((o) => add(o) && fn(o)),
     onUpdate: (fn) => source.onUpdate((o, n) => update(o, n) && fn(o, n)),
     onDelete: (fn) => source.onDelete((o) => del(o) && fn(o)),
