@@ -235,10 +235,7 @@ export class ClaimCache {
     let same = true;
     for (const [i, item] of places) {
       const was = this.#answered.get(item);
-      const answer =
-        i < answers.length
-          ? this.#answerHeld(item, st.judged.get(item.key)!, st.taken, was)
-          : this.#answer(item, st.judged.get(item.key)!, st.taken, was);
+      const answer = this.#answer(item, st.judged.get(item.key)!, st.taken, was, i < answers.length);
       if (answer !== was) this.#answered.set(item, answer);
       if (answer !== answers[i]) same = false;
       answers[i] = answer;
@@ -248,34 +245,28 @@ export class ClaimCache {
     return true;
   }
 
-  // An App's answer against the names of every App of its Space (`taken` after all of them): it
-  // keeps the names it holds itself.
-  #answerHeld(item: Item, judged: Judged, taken: Map<string, string>, cached: Answer | undefined): Answer {
+  // An App's answer: its names minus those an older App holds. In a pass over the Space's Apps
+  // oldest first, `taken` holds the older Apps' names and the App's are added; `held`: `taken`
+  // already holds every App's names (the Space's last answer), and the App keeps those it holds.
+  #answer(
+    item: Item,
+    judged: Judged,
+    taken: Map<string, string>,
+    cached: Answer | undefined,
+    held = false,
+  ): Answer {
     const lostTo: [Claim, string][] = [];
     judged.claims.forEach((c, i) => {
-      if (c.kind === 'custom') {
-        const holder = this.#holders.get(c.name);
-        if (holder && holder.id !== item.id) lostTo.push([c, holder.key]);
+      const holder = c.kind === 'custom' ? this.#holders.get(c.name) : undefined;
+      if (holder) {
+        if (holder.id !== item.id) lostTo.push([c, holder.key]);
         return;
       }
-      const holder = taken.get(judged.keys[i]!);
-      if (holder !== undefined && holder !== item.key) lostTo.push([c, holder]);
-    });
-    return this.#answerOf(item, judged, lostTo, cached);
-  }
-
-  #answer(item: Item, judged: Judged, taken: Map<string, string>, cached: Answer | undefined): Answer {
-    const lostTo: [Claim, string][] = [];
-    judged.claims.forEach((c, i) => {
-      if (c.kind === 'custom') {
-        const holder = this.#holders.get(c.name);
-        if (holder && holder.id !== item.id) lostTo.push([c, holder.key]);
-        return;
-      }
+      if (c.kind === 'custom') return;
       const tk = judged.keys[i]!;
-      const holder = taken.get(tk);
-      if (holder === undefined) taken.set(tk, item.key);
-      else lostTo.push([c, holder]);
+      const other = taken.get(tk);
+      if (other === undefined) taken.set(tk, item.key);
+      else if (!held || other !== item.key) lostTo.push([c, other]);
     });
     return this.#answerOf(item, judged, lostTo, cached);
   }
@@ -300,16 +291,28 @@ function resultOf(answers: readonly Answer[]): SpaceClaims {
   return { apps: answers.map((a) => a.admitted), conflicts };
 }
 
+// Each Item's judgement from `before` (by key) while it holds, into `judged`; the others are added
+// to `stale`, to be judged into `judged`.
+function judgeInto(
+  judged: Map<string, Judged>,
+  items: readonly Item[],
+  before: ReadonlyMap<string, Judged> | undefined,
+  sp: DnsSpace,
+  stale: Stale[],
+): void {
+  for (const item of items) {
+    const hit = cached(before?.get(item.key), item, sp);
+    if ('judged' in hit) judged.set(item.key, hit.judged);
+    else stale.push({ item, sig: hit.sig, judged });
+  }
+}
+
 // A changed Space made whole: its Apps oldest first (the previous Items of the same DnsApps kept),
 // and the judgements that still hold (the others are added to `stale`).
 function wholeState(was: SpaceState | undefined, sp: DnsSpace, stale: Stale[]): SpaceState {
   const items = ordered(sp, was?.items ?? []);
   const judged = new Map<string, Judged>();
-  for (const item of items) {
-    const hit = cached(was?.judged.get(item.key), item, sp);
-    if ('judged' in hit) judged.set(item.key, hit.judged);
-    else stale.push({ item, sig: hit.sig, judged });
-  }
+  judgeInto(judged, items, was?.judged, sp, stale);
   return {
     source: sp,
     items,
@@ -367,11 +370,7 @@ function changedState(was: SpaceState, sp: DnsSpace, change: Change, stale: Stal
   const judged = was.judged;
   const freshKeys = new Set(change.fresh.map((it) => it.key));
   for (const it of change.gone) if (!freshKeys.has(it.key)) judged.delete(it.key);
-  for (const item of change.fresh) {
-    const hit = cached(judged.get(item.key), item, sp);
-    if ('judged' in hit) judged.set(item.key, hit.judged);
-    else stale.push({ item, sig: hit.sig, judged });
-  }
+  judgeInto(judged, change.fresh, judged, sp, stale);
   return {
     source: sp,
     items,
