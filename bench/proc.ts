@@ -149,8 +149,6 @@ export interface ApiCounts {
   statusSkipped: number;
   events: number;
   reconciles: Record<string, number>;
-  /** Wall seconds in reconcile, by controller. */
-  reconcileSeconds: Record<string, number>;
 }
 
 /** The operator's API traffic and write decisions in a metrics delta. */
@@ -175,7 +173,6 @@ export function apiCounts(d: Metrics): ApiCounts {
     statusSkipped: sum(d, 'spaces_status_patch_total', { result: 'skipped' }),
     events: sum(d, 'spaces_events_total', { result: 'emitted' }),
     reconciles: byLabel(d, 'spaces_reconcile_total', 'controller'),
-    reconcileSeconds: byLabel(d, 'spaces_reconcile_duration_seconds_sum', 'controller'),
   };
 }
 

@@ -363,9 +363,9 @@ function findItem(items: readonly Item[], probe: Item): Item | undefined {
 // its judgements for them (the stale ones are added to `stale`), and its answers for the others.
 function changedState(was: SpaceState, sp: DnsSpace, change: Change, stale: Stale[]): SpaceState {
   const gone = new Set(change.gone);
-  let items = gone.size === 0 ? [...was.items] : was.items.filter((it) => !gone.has(it));
+  const items =
+    gone.size === 0 && change.fresh.length === 0 ? was.items : was.items.filter((it) => !gone.has(it));
   for (const it of change.fresh) items.splice(firstAfter(items, it, 0), 0, it);
-  if (change.fresh.length === 0 && gone.size === 0) items = was.items;
   // The judgements by key are the previous state's map, changed in place (it is no longer used).
   const judged = was.judged;
   const freshKeys = new Set(change.fresh.map((it) => it.key));
