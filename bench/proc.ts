@@ -44,6 +44,24 @@ export function threadsCpuMs(pid: number): number | undefined {
 }
 
 /**
+ * The same by thread name (`comm`: "node" for the main thread, "V8 DefaultWorke" for the
+ * garbage collector's helpers, "libuv-worker", ...), summed over threads of one name.
+ */
+export function threadsCpuMsByName(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      if (Number.isFinite(ns)) out[name] = (out[name] ?? 0) + ns / 1e6;
+    }
+  } catch {
+    // a thread that exited between the listing and the read: the figures so far
+  }
+  return out;
+}
+
+/**
  * Where a process's RSS lives (from /proc/<pid>/smaps), in bytes: `file` (the node binary and
  * libraries), `brk` (glibc malloc's main heap), `anon` (V8's heap pages, malloc's mmapped
  * chunks and thread arenas, stacks).
@@ -149,6 +167,8 @@ export interface ApiCounts {
   statusSkipped: number;
   events: number;
   reconciles: Record<string, number>;
+  /** The main thread's garbage collection pauses by kind (minor, major, incremental, weakcb). */
+  gc: Record<string, { count: number; ms: number }>;
 }
 
 /** The operator's API traffic and write decisions in a metrics delta. */
@@ -173,7 +193,18 @@ export function apiCounts(d: Metrics): ApiCounts {
     statusSkipped: sum(d, 'spaces_status_patch_total', { result: 'skipped' }),
     events: sum(d, 'spaces_events_total', { result: 'emitted' }),
     reconciles: byLabel(d, 'spaces_reconcile_total', 'controller'),
+    gc: gcPauses(d),
   };
+}
+
+/** prom-client's `nodejs_gc_duration_seconds` in a delta: pauses and their milliseconds by kind. */
+function gcPauses(d: Metrics): Record<string, { count: number; ms: number }> {
+  const counts = byLabel(d, 'nodejs_gc_duration_seconds_count', 'kind');
+  const seconds = byLabel(d, 'nodejs_gc_duration_seconds_sum', 'kind');
+  const out: Record<string, { count: number; ms: number }> = {};
+  for (const [kind, count] of Object.entries(counts))
+    out[kind] = { count, ms: Math.round((seconds[kind] ?? 0) * 1000) };
+  return out;
 }
 
 /** CPU time (ms) of named processes and of the whole machine at one moment. */

@@ -18,20 +18,22 @@ import { fork, execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { repoRoot } from '../tools/harness/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../tools/harness/controlplane.ts';
 import { parseBenchArgs, type BenchArgs } from './args.ts';
+import { deployedNodeOptions } from './deployed.ts';
 import { startPeer, subjectOf, type SubjectName, type SubjectProc } from './peer.ts';
 import { renderProfile, summarize, type CpuProfile, type ProfileSummary } from './profile.ts';
 import { BenchKube, benchClient, pool, retrying, sleep, until } from './kube.ts';
 import {
   apiCounts,
+  byLabel,
   cpuSnapshot,
   cpuUse,
   diff,
   procStats,
   threadsCpuMs,
+  threadsCpuMsByName,
   rssByMapping,
   scrape,
   sum,
@@ -56,15 +58,6 @@ import {
 const log = (msg: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const secs = (ms: number): number => Math.round(ms) / 1000;
 const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
-
-/** The node flags the Deployment runs the operator with (its container's command, deploy/deployment.yaml). */
-export function deployedNodeOptions(): string[] {
-  const doc = parse(readFileSync(path.join(repoRoot, 'deploy', 'deployment.yaml'), 'utf8')) as {
-    spec: { template: { spec: { containers: Array<{ command?: string[] }> } } };
-  };
-  const command = doc.spec.template.spec.containers[0]?.command ?? [];
-  return command.slice(1).filter((arg) => arg.startsWith('--'));
-}
 
 /** The forked Node subjects' programs, under bench/: the operator, and the floor (bench/floor/). */
 const NODE_ENTRIES = { operator: 'operator', floor: 'floor/main' } as const;
@@ -391,6 +384,39 @@ interface Memory {
    * garbage collector's clean-up of it (V8's memory reducer), the last ones only timers.
    */
   idleLateCpuSPerMin: number;
+  /** The idle wait's CPU (ms) by thread name: the main thread, the GC's helpers, libuv's pool. */
+  idleCpuMsByThread: Record<string, number>;
+  /** What the operator's metrics counted over the idle wait (lists, watch ends, reconciles, requests). */
+  idleActivity?: IdleActivity;
+}
+
+interface IdleActivity {
+  lists: Record<string, number>;
+  watchErrors: number;
+  events: number;
+  reconciles: Record<string, number>;
+  requests: Record<string, number>;
+}
+
+/** The operator's metrics over an idle window (undefined for a subject without them). */
+async function idleActivity(op: SubjectProc, before: Metrics | undefined): Promise<IdleActivity | undefined> {
+  if (!before) return undefined;
+  const d = diff(await scrape(op.port), before);
+  const counts = apiCounts(d);
+  return {
+    lists: byLabel(d, 'spaces_informer_lists_total', 'informer'),
+    watchErrors: sum(d, 'spaces_informer_watch_errors_total'),
+    events: sum(d, 'spaces_informer_events_total'),
+    reconciles: counts.reconciles,
+    requests: counts.byResource,
+  };
+}
+
+/** CPU ms per thread name between two readings. */
+function threadsDelta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) out[k] = Math.round((v - (before[k] ?? 0)) * 10) / 10;
+  return out;
 }
 
 /** The operator's memory once settled: RSS as it is (the figure), then after a forced GC. */
@@ -403,12 +429,20 @@ async function memory(op: SubjectProc, args: BenchArgs, phase: string): Promise<
   // allocation rate drops. Its CPU over the wait is the idle cost.
   // CPU by the threads' schedstat (nanoseconds), else by /proc/<pid>/stat's 10 ms ticks.
   const cpuNow = (): number => threadsCpuMs(op.pid) ?? procStats(op.pid).cpuMs;
+  const metrics0 = op.name === 'operator' ? await scrape(op.port) : undefined;
+  const threads0 = threadsCpuMsByName(op.pid);
   const idleT0 = performance.now();
   const cpu0 = cpuNow();
   await sleep(15_000);
   const half = { cpuMs: cpuNow(), at: performance.now() };
   await sleep(15_000);
   const cpu1 = cpuNow();
+  const idleCpuMsByThread = threadsDelta(threadsCpuMsByName(op.pid), threads0);
+  const activity = await idleActivity(op, metrics0);
+  log(
+    `${op.name} idle at ${phase} Apps: CPU ms by thread ${JSON.stringify(idleCpuMsByThread)}` +
+      (activity ? `; metrics ${JSON.stringify(activity)}` : ''),
+  );
   const idleCpuMs = Math.max(0, cpu1 - cpu0);
   const idleMs = performance.now() - idleT0;
   const lateCpuMs = Math.max(0, cpu1 - half.cpuMs);
@@ -436,6 +470,8 @@ async function memory(op: SubjectProc, args: BenchArgs, phase: string): Promise<
     rssByMapping: { fileMiB: mib(where.file), brkMiB: mib(where.brk), anonMiB: mib(where.anon) },
     idleCpuSPerMin: Math.round((idleCpuMs / idleMs) * 60 * 1000) / 1000,
     idleLateCpuSPerMin: Math.round((lateCpuMs / lateMs) * 60 * 1000) / 1000,
+    idleCpuMsByThread,
+    idleActivity: activity,
   };
 }
 
@@ -582,6 +618,7 @@ async function convergencePhase(ctx: PhaseCtx) {
     cpu: convCpu,
   };
   log(`converged ${args.apps} Apps in ${convergence.seconds} s (${convergence.appsPerSec} apps/s)`);
+  log(`GC pauses over the convergence: ${JSON.stringify(convCounts.gc)}`);
   const mem1 = await memory(op, args, String(args.apps));
   return { convergence, convMs, convCounts, startup, mem1, profile };
 }
@@ -671,7 +708,7 @@ async function bigPhase(ctx: PhaseCtx, changed: ReturnType<typeof space>): Promi
     diff(await settle(op.port, args.timeoutS * 1000, ctx.slicesOf(args.big)), before),
   );
   const memBig = await memory(op, args, String(args.big));
-  log(`big: ${args.big} Apps converged; RSS ${memBig.rssMiB} MiB`);
+  log(`big: ${args.big} Apps converged; RSS ${memBig.rssMiB} MiB; GC pauses ${JSON.stringify(bigCounts.gc)}`);
   const steadyBig = await steadyState(op, args.timeoutS, args.big);
   log(`big resync of ${steadyBig.keys} keys: ${steadyBig.writes} writes, ${steadyBig.cpuMs} ms CPU`);
   return {
@@ -689,6 +726,7 @@ async function bigPhase(ctx: PhaseCtx, changed: ReturnType<typeof space>): Promi
     cpu: bigCpu,
     perApp: perApp(bigCounts, bigW.apps.length),
     reconciles: bigCounts.reconciles,
+    gc: bigCounts.gc,
     memory: memBig,
     steady: steadyBig,
   };

@@ -47,23 +47,42 @@ export function internFields(fields: unknown, table: InternTable<unknown> = new 
 // the children's whole keys were re-serialised and re-hashed at every level: O(size x depth)).
 // Equal keys mean the very same child objects, so two nodes never share wrongly; after the
 // table forgets (when full) an equal subtree may get a second number: shared a little less.
+// Children are keyed in the order they come: the apiserver writes field sets sorted, and two
+// orders of one set only make two shared copies, never a wrong one. Most nodes are leaves
+// (`{}`), and all of them are one object.
 const nodeIds = new WeakMap<object, number>();
 let nextNodeId = 0;
+const LEAF: Readonly<Record<string, never>> = Object.freeze({});
+nodeIds.set(LEAF, ++nextNodeId);
+/** Field names as they appear in keys (JSON strings): names repeat across every trie. */
+const quotedNames = new InternTable<string>();
 
 function internNode(v: unknown, table: InternTable<unknown>): unknown {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
-  const names = Object.keys(v).sort();
-  const children = names.map((k) => internNode((v as Record<string, unknown>)[k], table));
+  const o = v as Record<string, unknown>;
   let key = '{';
-  for (let i = 0; i < names.length; i++) key += `${JSON.stringify(names[i])}:${refOf(children[i])},`;
+  let names: string[] | undefined;
+  let children: unknown[] | undefined;
+  for (const name in o) {
+    const child = internNode(o[name], table);
+    (names ??= []).push(name);
+    (children ??= []).push(child);
+    key += `${quoted(name)}:${refOf(child)},`;
+  }
+  if (!names) return LEAF;
   // Built and frozen only when new: most subtrees are already in the table.
   const found = table.get(key);
   if (found !== undefined) return found;
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < names.length; i++) out[names[i]!] = children[i];
+  for (let i = 0; i < names.length; i++) out[names[i]!] = children![i];
   const shared = table.intern(key, Object.freeze(out)) as object;
   nodeIds.set(shared, ++nextNodeId);
   return shared;
+}
+
+/** A field name as its JSON string, from `quotedNames`. */
+function quoted(name: string): string {
+  return quotedNames.get(name) ?? quotedNames.intern(name, JSON.stringify(name));
 }
 
 /** A child in its parent's key: `#<number>` for an interned node, else its JSON. */
@@ -151,7 +170,8 @@ export function foreignFields(fields: unknown): Record<string, unknown> | undefi
  */
 export function omit<O extends object>(obj: O, keys: readonly string[]): O {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) if (!keys.includes(k)) out[k] = v;
+  const from = obj as Record<string, unknown>;
+  for (const k in from) if (Object.hasOwn(from, k) && !keys.includes(k)) out[k] = from[k];
   return out as O;
 }
 
@@ -199,7 +219,7 @@ export function internStrings<T>(maxLength = 128, table = new InternTable<string
     if (Array.isArray(v)) return walkArray(v);
     if (!v || typeof v !== 'object' || Object.isFrozen(v)) return;
     const o = v as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
+    for (const k in o) {
       const x = o[k];
       if (short(x) && !UNIQUE_KEYS.has(k)) o[k] = table.intern(x, x);
       else if (x && typeof x === 'object') walk(x);

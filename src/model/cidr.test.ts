@@ -137,6 +137,14 @@ describe('sortCidrs', () => {
     ],
     [['203.0.113.7/24', 'bad'], ['203.0.113.0/24']],
   ])('%j → %j', (input, want) => expect(sortCidrs(input)).toEqual(want));
+
+  it('answers a list it sorted before with a copy of its own (a caller may change it)', () => {
+    const first = sortCidrs(['10.2.0.0/16', '10.1.0.0/16']);
+    first.push('10.9.0.0/16');
+    expect(sortCidrs(['10.2.0.0/16', '10.1.0.0/16'])).toEqual(['10.1.0.0/16', '10.2.0.0/16']);
+    // Same CIDRs, split differently, are a different list.
+    expect(sortCidrs(['10.2.0.0/16\n10.1.0.0/16'])).toEqual([]);
+  });
 });
 
 describe('canonicalCidrForm (attack 12: one reading for the API server, ipset and kube-router)', () => {
@@ -199,6 +207,13 @@ describe('parseCidr', () => {
 
   it('ignores host bits like the apiserver', () => {
     expect(toCidrs(parseCidr('10.1.2.3/8'))).toEqual(['10.0.0.0/8']);
+  });
+
+  it('answers a CIDR parsed before with the same frozen interval, and refuses a bad one every time', () => {
+    const a = parseCidr('10.7.0.0/16');
+    expect(parseCidr('10.7.0.0/16')).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    for (let i = 0; i < 2; i++) expect(() => parseCidr('10.7.0.0/33')).toThrow(/not an IPv4 or IPv6 CIDR/);
   });
 });
 
@@ -280,6 +295,16 @@ describe('uncovered (cidr minus except minus allowed)', () => {
     },
   ])('$name', ({ cidr, except, allowed, want }) => {
     expect(uncovered(cidr, except, allowed)).toEqual(want);
+  });
+
+  it('answers the same question again with a copy of its own (a caller may change it)', () => {
+    const first = uncovered('0.0.0.0/0', ['10.0.0.0/8'], ['192.168.0.0/16']);
+    const again = uncovered('0.0.0.0/0', ['10.0.0.0/8'], ['192.168.0.0/16']);
+    expect(again).toEqual(first);
+    first.length = 0;
+    expect(uncovered('0.0.0.0/0', ['10.0.0.0/8'], ['192.168.0.0/16'])).toEqual(again);
+    // The same CIDRs in other places are another question.
+    expect(uncovered('10.0.0.0/8', [], ['0.0.0.0/0'])).toEqual([]);
   });
 });
 

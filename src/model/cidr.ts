@@ -106,11 +106,23 @@ export function unavailableCIDRs(spaceCidr: string, reserved: readonly string[] 
   return sortCidrs(reserved.filter((r) => !cidrsOverlap(r, spaceCidr)));
 }
 
+/** Lists sorted lately, by their JSON: forgotten all at once when full. */
+const sortedCidrs = new Map<string, readonly string[]>();
+const SORTED_CIDRS_KEPT = 1024;
+
 /** Canonical, de-duplicated, in address order (then shorter prefix first). Drops non-CIDRs. */
 export function sortCidrs(list: readonly string[]): string[] {
+  // Every App reconcile sorts its Space's peerings and trusted ranges: the same few lists again
+  // and again. A copy of the answer, so a caller may change what it gets.
+  const key = JSON.stringify(list);
+  const known = sortedCidrs.get(key);
+  if (known) return [...known];
   const parsed = list.map(parse).filter((c): c is Cidr => c !== undefined);
   parsed.sort((a, b) => a.base - b.base || a.prefix - b.prefix);
-  return [...new Set(parsed.map(format))];
+  const sorted = [...new Set(parsed.map(format))];
+  if (sortedCidrs.size >= SORTED_CIDRS_KEPT) sortedCidrs.clear();
+  sortedCidrs.set(key, sorted);
+  return [...sorted];
 }
 
 // Canonical CIDRs (issue 16, attack 12). The API server parses a NetworkPolicy's ipBlock
@@ -205,8 +217,21 @@ function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 {
   return ipaddr.IPv4.parse(text);
 }
 
+/** Intervals of CIDRs parsed lately (the same policies' blocks for every App): frozen, shared. */
+const parsedCidrs = new Map<string, Interval>();
+const PARSED_CIDRS_KEPT = 4096;
+
 /** The addresses of `cidr` (host bits, as in `10.0.0.1/8`, are ignored like the apiserver's ParseCIDR). */
 export function parseCidr(cidr: string): Interval {
+  const known = parsedCidrs.get(cidr);
+  if (known) return known;
+  const parsed = Object.freeze(parseCidrText(cidr));
+  if (parsedCidrs.size >= PARSED_CIDRS_KEPT) parsedCidrs.clear();
+  parsedCidrs.set(cidr, parsed);
+  return parsed;
+}
+
+function parseCidrText(cidr: string): Interval {
   const slash = cidr.indexOf('/');
   try {
     if (slash < 0) throw new Error('missing /prefix');
@@ -263,9 +288,17 @@ export function blockAdmits(block: { cidr: string; except: readonly string[] }, 
  * the block lies wholly inside the allowed ones). Exact, whatever the shapes of the three lists.
  */
 export function uncovered(cidr: string, except: readonly string[], allowed: readonly string[]): string[] {
+  // Every App of a namespace asks this of the same policies with the same allowed ranges.
+  const key = JSON.stringify([cidr, except, allowed]);
+  const known = uncoveredOf.get(key);
+  if (known) return [...known];
   const block = subtract([parseCidr(cidr)], except.map(parseCidr));
-  return subtract(block, allowed.map(parseCidr)).flatMap(toCidrs);
+  const out = subtract(block, allowed.map(parseCidr)).flatMap(toCidrs);
+  if (uncoveredOf.size >= PARSED_CIDRS_KEPT) uncoveredOf.clear();
+  uncoveredOf.set(key, out);
+  return [...out];
 }
+const uncoveredOf = new Map<string, readonly string[]>();
 
 /** The largest aligned blocks that tile the interval, in order. */
 export function toCidrs(iv: Interval): string[] {

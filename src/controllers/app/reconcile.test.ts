@@ -136,4 +136,12 @@ describe('withChildren', () => {
     expect(got.list).toEqual([tenants, newer, added]);
     expect(got.written).toEqual([newer, added]);
   });
+
+  it('adds children the cache does not have yet after the cached list (a new App)', () => {
+    const added = obj('NetworkPolicy', 'shop-web', '6');
+    const got = withChildren(cache, 'acme', [added], 'NetworkPolicy');
+    expect(got.list).toEqual([cachedPolicy, tenants, added]);
+    expect(got.written).toEqual([added]);
+    expect(cached).toHaveLength(2);
+  });
 });

@@ -35,7 +35,7 @@ import {
   type SelectorConflict,
   type Widening,
 } from '../../reach/index.ts';
-import { SERVICE_NAME_LABEL } from '../../dns/snapshot.ts';
+import { SERVICE_NAME_LABEL, SLICES_BY_SERVICE } from '../../dns/snapshot.ts';
 import type { Ctx, DnsNames, TlsReport } from '../context.ts';
 import { namespaceAppIndex, selectorsOf } from './appindex.ts';
 import { PerNamespace } from '../../engine/pernamespace.ts';
@@ -253,11 +253,19 @@ export function withChildren<T extends KubernetesObject>(
   children: readonly KubernetesObject[],
   kind: string,
 ): { list: readonly T[]; written?: T[] } {
-  const written = children.filter(
-    (o) => o.kind === kind && cache.get(`${namespace}/${o.metadata?.name}`) !== o,
-  ) as T[];
+  const written: T[] = [];
+  let replaced = false;
+  for (const o of children) {
+    if (o.kind !== kind) continue;
+    const seen = cache.get(`${namespace}/${o.metadata?.name}`);
+    if (seen === o) continue;
+    written.push(o as T);
+    replaced ||= seen !== undefined;
+  }
   const cached = cache.list(namespace);
   if (written.length === 0) return { list: cached };
+  // A new App's children are not in the cache yet: the list and them, with nothing to take out.
+  if (!replaced) return { list: [...cached, ...written], written };
   const names = new Set(written.map((o) => o.metadata?.name));
   return { list: [...cached.filter((o) => !names.has(o.metadata?.name)), ...written], written };
 }
@@ -586,7 +594,10 @@ export function appReconciler(c: Ctx): Reconciler<string> {
           serviceName: service,
           ...(clusterIP ? { clusterIP } : {}),
           names: names.names,
-          readyEndpoints: readyEndpointCount(c.informers.endpointSlices.list(namespace), service),
+          readyEndpoints: readyEndpointCount(
+            c.informers.endpointSlices.byIndex(SLICES_BY_SERVICE, `${namespace}/${service}`),
+            service,
+          ),
           processes: processStatus(app, c.informers.pods.list(namespace), hasDnsDiscovery(app, space)),
           reachableFrom,
           exposed,
