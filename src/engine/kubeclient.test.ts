@@ -91,6 +91,29 @@ describe('KubeClient over HTTP', () => {
     });
   });
 
+  it('keeps the server URL’s path prefix and encodes the query (a selector with spaces and commas)', async () => {
+    handler = (_req, res) => res.end('{"items":[]}');
+    seen.length = 0;
+    const { port } = server.address() as AddressInfo;
+    const prefixed = new KubeClient({
+      server: `http://127.0.0.1:${port}/k8s/clusters/c-1`,
+      source: 'test',
+      options: () => Promise.resolve({ rejectUnauthorized: true, headers: {} }),
+    });
+    await prefixed.request({
+      method: 'GET',
+      path: '/api/v1/pods',
+      query: { labelSelector: 'app in (a,b),tier!=db', limit: 500 },
+    });
+    prefixed.close();
+    const url = new URL(seen[0]!.url!, 'http://x');
+    expect(url.pathname).toBe('/k8s/clusters/c-1/api/v1/pods');
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      labelSelector: 'app in (a,b),tier!=db',
+      limit: '500',
+    });
+  });
+
   it('throws an ApiError with the Status message for a non-2xx answer', async () => {
     handler = (_req, res) => {
       res.statusCode = 404;

@@ -210,6 +210,37 @@ function isTlsFailure(err: unknown): boolean {
   return typeof code === 'string' && (TLS_CODES.has(code) || code.startsWith('ERR_SSL_'));
 }
 
+/** Where requests go: the server URL's parts (hostname without IPv6 brackets, as node:http wants). */
+interface Target {
+  origin: string;
+  hostname: string;
+  port: number | undefined;
+  /** The server URL's path without its trailing slash (a proxy's prefix, e.g. `/k8s/clusters/c-1`). */
+  basePath: string;
+}
+
+function targetOf(server: string): Target {
+  const url = new URL(server);
+  const h = url.hostname;
+  return {
+    origin: url.origin,
+    hostname: h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h,
+    port: url.port ? Number(url.port) : undefined,
+    basePath: url.pathname.replace(/\/+$/, ''),
+  };
+}
+
+/** `query`'s defined values as `?k=v&...` (`lead` first), or '' when there are none. */
+export function queryString(query: WatchQuery | undefined, lead = '?'): string {
+  let out = '';
+  for (const k in query) {
+    const v = query[k];
+    if (v === undefined) continue;
+    out += `${out ? '&' : lead}${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`;
+  }
+  return out;
+}
+
 /** Milliseconds a `Retry-After` header asks for (seconds or an HTTP date), 1 s by default, capped. */
 export function retryAfterMs(header: string | undefined, now: number): number {
   const value = header?.trim() ?? '';
@@ -308,6 +339,8 @@ export class KubeClient implements KubeApi {
   /** Set for a plain-http server behind HTTP_PROXY: requests go to it with absolute URLs. */
   readonly #httpProxy: Proxy | undefined;
   readonly #discovery = new Map<string, Promise<ApiResource[]>>();
+  /** The server URL, read once: a request's host, port and path are built from it, not a URL each. */
+  readonly #target: Target;
 
   constructor(conn: ClusterConnection | KubeConfig, opts: KubeClientOptions = {}) {
     this.#conn = isConnection(conn) ? conn : connectionFromKubeConfig(conn);
@@ -319,6 +352,7 @@ export class KubeClient implements KubeApi {
     this.#transport = plain ? http : https;
     this.#httpProxy = plain ? proxy : undefined;
     this.#agent = agentFor(plain, proxy);
+    this.#target = targetOf(this.#conn.server);
   }
 
   /** The API server URL. */
@@ -469,14 +503,13 @@ export class KubeClient implements KubeApi {
     query: WatchQuery | undefined,
     headers: Record<string, string>,
   ): Promise<{ r: http.ClientRequest; used: ConnectionOptions }> {
-    const url = new URL(this.#conn.server + path);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const fullPath = this.#target.basePath + path + queryString(query, path.includes('?') ? '&' : '?');
     const o = await this.#options();
-    return { r: this.#request(url, method, headers, o), used: o };
+    return { r: this.#request(fullPath, method, headers, o), used: o };
   }
 
   #request(
-    url: URL,
+    fullPath: string,
     method: string,
     headers: Record<string, string>,
     o: ConnectionOptions,
@@ -485,7 +518,8 @@ export class KubeClient implements KubeApi {
     if (proxy) {
       // Plain http through a proxy: the absolute URL goes to the proxy.
       const auth = proxy.authorization ? { 'Proxy-Authorization': proxy.authorization } : {};
-      const target = { host: proxy.url.hostname, port: Number(proxy.url.port) || 80, path: url.href };
+      const path = this.#target.origin + fullPath;
+      const target = { host: proxy.url.hostname, port: Number(proxy.url.port) || 80, path };
       return http.request({
         ...target,
         method,
@@ -493,7 +527,11 @@ export class KubeClient implements KubeApi {
         headers: { ...o.headers, ...headers, ...auth },
       });
     }
-    return this.#transport.request(url, {
+    const { hostname, port } = this.#target;
+    return this.#transport.request({
+      hostname,
+      ...(port ? { port } : {}),
+      path: fullPath,
       method,
       agent: this.#agent,
       headers: { ...o.headers, ...headers },
