@@ -306,6 +306,13 @@ describe('uncovered (cidr minus except minus allowed)', () => {
     // The same CIDRs in other places are another question.
     expect(uncovered('10.0.0.0/8', [], ['0.0.0.0/0'])).toEqual([]);
   });
+
+  it('answers a question too long to remember (thousands of excepts) the same every time', () => {
+    const except = Array.from({ length: 2000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    const want = uncovered('10.0.0.0/8', except, []);
+    expect(want[0]).toBe('10.7.208.0/20');
+    expect(uncovered('10.0.0.0/8', except, [])).toEqual(want);
+  });
 });
 
 describe('InvalidCidrError', () => {

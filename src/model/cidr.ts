@@ -106,9 +106,28 @@ export function unavailableCIDRs(spaceCidr: string, reserved: readonly string[] 
   return sortCidrs(reserved.filter((r) => !cidrsOverlap(r, spaceCidr)));
 }
 
-/** Lists sorted lately, by their JSON: forgotten all at once when full. */
-const sortedCidrs = new Map<string, readonly string[]>();
-const SORTED_CIDRS_KEPT = 1024;
+/**
+ * Answers given lately, by the question's text: forgotten all at once when full, and a question
+ * longer than `maxKey` (a tenant's policy may list thousands of excepts) is never kept.
+ */
+class TextMemo<V> {
+  readonly #map = new Map<string, V>();
+  readonly #limit: number;
+  readonly #maxKey: number;
+  constructor(limit: number, maxKey = 4096) {
+    [this.#limit, this.#maxKey] = [limit, maxKey];
+  }
+  get(key: string): V | undefined {
+    return this.#map.get(key);
+  }
+  set(key: string, value: V): void {
+    if (key.length > this.#maxKey) return;
+    if (this.#map.size >= this.#limit) this.#map.clear();
+    this.#map.set(key, value);
+  }
+}
+
+const sortedCidrs = new TextMemo<readonly string[]>(1024);
 
 /** Canonical, de-duplicated, in address order (then shorter prefix first). Drops non-CIDRs. */
 export function sortCidrs(list: readonly string[]): string[] {
@@ -120,7 +139,6 @@ export function sortCidrs(list: readonly string[]): string[] {
   const parsed = list.map(parse).filter((c): c is Cidr => c !== undefined);
   parsed.sort((a, b) => a.base - b.base || a.prefix - b.prefix);
   const sorted = [...new Set(parsed.map(format))];
-  if (sortedCidrs.size >= SORTED_CIDRS_KEPT) sortedCidrs.clear();
   sortedCidrs.set(key, sorted);
   return [...sorted];
 }
@@ -218,15 +236,13 @@ function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 {
 }
 
 /** Intervals of CIDRs parsed lately (the same policies' blocks for every App): frozen, shared. */
-const parsedCidrs = new Map<string, Interval>();
-const PARSED_CIDRS_KEPT = 4096;
+const parsedCidrs = new TextMemo<Interval>(4096);
 
 /** The addresses of `cidr` (host bits, as in `10.0.0.1/8`, are ignored like the apiserver's ParseCIDR). */
 export function parseCidr(cidr: string): Interval {
   const known = parsedCidrs.get(cidr);
   if (known) return known;
   const parsed = Object.freeze(parseCidrText(cidr));
-  if (parsedCidrs.size >= PARSED_CIDRS_KEPT) parsedCidrs.clear();
   parsedCidrs.set(cidr, parsed);
   return parsed;
 }
@@ -283,6 +299,8 @@ export function blockAdmits(block: { cidr: string; except: readonly string[] }, 
   return contains(parseCidr(block.cidr), addr) && !block.except.some((e) => contains(parseCidr(e), addr));
 }
 
+const uncoveredOf = new TextMemo<readonly string[]>(4096);
+
 /**
  * The part of `cidr` minus `except` that none of `allowed` covers, as a minimal list of CIDRs (empty when
  * the block lies wholly inside the allowed ones). Exact, whatever the shapes of the three lists.
@@ -294,11 +312,9 @@ export function uncovered(cidr: string, except: readonly string[], allowed: read
   if (known) return [...known];
   const block = subtract([parseCidr(cidr)], except.map(parseCidr));
   const out = subtract(block, allowed.map(parseCidr)).flatMap(toCidrs);
-  if (uncoveredOf.size >= PARSED_CIDRS_KEPT) uncoveredOf.clear();
   uncoveredOf.set(key, out);
   return [...out];
 }
-const uncoveredOf = new Map<string, readonly string[]>();
 
 /** The largest aligned blocks that tile the interval, in order. */
 export function toCidrs(iv: Interval): string[] {
