@@ -32,15 +32,8 @@ export function procStats(pid: number): ProcStats {
  * which threads come and go rarely (idle); undefined where schedstat is not there.
  */
 export function threadsCpuMs(pid: number): number | undefined {
-  try {
-    let ns = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    }
-    return Number.isFinite(ns) ? ns / 1e6 : undefined;
-  } catch {
-    return undefined;
-  }
+  const threads = threadTimes(pid);
+  return threads?.reduce((ms, t) => ms + t.ms, 0);
 }
 
 /**
@@ -49,16 +42,21 @@ export function threadsCpuMs(pid: number): number | undefined {
  */
 export function threadsCpuMsByName(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      if (Number.isFinite(ns)) out[name] = (out[name] ?? 0) + ns / 1e6;
-    }
-  } catch {
-    // a thread that exited between the listing and the read: the figures so far
-  }
+  for (const t of threadTimes(pid) ?? []) out[t.name] = (out[t.name] ?? 0) + t.ms;
   return out;
+}
+
+/** Each live thread's name and CPU ms (schedstat); undefined where they cannot be read. */
+function threadTimes(pid: number): Array<{ name: string; ms: number }> | undefined {
+  try {
+    const out = readdirSync(`/proc/${pid}/task`).map((tid) => ({
+      name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(),
+      ms: Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6,
+    }));
+    return out.every((t) => Number.isFinite(t.ms)) ? out : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
