@@ -53,6 +53,21 @@ export interface Informers {
 /** The pods index of hostNetwork pods (value `true`): every internal App reads them. */
 export const HOST_NETWORK_INDEX = 'hostNetwork';
 
+/**
+ * The NetworkPolicies index of the Apps that control them, `<namespace>/<App uid>` (a controller
+ * owner reference of kind App): an App's own policies without a scan of its namespace's. A
+ * reference another namespace's policy names is keyed by that namespace, so it is not the App's.
+ */
+export const POLICIES_BY_APP = 'byApp';
+
+export function controllingApps(o: KubernetesObject): string[] {
+  const refs = o.metadata?.ownerReferences;
+  if (!refs) return [];
+  const keys: string[] = [];
+  for (const r of refs) if (r.controller && r.kind === 'App') keys.push(`${o.metadata?.namespace}/${r.uid}`);
+  return keys;
+}
+
 const crPath = (plural: string): string => `/apis/${API_VERSION}/${plural}`;
 
 /** One informer, for a cache beside the shared ones (started and stopped by whoever made it). */
@@ -109,16 +124,17 @@ export function makeInformers(
       { [SLICES_BY_SERVICE]: sliceService },
     ),
     // Every policy: the exposure report judges all of them, not only ours.
-    networkPolicies: mk('networkpolicies', '/apis/networking.k8s.io/v1/networkpolicies', undefined, child),
-    pods: new Informer<Named<V1Pod>>({
-      api,
-      name: 'pods',
-      path: '/api/v1/pods',
-      logger,
-      resyncMs,
-      clock,
-      transform: (o) => intern(slimPod(o)) as Named<V1Pod>,
-      indexers: { [HOST_NETWORK_INDEX]: (p) => (p.spec?.hostNetwork ? ['true'] : []) },
+    networkPolicies: mk<Named<V1NetworkPolicy>>(
+      'networkpolicies',
+      '/apis/networking.k8s.io/v1/networkpolicies',
+      undefined,
+      child,
+      {
+        [POLICIES_BY_APP]: controllingApps,
+      },
+    ),
+    pods: mk<Named<V1Pod>>('pods', '/api/v1/pods', undefined, slimPod, {
+      [HOST_NETWORK_INDEX]: (p) => (p.spec?.hostNetwork ? ['true'] : []),
     }),
     nodes: mk('nodes', '/api/v1/nodes', undefined, slimNode),
     serviceCIDRs: mk('servicecidrs', '/apis/networking.k8s.io/v1/servicecidrs'),

@@ -90,6 +90,32 @@ describe('ObjectCache', () => {
     expect(c.list()).toHaveLength(2);
   });
 
+  it('hands out one frozen list per namespace until that namespace changes', () => {
+    const c = new ObjectCache();
+    c.upsert(obj('a', '1', 'x'));
+    c.upsert(obj('c', '1', 'y'));
+    const x = c.list('x');
+    const y = c.list('y');
+    expect(Object.isFrozen(x)).toBe(true);
+    expect(c.list('x')).toBe(x);
+    // A change in x makes x's next list; y's stays the same array.
+    c.upsert(obj('b', '1', 'x'));
+    expect(c.list('x')).not.toBe(x);
+    expect(x.map(objectKey)).toEqual(['x/a']);
+    expect(c.list('x').map(objectKey)).toEqual(['x/a', 'x/b']);
+    expect(c.list('y')).toBe(y);
+    const updated = c.list('x');
+    c.upsert(obj('a', '2', 'x'));
+    expect(c.list('x').map((o) => o.metadata?.resourceVersion)).toEqual(['2', '1']);
+    expect(updated.map((o) => o.metadata?.resourceVersion)).toEqual(['1', '1']);
+    const before = c.list('x');
+    c.remove('x/b');
+    expect(c.list('x').map(objectKey)).toEqual(['x/a']);
+    expect(before).toHaveLength(2);
+    expect(c.remove('x/zzz')).toBeUndefined();
+    expect(c.list('nowhere')).toEqual([]);
+  });
+
   it('keeps indexes in step with updates and removals', () => {
     const c = new ObjectCache({ space: bySpace });
     c.upsert(obj('a', '1', 'ns', { space: 's1' }));

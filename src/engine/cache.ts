@@ -70,10 +70,15 @@ export function relistDiff<T extends KubernetesObject>(
   return diff;
 }
 
+const NONE: readonly never[] = Object.freeze([]);
+
 export class ObjectCache<T extends KubernetesObject> {
   readonly #items = new Map<string, T>();
-  // namespace → key → object (namespaced objects only): list(namespace) costs what it returns.
+  // namespace → key → object (namespaced objects only), and the list last made of each (frozen,
+  // dropped when the namespace changes): the reconciles between two changes share one list, and
+  // a PerNamespace index knows its namespace unchanged by comparing one pointer.
   readonly #byNamespace = new Map<string, Map<string, T>>();
+  readonly #lists = new Map<string, readonly T[]>();
   readonly #indexers: ReadonlyMap<string, IndexFn<T>>;
   // index name → index value → keys
   readonly #indexes = new Map<string, Map<string, Set<string>>>();
@@ -95,10 +100,19 @@ export class ObjectCache<T extends KubernetesObject> {
     return [...this.#items.keys()];
   }
 
-  /** Every object, or those of one namespace (in the order they were first stored). */
-  list(namespace?: string): T[] {
+  /**
+   * Every object, or those of one namespace (in the order they were first stored). A namespace's
+   * list is frozen and the same array until the namespace changes.
+   */
+  list(namespace?: string): readonly T[] {
     if (namespace === undefined) return [...this.#items.values()];
-    return [...(this.#byNamespace.get(namespace)?.values() ?? [])];
+    let list = this.#lists.get(namespace);
+    if (list) return list;
+    const inNs = this.#byNamespace.get(namespace);
+    if (!inNs) return NONE;
+    list = Object.freeze([...inNs.values()]);
+    this.#lists.set(namespace, list);
+    return list;
   }
 
   /** How many objects one namespace holds. */
@@ -134,6 +148,7 @@ export class ObjectCache<T extends KubernetesObject> {
       let inNs = this.#byNamespace.get(ns);
       if (!inNs) this.#byNamespace.set(ns, (inNs = new Map<string, T>()));
       inNs.set(key, obj);
+      this.#lists.delete(ns);
     }
     this.#index(key, obj);
     return old;
@@ -148,6 +163,7 @@ export class ObjectCache<T extends KubernetesObject> {
     const ns = old.metadata?.namespace;
     const inNs = ns ? this.#byNamespace.get(ns) : undefined;
     inNs?.delete(key);
+    if (ns) this.#lists.delete(ns);
     if (ns && inNs?.size === 0) this.#byNamespace.delete(ns);
     return old;
   }

@@ -117,7 +117,8 @@ export class Informer<T extends KubernetesObject> {
     return this.#cache.get(key);
   }
 
-  list(namespace?: string): T[] {
+  /** See ObjectCache.list: a namespace's list is frozen, the same array until it changes. */
+  list(namespace?: string): readonly T[] {
     return this.#cache.list(namespace);
   }
 

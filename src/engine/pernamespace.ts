@@ -40,7 +40,8 @@ export class PerNamespace<T, V> {
   of(namespace: string): V {
     const items = this.#list(namespace);
     const cached = this.#cached.get(namespace);
-    if (cached && sameList(cached.items, items, identical)) return cached.value;
+    // An informer's list is the same array until its namespace changes (ObjectCache.list).
+    if (cached && (cached.items === items || sameList(cached.items, items, identical))) return cached.value;
     const value = (cached && this.#reuse(cached.value, cached.items, items)) ?? this.#make(items);
     if (items.length === 0) this.#cached.delete(namespace);
     else this.#cached.set(namespace, { items, value });

@@ -102,11 +102,11 @@ export function kindKey(group: string, kind: string): string {
 export interface Lookup {
   /** The Space of that name (a Space's namespace has the Space's name). */
   space(name: string): Awaitable<Space | undefined>;
-  appsIn(namespace: string): Awaitable<App[]>;
-  peeringsIn(namespace: string): Awaitable<Peering[]>;
-  namespaces(): Awaitable<V1Namespace[]>;
+  appsIn(namespace: string): Awaitable<readonly App[]>;
+  peeringsIn(namespace: string): Awaitable<readonly Peering[]>;
+  namespaces(): Awaitable<readonly V1Namespace[]>;
   /** Every NetworkPolicy of the namespace (removing the last one that isolates an app is refused). */
-  networkPoliciesIn(namespace: string): Awaitable<V1NetworkPolicy[]>;
+  networkPoliciesIn(namespace: string): Awaitable<readonly V1NetworkPolicy[]>;
   /**
    * Optional: a Service by name. When present, an Ingress or route backend that is a
    * tenant-made Service selecting an internal app's pods is refused too, not only the
@@ -114,12 +114,12 @@ export interface Lookup {
    */
   service?(namespace: string, name: string): Awaitable<V1Service | undefined>;
   /** Every Service of the namespace (not only the operator's). */
-  servicesIn(namespace: string): Awaitable<V1Service[]>;
+  servicesIn(namespace: string): Awaitable<readonly V1Service[]>;
   /** The live pods of the namespace (exposure is judged on real labels and host networking). */
-  podsIn(namespace: string): Awaitable<V1Pod[]>;
+  podsIn(namespace: string): Awaitable<readonly V1Pod[]>;
   /** Nodes (pod CIDRs, addresses) and ServiceCIDRs: ranges no Peering may cover. */
-  nodes(): Awaitable<V1Node[]>;
-  serviceCIDRs(): Awaitable<V1ServiceCIDR[]>;
+  nodes(): Awaitable<readonly V1Node[]>;
+  serviceCIDRs(): Awaitable<readonly V1ServiceCIDR[]>;
 }
 
 export const allow: Decision = { allowed: true };

@@ -160,7 +160,7 @@ export type NamespaceAppIndex = PerNamespace<AppView, AppIndex>;
 const shared = new WeakMap<object, NamespaceAppIndex>();
 
 /** The NamespaceAppIndex of an App cache (an informer), made on first use. */
-export function namespaceAppIndex(apps: { list(namespace: string): AppView[] }): NamespaceAppIndex {
+export function namespaceAppIndex(apps: { list(namespace: string): readonly AppView[] }): NamespaceAppIndex {
   let index = shared.get(apps);
   if (!index) {
     index = new PerNamespace(

@@ -40,7 +40,7 @@ import type { Ctx, DnsNames, TlsReport } from '../context.ts';
 import { namespaceAppIndex, selectorsOf } from './appindex.ts';
 import { PerNamespace } from '../../engine/pernamespace.ts';
 import { PolicyIndex } from '../../reach/policyindex.ts';
-import { HOST_NETWORK_INDEX } from '../informers.ts';
+import { HOST_NETWORK_INDEX, POLICIES_BY_APP } from '../informers.ts';
 import { errorText, reportInvalidSpec } from '../status.ts';
 import { forgetExposure, recordExposure } from '../metrics.ts';
 
@@ -527,7 +527,7 @@ async function applyChildren(
   c: Ctx,
   app: AppObject,
   space: SpaceObject,
-  peerings: Peering[],
+  peerings: readonly Peering[],
 ): Promise<KubernetesObject[]> {
   const children = appChildren(app, space, peerings);
   const applied = await Promise.all(children.map((child) => c.applier.apply(child)));
@@ -541,7 +541,9 @@ const clusterIPOf = (service: KubernetesObject | undefined): string | undefined 
 
 /** Deletes the discovery policies of processes the App no longer has (only the operator's own for it). */
 async function deleteStalePolicies(c: Ctx, app: AppObject, space: SpaceObject): Promise<void> {
-  const live = c.informers.networkPolicies.list(app.metadata.namespace ?? '');
+  const { namespace, uid } = app.metadata;
+  if (!uid) return;
+  const live = c.informers.networkPolicies.byIndex(POLICIES_BY_APP, `${namespace}/${uid}`);
   for (const p of staleProcessPolicies(app, space, live)) {
     c.log.info(
       { namespace: p.metadata?.namespace, name: p.metadata?.name },

@@ -75,7 +75,7 @@ export interface DnsCache<T extends KubernetesObject> extends EventSource<T>, Li
   readonly synced: Promise<void>;
   get(key: string): T | undefined;
   /** Every object, or those of one namespace (an engine informer's namespace index: O(result)). */
-  list(namespace?: string): T[];
+  list(namespace?: string): readonly T[];
   /** An index's objects (the EndpointSlices': `SLICES_BY_SERVICE`, when declared). */
   byIndex?(index: string, value: string): T[];
   hasIndex?(index: string): boolean;

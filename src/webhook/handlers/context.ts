@@ -32,7 +32,7 @@ export function appServiceNames(app: App): string[] {
 export interface NamespaceView {
   namespace: string;
   space: Space | undefined;
-  apps: App[];
+  apps: readonly App[];
   internal: App[];
 }
 
