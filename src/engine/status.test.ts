@@ -9,11 +9,24 @@ import {
   readyConditions,
   setCondition,
   statusEquivalent,
+  timestamp,
   type Condition,
 } from './status.ts';
 
 const t0 = Date.parse('2025-01-01T00:00:00.123Z');
 const t1 = Date.parse('2025-01-01T01:00:00Z');
+
+describe('timestamp', () => {
+  it('is RFC 3339 to the second, the same text within a second and the next one after', () => {
+    const t = Date.UTC(2026, 11, 5, 10, 59, 58, 999);
+    expect(timestamp(t)).toBe('2026-12-05T10:59:58Z');
+    expect(timestamp(new Date(t - 999))).toBe('2026-12-05T10:59:58Z');
+    expect(timestamp(t + 1)).toBe('2026-12-05T10:59:59Z');
+    expect(timestamp(t)).toBe('2026-12-05T10:59:58Z');
+    expect(timestamp(-1)).toBe('1969-12-31T23:59:59Z');
+    expect(() => timestamp(NaN)).toThrow(RangeError);
+  });
+});
 
 describe('setCondition', () => {
   it('adds a condition with observedGeneration and a seconds-precision transition time', () => {

@@ -31,8 +31,13 @@ export interface ConditionInput {
 
 /** RFC 3339 with seconds precision, as metav1.Time serializes. */
 export function timestamp(now: Date | number): string {
-  return new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor(+now / 1000);
+  // A reconcile sets several conditions in the same second: the text is made once a second.
+  if (second !== lastStamp.second)
+    lastStamp = { second, text: new Date(second * 1000).toISOString().replace('.000Z', 'Z') };
+  return lastStamp.text;
 }
+let lastStamp = { second: NaN, text: '' };
 
 /**
  * Returns `conditions` with `cond` set (added, or replaced in place by type). The
