@@ -70,13 +70,14 @@ export function relistDiff<T extends KubernetesObject>(
   return diff;
 }
 
-const NONE: readonly never[] = Object.freeze([]);
+const NONE: readonly never[] = [];
 
 export class ObjectCache<T extends KubernetesObject> {
   readonly #items = new Map<string, T>();
-  // namespace → key → object (namespaced objects only), and the list last made of each (frozen,
-  // dropped when the namespace changes): the reconciles between two changes share one list, and
-  // a PerNamespace index knows its namespace unchanged by comparing one pointer.
+  // namespace → key → object (namespaced objects only), and the list last made of each (dropped
+  // when the namespace changes): the reconciles between two changes share one list, and a
+  // PerNamespace index knows its namespace unchanged by comparing one pointer. Read-only by type,
+  // not frozen: V8's slice, filter and some are 5-28x slower on a frozen array.
   readonly #byNamespace = new Map<string, Map<string, T>>();
   readonly #lists = new Map<string, readonly T[]>();
   readonly #indexers: ReadonlyMap<string, IndexFn<T>>;
@@ -102,7 +103,7 @@ export class ObjectCache<T extends KubernetesObject> {
 
   /**
    * Every object, or those of one namespace (in the order they were first stored). A namespace's
-   * list is frozen and the same array until the namespace changes.
+   * list is the same array until the namespace changes: never change it.
    */
   list(namespace?: string): readonly T[] {
     if (namespace === undefined) return [...this.#items.values()];
@@ -110,7 +111,7 @@ export class ObjectCache<T extends KubernetesObject> {
     if (list) return list;
     const inNs = this.#byNamespace.get(namespace);
     if (!inNs) return NONE;
-    list = Object.freeze([...inNs.values()]);
+    list = [...inNs.values()];
     this.#lists.set(namespace, list);
     return list;
   }

@@ -117,7 +117,7 @@ export class Informer<T extends KubernetesObject> {
     return this.#cache.get(key);
   }
 
-  /** See ObjectCache.list: a namespace's list is frozen, the same array until it changes. */
+  /** See ObjectCache.list: a namespace's list is the same array until it changes (never change it). */
   list(namespace?: string): readonly T[] {
     return this.#cache.list(namespace);
   }
