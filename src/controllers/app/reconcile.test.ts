@@ -133,8 +133,10 @@ describe('withChildren', () => {
     const newer = obj('NetworkPolicy', 'shop', '5');
     const added = obj('NetworkPolicy', 'shop-web', '6');
     const got = withChildren(cache, 'acme', [obj('Service', 'shop', '3'), newer, added], 'NetworkPolicy');
-    expect(got.list).toEqual([tenants, newer, added]);
+    // Where the cache has it (the order its next list will have), the new one after the rest.
+    expect(got.list).toEqual([newer, tenants, added]);
     expect(got.written).toEqual([newer, added]);
+    expect(cached).toEqual([cachedPolicy, tenants]);
   });
 
   it('adds children the cache does not have yet after the cached list (a new App)', () => {

@@ -243,8 +243,8 @@ function exposure(
 
 /**
  * The namespace's cached objects with the children of `kind` put in place of the cached ones of
- * the same name (or added); `written`: those the cache does not show as they are (undefined when
- * it shows them all, the usual case: then the cached list itself).
+ * the same name (or added after them); `written`: those the cache does not show as they are
+ * (undefined when it shows them all, the usual case: then the cached list itself).
  */
 export function withChildren<T extends KubernetesObject>(
   cache: { list(namespace: string): readonly T[]; get(key: string): T | undefined },
@@ -253,20 +253,26 @@ export function withChildren<T extends KubernetesObject>(
   kind: string,
 ): { list: readonly T[]; written?: T[] } {
   const written: T[] = [];
-  let replaced = false;
+  const added: T[] = [];
+  const places: { seen: T; now: T }[] = [];
   for (const o of children) {
     if (o.kind !== kind) continue;
     const seen = cache.get(`${namespace}/${o.metadata?.name}`);
     if (seen === o) continue;
     written.push(o as T);
-    replaced ||= seen !== undefined;
+    if (seen === undefined) added.push(o as T);
+    else places.push({ seen, now: o as T });
   }
   const cached = cache.list(namespace);
   if (written.length === 0) return { list: cached };
-  // A new App's children are not in the cache yet: the list and them, with nothing to take out.
-  if (!replaced) return { list: [...cached, ...written], written };
-  const names = new Set(written.map((o) => o.metadata?.name));
-  return { list: [...cached.filter((o) => !names.has(o.metadata?.name)), ...written], written };
+  // The cached object a child replaces is found by identity: no object of the namespace is read.
+  const list = [...cached, ...added];
+  for (const { seen, now } of places) {
+    const i = list.indexOf(seen);
+    if (i >= 0) list[i] = now;
+    else list.push(now);
+  }
+  return { list, written };
 }
 
 /** The Exposed condition's reason: a widening policy first, then the kind of the first bypass. */
