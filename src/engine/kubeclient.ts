@@ -135,8 +135,13 @@ export const REQUEST_TIMEOUT_MS = 60_000;
 const MAX_RETRIES = 5;
 /** The longest wait for one 429's `Retry-After`. */
 const MAX_RETRY_AFTER_MS = 10_000;
-/** A watch that delivers nothing (not even a bookmark) for this long is ended and reopened. */
-export const WATCH_IDLE_MS = 60_000;
+/**
+ * A watch that delivers nothing (not even a bookmark) for this long is ended and reopened: a
+ * connection that died without a word. On a quiet kind the apiserver (v1.34) sends the first
+ * bookmark ~120 s after the watch opened and one every ~60 s after that, so the 60 s this was
+ * ended every quiet watch before its first bookmark, once a minute, on a new connection.
+ */
+export const WATCH_IDLE_MS = 180_000;
 
 export type WatchQuery = Record<string, string | number | boolean | undefined>;
 

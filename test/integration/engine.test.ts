@@ -147,7 +147,7 @@ describe('Informer against the API server', () => {
   });
 
   it('reopens a watch its inactivity limit ended, from the last resourceVersion, and keeps delivering', async () => {
-    // A 2 s limit (60 s in the operator) so the quiet spell ends the watch a few times.
+    // A 2 s limit (180 s in the operator) so the quiet spell ends the watch a few times.
     const quiet = new KubeClient(kc, { watchIdleMs: 2_000 });
     const path = `/api/v1/namespaces/${ns}/secrets`;
     const watches = () => metricValue('spaces_api_requests_total', { verb: 'watch', resource: 'secrets' });
