@@ -5,11 +5,13 @@
 ARG BUILD_IMAGE=node:24-bookworm-slim
 ARG RUN_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
-# Build: compile TypeScript and keep only production dependencies.
+# Build: compile TypeScript and keep only production dependencies. --prefer-offline: a build on
+# the host (npm run local, the node tests) takes the packages from the npm cache the clone's own
+# `npm ci` filled instead of asking the registry again (15 minutes on a slow registry day).
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts
+RUN npm ci --prefer-offline --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
