@@ -25,6 +25,7 @@ import {
   type KubeApi,
   type Logger,
 } from '../engine/index.ts';
+import { isAppController } from '../model/app.ts';
 import { APP_LABEL } from '../model/labels.ts';
 import { SLICES_BY_SERVICE, sliceService } from '../dns/snapshot.ts';
 import { slimChild, slimCommon, slimEndpointSlice, slimIngress, slimNode, slimPod } from './slim.ts';
@@ -64,7 +65,7 @@ export function controllingApps(o: KubernetesObject): string[] {
   const refs = o.metadata?.ownerReferences;
   if (!refs) return [];
   const keys: string[] = [];
-  for (const r of refs) if (r.controller && r.kind === 'App') keys.push(`${o.metadata?.namespace}/${r.uid}`);
+  for (const r of refs) if (isAppController(r)) keys.push(`${o.metadata?.namespace}/${r.uid}`);
   return keys;
 }
 

@@ -40,8 +40,7 @@ export class PerNamespace<T, V> {
   of(namespace: string): V {
     const items = this.#list(namespace);
     const cached = this.#cached.get(namespace);
-    // An informer's list is the same array until its namespace changes (ObjectCache.list).
-    if (cached && (cached.items === items || sameList(cached.items, items, identical))) return cached.value;
+    if (cached && sameList(cached.items, items, identical)) return cached.value;
     const value = (cached && this.#reuse(cached.value, cached.items, items)) ?? this.#make(items);
     if (items.length === 0) this.#cached.delete(namespace);
     else this.#cached.set(namespace, { items, value });
@@ -60,8 +59,10 @@ export class PerNamespace<T, V> {
 
 const identical = <T>(a: T, b: T): boolean => a === b;
 
+// An informer's list is the same array until its namespace changes (ObjectCache.list): then one
+// pointer compare says so.
 function sameList<T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boolean): boolean {
-  return a.length === b.length && samePrefix(a, b, same);
+  return a === b || (a.length === b.length && samePrefix(a, b, same));
 }
 
 // Whether `b` starts with objects `same` as each of `a`.

@@ -170,6 +170,10 @@ export function appChildren(
   ];
 }
 
+/** An owner reference naming an App as the object's controller (what the operator writes on an App's children). */
+export const isAppController = (r: { kind?: string; controller?: boolean }): boolean =>
+  r.controller === true && r.kind === 'App';
+
 /**
  * Policies the operator made for this App's processes that it no longer wants (process removed,
  * discovery turned off): named `app-<app>.<process>`, carrying the managed-by label AND a
@@ -193,8 +197,6 @@ export function staleProcessPolicies<
     const name = np.metadata?.name ?? '';
     if (!name.startsWith(prefix) || want.has(name)) return false;
     if (np.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return false;
-    return (np.metadata?.ownerReferences ?? []).some(
-      (r) => r.controller && r.kind === 'App' && r.uid === uid,
-    );
+    return (np.metadata?.ownerReferences ?? []).some((r) => isAppController(r) && r.uid === uid);
   });
 }
