@@ -23,6 +23,11 @@ const op = await startOperator({
   healthPort: 0,
   concurrency: Number(values.concurrency),
   ...(values['no-dns'] ? { dns: false } : {}),
+  // Hand-run measurements only: every operator-issued Secret re-read this often (ms), e.g. the
+  // re-read rate of 10,000 Apps reproduced with 1,000 (see the bench README, session 15).
+  ...(process.env.BENCH_TLS_RECHECK_MS
+    ? { tls: { secretRecheckMs: Number(process.env.BENCH_TLS_RECHECK_MS) } }
+    : {}),
 });
 await op.ready;
 sendReady(op.healthPort());
