@@ -59,6 +59,7 @@ export {
 export type { Condition, ConditionInput, ConditionStatus, Progress, StatusWriterOptions } from './status.ts';
 export {
   InternTable,
+  NodeTable,
   collapseOwnerReferences,
   composeTransforms,
   internFields,

@@ -71,6 +71,21 @@ describe('loadKubeConfig from a file', () => {
     expect((await conn.options()).headers.Authorization).toBe('Bearer two');
   });
 
+  it('hands out the same options while the credentials are the same, new ones once they change', async () => {
+    await writeFile(path.join(dir, 'tok'), 'one\n');
+    const file = await kubeconfig('config', single({}, { tokenFile: 'tok' }));
+    let t = 1_000_000;
+    const conn = await loadKubeConfig({ path: file, env: noEnv, now: () => t });
+    const first = await conn.options();
+    expect(await conn.options()).toBe(first);
+    await rewrite(path.join(dir, 'tok'), 'two\n');
+    t += FILE_CHECK_MS;
+    const next = await conn.options();
+    expect(next).not.toBe(first);
+    expect(next.headers.Authorization).toBe('Bearer two');
+    expect(first.headers.Authorization).toBe('Bearer one');
+  });
+
   it('re-reads rotated CA, client certificate and key files at once after invalidate()', async () => {
     for (const f of ['ca.pem', 'cert.pem', 'key.pem']) await writeFile(path.join(dir, f), `old ${f}`);
     const user = { 'client-certificate': 'cert.pem', 'client-key': 'key.pem' };

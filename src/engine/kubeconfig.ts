@@ -404,18 +404,28 @@ function connection(
   ctx: Ctx,
   creds: () => Promise<Creds> = () => Promise.resolve({}),
 ): ClusterConnection {
+  // The options of the last request, handed out again while its credentials are the very same
+  // values (every request asks; a new object each time was ~1 KB of garbage per request).
+  let last: { ca: Pem | undefined; creds: Creds; options: ConnectionOptions } | undefined;
   return {
     ...head,
     async options() {
-      const [ca, { authorization, cert, key }] = await Promise.all([base.ca?.(), creds()]);
+      const [ca, c] = await Promise.all([base.ca?.(), creds()]);
+      if (last && last.ca === ca && sameCredValues(last.creds, c)) return last.options;
+      const { authorization, cert, key } = c;
       const headers = authorization ? { ...base.headers, Authorization: authorization } : { ...base.headers };
-      return { ...base.tls, ca, cert, key, headers };
+      const options = { ...base.tls, ca, cert, key, headers };
+      last = { ca, creds: c, options };
+      return options;
     },
     invalidate(stale?: ConnectionOptions) {
       for (const reset of ctx.resets) reset(stale);
     },
   };
 }
+
+const sameCredValues = (a: Creds, b: Creds): boolean =>
+  a.authorization === b.authorization && a.cert === b.cert && a.key === b.key;
 
 const pem = (v: unknown): Pem | undefined => (typeof v === 'string' || Buffer.isBuffer(v) ? v : undefined);
 

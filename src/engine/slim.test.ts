@@ -2,6 +2,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
   InternTable,
+  NodeTable,
   OWNED_ENTRIES,
   composeTransforms,
   internFields,
@@ -144,7 +145,7 @@ describe('internFields', () => {
   });
 
   it('shares a trie interned before as the very same object, and tells apart tries that differ only deep down', () => {
-    const table = new InternTable<unknown>();
+    const table = new NodeTable();
     const trie = (port: number) => ({
       'f:spec': { 'f:ports': { [`k:{"port":${port}}`]: { '.': {}, 'f:port': {} } } },
     });
@@ -156,9 +157,20 @@ describe('internFields', () => {
   });
 
   it('stays equal to its input when the table forgets (full) between and within tries', () => {
-    const table = new InternTable<unknown>(3);
+    const table = new NodeTable(3);
     const trie = (n: number) => ({ 'f:a': { 'f:b': { [`f:${n}`]: {} }, 'f:c': {} }, 'f:d': { 'f:e': {} } });
     for (let n = 0; n < 20; n++) expect(internFields(trie(n % 4), table)).toEqual(trie(n % 4));
+  });
+
+  it('holds at most its limit of Maps however many different tries go through it', () => {
+    const table = new NodeTable(50);
+    const trie = (n: number) => ({ 'f:spec': { [`f:x${n}`]: { 'f:y': {} }, 'f:z': { [`f:${n % 7}`]: {} } } });
+    for (let n = 0; n < 500; n++) {
+      expect(internFields(trie(n), table)).toEqual(trie(n));
+      expect(table.size).toBeLessThanOrEqual(50 + 8);
+    }
+    // Still shares what it holds.
+    expect(internFields(trie(499), table)).toBe(internFields(trie(499), table));
   });
 
   it('through slimManagedFields, children of different owners share one trie (owner refs collapsed)', () => {
