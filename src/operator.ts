@@ -99,6 +99,7 @@ function cacheLookup(inf: Informers, api: KubeClient): Lookup {
   return {
     space: async (name) =>
       inf.spaces.get(name) ?? (mayBeSpace(inf.namespaces, name) ? await liveSpace(api, name) : undefined),
+    spaces: () => inf.spaces.list(),
     appsIn: (ns) => inf.apps.list(ns),
     peeringsIn: (ns) => inf.peerings.list(ns),
     namespaces: () => inf.namespaces.list(),
@@ -299,7 +300,7 @@ function writers(
 
 export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const api = await connect(opts);
-  const log = opts.logger ?? createLogger({ base: { component: 'spaces-operator' } });
+  const log = opts.logger ?? createLogger({ base: { name: 'spaces-operator' } });
   const clock = opts.clock ?? realClock;
   const informers = makeInformers(api, log, opts.resyncMs ?? 0, clock);
   const settings = platformSettings({ ...opts.settings, operatorNamespace: opts.namespace });

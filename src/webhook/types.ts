@@ -102,6 +102,8 @@ export function kindKey(group: string, kind: string): string {
 export interface Lookup {
   /** The Space of that name (a Space's namespace has the Space's name). */
   space(name: string): Awaitable<Space | undefined>;
+  /** Every Space (a Space's domain may not overlap another's, nor take another Space's App's custom domain). */
+  spaces(): Awaitable<readonly Space[]>;
   appsIn(namespace: string): Awaitable<readonly App[]>;
   peeringsIn(namespace: string): Awaitable<readonly Peering[]>;
   namespaces(): Awaitable<readonly V1Namespace[]>;

@@ -32,6 +32,7 @@ export function apiLookup(api: KubeApi): Lookup {
   const list = async <T>(path: string): Promise<T[]> => (await get<List<T>>(path))?.items ?? [];
   return {
     space: (name) => get<Space>(buildPath(API_VERSION, 'spaces', undefined, name)),
+    spaces: () => list<Space>(buildPath(API_VERSION, 'spaces')),
     appsIn: (ns) => list<App>(buildPath(API_VERSION, 'apps', ns)),
     peeringsIn: (ns) => list<Peering>(buildPath(API_VERSION, 'peerings', ns)),
     namespaces: () => list<V1Namespace>(buildPath('v1', 'namespaces')),

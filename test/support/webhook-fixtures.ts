@@ -76,6 +76,7 @@ export function memLookup(w: World, withServices = true): Lookup {
     (list ?? []).filter((o) => o.metadata?.namespace === ns);
   const lookup: Lookup = {
     space: (name) => (w.spaces ?? []).find((s) => s.metadata.name === name),
+    spaces: () => w.spaces ?? [],
     appsIn: (ns) => inNs(w.apps, ns),
     peeringsIn: (ns) => inNs(w.peerings, ns),
     namespaces: () =>

@@ -13,6 +13,7 @@ import {
   appSelector,
   appServiceName,
   hasDnsDiscovery,
+  isAppController,
   isInternal,
   processStatus,
   sortCidrs,
@@ -493,17 +494,54 @@ async function spaceToReconcile(
   const namespace = app.metadata.namespace ?? '';
   const space = c.informers.spaces.get(namespace);
   const errors = validateStoredApp(app, space, c.settings);
-  const invalid = async (message: string, reason?: string): Promise<undefined> => {
-    const report = await tls;
-    await reportInvalidSpec(c, app, message, reason, (status) => withTls(app, report, status));
-    return undefined;
-  };
+  const invalid = (message: string, reason?: string): Promise<undefined> =>
+    reportInvalid(c, app, tls, message, reason);
   if (!space || errors.length > 0)
     return invalid(errorText(errors) || `namespace ${namespace} belongs to no Space`);
   // The operator's own writes pass the same check as a tenant's: no LoadBalancer on internal pods.
   const conflicts = conflictsOf(c, app);
   if (conflicts.length > 0) return invalid(conflictMessage(app, conflicts), 'SelectorConflict');
   return space;
+}
+
+/** Stalled with `message` (and the TLS report, when one is on its way); nothing is written but the status. */
+async function reportInvalid(
+  c: Ctx,
+  app: AppObject,
+  tls: Promise<TlsReport | undefined> | undefined,
+  message: string,
+  reason?: string,
+): Promise<undefined> {
+  const report = await tls;
+  await reportInvalidSpec(c, app, message, reason, (status) => withTls(app, report, status));
+  return undefined;
+}
+
+/**
+ * The live objects the App's children would be written over that the operator did not make for
+ * this App (no controller owner reference to its uid): someone's Service or NetworkPolicy of the
+ * same name. They are never overwritten, and so never deleted with the App either: nothing is
+ * adopted (Helm's rule). Each as `<Kind> <namespace>/<name>`.
+ */
+export function foreignChildren(c: Ctx, app: App, desired: readonly KubernetesObject[]): string[] {
+  const out: string[] = [];
+  for (const d of desired) {
+    const key = `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`;
+    const live = d.kind === 'Service' ? c.informers.services.get(key) : c.informers.networkPolicies.get(key);
+    if (live && !controlledBy(live, app.metadata.uid)) out.push(`${d.kind} ${key}`);
+  }
+  return out;
+}
+
+/** The object names App `uid` as its controller. */
+const controlledBy = (o: KubernetesObject, uid: string | undefined): boolean =>
+  (o.metadata?.ownerReferences ?? []).some((r) => isAppController(r) && r.uid === uid);
+
+/** The Stalled message of an App whose children's names are taken (see foreignChildren). */
+export function notOwnedMessage(app: App, foreign: readonly string[]): string {
+  const which = foreign.join(' and ');
+  const verb = foreign.length > 1 ? 'exist and were' : 'exists and was';
+  return `metadata.name: ${which} ${verb} not created by spaces-operator for App ${app.metadata.namespace}/${app.metadata.name}: never overwritten or deleted; delete or rename ${foreign.length > 1 ? 'them' : 'it'}, or give the App another name`;
 }
 
 /**
@@ -532,9 +570,8 @@ async function applyChildren(
   c: Ctx,
   app: AppObject,
   space: SpaceObject,
-  peerings: readonly Peering[],
+  children: readonly KubernetesObject[],
 ): Promise<KubernetesObject[]> {
-  const children = appChildren(app, space, peerings);
   const applied = await Promise.all(children.map((child) => c.applier.apply(child)));
   await deleteStalePolicies(c, app, space);
   return applied.map((a) => a.object);
@@ -589,7 +626,11 @@ export function appReconciler(c: Ctx): Reconciler<string> {
       if (!space) return;
       const namespace = app.metadata.namespace ?? '';
       const peerings = c.informers.peerings.list(namespace);
-      const [children, tls] = await Promise.all([applyChildren(c, app, space, peerings), tlsReport]);
+      const desired = appChildren(app, space, peerings);
+      const foreign = foreignChildren(c, app, desired);
+      if (foreign.length > 0)
+        return void (await reportInvalid(c, app, tlsReport, notOwnedMessage(app, foreign), 'NameTaken'));
+      const [children, tls] = await Promise.all([applyChildren(c, app, space, desired), tlsReport]);
       const clusterIP = clusterIPOf(children[0]);
       const service = appServiceName(app);
       const reach = exposure(c, memo, app, { space, peerings, children });

@@ -128,6 +128,20 @@ describe('re-queue fan-out', () => {
     expect(appsForService(apps, svc({}))).toEqual([]);
   });
 
+  it("someone's Service or policy in the place of an App's child enqueues that App (NameTaken until it goes)", () => {
+    const unrelated = { [APP_LABEL]: 'other', tier: 'batch' };
+    const svc = { metadata: { name: 'cart', namespace: 'acme' }, spec: { selector: unrelated } };
+    expect(appsForService(defaults, svc)).toEqual(['acme/cart']);
+    const np = (name: string) => ({
+      metadata: { name, namespace: 'acme' },
+      spec: { podSelector: { matchLabels: unrelated } },
+    });
+    expect(appsForPolicy(defaults, np('app-pay'))).toEqual(['acme/pay']);
+    expect(appsForPolicy(defaults, np('app-pay.worker'))).toEqual(['acme/pay']);
+    expect(appsForPolicy(defaults, np('pay'))).toEqual([]);
+    expect(appsForPolicy(defaults, np('app-nobody'))).toEqual([]);
+  });
+
   it('a NetworkPolicy enqueues the Apps whose pods it could select: every App for an empty podSelector', () => {
     const np = (podSelector?: object) => ({
       metadata: { name: 'p', namespace: 'acme' },

@@ -111,7 +111,8 @@ const ownerOf = (o: KubernetesObject): string | undefined => o.metadata?.labels?
 /** The Apps a Service's change concerns: those whose pods it could select (old or new), its owner. */
 export function appsForService(apps: Apps, ...services: ServiceView[]): string[] {
   const index = AppIndex.of(apps);
-  return withOwners(index, appsUnderSelector(index, services.map(serviceSelector)), services);
+  // An App's Service has the App's name.
+  return withOwners(index, appsUnderSelector(index, services.map(serviceSelector)), services, (n) => n);
 }
 
 /** The Apps a NetworkPolicy's change concerns: those whose pods it could select (old or new), its owner. */
@@ -119,14 +120,27 @@ export function appsForPolicy(apps: Apps, ...policies: PolicyView[]): string[] {
   const index = AppIndex.of(apps);
   // An absent podSelector is the empty one: every pod of the namespace.
   const selectors = policies.map((p) => p.spec?.podSelector ?? {});
-  return withOwners(index, appsUnderSelector(index, selectors), policies);
+  return withOwners(index, appsUnderSelector(index, selectors), policies, appOfPolicyName);
 }
 
-// `keys` and the Apps named as owner by the children (our label), once each.
-function withOwners(index: AppIndex, keys: string[], children: KubernetesObject[]): string[] {
-  const owners = children.map((c) => index.named(ownerOf(c))).filter((a): a is AppView => a !== undefined);
+// `keys`, the Apps named as owner by the children (our label), and the App whose child's name
+// each one has (`appOf`: someone's object in that place stalls that App until it goes,
+// NameTaken), once each.
+function withOwners(
+  index: AppIndex,
+  keys: string[],
+  children: KubernetesObject[],
+  appOf: (name: string) => string | undefined,
+): string[] {
+  const owners = children
+    .flatMap((c) => [index.named(ownerOf(c)), index.named(appOf(c.metadata?.name ?? ''))])
+    .filter((a): a is AppView => a !== undefined);
   return [...new Set([...keys, ...owners.map(appKey)])];
 }
+
+/** The App whose NetworkPolicy would have this name: `app-<app>` or `app-<app>.<process>`. */
+export const appOfPolicyName = (name: string): string | undefined =>
+  name.startsWith('app-') ? name.slice(4).split('.')[0] : undefined;
 
 /** The Apps whose pods an App's processes could share (before or after a change of its selector). */
 export function appsSharingPods(apps: Apps, ...changed: AppView[]): string[] {

@@ -25,7 +25,7 @@ export interface HandlerOptions {
 export function buildHandlers(lookup: Lookup, o: HandlerOptions = {}): HandlerMap {
   const settings = o.settings ?? platformSettings();
   const map: Record<string, KindHandler<never>> = {
-    [kindKey('privatespaces.dev', 'Space')]: spaceHandler(settings),
+    [kindKey('privatespaces.dev', 'Space')]: spaceHandler(lookup, settings),
     [kindKey('privatespaces.dev', 'App')]: appHandler(lookup, settings),
     [kindKey('privatespaces.dev', 'Peering')]: peeringHandler(lookup, settings),
     // The kinds the operator renders: the ownership lock runs before the kind's own checks.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../admission.ts';
-import { memLookup, request, space } from '../../../test/support/webhook-fixtures.ts';
+import { app, memLookup, request, space } from '../../../test/support/webhook-fixtures.ts';
 import type { Decision } from '../types.ts';
 import { DEFAULT_SETTINGS } from '../../model/settings.ts';
 import { buildHandlers } from './index.ts';
@@ -57,5 +57,38 @@ describe('Space', () => {
     const d = await decide(request('CREATE', space('platform')), handlers);
     expect(denied(d)).toContain("the operator's own namespace platform");
     expect(await decide(request('CREATE', space('spaces-system')), handlers)).toEqual({ allowed: true });
+  });
+
+  describe("a Space's domain against the other Spaces and their Apps' custom domains", () => {
+    const settings = { ...DEFAULT_SETTINGS, allowedDnsSuffixes: ['example.com'] };
+    const acme = space('acme', { dnsDomain: 'acme.example.com' });
+    const billing = app('acme', 'billing', { domains: ['billing.shop.example.com'] });
+    const handlers = buildHandlers(memLookup({ spaces: [acme], apps: [billing] }), { settings });
+    const create = (dnsDomain: string) =>
+      decide(request('CREATE', space('beta', { cidr: '10.1.0.0/16', dnsDomain })), handlers);
+
+    it.each([
+      ['acme.example.com', 'is equal to acme.example.com, the dnsDomain of Space acme'],
+      ['x.acme.example.com', 'is inside acme.example.com, the dnsDomain of Space acme'],
+      ['example.com', 'is above acme.example.com, the dnsDomain of Space acme'],
+      [
+        'shop.example.com',
+        'is above billing.shop.example.com, a custom domain of App acme/billing in Space acme',
+      ],
+    ])('refuses dnsDomain %s, naming spec.dnsDomain and whose names it would take', async (domain, why) => {
+      expect(denied(await create(domain))).toContain(
+        `Space "beta" is invalid: spec.dnsDomain: ${domain} ${why}`,
+      );
+    });
+
+    it('allows a domain of its own, and a change of the domain is judged the same way', async () => {
+      expect(await create('beta.example.com')).toEqual({ allowed: true });
+      const beta = space('beta', { cidr: '10.1.0.0/16', dnsDomain: 'beta.example.com' });
+      const moved = space('beta', { cidr: '10.1.0.0/16', dnsDomain: 'shop.example.com' });
+      expect(denied(await decide(request('UPDATE', moved, beta), handlers))).toContain('App acme/billing');
+      // The Space itself is not "another Space".
+      const self = buildHandlers(memLookup({ spaces: [beta] }), { settings });
+      expect(await decide(request('CREATE', beta), self)).toEqual({ allowed: true });
+    });
   });
 });
