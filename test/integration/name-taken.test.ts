@@ -3,42 +3,20 @@
 // (no owner reference, labels and spec as they were), so it is never deleted with the App
 // either; the App is Stalled with reason NameTaken naming each object, and becomes Ready once
 // the name is free.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startOperator, type Operator } from '../../src/operator.ts';
+import { expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, kubectlOk, until } from '../support/kube.ts';
+import { withOperatorAndSpace } from '../support/operator.ts';
+import { getJson, kubectlOk, until } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const SPACE = `taken-${Date.now().toString(36)}`;
-let op: Operator | undefined;
 
 const apply = (yaml: string): Promise<string> => kubectlOk(kubeconfig, ['apply', '-f', '-'], yaml);
 const get = (kind: string, name: string): Promise<any> => getJson(kubeconfig, [kind, name, '-n', SPACE]);
 const ready = async (name: string): Promise<any> =>
   (await get('apps.privatespaces.dev', name))?.status?.conditions?.find((c: any) => c.type === 'Ready');
 
-beforeAll(async () => {
-  await kubectl(kubeconfig, ['create', 'namespace', `${SPACE}-op`]);
-  op = await startOperator({
-    kubeconfigPath: kubeconfig,
-    namespace: `${SPACE}-op`,
-    webhook: false,
-    dns: false,
-  });
-  await op.ready;
-  await apply(`apiVersion: privatespaces.dev/v1alpha1
-kind: Space
-metadata: { name: ${SPACE} }
-spec: { cidr: 10.94.0.0/16 }
-`);
-  await until(() => getJson(kubeconfig, ['namespace', SPACE]), 30_000, `namespace ${SPACE}`);
-}, 120_000);
-
-afterAll(async () => {
-  await op?.stop();
-  await kubectl(kubeconfig, ['delete', 'space', SPACE, '--ignore-not-found', '--wait=false']);
-  await kubectl(kubeconfig, ['delete', 'namespace', `${SPACE}-op`, '--ignore-not-found', '--wait=false']);
-}, 120_000);
+withOperatorAndSpace(kubeconfig, SPACE, '10.89.0.0/16');
 
 it('never writes over a Service or NetworkPolicy it did not make for the App; Ready once the names are free', async () => {
   // Someone's Service and policy, named as App foo's children would be.

@@ -2,14 +2,13 @@
 // operator deletes that process's discovery policy (app-<app>.<process>), and only the policies it
 // created for that App: a policy a user made with a name of that form, even one labelled as
 // managed by the operator, stays.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startOperator, type Operator } from '../../src/operator.ts';
+import { expect, it } from 'vitest';
 import { testKubeconfig } from '../support/cluster.ts';
-import { getJson, kubectl, kubectlOk, until } from '../support/kube.ts';
+import { withOperatorAndSpace } from '../support/operator.ts';
+import { getJson, kubectlOk, until } from '../support/kube.ts';
 
 const kubeconfig = testKubeconfig();
 const SPACE = `procs-${Date.now().toString(36)}`;
-let op: Operator | undefined;
 
 const apply = (yaml: string): Promise<string> => kubectlOk(kubeconfig, ['apply', '-f', '-'], yaml);
 const policy = (name: string): Promise<any> => getJson(kubeconfig, ['networkpolicy', name, '-n', SPACE]);
@@ -19,28 +18,7 @@ metadata: { name: billing, namespace: ${SPACE} }
 spec: { internalRouting: true, processes: [${processes}] }
 `;
 
-beforeAll(async () => {
-  await kubectl(kubeconfig, ['create', 'namespace', `${SPACE}-op`]);
-  op = await startOperator({
-    kubeconfigPath: kubeconfig,
-    namespace: `${SPACE}-op`,
-    webhook: false,
-    dns: false,
-  });
-  await op.ready;
-  await apply(`apiVersion: privatespaces.dev/v1alpha1
-kind: Space
-metadata: { name: ${SPACE} }
-spec: { cidr: 10.93.0.0/16 }
-`);
-  await until(() => getJson(kubeconfig, ['namespace', SPACE]), 30_000, `namespace ${SPACE}`);
-}, 120_000);
-
-afterAll(async () => {
-  await op?.stop();
-  await kubectl(kubeconfig, ['delete', 'space', SPACE, '--ignore-not-found', '--wait=false']);
-  await kubectl(kubeconfig, ['delete', 'namespace', `${SPACE}-op`, '--ignore-not-found', '--wait=false']);
-}, 120_000);
+withOperatorAndSpace(kubeconfig, SPACE, '10.93.0.0/16');
 
 it("deletes a removed process's policy, never a user's policy named like one", async () => {
   await apply(appYaml('{ name: web, port: 5000 }, { name: worker }, { name: clock }'));

@@ -5,8 +5,17 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startOperator, type Operator, type OperatorOptions } from '../../src/operator.ts';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../../tools/harness/process.ts';
-import { operatorAccount, untilWebhookServes, type Kubectl } from './kube.ts';
+import {
+  getJson,
+  kubectl,
+  kubectlOk,
+  operatorAccount,
+  until,
+  untilWebhookServes,
+  type Kubectl,
+} from './kube.ts';
 
 /**
  * Starts the operator as ServiceAccount `<namespace>/spaces-operator` (`operatorAccount`: the
@@ -35,4 +44,34 @@ export async function startOperatorWithWebhook(
   await op.ready;
   await untilWebhookServes(opts.probe.run, opts.probe.yaml);
   return { op, account };
+}
+
+/**
+ * For the file's tests: the operator in the test's process (no webhook, no DNS) in namespace
+ * `<space>-op`, and Space `space` with `cidr`, its namespace made; both removed after the tests.
+ * The set-up of the suites that test a reconcile alone.
+ */
+export function withOperatorAndSpace(kubeconfig: string, space: string, cidr: string): void {
+  let op: Operator | undefined;
+  beforeAll(async () => {
+    await kubectl(kubeconfig, ['create', 'namespace', `${space}-op`]);
+    op = await startOperator({
+      kubeconfigPath: kubeconfig,
+      namespace: `${space}-op`,
+      webhook: false,
+      dns: false,
+    });
+    await op.ready;
+    await kubectlOk(
+      kubeconfig,
+      ['apply', '-f', '-'],
+      `apiVersion: privatespaces.dev/v1alpha1\nkind: Space\nmetadata: { name: ${space} }\nspec: { cidr: ${cidr} }\n`,
+    );
+    await until(() => getJson(kubeconfig, ['namespace', space]), 30_000, `namespace ${space}`);
+  }, 120_000);
+  afterAll(async () => {
+    await op?.stop();
+    await kubectl(kubeconfig, ['delete', 'space', space, '--ignore-not-found', '--wait=false']);
+    await kubectl(kubeconfig, ['delete', 'namespace', `${space}-op`, '--ignore-not-found', '--wait=false']);
+  }, 120_000);
 }
