@@ -22,9 +22,6 @@ export class InternTable<V> {
   get size(): number {
     return this.#map.size;
   }
-  get(key: string): V | undefined {
-    return this.#map.get(key);
-  }
   intern(key: string, value: V): V {
     const found = this.#map.get(key);
     if (found !== undefined) return found;

@@ -535,7 +535,7 @@ export function foreignChildren(c: Ctx, app: App, desired: readonly KubernetesOb
 
 /** The object names App `uid` as its controller. */
 const controlledBy = (o: KubernetesObject, uid: string | undefined): boolean =>
-  (o.metadata?.ownerReferences ?? []).some((r) => isAppController(r) && r.uid === uid);
+  uid !== undefined && (o.metadata?.ownerReferences ?? []).some((r) => isAppController(r) && r.uid === uid);
 
 /** The Stalled message of an App whose children's names are taken (see foreignChildren). */
 export function notOwnedMessage(app: App, foreign: readonly string[]): string {
@@ -628,8 +628,10 @@ export function appReconciler(c: Ctx): Reconciler<string> {
       const peerings = c.informers.peerings.list(namespace);
       const desired = appChildren(app, space, peerings);
       const foreign = foreignChildren(c, app, desired);
-      if (foreign.length > 0)
-        return void (await reportInvalid(c, app, tlsReport, notOwnedMessage(app, foreign), 'NameTaken'));
+      if (foreign.length > 0) {
+        await reportInvalid(c, app, tlsReport, notOwnedMessage(app, foreign), 'NameTaken');
+        return;
+      }
       const [children, tls] = await Promise.all([applyChildren(c, app, space, desired), tlsReport]);
       const clusterIP = clusterIPOf(children[0]);
       const service = appServiceName(app);
