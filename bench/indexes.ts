@@ -8,7 +8,7 @@ import { namespaceAppIndex } from '../src/controllers/app/appindex.ts';
 import { appsSharingPods } from '../src/controllers/app/watches.ts';
 import { PerNamespace } from '../src/engine/pernamespace.ts';
 import { APP_LABEL } from '../src/model/index.ts';
-import { PolicyIndex } from '../src/reach/policyindex.ts';
+import { policyIndex as policiesByPair } from '../src/reach/policyindex.ts';
 
 const sizes = process.argv.slice(2).map(Number);
 for (const n of sizes.length > 0 ? sizes : [1000, 5000]) {
@@ -17,7 +17,7 @@ for (const n of sizes.length > 0 ? sizes : [1000, 5000]) {
   const appIndex = namespaceAppIndex({ list: () => [...apps] });
   const policyIndex = new PerNamespace(
     () => [...policies],
-    (list: readonly V1NetworkPolicy[]) => new PolicyIndex(list),
+    (list: readonly V1NetworkPolicy[]) => policiesByPair(list),
     { extend: (ix, list, from) => ix.extendedTo(list, from) },
   );
   const started = performance.now();

@@ -145,6 +145,16 @@ describe('statusEquivalent and mergePatch', () => {
     expect(statusEquivalent(undefined, {})).toBe(true);
   });
 
+  it('ignores it in conditions at any depth, and still sees every other difference there', () => {
+    const nested = (time: string, message = '') => ({ tls: { conditions: [{ ...cond(time), message }] } });
+    expect(statusEquivalent(nested('a'), nested('b'))).toBe(true);
+    expect(statusEquivalent(nested('a'), nested('a', 'changed'))).toBe(false);
+    expect(statusEquivalent({ conditions: [cond('a')] }, { conditions: [cond('a'), cond('a')] })).toBe(false);
+    expect(
+      statusEquivalent({ conditions: [cond('a')] }, { conditions: [{ ...cond('a'), status: 'False' }] }),
+    ).toBe(false);
+  });
+
   it('patches changed keys, nulls removed keys and recurses into objects', () => {
     expect(
       mergePatch(

@@ -8,7 +8,7 @@ import { apiOf, type KubeApi } from './kubeclient.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { statusPatchTotal } from './metrics.ts';
 import { RecentWrites } from './recent.ts';
-import { deepEqual, isPlainObject } from './subset.ts';
+import { deepEqual, equalExcept, isPlainObject } from './subset.ts';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -115,26 +115,12 @@ export function readyConditions(
   return set(list, 'Stalled', 'True', reason, message);
 }
 
-/** Drops lastTransitionTime from every `conditions` list, for comparing statuses. */
-function withoutTransitionTimes(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(withoutTransitionTimes);
-  if (!isPlainObject(v)) return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) {
-    out[k] = k === 'conditions' && Array.isArray(x) ? x.map(stripTime) : withoutTransitionTimes(x);
-  }
-  return out;
-}
-
-function stripTime(c: unknown): unknown {
-  if (!isPlainObject(c)) return c;
-  const { lastTransitionTime: _t, ...rest } = c;
-  return rest;
-}
-
-/** Equal statuses, ignoring conditions' lastTransitionTime. */
+/**
+ * Equal statuses, ignoring lastTransitionTime (which only conditions carry: a reconcile that finds
+ * nothing changed must not write because a transition time would be "now" again).
+ */
 export function statusEquivalent(a: unknown, b: unknown): boolean {
-  return deepEqual(withoutTransitionTimes(a ?? {}), withoutTransitionTimes(b ?? {}));
+  return equalExcept(a ?? {}, b ?? {}, 'lastTransitionTime');
 }
 
 /** The RFC 7386 merge patch that turns `from` into `to` (removed keys become null). */

@@ -66,6 +66,10 @@ describe('deepEqual', () => {
     [{ a: 1 }, { a: 1, b: 2 }, false],
     [[1, 2], [1, 2, 3], false],
     [null, {}, false],
+    [{ a: 1, b: 2 }, { a: 1, c: 2 }, false],
+    [{ a: undefined }, {}, true],
+    [{ a: [] }, { a: {} }, false],
+    [{ a: { b: [{ c: 1 }] } }, { a: { b: [{ c: '1' }] } }, false],
   ])('%j vs %j → %s', (a, b, expected) => {
     expect(deepEqual(a, b)).toBe(expected);
   });

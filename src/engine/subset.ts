@@ -13,14 +13,39 @@ export function isPlainObject(v: Json): v is JsonObject {
 
 /** Structural equality of JSON values (key order ignored; undefined members ignored). */
 export function deepEqual(a: Json, b: Json): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a))
-    return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (!isPlainObject(a) || !isPlainObject(b)) return false;
-  const ka = Object.keys(a).filter((k) => a[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => deepEqual(a[k], b[k]));
+  return equalExcept(a, b, undefined);
 }
+
+/**
+ * deepEqual, except that in every object the member `skip` (when given) is ignored at every
+ * depth. Walks both values once and allocates nothing: it runs for every status and child
+ * compared before a write is skipped.
+ */
+export function equalExcept(a: Json, b: Json, skip: string | undefined): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && listsEqualExcept(a, b, skip);
+  return isPlainObject(a) && isPlainObject(b) && objectsEqualExcept(a, b, skip);
+}
+
+function listsEqualExcept(a: readonly Json[], b: readonly Json[], skip: string | undefined): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!equalExcept(a[i], b[i], skip)) return false;
+  return true;
+}
+
+function objectsEqualExcept(a: JsonObject, b: JsonObject, skip: string | undefined): boolean {
+  let members = 0;
+  for (const k in a) {
+    if (!counted(a, k, skip)) continue;
+    if (!equalExcept(a[k], b[k], skip)) return false;
+    members++;
+  }
+  for (const k in b) if (counted(b, k, skip)) members--;
+  return members === 0;
+}
+
+const counted = (o: JsonObject, k: string, skip: string | undefined): boolean =>
+  Object.hasOwn(o, k) && k !== skip && o[k] !== undefined;
 
 // Lists whose live copy may hold entries others added: each desired entry must be present.
 const SET_LIKE = new Set(['metadata.ownerReferences', 'metadata.finalizers']);

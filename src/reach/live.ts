@@ -46,6 +46,11 @@ export type LiveExposureInput = {
   allowed: Allowed;
   /** The App's own Service (the operator's): never a bypass of itself. */
   ownService?: string;
+  /**
+   * A superset, in list order, of the Services whose selector matches pods with any of these
+   * labels (an index: policyindex.ts); default every Service of `services`.
+   */
+  servicesSelecting?: (podLabels: Labels[]) => readonly V1Service[];
   /** Evaluates one pod; default `evaluateIngress`. The caller may memoise it across Apps. */
   reachOf?: (pod: LivePod) => Reachability;
 };
@@ -129,7 +134,7 @@ const signature = (pod: LivePod): string => JSON.stringify([pod.labels, pod.port
 // external Apps): the reason text is made only for a Service that selects the pods.
 function serviceBypasses(input: LiveExposureInput, pods: readonly LivePod[]): Bypass[] {
   const out: Bypass[] = [];
-  for (const s of input.services) {
+  for (const s of candidateServices(input, pods)) {
     const name = s.metadata?.name ?? '';
     if (
       name === input.ownService ||
@@ -143,10 +148,15 @@ function serviceBypasses(input: LiveExposureInput, pods: readonly LivePod[]): By
   return out;
 }
 
+/** The Services that may select `pods`: all of them, or what the input's index hands out. */
+function candidateServices(input: LiveExposureInput, pods: readonly LivePod[]): readonly V1Service[] {
+  return input.servicesSelecting?.(pods.map((p) => p.labels)) ?? input.services;
+}
+
 function ingressBypasses(input: LiveExposureInput, pods: readonly LivePod[]): Bypass[] {
   if (input.ingresses.length === 0) return [];
   const selecting = new Set(
-    input.services
+    candidateServices(input, pods)
       .filter((s) => pods.some((p) => serviceSelects(s.spec?.selector, p.labels)))
       .map((s) => s.metadata?.name ?? ''),
   );

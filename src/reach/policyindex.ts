@@ -1,61 +1,85 @@
-// The NetworkPolicies of one namespace indexed by their podSelector's label pairs, so that the
-// policies selecting a pod are found without matching every policy of the namespace (an App's
-// reconcile asks for its pods; 1,000 Apps in a namespace means 1,000+ policies there).
-// It only narrows: `selecting(labels)` hands out a superset, in list order, of the policies whose
-// podSelector matches pods with those labels, which `evaluateIngress` then judges as before. A
-// podSelector with matchLabels matches only pods carrying all its pairs, so a policy filed under
-// one of its pairs is found through that pair of the pod; one without matchLabels (empty, or only
-// expressions) is handed out for every pod. Per namespace: engine/pernamespace.ts.
-import type { KubernetesObject, V1NetworkPolicy } from '@kubernetes/client-node';
+// Objects of one namespace that select pods by labels (NetworkPolicies by their podSelector,
+// Services by their selector) indexed by the pairs they require, so that those selecting a pod
+// are found without matching every one of the namespace (an App's reconcile asks for its pods;
+// 1,000 Apps in a namespace means 1,000+ policies and Services there).
+// It only narrows: `selecting(labels)` hands out a superset, in list order, of the objects that
+// select pods with those labels, which the caller then judges as before (`evaluateIngress`,
+// `serviceSelects`). A selector of label pairs matches only pods carrying all of them, so an
+// object filed under one of its pairs is found through that pair of the pod. One without pairs is
+// handed out for every pod when such a selector may still select (a podSelector that is empty or
+// only expressions) and never when it selects nothing (a Service without a selector).
+// Per namespace: engine/pernamespace.ts.
+import type { V1NetworkPolicy, V1Service } from '@kubernetes/client-node';
 
-type Policy = V1NetworkPolicy & KubernetesObject;
+type Policy = V1NetworkPolicy;
 type Labels = Record<string, string>;
 
 const pair = (key: string, value: string): string => `${key}\u0000${value}`;
 
-export class PolicyIndex {
-  readonly policies: readonly Policy[];
-  readonly #position: Map<Policy, number>;
-  readonly #byPair: Map<string, Policy[]>;
-  readonly #always: Policy[];
+/** How an index files its objects: the pairs one requires, and what one requiring none selects. */
+interface Filing<T> {
+  pairsOf: (item: T) => Labels | undefined;
+  withoutPairs: 'every pod' | 'no pod';
+}
 
-  constructor(policies: readonly Policy[], from?: { index: PolicyIndex; count: number }) {
-    this.policies = policies;
+export class SelectorIndex<T> {
+  readonly items: readonly T[];
+  readonly #filing: Filing<T>;
+  readonly #position: Map<T, number>;
+  readonly #byPair: Map<string, T[]>;
+  readonly #always: T[];
+
+  constructor(items: readonly T[], filing: Filing<T>, from?: { index: SelectorIndex<T>; count: number }) {
+    this.items = items;
+    this.#filing = filing;
     // Extending (engine/pernamespace.ts): the tables are shared and grow; an index over fewer
-    // policies hands out only those it holds.
+    // objects hands out only those it holds.
     const was = from?.index;
-    this.#position = was ? was.#position : new Map<Policy, number>();
-    this.#byPair = was ? was.#byPair : new Map<string, Policy[]>();
+    this.#position = was ? was.#position : new Map<T, number>();
+    this.#byPair = was ? was.#byPair : new Map<string, T[]>();
     this.#always = was ? was.#always : [];
-    for (let i = from?.count ?? 0; i < policies.length; i++) this.#file(policies[i]!, i);
+    for (let i = from?.count ?? 0; i < items.length; i++) this.#file(items[i]!, i);
   }
 
-  /** The index of `policies`, whose first `count` are this index's (the same objects) and the rest new. */
-  extendedTo(policies: readonly Policy[], count: number): PolicyIndex {
-    return new PolicyIndex(policies, { index: this, count });
+  /** The index of `items`, whose first `count` are this index's (the same objects) and the rest new. */
+  extendedTo(items: readonly T[], count: number): SelectorIndex<T> {
+    return new SelectorIndex(items, this.#filing, { index: this, count });
   }
 
-  #file(p: Policy, i: number): void {
-    this.#position.set(p, i);
-    const labels = p.spec?.podSelector?.matchLabels ?? {};
+  #file(item: T, i: number): void {
+    this.#position.set(item, i);
+    const labels = this.#filing.pairsOf(item) ?? {};
     const first = Object.keys(labels)[0];
-    if (first === undefined) this.#always.push(p);
-    else {
-      const key = pair(first, labels[first]!);
-      const list = this.#byPair.get(key);
-      if (list) list.push(p);
-      else this.#byPair.set(key, [p]);
+    if (first === undefined) {
+      if (this.#filing.withoutPairs === 'every pod') this.#always.push(item);
+      return;
     }
+    const key = pair(first, labels[first]!);
+    const list = this.#byPair.get(key);
+    if (list) list.push(item);
+    else this.#byPair.set(key, [item]);
   }
 
-  /** A superset (in list order) of the policies whose podSelector matches pods with `labels`. */
-  selecting(labels: Labels): Policy[] {
-    const n = this.policies.length;
-    const held = (p: Policy): boolean => this.#position.get(p)! < n;
-    const found = this.#always.filter(held);
-    for (const k of Object.keys(labels))
-      found.push(...(this.#byPair.get(pair(k, labels[k]!)) ?? []).filter(held));
-    if (found.length === n) return [...this.policies];
-    return found.sort((a, b) => this.#position.get(a)! - this.#position.get(b)!);
+  /** A superset (in list order) of the objects that select pods with any of `podLabels`. */
+  selecting(...podLabels: Labels[]): T[] {
+    const n = this.items.length;
+    const held = (x: T): boolean => this.#position.get(x)! < n;
+    const found = new Set(this.#always.filter(held));
+    const add = (x: T): void => void (held(x) && found.add(x));
+    for (const labels of podLabels)
+      for (const k of Object.keys(labels)) this.#byPair.get(pair(k, labels[k]!))?.forEach(add);
+    if (found.size === n) return [...this.items];
+    return [...found].sort((a, b) => this.#position.get(a)! - this.#position.get(b)!);
   }
 }
+
+/** The NetworkPolicies of a namespace by podSelector.matchLabels. */
+export const policyIndex = <P extends Policy>(policies: readonly P[]): SelectorIndex<P> =>
+  new SelectorIndex(policies, {
+    pairsOf: (p) => p.spec?.podSelector?.matchLabels,
+    withoutPairs: 'every pod',
+  });
+
+/** The Services of a namespace by spec.selector (one without a selector selects no pod). */
+export const serviceIndex = <S extends V1Service>(services: readonly S[]): SelectorIndex<S> =>
+  new SelectorIndex(services, { pairsOf: (s) => s.spec?.selector, withoutPairs: 'no pod' });

@@ -40,7 +40,11 @@ import { SERVICE_NAME_LABEL, SLICES_BY_SERVICE } from '../../dns/snapshot.ts';
 import type { Ctx, DnsNames, TlsReport } from '../context.ts';
 import { namespaceAppIndex, selectorsOf } from './appindex.ts';
 import { PerNamespace } from '../../engine/pernamespace.ts';
-import { PolicyIndex } from '../../reach/policyindex.ts';
+import {
+  policyIndex as policiesByPair,
+  serviceIndex as servicesByPair,
+  type SelectorIndex,
+} from '../../reach/policyindex.ts';
 import { HOST_NETWORK_INDEX, POLICIES_BY_APP } from '../informers.ts';
 import { errorText, reportInvalidSpec } from '../status.ts';
 import { forgetExposure, recordExposure } from '../metrics.ts';
@@ -168,22 +172,27 @@ function memoReach(
   };
 }
 
-// Each namespace's policies by podSelector pair, per policy cache.
-const policyIndexes = new WeakMap<object, PerNamespace<NetworkPolicyObject, PolicyIndex>>();
-const policyIndex = (c: Ctx): PerNamespace<NetworkPolicyObject, PolicyIndex> => {
-  const cache = c.informers.networkPolicies;
-  let index = policyIndexes.get(cache);
+// Each namespace's policies by podSelector pair and Services by selector pair, per cache.
+const indexes = new WeakMap<object, unknown>();
+function indexOf<T extends object>(
+  cache: { list(namespace: string): readonly T[] },
+  make: (items: readonly T[]) => SelectorIndex<T>,
+): PerNamespace<T, SelectorIndex<T>> {
+  let index = indexes.get(cache) as PerNamespace<T, SelectorIndex<T>> | undefined;
   if (!index)
-    policyIndexes.set(
+    indexes.set(
       cache,
-      (index = new PerNamespace(
-        (ns) => cache.list(ns),
-        (l) => new PolicyIndex(l),
-        { extend: (ix, l, from) => ix.extendedTo(l, from) },
-      )),
+      (index = new PerNamespace((ns) => cache.list(ns), make, {
+        extend: (ix, l, from) => ix.extendedTo(l, from),
+      })),
     );
   return index;
-};
+}
+const policyIndex = (c: Ctx): PerNamespace<NetworkPolicyObject, SelectorIndex<NetworkPolicyObject>> =>
+  indexOf(c.informers.networkPolicies, policiesByPair);
+const serviceIndex = (c: Ctx): PerNamespace<ServiceObject, SelectorIndex<ServiceObject>> =>
+  indexOf(c.informers.services, servicesByPair);
+type ServiceObject = ReturnType<Ctx['informers']['services']['list']>[number];
 type NetworkPolicyObject = ReturnType<Ctx['informers']['networkPolicies']['list']>[number];
 
 type NamespaceInfos = readonly { name: string; labels: Record<string, string> }[];
@@ -230,6 +239,11 @@ function exposure(
     namespaces: namespaceInfos(c),
     allowed: { spaceNamespace: namespace, cidrs },
     ownService: appServiceName(app),
+    // The cached Services: this reconcile's own Service, the one `services` may differ in, is never a bypass.
+    servicesSelecting: (labels) =>
+      serviceIndex(c)
+        .of(namespace)
+        .selecting(...labels),
     reachOf: memoReach(c, memo, namespace, policies.written),
   });
   // Services, Ingresses and hostNetwork pods matter for an internal app only: an external one is public.
