@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { binaries } from './binaries.ts';
 import { kubectl, type KubectlResult } from './kubectl.ts';
-import { freePort, Supervisor } from './process.ts';
+import { freePort, startRetryingTakenPorts, Supervisor } from './process.ts';
 
 export interface ControlPlaneOptions {
   /** Run kube-controller-manager (garbage collection, EndpointSlices, namespace deletion). Default true. */
@@ -103,12 +103,15 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'spaces-cp-')));
   await mkdir(path.join(dir, 'certs'), { recursive: true });
   const sup = new Supervisor(dir);
-  try {
-    return await startIn(sup, bin, dir, opts, log);
-  } catch (err) {
-    await sup.stopAll(['kube-controller-manager', 'kube-apiserver', 'etcd']);
-    throw err;
-  }
+  return startRetryingTakenPorts(
+    () => startIn(sup, bin, dir, opts, log),
+    async (err, retrying) => {
+      await sup.stopAll(['kube-controller-manager', 'kube-apiserver', 'etcd']);
+      if (!retrying) return;
+      log(`starting the control plane again, a port was taken: ${String(err).split('\n')[0]}`);
+      await rm(path.join(dir, 'etcd'), { recursive: true, force: true }); // the failed start's
+    },
+  );
 }
 
 async function startIn(

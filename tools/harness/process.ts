@@ -22,6 +22,29 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `start()`, again (after `cleanUp`) when it failed because a port was taken: a port `freePort`
+ * found is free only until it is closed, and another process's outgoing connection may take it
+ * (it is in the ephemeral range) before the child binds it. Seen once in a bench run: etcd's
+ * "bind: address already in use". `cleanUp` runs after every failure; any other failure, or
+ * the last attempt's, is thrown.
+ */
+export async function startRetryingTakenPorts<T>(
+  start: () => Promise<T>,
+  cleanUp: (err: unknown, retrying: boolean) => Promise<void>,
+  attempts = 3,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      const retrying = attempt < attempts && /address already in use/.test(String(err));
+      await cleanUp(err, retrying);
+      if (!retrying) throw err;
+    }
+  }
+}
+
 export interface ProcessResult {
   code: number;
   stdout: string;
