@@ -132,9 +132,13 @@ const signature = (pod: LivePod): string => JSON.stringify([pod.labels, pod.port
 
 // Every App reconcile walks its namespace's Services (half of them LoadBalancers in a Space of
 // external Apps): the reason text is made only for a Service that selects the pods.
-function serviceBypasses(input: LiveExposureInput, pods: readonly LivePod[]): Bypass[] {
+function serviceBypasses(
+  input: LiveExposureInput,
+  pods: readonly LivePod[],
+  services: readonly V1Service[],
+): Bypass[] {
   const out: Bypass[] = [];
-  for (const s of candidateServices(input, pods)) {
+  for (const s of services) {
     const name = s.metadata?.name ?? '';
     if (
       name === input.ownService ||
@@ -148,15 +152,14 @@ function serviceBypasses(input: LiveExposureInput, pods: readonly LivePod[]): By
   return out;
 }
 
-/** The Services that may select `pods`: all of them, or what the input's index hands out. */
-function candidateServices(input: LiveExposureInput, pods: readonly LivePod[]): readonly V1Service[] {
-  return input.servicesSelecting?.(pods.map((p) => p.labels)) ?? input.services;
-}
-
-function ingressBypasses(input: LiveExposureInput, pods: readonly LivePod[]): Bypass[] {
+function ingressBypasses(
+  input: LiveExposureInput,
+  pods: readonly LivePod[],
+  services: readonly V1Service[],
+): Bypass[] {
   if (input.ingresses.length === 0) return [];
   const selecting = new Set(
-    candidateServices(input, pods)
+    services
       .filter((s) => pods.some((p) => serviceSelects(s.spec?.selector, p.labels)))
       .map((s) => s.metadata?.name ?? ''),
   );
@@ -185,9 +188,11 @@ function hostNetworkBypasses(input: LiveExposureInput, pods: readonly LivePod[])
 
 /** Every bypass of the policies for these pods. */
 export function bypassesOf(input: LiveExposureInput, pods: readonly LivePod[]): Bypass[] {
+  // The Services that may select the pods: all of them, or what the input's index hands out.
+  const services = input.servicesSelecting?.(pods.map((p) => p.labels)) ?? input.services;
   return [
-    ...serviceBypasses(input, pods),
-    ...ingressBypasses(input, pods),
+    ...serviceBypasses(input, pods, services),
+    ...ingressBypasses(input, pods, services),
     ...hostNetworkBypasses(input, pods),
   ];
 }

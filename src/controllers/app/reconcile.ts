@@ -239,11 +239,15 @@ function exposure(
     namespaces: namespaceInfos(c),
     allowed: { spaceNamespace: namespace, cidrs },
     ownService: appServiceName(app),
-    // The cached Services: this reconcile's own Service, the one `services` may differ in, is never a bypass.
+    // Through the index of the cached Services, with this reconcile's own (`written`: those the
+    // cache does not show as they are yet; an Ingress may route to the App's own Service).
     servicesSelecting: (labels) =>
-      serviceIndex(c)
-        .of(namespace)
-        .selecting(...labels),
+      withWritten(
+        serviceIndex(c)
+          .of(namespace)
+          .selecting(...labels),
+        services.written,
+      ),
     reachOf: memoReach(c, memo, namespace, policies.written),
   });
   // Services, Ingresses and hostNetwork pods matter for an internal app only: an external one is public.
@@ -254,6 +258,16 @@ function exposure(
     widened: live.widened,
     bypasses,
   };
+}
+
+/** `found` (cached objects) with those of `written` put in their place or added. */
+function withWritten<T extends KubernetesObject>(
+  found: readonly T[],
+  written: readonly T[] | undefined,
+): readonly T[] {
+  if (!written || written.length === 0) return found;
+  const names = new Set(written.map((o) => o.metadata?.name));
+  return [...found.filter((o) => !names.has(o.metadata?.name)), ...written];
 }
 
 /**
